@@ -19,6 +19,9 @@ func ValidName(s string) bool {
 	return nameProblem(s) == ""
 }
 
+// NameProblem says why s is not a valid name, or returns "" when it is.
+func NameProblem(s string) string { return nameProblem(s) }
+
 // nameProblem says what is wrong with a name, or "" when nothing is.
 func nameProblem(s string) string {
 	switch {

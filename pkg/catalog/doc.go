@@ -1,0 +1,26 @@
+// Package catalog holds what gpuplane knows about GPUs: vendors and their
+// extended resources, GPU types with their memory, aliases and product-name
+// patterns, the vGPU resources and units, the node label keys, the roles
+// and the taints to tolerate. It loads a catalog from YAML strictly (every
+// problem reported with its line) and ships a built-in default
+// (default.yaml, loaded through the same loader).
+//
+// Its main job is Resolve: turning a request parsed by pkg/gpuspec into
+// what a pod needs: resources, node affinity, tolerations, environment.
+// Decisions, all documented where they are made:
+//   - vGPU memory per card is proportional to the card unless given, and
+//     with several types named it is sized to the smallest of them, with
+//     none named to the smallest type of the default vendor: the pod then
+//     fits whatever card it lands on (Resolved.MemoryMiB).
+//   - An explicit memory amount must be a whole number of the vGPU memory
+//     unit and fit every named type; with no type named it must fit the
+//     vendor's largest card, and the extender places it on a card that big.
+//   - A count larger than any node has is not refused here (the catalog
+//     does not know the nodes): the grammar caps counts at 64 and the
+//     scheduler extender refuses what no node can hold.
+//   - vGPU (shares and VGPU cards) is offered for the default vendor only.
+//
+// It uses plain Go types, not Kubernetes API types, and must not import a
+// Kubernetes client nor any gpuplane package but pkg/gpuspec. A Catalog is
+// read-only once built and safe for concurrent use.
+package catalog
