@@ -27,12 +27,12 @@ const MaxFileSize = 1 << 20
 
 // file is the YAML form of a catalog.
 type file struct {
-	APIVersion  string           `yaml:"apiVersion"`
-	Kind        string           `yaml:"kind"`
-	Vendors     []fileVendor     `yaml:"vendors,omitempty"`
-	Types       []fileType       `yaml:"types,omitempty"`
-	VGPU        *fileVGPU        `yaml:"vgpu,omitempty"`
-	Labels      *fileLabels      `yaml:"labels,omitempty"`
+	APIVersion string       `yaml:"apiVersion"`
+	Kind       string       `yaml:"kind"`
+	Vendors    []fileVendor `yaml:"vendors,omitempty"`
+	Types      []fileType   `yaml:"types,omitempty"`
+	VGPU       *fileVGPU    `yaml:"vgpu,omitempty"`
+	Labels     *fileLabels  `yaml:"labels,omitempty"`
 	// Roles and Tolerations keep an empty list when written: absent means
 	// the default, empty means none.
 	Roles       []string         `yaml:"roles"`

@@ -14,7 +14,9 @@ func in(key string, values ...string) Requirement {
 	return Requirement{Key: key, Operator: "In", Values: values}
 }
 
-func pref(w int32, typ string) Preference { return Preference{Weight: w, Requirement: in("gpu-type", typ)} }
+func pref(w int32, typ string) Preference {
+	return Preference{Weight: w, Requirement: in("gpu-type", typ)}
+}
 
 var gpuTol = []Toleration{{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}}
 
