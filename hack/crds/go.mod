@@ -1,0 +1,8 @@
+module github.com/gpuplane/gpuplane/hack/crds
+
+go 1.26.0
+
+require (
+	github.com/cert-manager/cert-manager v1.21.2
+	github.com/prometheus-operator/prometheus-operator v0.85.0
+)
