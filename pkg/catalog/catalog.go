@@ -16,7 +16,8 @@ type Catalog struct {
 	// request that names no vendor or type gets. Default: nvidia (default),
 	// amd, ascend.
 	Vendors []Vendor
-	// Types are the GPU types. Default: the built-in list (default.yaml).
+	// Types are the GPU types. Default: the built-in types (default.yaml)
+	// of the catalog's vendors.
 	Types []Type
 	// VGPU names the vGPU resources. Each zero field takes the built-in
 	// value: tencent.com/vcuda-core, 100, tencent.com/vcuda-memory, 256.
@@ -148,7 +149,16 @@ func (c *Catalog) setDefaults(def *Catalog) {
 			c.Vendors = slices.Clone(def.Vendors)
 		}
 		if c.Types == nil {
-			c.Types = def.clone().Types
+			// The built-in types of the vendors this catalog has, so that a
+			// file listing only its vendors gets their types.
+			for _, t := range def.clone().Types {
+				if c.hasVendorFold(t.Vendor) {
+					c.Types = append(c.Types, t)
+				}
+			}
+			if c.Types == nil {
+				c.Types = []Type{}
+			}
 		}
 		if c.Roles == nil {
 			c.Roles = slices.Clone(def.Roles)
@@ -180,6 +190,15 @@ func (c *Catalog) setDefaults(def *Catalog) {
 			c.Tolerations[i].Operator = "Equal" // as Kubernetes defaults it
 		}
 	}
+}
+
+func (c *Catalog) hasVendorFold(name string) bool {
+	for _, v := range c.Vendors {
+		if strings.EqualFold(v.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // build fills the indexes of a validated catalog.

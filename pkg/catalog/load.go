@@ -147,7 +147,7 @@ func (m lineMap) find(path string) int {
 		}
 		path = path[:i]
 	}
-	return 0
+	return m[""]
 }
 
 // decode parses one YAML document, checks its shape against the schema
@@ -174,7 +174,8 @@ func decode(data []byte) (*file, lineMap, []FieldError) {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	s := shape{lines: lineMap{}}
+	// A field missing at the top is reported on the document's first line.
+	s := shape{lines: lineMap{"": root.Line}}
 	s.check(root, "", fileSchema)
 	if len(s.errs) > 0 {
 		return nil, nil, s.errs

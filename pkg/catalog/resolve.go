@@ -117,19 +117,24 @@ const EnvVisibleDevices = "NVIDIA_VISIBLE_DEVICES"
 const OperatorIn = "In"
 
 // inline is how many types a Resolved holds without a second allocation.
-const inline = 4
+const inline = 2
 
 // backing holds the slices of one Resolved in a single allocation for the
-// usual sizes; Resolve keeps resolving cheap on the admission path.
+// usual sizes (up to two types, one toleration), kept under 512 bytes so
+// that the allocator takes its fast path: Resolve runs on every admission.
 type backing struct {
 	types    [inline]string
 	values   [inline]string
 	amounts  [2]Amount
 	required [2]Requirement
 	trueVal  [1]string
-	prefs    [inline]Preference
-	prefVals [inline][1]string
-	tols     [2]Toleration
+	tols     [1]Toleration
+}
+
+// prefBacking holds the preferred terms, only needed for alternatives.
+type prefBacking struct {
+	prefs [inline]Preference
+	vals  [inline][1]string
 }
 
 // ParseResolve parses and resolves a request as written; errors quote s.
@@ -264,25 +269,7 @@ func (c *Catalog) Resolve(req gpuspec.Request) (Resolved, error) {
 		res.Required = b.required[:2:2]
 	}
 	if n := len(names); n >= 2 {
-		prefs := b.prefs[:0:0]
-		if n <= inline {
-			prefs = b.prefs[:n:n]
-		} else {
-			prefs = make([]Preference, n)
-		}
-		step := max(100/n, 1)
-		for i, name := range names {
-			vals := []string{name}
-			if i < inline {
-				b.prefVals[i][0] = name
-				vals = b.prefVals[i][:1:1]
-			}
-			prefs[i] = Preference{
-				Weight:      int32(max(100-i*step, 1)),
-				Requirement: Requirement{Key: c.Labels.GPUType, Operator: OperatorIn, Values: vals},
-			}
-		}
-		res.Preferred = prefs
+		res.Preferred = preferences(c.Labels.GPUType, names)
 	}
 	if len(c.Tolerations) <= len(b.tols) {
 		res.Tolerations = b.tols[:len(c.Tolerations):len(c.Tolerations)]
@@ -294,6 +281,29 @@ func (c *Catalog) Resolve(req gpuspec.Request) (Resolved, error) {
 		res.Tolerations = nil
 	}
 	return res, nil
+}
+
+// preferences weighs the named types, falling in the written order from
+// 100 (see Resolved.Preferred).
+func preferences(key string, names []string) []Preference {
+	n := len(names)
+	var prefs []Preference
+	var vals [][1]string
+	if n <= inline {
+		pb := new(prefBacking)
+		prefs, vals = pb.prefs[:n:n], pb.vals[:n:n]
+	} else {
+		prefs, vals = make([]Preference, n), make([][1]string, n)
+	}
+	step := max(100/n, 1)
+	for i, name := range names {
+		vals[i][0] = name
+		prefs[i] = Preference{
+			Weight:      int32(max(100-i*step, 1)),
+			Requirement: Requirement{Key: key, Operator: OperatorIn, Values: vals[i][:1:1]},
+		}
+	}
+	return prefs
 }
 
 // sizeVGPU fills the cores and memory per card of a vGPU request.
@@ -322,8 +332,8 @@ func (c *Catalog) sizeVGPU(req gpuspec.Request, res *Resolved, types []int, vend
 		return nil
 	}
 	mem := req.MemoryBytes / gpuspec.MiB
-	written := gpuspec.FormatMemory(req.MemoryBytes)
 	if mem%unit != 0 {
+		written := gpuspec.FormatMemory(req.MemoryBytes)
 		lo := mem / unit * unit
 		hint := fmt.Sprintf("vGPU memory is counted in units of %s: write %s", gpuspec.FormatMemory(unit*gpuspec.MiB),
 			gpuspec.FormatMemory((lo+unit)*gpuspec.MiB))
@@ -335,11 +345,13 @@ func (c *Catalog) sizeVGPU(req gpuspec.Request, res *Resolved, types []int, vend
 			fmt.Sprintf("memory %s is not a whole number of %s units", written, gpuspec.FormatMemory(unit*gpuspec.MiB)), hint)
 	}
 	if len(types) > 0 && mem > cardMiB {
+		written := gpuspec.FormatMemory(req.MemoryBytes)
 		return refuse(req, written, ErrMemory,
 			fmt.Sprintf("memory %s is more than a %s has (%s)", written, cardName, gpuspec.FormatMemory(cardMiB*gpuspec.MiB)),
 			fmt.Sprintf("ask for at most %s, or leave the memory out for the share's proportion of the card", gpuspec.FormatMemory(cardMiB*gpuspec.MiB)))
 	}
 	if largest := c.idx.maxMiB[vendor]; mem > largest {
+		written := gpuspec.FormatMemory(req.MemoryBytes)
 		return refuse(req, written, ErrMemory,
 			fmt.Sprintf("memory %s is more than any %s card has (the largest, %s)", written, c.Vendors[vendor].Name,
 				gpuspec.FormatMemory(largest*gpuspec.MiB)),

@@ -1,0 +1,90 @@
+package catalog
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gpuplane/gpuplane/pkg/gpuspec"
+)
+
+// FuzzLoad checks that Load never panics, that every refusal is a
+// *LoadError, and that every accepted catalog is usable and survives
+// WriteYAML and Load unchanged. Seeds: testdata/fuzz/FuzzLoad, the
+// built-in catalog and the refusal table's cases.
+func FuzzLoad(f *testing.F) {
+	f.Add(DefaultYAML())
+	f.Add([]byte(header))
+	f.Add([]byte(header + "types:\n  - name: X1\n    memory: 1536Mi\n    aliases: [x-1]\n    products: [\"X 1*\"]\nroles: []\n"))
+	f.Add([]byte(header + "vendors:\n  - name: a\n    resource: a.io/gpu\n    default: true\ntypes:\n  - name: B\n    memory: 1Gi\n"))
+	f.Add([]byte(header + "anchors: &a [x]\nroles: *a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Load(bytes.NewReader(data))
+		if err != nil {
+			var le *LoadError
+			if !errors.As(err, &le) || len(le.Errs) == 0 {
+				t.Fatalf("Load error %T %v is not a *LoadError with problems", err, err)
+			}
+			if c != nil {
+				t.Fatal("Load returned a catalog alongside an error")
+			}
+			return
+		}
+		for _, ty := range c.Types {
+			if got, ok := c.Type(ty.Name); !ok || got.Name != ty.Name {
+				t.Fatalf("type %s does not look itself up", ty.Name)
+			}
+		}
+		// The default vendor has a type, so a plain request resolves.
+		for _, in := range []string{"1", "0.5", "1(VGPU)", "0"} {
+			if _, err := c.ParseResolve(in); err != nil {
+				t.Fatalf("%q does not resolve with an accepted catalog: %v", in, err)
+			}
+		}
+		var buf bytes.Buffer
+		if err := c.WriteYAML(&buf); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Load(&buf)
+		if err != nil {
+			t.Fatalf("the written catalog is refused: %v\n%s", err, buf.String())
+		}
+		if !reflect.DeepEqual(back, c) {
+			t.Fatalf("the written catalog loads back different:\n%s", buf.String())
+		}
+	})
+}
+
+// FuzzParseResolve checks, against the built-in catalog, that resolving
+// never panics, that refusals quote the input, and that the canonical form
+// of every accepted request resolves to the same thing.
+func FuzzParseResolve(f *testing.F) {
+	for _, s := range []string{"2(V100)", "1(t4)", "2(V100|A100)", "1(VGPU)", "0.5(T4,8Gi)", "2(amd,MI250)",
+		"1(ascend)", "0", "2(X999)", "0.5(T4,1Ti)", "1(V100M16|V100M32)", "0.33(VGPU,H200|A10,4Gi)"} {
+		f.Add(s)
+	}
+	c := Default()
+	f.Fuzz(func(t *testing.T, in string) {
+		r, err := c.ParseResolve(in)
+		if err != nil {
+			var e *gpuspec.Error
+			if !errors.As(err, &e) || e.Input != in {
+				t.Fatalf("ParseResolve(%q): error %v does not quote the input", in, err)
+			}
+			if e.Part != "" && !strings.HasPrefix(in[e.Offset:], e.Part) {
+				t.Fatalf("ParseResolve(%q): part %q is not at offset %d", in, e.Part, e.Offset)
+			}
+			return
+		}
+		canon := r.String()
+		again, err := c.ParseResolve(canon)
+		if err != nil {
+			t.Fatalf("ParseResolve(%q): canonical %q refused: %v", in, canon, err)
+		}
+		if !reflect.DeepEqual(again, r) {
+			t.Fatalf("ParseResolve(%q) = %+v; its canonical %q gives %+v", in, r, canon, again)
+		}
+	})
+}
