@@ -1,0 +1,154 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+
+	"github.com/gpuplane/gpuplane/pkg/catalog"
+	"github.com/gpuplane/gpuplane/pkg/webhook"
+)
+
+// Serve runs the webhook server, its certificates, metrics and probes until ctx ends
+// or one of them fails.
+func Serve(ctx context.Context, cfg Config) error {
+	logger := klog.FromContext(ctx)
+	cat, err := catalog.LoadFile(cfg.Catalog)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := webhook.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	handler, err := webhook.NewHandler(webhook.HandlerOptions{
+		Catalog: cat,
+		Mutate:  webhook.Options{SchedulerName: cfg.SchedulerName},
+		Metrics: metrics,
+		Logger:  logger.WithName("admission"),
+	})
+	if err != nil {
+		return err
+	}
+	certs, err := newCertSource(cfg)
+	if err != nil {
+		return err
+	}
+
+	// Every listener is opened before anything runs, so a port already taken fails the
+	// start cleanly instead of leaving half the servers running.
+	type server struct {
+		what    string
+		ln      net.Listener
+		handler http.Handler
+		tls     *tls.Config
+	}
+	plain := []struct {
+		what, addr string
+		handler    http.Handler
+	}{
+		{"metrics", cfg.MetricsBindAddress, promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})},
+		{"health probes", cfg.HealthProbeBindAddress, probes(map[string]healthz.Checker{
+			"certificate": func(*http.Request) error { return certs.ready() },
+		})},
+	}
+	var servers []server
+	closeAll := func() {
+		for _, s := range servers {
+			_ = s.ln.Close()
+		}
+	}
+	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening for the webhook on %s: %w", addr, err)
+	}
+	servers = append(servers, server{"the admission webhook", ln, handler, webhook.TLSConfig(certs.get)})
+	for _, p := range plain {
+		if p.addr == "0" {
+			continue
+		}
+		ln, err := net.Listen("tcp", p.addr)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("listening for %s on %s: %w", p.what, p.addr, err)
+		}
+		servers = append(servers, server{p.what, ln, p.handler, nil})
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return certs.run(ctx) })
+	for _, s := range servers {
+		logger.Info("Serving "+s.what, "address", s.ln.Addr().String())
+		g.Go(func() error { return webhook.Serve(ctx, s.ln, s.handler, s.tls) })
+	}
+	logger.Info("Webhook configuration", "catalog", cfg.Catalog, "schedulerName", cfg.SchedulerName, "selfSigned", cfg.SelfSigned)
+	return g.Wait()
+}
+
+// probes serves /healthz (the process answers) and /readyz (every check passes).
+func probes(ready map[string]healthz.Checker) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/healthz", http.StripPrefix("/healthz", &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}))
+	mux.Handle("/healthz/", http.StripPrefix("/healthz", &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}))
+	mux.Handle("/readyz", http.StripPrefix("/readyz", &healthz.Handler{Checks: ready}))
+	mux.Handle("/readyz/", http.StripPrefix("/readyz", &healthz.Handler{Checks: ready}))
+	return mux
+}
+
+// certSource supplies the serving certificate: from files (cert-manager or any other
+// tool writes them) or from the self-signed Secret.
+type certSource struct {
+	get   func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	ready func() error
+	run   func(ctx context.Context) error
+}
+
+func newCertSource(cfg Config) (certSource, error) {
+	if !cfg.SelfSigned {
+		w, err := certwatcher.New(filepath.Join(cfg.CertDir, "tls.crt"), filepath.Join(cfg.CertDir, "tls.key"))
+		if err != nil {
+			return certSource{}, fmt.Errorf("loading the serving certificate from --cert-dir %s: %w", cfg.CertDir, err)
+		}
+		return certSource{get: w.GetCertificate, ready: func() error { return nil }, run: w.Start}, nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = cfg.Kubeconfig
+	rest, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return certSource{}, fmt.Errorf("configuring the API client (--kubeconfig %q): %w", cfg.Kubeconfig, err)
+	}
+	rest.UserAgent = "gpuplane-webhook"
+	client, err := kubernetes.NewForConfig(rest)
+	if err != nil {
+		return certSource{}, fmt.Errorf("creating the API client: %w", err)
+	}
+	ss, err := webhook.NewSelfSigned(client, webhook.SelfSignedOptions{
+		Namespace:          cfg.Namespace,
+		SecretName:         cfg.SecretName,
+		ServiceName:        cfg.ServiceName,
+		WebhookConfigNames: cfg.WebhookConfigNames,
+		ExtraDNSNames:      cfg.CertDNSNames,
+		ExtraIPs:           cfg.CertIPs,
+	})
+	if err != nil {
+		return certSource{}, err
+	}
+	return certSource{get: ss.GetCertificate, ready: ss.Ready, run: ss.Run}, nil
+}

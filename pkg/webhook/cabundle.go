@@ -1,0 +1,65 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// caBundleTarget is one kind of webhook configuration whose webhooks carry a caBundle.
+type caBundleTarget interface {
+	kind() string
+	// setCABundle writes bundle into every webhook of the named configuration and says
+	// whether anything had to change; a missing configuration is a NotFound error.
+	setCABundle(ctx context.Context, name string, bundle []byte) (bool, error)
+}
+
+type mutatingTarget struct{ client kubernetes.Interface }
+
+func (mutatingTarget) kind() string { return "MutatingWebhookConfiguration" }
+
+func (t mutatingTarget) setCABundle(ctx context.Context, name string, bundle []byte) (bool, error) {
+	api := t.client.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	cfg, err := api.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	for i := range cfg.Webhooks {
+		if cc := &cfg.Webhooks[i].ClientConfig; !bytes.Equal(cc.CABundle, bundle) {
+			cc.CABundle = bundle
+			changed = true
+		}
+	}
+	if !changed {
+		return false, nil
+	}
+	_, err = api.Update(ctx, cfg, metav1.UpdateOptions{})
+	return err == nil, err
+}
+
+type validatingTarget struct{ client kubernetes.Interface }
+
+func (validatingTarget) kind() string { return "ValidatingWebhookConfiguration" }
+
+func (t validatingTarget) setCABundle(ctx context.Context, name string, bundle []byte) (bool, error) {
+	api := t.client.AdmissionregistrationV1().ValidatingWebhookConfigurations()
+	cfg, err := api.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	for i := range cfg.Webhooks {
+		if cc := &cfg.Webhooks[i].ClientConfig; !bytes.Equal(cc.CABundle, bundle) {
+			cc.CABundle = bundle
+			changed = true
+		}
+	}
+	if !changed {
+		return false, nil
+	}
+	_, err = api.Update(ctx, cfg, metav1.UpdateOptions{})
+	return err == nil, err
+}

@@ -1,0 +1,152 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/catalog"
+)
+
+// explainContainer names the one container of the pod Explain admits.
+const explainContainer = "main"
+
+// Explanation is what the webhook does with a request (SPEC §7, `webhook explain`).
+// Its JSON is part of the contract: every field is always written, empty ones as []
+// or {}.
+type Explanation struct {
+	Input        string              `json:"input"`
+	Canonical    string              `json:"canonical"`
+	Resources    map[string]string   `json:"resources"`
+	NodeAffinity ExplainedAffinity   `json:"nodeAffinity"`
+	Tolerations  []corev1.Toleration `json:"tolerations"`
+	Env          map[string]string   `json:"env"`
+}
+
+// ExplainedAffinity is the node affinity a request adds: the requirements ANDed into
+// every required term, and the preferred requirements with their weights.
+type ExplainedAffinity struct {
+	Required  []corev1.NodeSelectorRequirement `json:"required"`
+	Preferred []WeightedRequirement            `json:"preferred"`
+}
+
+// WeightedRequirement is one preferred term of a single requirement.
+type WeightedRequirement struct {
+	Weight int32 `json:"weight"`
+	corev1.NodeSelectorRequirement
+}
+
+// Refused is the explanation of a request the webhook refuses: its input and the
+// message the webhook gives.
+type Refused struct {
+	Input string `json:"input"`
+	Error string `json:"error"`
+}
+
+// Explain tells what the webhook does with the request input (and role, when not
+// empty) on a pod of one container. It runs the pod through Mutate, the handler's own
+// code, and reads the answer back from the admitted pod, so the two cannot disagree.
+// A refusal is returned as an error with the handler's message.
+func Explain(input, role string, cat *catalog.Catalog, opts Options) (Explanation, error) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{api.AnnotationGPU: input}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: explainContainer}}},
+	}
+	if role != "" {
+		pod.Annotations[api.AnnotationRole] = role
+	}
+	out, err := Mutate(pod, cat, opts)
+	if err != nil {
+		return Explanation{}, err
+	}
+	return explanationOf(input, out), nil
+}
+
+// explanationOf reads what Mutate wrote into a pod that had nothing of its own.
+func explanationOf(input string, pod *corev1.Pod) Explanation {
+	c := pod.Spec.Containers[0]
+	e := Explanation{
+		Input:     input,
+		Canonical: pod.Annotations[api.AnnotationApplied],
+		Resources: make(map[string]string, len(c.Resources.Limits)),
+		NodeAffinity: ExplainedAffinity{
+			Required:  []corev1.NodeSelectorRequirement{},
+			Preferred: []WeightedRequirement{},
+		},
+		Tolerations: append([]corev1.Toleration{}, pod.Spec.Tolerations...),
+		Env:         make(map[string]string, len(c.Env)),
+	}
+	for name, q := range c.Resources.Limits {
+		e.Resources[string(name)] = q.String()
+	}
+	if a := pod.Spec.Affinity; a != nil && a.NodeAffinity != nil {
+		if sel := a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution; sel != nil && len(sel.NodeSelectorTerms) > 0 {
+			e.NodeAffinity.Required = append(e.NodeAffinity.Required, sel.NodeSelectorTerms[0].MatchExpressions...)
+		}
+		for _, p := range a.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
+			for _, r := range p.Preference.MatchExpressions {
+				e.NodeAffinity.Preferred = append(e.NodeAffinity.Preferred, WeightedRequirement{Weight: p.Weight, NodeSelectorRequirement: r})
+			}
+		}
+	}
+	for _, v := range c.Env {
+		e.Env[v.Name] = v.Value
+	}
+	return e
+}
+
+// ExplainPod returns the pod podJSON (a Pod as JSON) as the webhook admits it: the
+// request goes through the pod webhook's handler, and its patch is applied to the
+// JSON as the API server would, so every field written keeps its spelling. A refused
+// pod is an error whose message is the handler's, and errors.Is(err, ErrDenied) tells it
+// from a pod that cannot be read.
+func ExplainPod(ctx context.Context, podJSON []byte, cat *catalog.Catalog, opts Options) ([]byte, error) {
+	dec, err := NewDecoder()
+	if err != nil {
+		return nil, err
+	}
+	m := &PodMutator{Catalog: cat, Options: opts, Decoder: dec}
+	resp := m.Handle(ctx, admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UID:       "explain",
+		Kind:      metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+		Resource:  metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
+		Operation: admissionv1.Create,
+		Object:    runtime.RawExtension{Raw: podJSON},
+	}})
+	if !resp.Allowed {
+		msg := "refused"
+		if resp.Result != nil {
+			msg = resp.Result.Message
+		}
+		if resp.Result != nil && resp.Result.Code == http.StatusForbidden {
+			return nil, &refusal{class: ErrDenied, msg: msg}
+		}
+		return nil, errors.New(msg)
+	}
+	if len(resp.Patches) == 0 {
+		return podJSON, nil
+	}
+	ops, err := json.Marshal(resp.Patches)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the patch: %w", err)
+	}
+	patch, err := jsonpatch.DecodePatch(ops)
+	if err != nil {
+		return nil, fmt.Errorf("decoding the patch: %w", err)
+	}
+	out, err := patch.Apply(podJSON)
+	if err != nil {
+		return nil, fmt.Errorf("applying the patch: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,99 @@
+package webhook
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	jsonpatch "gomodules.xyz/jsonpatch/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+)
+
+// buildPatch returns the JSON patch (RFC 6902) that turns orig into mutated, for the
+// parts of a pod that Mutate writes: annotations, spec.schedulerName, each
+// container's resources and env, spec.affinity and spec.tolerations.
+//
+// It compares typed objects instead of diffing the JSON of both (as
+// admission.PatchResponseFromRaw does) for two reasons: it is several times faster,
+// and it never touches a field Mutate did not write, so a field this build's API
+// types do not know (a newer API server's) survives. Changed parts are written whole
+// with "add", which RFC 6902 defines as "replace" for an existing member, so the patch
+// holds however the request's JSON spells empty parts (absent, null or {}).
+func buildPatch(orig, mutated *corev1.Pod) []jsonpatch.JsonPatchOperation {
+	if orig == mutated {
+		return nil
+	}
+	var ops []jsonpatch.JsonPatchOperation
+	add := func(path string, value any) {
+		ops = append(ops, jsonpatch.NewOperation("add", path, value))
+	}
+
+	ops = append(ops, annotationOps(orig.Annotations, mutated.Annotations)...)
+	if orig.Spec.SchedulerName != mutated.Spec.SchedulerName {
+		add("/spec/schedulerName", mutated.Spec.SchedulerName)
+	}
+	if len(orig.Spec.Containers) != len(mutated.Spec.Containers) {
+		add("/spec/containers", mutated.Spec.Containers)
+	} else {
+		for i := range mutated.Spec.Containers {
+			o, m := &orig.Spec.Containers[i], &mutated.Spec.Containers[i]
+			prefix := "/spec/containers/" + strconv.Itoa(i)
+			if !equality.Semantic.DeepEqual(o.Resources, m.Resources) {
+				add(prefix+"/resources", m.Resources)
+			}
+			if !equality.Semantic.DeepEqual(o.Env, m.Env) {
+				add(prefix+"/env", m.Env)
+			}
+		}
+	}
+	if !equality.Semantic.DeepEqual(orig.Spec.Affinity, mutated.Spec.Affinity) {
+		add("/spec/affinity", mutated.Spec.Affinity)
+	}
+	if !equality.Semantic.DeepEqual(orig.Spec.Tolerations, mutated.Spec.Tolerations) {
+		add("/spec/tolerations", mutated.Spec.Tolerations)
+	}
+	return ops
+}
+
+// annotationOps adds, changes and removes single annotations, or writes the whole map
+// when the pod had none.
+func annotationOps(orig, mutated map[string]string) []jsonpatch.JsonPatchOperation {
+	if len(orig) == 0 {
+		if len(mutated) == 0 {
+			return nil
+		}
+		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", "/metadata/annotations", mutated)}
+	}
+	var ops []jsonpatch.JsonPatchOperation
+	keys := make([]string, 0, len(mutated))
+	for k, v := range mutated {
+		if have, ok := orig[k]; !ok || have != v {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		ops = append(ops, jsonpatch.NewOperation("add", "/metadata/annotations/"+escapePointer(k), mutated[k]))
+	}
+	var gone []string
+	for k := range orig {
+		if _, ok := mutated[k]; !ok {
+			gone = append(gone, k)
+		}
+	}
+	slices.Sort(gone)
+	for _, k := range gone {
+		ops = append(ops, jsonpatch.NewOperation("remove", "/metadata/annotations/"+escapePointer(k), nil))
+	}
+	return ops
+}
+
+// escapePointer escapes one JSON pointer token (RFC 6901): "~" as "~0", then "/" as
+// "~1", in that order so that an escaped "/" is not escaped again.
+func escapePointer(token string) string {
+	if !strings.ContainsAny(token, "~/") {
+		return token
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(token, "~", "~0"), "/", "~1")
+}
