@@ -1,0 +1,15 @@
+// Package extender is gpuplane's kube-scheduler extender: an HTTP server
+// speaking the extender v1 wire format (filter, prioritize, bind) on top of a
+// picture of the cluster's GPUs kept current from shared informers.
+//
+// It is an adapter: the decisions themselves — does a request fit a node and
+// why not, which cards it takes, how good a node is — are made by
+// pkg/placement, the same code the trace simulator runs. This package turns
+// pods and nodes into placement's terms (request.go, nodeinfo.go), keeps
+// what is allocated on every card (state.go), and writes the chosen cards on
+// the pod before binding it (bind.go).
+//
+// It may import pkg/placement, pkg/api, pkg/catalog and pkg/load, and
+// Kubernetes client libraries; it must not import pkg/webhook, pkg/sim,
+// pkg/nodeagent, nor any test harness.
+package extender

@@ -1,0 +1,80 @@
+package extender
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+
+	"github.com/gpuplane/gpuplane/pkg/load"
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// LoadView is where prioritize reads measured GPU load; *load.Source is one
+// (a nil *load.Source has no data, for a program without Prometheus).
+type LoadView interface {
+	// Current returns the latest load when it is fresh enough to use.
+	Current() (*load.Snapshot, bool)
+	// RecordMissing counts nodes scored without load although it was fresh.
+	RecordMissing(n int)
+}
+
+var _ LoadView = (*load.Source)(nil)
+
+// PodGetter finds the pod a bind is about.
+type PodGetter interface {
+	Pod(ctx context.Context, namespace, name string) (*corev1.Pod, error)
+}
+
+// Config is what an Extender is built from. Every field is required but
+// Load and Clock.
+type Config struct {
+	State      *State
+	Vocabulary *Vocabulary
+	// Policy scores nodes and chooses cards; the same value the simulator
+	// would use.
+	Policy placement.Policy
+	// Load is measured GPU load; nil means none.
+	Load LoadView
+	// Client creates the bindings and patches pods.
+	Client  kubernetes.Interface
+	Pods    PodGetter
+	Metrics *Metrics
+	// Clock stamps tencent.com/predicate-time. Default: the real clock.
+	Clock clock.PassiveClock
+}
+
+// Extender answers kube-scheduler's filter, prioritize and bind calls.
+type Extender struct {
+	state   *State
+	voc     *Vocabulary
+	policy  placement.Policy
+	load    LoadView
+	client  kubernetes.Interface
+	pods    PodGetter
+	metrics *Metrics
+	clock   clock.PassiveClock
+}
+
+// New returns an extender for cfg.
+func New(cfg Config) (*Extender, error) {
+	if cfg.State == nil || cfg.Vocabulary == nil || cfg.Policy == nil || cfg.Client == nil || cfg.Pods == nil || cfg.Metrics == nil {
+		return nil, errors.New("extender: state, vocabulary, policy, client, pod getter and metrics are required")
+	}
+	if cfg.Load == nil {
+		cfg.Load = (*load.Source)(nil)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	return &Extender{
+		state: cfg.State, voc: cfg.Vocabulary, policy: cfg.Policy, load: cfg.Load,
+		client: cfg.Client, pods: cfg.Pods, metrics: cfg.Metrics, clock: cfg.Clock,
+	}, nil
+}
+
+// now is the extender's clock reading, for predicate-time.
+func (e *Extender) now() time.Time { return e.clock.Now() }

@@ -1,0 +1,151 @@
+package extender
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// verdict is whether a pod fits a node snapshot and, when not, why.
+type verdict struct {
+	ok     bool
+	reason string
+	// resolvable tells whether freeing cards (preemption) could make the
+	// pod fit: false for a wrong card type, a node without the service the
+	// pod needs or an unusable node.
+	resolvable bool
+}
+
+// check tells whether req fits the node. Each part of a multi-part pod is
+// placed on what the parts before it left, as bind would place them.
+func check(s *nodeSnapshot, req *podRequest, policy placement.Policy) verdict {
+	if s.err != nil {
+		return verdict{reason: s.err.Error()}
+	}
+	if v, ok := checkVendor(s, req); !ok {
+		return v
+	}
+	if len(req.parts) == 1 {
+		return verdictOf(placement.Check(&s.node, &req.parts[0].req))
+	}
+	n := cloneNode(&s.node)
+	for i := range req.parts {
+		r := &req.parts[i].req
+		if v := placement.Check(n, r); !v.OK() {
+			return verdictOf(v)
+		}
+		if err := n.Assign(r, policy.Evaluate(n, r).Cards); err != nil {
+			return verdict{reason: err.Error(), resolvable: true}
+		}
+	}
+	return verdict{ok: true}
+}
+
+func verdictOf(v placement.Verdict) verdict {
+	if v.OK() {
+		return verdict{ok: true}
+	}
+	switch v.Short {
+	case placement.ShortService, placement.ShortNoGPU, placement.ShortType:
+		return verdict{reason: v.Reason()}
+	}
+	return verdict{reason: v.Reason(), resolvable: true}
+}
+
+// checkVendor refuses whole cards of a vendor the node's device plugin does
+// not hand out: placement knows cards, not vendors' resources.
+func checkVendor(s *nodeSnapshot, req *podRequest) (verdict, bool) {
+	if req.wholeResource == "" || s.info == nil || s.info.wholeResource == "" || s.info.wholeResource == req.wholeResource {
+		return verdict{}, true
+	}
+	return verdict{reason: fmt.Sprintf("%s: hands out %s, pod needs %s", s.node.Name, s.info.wholeResource, req.wholeResource)}, false
+}
+
+// score rates the node for req under policy; the node must fit req.
+func score(n *placement.Node, req *podRequest, policy placement.Policy) float64 {
+	if len(req.parts) == 1 {
+		return policy.Evaluate(n, &req.parts[0].req).Score
+	}
+	scratch := cloneNode(n)
+	total := 0.0
+	for i := range req.parts {
+		r := &req.parts[i].req
+		p := policy.Evaluate(scratch, r)
+		total += p.Score
+		_ = scratch.Assign(r, p.Cards)
+	}
+	return total
+}
+
+// choice is the cards bind takes for a pod on a node: the record to hold
+// and, for vGPU parts, the assignment to write on the pod.
+type choice struct {
+	record     *podRecord
+	assignment *api.Assignment
+}
+
+// choose places every part of req on the node under policy, the way check
+// placed them, and returns what the pod will hold.
+func choose(s *nodeSnapshot, req *podRequest, policy placement.Policy) (choice, error) {
+	if v := check(s, req, policy); !v.ok {
+		return choice{}, fmt.Errorf("%w: %s", placement.ErrNoFit, v.reason)
+	}
+	n := cloneNode(&s.node)
+	rec := &podRecord{cpuMilli: req.parts[0].req.CPUMilli, memMiB: req.parts[0].req.MemoryMiB}
+	var a *api.Assignment
+	for i := range req.parts {
+		part := &req.parts[i]
+		r := &part.req
+		if r.Cards == 0 {
+			continue
+		}
+		set, err := placement.Choose(policy, n, r)
+		if err != nil {
+			return choice{}, err
+		}
+		if err := n.Assign(r, set); err != nil {
+			return choice{}, err
+		}
+		if !r.UsesVGPU() {
+			rec.whole = r.Cards
+			rec.wholeTypes = []string{n.Cards[set.Positions()[0]].Type}
+			continue
+		}
+		if a == nil {
+			a = &api.Assignment{Version: api.AssignmentVersion, Node: s.node.Name}
+		}
+		ca := api.ContainerAssignment{Index: part.container, Name: part.name}
+		for _, p := range set.Positions() {
+			c := &n.Cards[p]
+			mem := r.CardMemoryMiB
+			if !r.IsShare() {
+				mem = c.MemoryMiB // a virtual whole card takes all of its memory
+			}
+			sh := cardShare{container: part.container, index: c.Index, milli: r.Milli, memMiB: mem}
+			cores := coresOf(r.Milli)
+			// The record books what the annotation will say, so that a
+			// restart rebuilds exactly the same holding.
+			sh.milli = int64(cores) * placement.MilliPerCard / api.CoresPerCard
+			rec.shares = append(rec.shares, sh)
+			ca.Cards = append(ca.Cards, api.CardShare{Index: c.Index, Cores: cores, MemoryMiB: mem})
+		}
+		a.Containers = append(a.Containers, ca)
+	}
+	slices.SortFunc(rec.shares, func(x, y cardShare) int { return x.index - y.index })
+	return choice{record: rec, assignment: a}, nil
+}
+
+// coresOf turns milli of a card into gpu-manager's cores, rounding up so
+// that the pod is never given less than it asked for.
+func coresOf(milli int64) int {
+	return int((milli*api.CoresPerCard + placement.MilliPerCard - 1) / placement.MilliPerCard)
+}
+
+// cloneNode copies a node deeply enough to book on it.
+func cloneNode(n *placement.Node) *placement.Node {
+	c := *n
+	c.Cards = slices.Clone(n.Cards)
+	return &c
+}

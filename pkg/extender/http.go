@@ -1,0 +1,170 @@
+package extender
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/klog/v2"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+)
+
+// HandlerOptions shape the HTTP handler.
+type HandlerOptions struct {
+	// MaxBodyBytes bounds a request body. Default 64 MiB: a filter call
+	// without nodeCacheCapable carries every candidate Node object.
+	MaxBodyBytes int64
+	// Ready tells whether the state has synced; /readyz fails until then.
+	// Default: always ready.
+	Ready func() bool
+	// Gatherer serves /metrics. Default: no /metrics.
+	Gatherer prometheus.Gatherer
+	// Logger is put in every request's context. Default: klog's global.
+	Logger klog.Logger
+}
+
+// DefaultMaxBodyBytes is HandlerOptions.MaxBodyBytes's default.
+const DefaultMaxBodyBytes = 64 << 20
+
+// Handler returns the extender's HTTP routes: POST /filter, /prioritize and
+// /bind in the kube-scheduler extender v1 wire format; GET /healthz,
+// /readyz, /metrics and /state.
+func (e *Extender) Handler(o HandlerOptions) http.Handler {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.Ready == nil {
+		o.Ready = func() bool { return true }
+	}
+	if o.Logger.GetSink() == nil {
+		o.Logger = klog.Background()
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /filter", e.verb("filter", o, func(ctx context.Context, r *http.Request) (any, error) {
+		var args extenderv1.ExtenderArgs
+		if err := decode(r, &args); err != nil {
+			return nil, err
+		}
+		return e.Filter(ctx, &args), nil
+	}))
+	mux.Handle("POST /prioritize", e.verb("prioritize", o, func(ctx context.Context, r *http.Request) (any, error) {
+		var args extenderv1.ExtenderArgs
+		if err := decode(r, &args); err != nil {
+			return nil, err
+		}
+		return e.Prioritize(ctx, &args), nil
+	}))
+	mux.Handle("POST /bind", e.verb("bind", o, func(ctx context.Context, r *http.Request) (any, error) {
+		var args extenderv1.ExtenderBindingArgs
+		if err := decode(r, &args); err != nil {
+			return nil, err
+		}
+		return e.Bind(ctx, &args), nil
+	}))
+	mux.Handle("GET /state", e.verb("state", o, func(context.Context, *http.Request) (any, error) {
+		return e.state.View(), nil
+	}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !o.Ready() {
+			http.Error(w, "informers not synced yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	if o.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	}
+	return http.MaxBytesHandler(mux, o.MaxBodyBytes)
+}
+
+// errBadRequest marks a body that is not the verb's JSON.
+var errBadRequest = errors.New("bad request")
+
+func decode(r *http.Request, v any) error {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fmt.Errorf("%w: body larger than %d bytes", errBadRequest, tooBig.Limit)
+		}
+		return fmt.Errorf("%w: %w", errBadRequest, err)
+	}
+	return nil
+}
+
+// verb wraps one route: logger in the context, JSON out, metrics, and a
+// panic turned into a 500 so that one bad request does not take the
+// scheduler's extender down.
+func (e *Extender) verb(name string, o HandlerOptions, f func(context.Context, *http.Request) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		code := http.StatusOK
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				o.Logger.Error(fmt.Errorf("panic: %v", p), "Handler panicked", "verb", name)
+				code = http.StatusInternalServerError
+				http.Error(w, "internal error", code)
+			}
+			e.metrics.requests.WithLabelValues(name, strconv.Itoa(code)).Inc()
+			e.metrics.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		}()
+		ctx := klog.NewContext(r.Context(), o.Logger.WithValues("verb", name))
+		out, err := f(ctx, r)
+		if err != nil {
+			code = http.StatusBadRequest
+			if !errors.Is(err, errBadRequest) {
+				code = http.StatusInternalServerError
+			}
+			http.Error(w, err.Error(), code)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if err := json.NewEncoder(w).Encode(out); err != nil {
+			klog.FromContext(ctx).V(2).Info("Writing the answer failed", "err", err)
+		}
+	})
+}
+
+// ServerOptions are the HTTP server's limits.
+type ServerOptions struct {
+	// Addr to listen on. Default ":8888".
+	Addr string
+	// ReadTimeout bounds reading a request, body included. Default 30s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds answering one. Default 60s (a bind waits on the
+	// API server twice).
+	WriteTimeout time.Duration
+	// IdleTimeout closes idle keep-alive connections. Default 120s.
+	IdleTimeout time.Duration
+}
+
+// NewServer returns an http.Server for h with o's limits (defaults applied).
+func NewServer(h http.Handler, o ServerOptions) *http.Server {
+	if o.Addr == "" {
+		o.Addr = ":8888"
+	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = 30 * time.Second
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = 60 * time.Second
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 120 * time.Second
+	}
+	return &http.Server{
+		Addr: o.Addr, Handler: h,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: o.ReadTimeout,
+		WriteTimeout: o.WriteTimeout, IdleTimeout: o.IdleTimeout,
+		MaxHeaderBytes: 1 << 20,
+	}
+}

@@ -1,0 +1,237 @@
+package extender
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// Informers feed a State from the API server: a node informer and a pod
+// informer that leaves out finished pods (they hold nothing, and a pod that
+// finishes arrives as a deletion). Both keep only what the extender reads
+// of each object, so that the cache of a large cluster stays small.
+type Informers struct {
+	nodes, pods       cache.SharedIndexInformer
+	podLister         corelisters.PodLister
+	client            kubernetes.Interface
+	nodesReg, podsReg cache.ResourceEventHandlerRegistration
+}
+
+// NewInformers builds the informers for client and registers the state's
+// handlers on them; observe, when not nil, sees the request of every GPU
+// pod once, as it first appears (the auto policy learns the workload mix
+// from it).
+func NewInformers(client kubernetes.Interface, state *State, observe func(*placement.Request)) (*Informers, error) {
+	nodeFactory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimObject))
+	podFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithTransform(trimObject),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.AndSelectors(
+				fields.OneTermNotEqualSelector("status.phase", string(corev1.PodSucceeded)),
+				fields.OneTermNotEqualSelector("status.phase", string(corev1.PodFailed)),
+			).String()
+		}))
+	inf := &Informers{
+		nodes:     nodeFactory.Core().V1().Nodes().Informer(),
+		pods:      podFactory.Core().V1().Pods().Informer(),
+		podLister: podFactory.Core().V1().Pods().Lister(),
+		client:    client,
+	}
+	var err error
+	inf.nodesReg, err = inf.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { withNode(obj, state.SetNode) },
+		UpdateFunc: func(_, obj any) { withNode(obj, state.SetNode) },
+		DeleteFunc: func(obj any) { withNode(obj, func(n *corev1.Node) { state.DeleteNode(n.Name) }) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registering the node handlers: %w", err)
+	}
+	voc := state.voc
+	inf.podsReg, err = inf.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			withPod(obj, func(p *corev1.Pod) {
+				if observe != nil {
+					observeRequest(p, voc, observe)
+				}
+				state.SetPod(p)
+			})
+		},
+		UpdateFunc: func(_, obj any) { withPod(obj, state.SetPod) },
+		DeleteFunc: func(obj any) { withPod(obj, state.DeletePod) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registering the pod handlers: %w", err)
+	}
+	return inf, nil
+}
+
+// Run runs the informers until ctx ends.
+func (i *Informers) Run(ctx context.Context) {
+	go i.nodes.RunWithContext(ctx)
+	i.pods.RunWithContext(ctx)
+}
+
+// Synced tells whether both informers listed everything and the state has
+// seen all of it.
+func (i *Informers) Synced() bool {
+	return i.nodesReg.HasSynced() && i.podsReg.HasSynced()
+}
+
+// WaitForSync waits until Synced or ctx ends.
+func (i *Informers) WaitForSync(ctx context.Context) bool {
+	return cache.WaitForCacheSync(ctx.Done(), i.nodesReg.HasSynced, i.podsReg.HasSynced)
+}
+
+// Pod implements PodGetter: from the informer's cache, else (a pod newer
+// than the cache) from the API server.
+func (i *Informers) Pod(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
+	pod, err := i.podLister.Pods(namespace).Get(name)
+	if err == nil {
+		return pod, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	pod, err = i.client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: %s/%s", errPodNotFound, namespace, name)
+	}
+	return pod, err
+}
+
+var _ PodGetter = (*Informers)(nil)
+
+func withNode(obj any, f func(*corev1.Node)) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	if n, ok := obj.(*corev1.Node); ok {
+		f(n)
+	}
+}
+
+func withPod(obj any, f func(*corev1.Pod)) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	if p, ok := obj.(*corev1.Pod); ok {
+		f(p)
+	}
+}
+
+// observeRequest shows the learner each GPU part of a pod.
+func observeRequest(pod *corev1.Pod, v *Vocabulary, observe func(*placement.Request)) {
+	req, err := translate(pod, v)
+	if err != nil || !req.gpu() {
+		return
+	}
+	for i := range req.parts {
+		if req.parts[i].req.Cards > 0 {
+			observe(&req.parts[i].req)
+		}
+	}
+}
+
+// keptAnnotation tells whether the extender reads an annotation: gpuplane's
+// and gpu-manager's. Others (last-applied configurations can be large) are
+// dropped from the cache.
+func keptAnnotation(key string) bool {
+	return strings.HasPrefix(key, "gpuplane.io/") || strings.HasPrefix(key, "tencent.com/")
+}
+
+// trimObject is the informers' transform: it keeps of each pod and node
+// what the extender reads, nothing else.
+func trimObject(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		return trimPod(o), nil
+	case *corev1.Node:
+		return trimNode(o), nil
+	}
+	return obj, nil
+}
+
+func trimMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
+	out := metav1.ObjectMeta{
+		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+		DeletionTimestamp: m.DeletionTimestamp, Labels: m.Labels,
+	}
+	for k, v := range m.Annotations {
+		if keptAnnotation(k) {
+			if out.Annotations == nil {
+				out.Annotations = make(map[string]string)
+			}
+			out.Annotations[k] = v
+		}
+	}
+	return out
+}
+
+func trimPod(p *corev1.Pod) *corev1.Pod {
+	out := &corev1.Pod{ObjectMeta: trimMeta(p.ObjectMeta)}
+	out.ObjectMeta.Labels = nil
+	out.Spec = corev1.PodSpec{
+		NodeName: p.Spec.NodeName, SchedulerName: p.Spec.SchedulerName,
+		NodeSelector: p.Spec.NodeSelector, Overhead: p.Spec.Overhead,
+	}
+	if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil {
+		out.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution,
+		}}
+	}
+	out.Spec.Containers = make([]corev1.Container, len(p.Spec.Containers))
+	for i := range p.Spec.Containers {
+		c := &p.Spec.Containers[i]
+		out.Spec.Containers[i] = corev1.Container{Name: c.Name, Resources: corev1.ResourceRequirements{Limits: c.Resources.Limits, Requests: c.Resources.Requests}}
+	}
+	if len(p.Spec.InitContainers) > 0 {
+		out.Spec.InitContainers = make([]corev1.Container, len(p.Spec.InitContainers))
+		for i := range p.Spec.InitContainers {
+			c := &p.Spec.InitContainers[i]
+			out.Spec.InitContainers[i] = corev1.Container{Name: c.Name, RestartPolicy: c.RestartPolicy,
+				Resources: corev1.ResourceRequirements{Limits: c.Resources.Limits, Requests: c.Resources.Requests}}
+		}
+	}
+	out.Status.Phase = p.Status.Phase
+	return out
+}
+
+func trimNode(n *corev1.Node) *corev1.Node {
+	return &corev1.Node{
+		ObjectMeta: trimMeta(n.ObjectMeta),
+		Status:     corev1.NodeStatus{Capacity: n.Status.Capacity, Allocatable: n.Status.Allocatable},
+	}
+}
+
+// expireEvery is how often assumed binds are checked against their TTL.
+func expireEvery(ttl time.Duration) time.Duration {
+	return min(max(ttl/4, time.Second), time.Minute)
+}
+
+// RunExpiry drops unconfirmed binds every so often until ctx ends.
+func (s *State) RunExpiry(ctx context.Context, tick <-chan time.Time, m *Metrics) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+			if n := s.Expire(); n > 0 && m != nil {
+				m.expired.Add(float64(n))
+			}
+			klog.FromContext(ctx).V(5).Info("Checked assumed binds", "sizes", s.Sizes())
+		}
+	}
+}

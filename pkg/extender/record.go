@@ -1,0 +1,132 @@
+package extender
+
+import (
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// cardShare is what a pod holds on one card, by device index.
+type cardShare struct {
+	container int
+	index     int
+	milli     int64
+	memMiB    int64
+}
+
+// podRecord is what one pod holds on its node: bound pods as the informer
+// shows them, and pods the extender bound that the informer has not shown
+// yet (assumed until their TTL).
+type podRecord struct {
+	uid types.UID
+	key string // namespace/name, for /state and logs
+	// assumed records come from bind; expires is when they are dropped if
+	// the informer never confirms them.
+	assumed bool
+	expires time.Time
+	// whole device-plugin cards, of one of wholeTypes (any when empty): the
+	// plugin picks the cards, so they are counted per node, not per card.
+	whole      int
+	wholeTypes []string
+	// shares are the vGPU cards written in the pod's assignment.
+	shares []cardShare
+	// floating are vGPU requests of a bound pod with no usable assignment
+	// (bound by someone else): booked on the first cards that hold them so
+	// that the capacity is not promised twice.
+	floating []placement.Request
+	cpuMilli int64
+	memMiB   int64
+	// problem says why the record is approximate (unreadable request or
+	// assignment); shown in /state.
+	problem string
+}
+
+func (r *podRecord) expired(now time.Time) bool { return r.assumed && now.After(r.expires) }
+
+// sameAllocation tells whether two records book the same things, so that a
+// pod update that changes nothing for the cards (status, labels) costs no
+// rebuild.
+func (r *podRecord) sameAllocation(o *podRecord) bool {
+	return r.assumed == o.assumed && r.whole == o.whole && r.cpuMilli == o.cpuMilli && r.memMiB == o.memMiB &&
+		slices.Equal(r.wholeTypes, o.wholeTypes) && slices.Equal(r.shares, o.shares) &&
+		slices.EqualFunc(r.floating, o.floating, func(a, b placement.Request) bool {
+			return a.Cards == b.Cards && a.Milli == b.Milli && a.CardMemoryMiB == b.CardMemoryMiB && slices.Equal(a.Types, b.Types)
+		}) && r.problem == o.problem
+}
+
+// recordOf is what a bound pod holds on its node: its device-plugin cards,
+// its vGPU cards from its assignment annotation, and its host resources.
+// A pod whose request cannot be read still holds its host resources.
+func recordOf(pod *corev1.Pod, v *Vocabulary) *podRecord {
+	rec := &podRecord{uid: pod.UID, key: pod.Namespace + "/" + pod.Name}
+	req, err := translate(pod, v)
+	if err != nil {
+		rec.cpuMilli, rec.memMiB = hostRequests(pod)
+		rec.problem = err.Error()
+		return rec
+	}
+	rec.cpuMilli, rec.memMiB = req.parts[0].req.CPUMilli, req.parts[0].req.MemoryMiB
+	var assigned map[int]api.ContainerAssignment
+	if req.vgpu() {
+		assigned = assignmentOf(pod, rec)
+	}
+	for _, p := range req.parts {
+		switch {
+		case p.req.Cards == 0:
+		case !p.req.UsesVGPU():
+			rec.whole, rec.wholeTypes = p.req.Cards, p.req.Types
+		default:
+			ca, ok := assigned[p.container]
+			if !ok {
+				r := p.req
+				r.CPUMilli, r.MemoryMiB = 0, 0
+				rec.floating = append(rec.floating, r)
+				continue
+			}
+			for _, c := range ca.Cards {
+				rec.shares = append(rec.shares, cardShare{
+					container: p.container, index: c.Index,
+					milli:  int64(c.Cores) * placement.MilliPerCard / api.CoresPerCard,
+					memMiB: c.MemoryMiB,
+				})
+			}
+		}
+	}
+	return rec
+}
+
+// assignmentOf returns the pod's assignment by container index when it is
+// readable and names the node the pod is bound to; otherwise nil, with the
+// reason noted on rec.
+func assignmentOf(pod *corev1.Pod, rec *podRecord) map[int]api.ContainerAssignment {
+	raw, ok := pod.Annotations[api.AnnotationAssigned]
+	if !ok {
+		rec.problem = "vGPU pod without " + api.AnnotationAssigned + ": booked on the first cards that hold it"
+		return nil
+	}
+	a, err := api.DecodeAssignment(raw)
+	if err != nil {
+		rec.problem = err.Error() + ": booked on the first cards that hold it"
+		return nil
+	}
+	if a.Node != pod.Spec.NodeName {
+		rec.problem = api.AnnotationAssigned + " names node " + a.Node + " but the pod is bound to " +
+			pod.Spec.NodeName + ": booked on the first cards that hold it"
+		return nil
+	}
+	out := make(map[int]api.ContainerAssignment, len(a.Containers))
+	for _, c := range a.Containers {
+		out[c.Index] = c
+	}
+	return out
+}
+
+// terminated tells whether a pod's containers are done, so it holds nothing.
+func terminated(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}

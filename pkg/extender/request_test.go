@@ -1,0 +1,180 @@
+package extender
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+func TestTranslate(t *testing.T) {
+	always := corev1.ContainerRestartPolicyAlways
+	cases := []struct {
+		name     string
+		pod      *corev1.Pod
+		want     []requestPart
+		resource corev1.ResourceName
+		err      string
+	}{
+		{
+			name:     "2(V100) as the webhook writes it",
+			pod:      makePod("p").gpus(2).types("V100").obj(),
+			want:     []requestPart{{container: wholeContainer, req: placement.Whole(2, "V100")}},
+			resource: "nvidia.com/gpu",
+		},
+		{
+			name:     "1 card of any type",
+			pod:      makePod("p").gpus(1).obj(),
+			want:     []requestPart{{container: wholeContainer, req: placement.Whole(1)}},
+			resource: "nvidia.com/gpu",
+		},
+		{
+			name:     "preferred order of several types kept",
+			pod:      makePod("p").gpus(4).types("T4", "V100").obj(),
+			want:     []requestPart{{container: wholeContainer, req: placement.Whole(4, "T4", "V100")}},
+			resource: "nvidia.com/gpu",
+		},
+		{
+			name: "share: 50 cores and 32 units of 256Mi",
+			pod:  makePod("p").vgpu(0, 50, 32).obj(),
+			want: []requestPart{{container: 0, name: "main", req: placement.Share(500, 8192)}},
+		},
+		{
+			name: "typed share",
+			pod:  makePod("p").vgpu(0, 25, 16).types("A100").obj(),
+			want: []requestPart{{container: 0, name: "main", req: placement.Share(250, 4096, "A100")}},
+		},
+		{
+			name: "share without memory",
+			pod:  makePod("p").vgpu(0, 30, 0).obj(),
+			want: []requestPart{{container: 0, name: "main", req: placement.Share(300, 0)}},
+		},
+		{
+			name: "2(VGPU): two virtual whole cards",
+			pod:  makePod("p").vgpu(0, 200, 128).obj(),
+			want: []requestPart{{container: 0, name: "main", req: placement.Request{Cards: 2, Milli: 1000, VGPU: true}}},
+		},
+		{
+			name: "shares in two containers",
+			pod:  makePod("p").vgpu(0, 50, 8).vgpu(1, 20, 4).obj(),
+			want: []requestPart{
+				{container: 0, name: "main", req: placement.Share(500, 2048)},
+				{container: 1, name: "c1", req: placement.Share(200, 1024)},
+			},
+		},
+		{
+			name:     "other vendor",
+			pod:      makePod("p").limit(0, "amd.com/gpu", "2").types("MI250").obj(),
+			want:     []requestPart{{container: wholeContainer, req: placement.Whole(2, "MI250")}},
+			resource: "amd.com/gpu",
+		},
+		{
+			name:     "requests without limits",
+			pod:      makePod("p").request(0, "nvidia.com/gpu", "3").obj(),
+			want:     []requestPart{{container: wholeContainer, req: placement.Whole(3)}},
+			resource: "nvidia.com/gpu",
+		},
+		{
+			name: "whole cards summed over containers",
+			pod:  makePod("p").gpus(1).limit(1, "nvidia.com/gpu", "2").obj(),
+			want: []requestPart{{container: wholeContainer, req: placement.Whole(3)}}, resource: "nvidia.com/gpu",
+		},
+		{
+			name: "whole cards and a share in another container",
+			pod:  makePod("p").gpus(1).vgpu(1, 50, 0).obj(),
+			want: []requestPart{
+				{container: wholeContainer, req: placement.Whole(1)},
+				{container: 1, name: "c1", req: placement.Share(500, 0)},
+			},
+			resource: "nvidia.com/gpu",
+		},
+		{
+			name: "host CPU and memory on the first part",
+			pod: func() *corev1.Pod {
+				p := makePod("p").gpus(1).request(0, corev1.ResourceCPU, "2").request(0, corev1.ResourceMemory, "1Gi").obj()
+				p.Spec.InitContainers = []corev1.Container{
+					{Name: "init", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}}},
+					{Name: "sidecar", RestartPolicy: &always, Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")}}},
+				}
+				p.Spec.Overhead = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}
+				return p
+			}(),
+			want:     []requestPart{{container: wholeContainer, req: placement.Request{Cards: 1, Milli: 1000, CPUMilli: 4100, MemoryMiB: 1536}}},
+			resource: "nvidia.com/gpu",
+		},
+		{
+			name: "no GPU",
+			pod:  makePod("p").request(0, corev1.ResourceCPU, "500m").obj(),
+			want: []requestPart{{container: wholeContainer, req: placement.Request{CPUMilli: 500}}},
+		},
+		{name: "cores not a multiple of a card", pod: makePod("p").vgpu(0, 150, 0).obj(), err: "tencent.com/vcuda-core 150: above one card"},
+		{name: "memory without cores", pod: makePod("p").limit(0, testVoc.MemoryResource, "8").obj(), err: "without tencent.com/vcuda-core"},
+		{name: "whole and vGPU in one container", pod: makePod("p").gpus(1).vgpu(0, 50, 0).obj(), err: "both nvidia.com/gpu and tencent.com/vcuda-core"},
+		{name: "two vendors", pod: makePod("p").gpus(1).limit(1, "amd.com/gpu", "1").obj(), err: "both nvidia.com/gpu and amd.com/gpu"},
+		{name: "two vendors in one container", pod: makePod("p").gpus(1).limit(0, "amd.com/gpu", "1").obj(), err: "one vendor"},
+		{name: "more cards than any request may", pod: makePod("p").gpus(65).obj(), err: "want 1..64"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := translate(tc.pod, testVoc)
+			if tc.err != "" {
+				if !errors.Is(err, ErrPodRequest) || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("translate = %v, want ErrPodRequest mentioning %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("translate: %v", err)
+			}
+			if !reflect.DeepEqual(got.parts, tc.want) || got.wholeResource != tc.resource {
+				t.Fatalf("translate =\n  %+v (%q)\nwant\n  %+v (%q)", got.parts, got.wholeResource, tc.want, tc.resource)
+			}
+		})
+	}
+}
+
+func TestRequiredTypes(t *testing.T) {
+	term := func(exprs ...corev1.NodeSelectorRequirement) corev1.NodeSelectorTerm {
+		return corev1.NodeSelectorTerm{MatchExpressions: exprs}
+	}
+	in := func(key string, vs ...string) corev1.NodeSelectorRequirement {
+		return corev1.NodeSelectorRequirement{Key: key, Operator: corev1.NodeSelectorOpIn, Values: vs}
+	}
+	withTerms := func(sel map[string]string, terms ...corev1.NodeSelectorTerm) *corev1.Pod {
+		p := makePod("p").obj()
+		p.Spec.NodeSelector = sel
+		if len(terms) > 0 {
+			p.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+				RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: terms},
+			}}
+		}
+		return p
+	}
+	cases := []struct {
+		name string
+		pod  *corev1.Pod
+		want []string
+	}{
+		{name: "none", pod: withTerms(nil), want: nil},
+		{name: "one term", pod: withTerms(nil, term(in("gpu", "true"), in("gpu-type", "T4", "V100"))), want: []string{"T4", "V100"}},
+		{name: "union of terms", pod: withTerms(nil, term(in("gpu-type", "T4")), term(in("gpu-type", "A100", "T4"))), want: []string{"T4", "A100"}},
+		{name: "a term without a type leaves it open", pod: withTerms(nil, term(in("gpu-type", "T4")), term(in("train", "true"))), want: nil},
+		{name: "two expressions in a term intersect", pod: withTerms(nil, term(in("gpu-type", "T4", "V100"), in("gpu-type", "V100", "A100"))), want: []string{"V100"}},
+		{name: "other operators ignored", pod: withTerms(nil, term(corev1.NodeSelectorRequirement{Key: "gpu-type", Operator: corev1.NodeSelectorOpNotIn, Values: []string{"T4"}})), want: nil},
+		{name: "node selector", pod: withTerms(map[string]string{"gpu-type": "A10"}), want: []string{"A10"}},
+		{name: "node selector narrows affinity", pod: withTerms(map[string]string{"gpu-type": "V100"}, term(in("gpu-type", "T4", "V100"))), want: []string{"V100"}},
+		{name: "contradiction fits no card", pod: withTerms(map[string]string{"gpu-type": "A10"}, term(in("gpu-type", "T4"))), want: []string{"A10 and T4"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := requiredTypes(tc.pod, "gpu-type"); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("requiredTypes = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

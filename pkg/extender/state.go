@@ -1,0 +1,367 @@
+package extender
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+)
+
+// ErrAlreadyHeld is returned by Reserve for a pod the node already holds as
+// bound: binding it again would count its cards twice.
+var ErrAlreadyHeld = errors.New("pod already holds cards on the node")
+
+// State is the extender's picture of the cluster's GPUs, kept current by
+// informer events (SetNode, DeleteNode, SetPod, DeletePod) and by the
+// extender's own binds (Reserve, Forget). Every node has its own lock and
+// publishes an immutable snapshot after each change, so filter and
+// prioritize read a consistent picture of each node without waiting, and
+// changes to one node never wait on another.
+type State struct {
+	voc    *Vocabulary
+	clock  clock.PassiveClock
+	ttl    time.Duration
+	logger klog.Logger
+
+	// nodesMu guards the map only; each node guards its own contents.
+	nodesMu sync.RWMutex
+	nodes   map[string]*nodeState
+
+	// assumedMu guards assumed: which node holds each assumed pod, so that
+	// the informer's first sight of the pod, a deletion or the TTL can find
+	// it. Taken after a node's lock, never before.
+	assumedMu sync.Mutex
+	assumed   map[types.UID]string
+
+	knownNodes  atomic.Int64
+	cards       atomic.Int64
+	boundPods   atomic.Int64
+	assumedPods atomic.Int64
+}
+
+// nodeState is one node: its Node object's information, the pods holding
+// something on it, and the latest snapshot.
+type nodeState struct {
+	name string
+	mu   sync.Mutex
+	// removed is set when the node left the map; a goroutine that looked it
+	// up before then must look again.
+	removed bool
+	info    *nodeInfo
+	pods    map[types.UID]*podRecord
+	snap    atomic.Pointer[nodeSnapshot]
+}
+
+// NewState returns an empty state. Pods the extender binds are held as
+// assumed for ttl unless the informer confirms or removes them first.
+func NewState(v *Vocabulary, clk clock.PassiveClock, ttl time.Duration, logger klog.Logger) *State {
+	return &State{
+		voc: v, clock: clk, ttl: ttl, logger: logger,
+		nodes:   make(map[string]*nodeState),
+		assumed: make(map[types.UID]string),
+	}
+}
+
+// lockNode returns the named node locked, creating it when create is set;
+// nil when it does not exist and create is not set.
+func (s *State) lockNode(name string, create bool) *nodeState {
+	for {
+		s.nodesMu.RLock()
+		ns := s.nodes[name]
+		s.nodesMu.RUnlock()
+		if ns == nil {
+			if !create {
+				return nil
+			}
+			s.nodesMu.Lock()
+			if ns = s.nodes[name]; ns == nil {
+				ns = &nodeState{name: name, pods: make(map[types.UID]*podRecord)}
+				ns.snap.Store(buildSnapshot(name, nil, nil, s.clock.Now()))
+				s.nodes[name] = ns
+			}
+			s.nodesMu.Unlock()
+		}
+		ns.mu.Lock()
+		if !ns.removed {
+			return ns
+		}
+		ns.mu.Unlock()
+	}
+}
+
+// unlockNode publishes the node's new snapshot, or drops the node when
+// nothing is left of it, and unlocks it.
+func (s *State) unlockNode(ns *nodeState) {
+	snap := buildSnapshot(ns.name, ns.info, ns.pods, s.clock.Now())
+	ns.snap.Store(snap)
+	if len(snap.overbooked) > 0 {
+		s.logger.Info("Node runs more than its cards hold", "node", ns.name, "problems", snap.overbooked)
+	}
+	empty := ns.info == nil && len(ns.pods) == 0
+	ns.mu.Unlock()
+	if !empty {
+		return
+	}
+	s.nodesMu.Lock()
+	ns.mu.Lock()
+	if ns.info == nil && len(ns.pods) == 0 && s.nodes[ns.name] == ns {
+		delete(s.nodes, ns.name)
+		ns.removed = true
+	}
+	ns.mu.Unlock()
+	s.nodesMu.Unlock()
+}
+
+// SetNode records a node's cards from a new or updated Node object.
+func (s *State) SetNode(node *corev1.Node) {
+	info := nodeInfoFrom(node, s.voc)
+	if info.err != nil {
+		s.logger.Info("Node cannot take GPU pods", "node", node.Name, "err", info.err)
+	}
+	ns := s.lockNode(node.Name, true)
+	if ns.info == nil {
+		s.knownNodes.Add(1)
+	} else {
+		s.cards.Add(-int64(len(ns.info.cards)))
+	}
+	s.cards.Add(int64(len(info.cards)))
+	ns.info = info
+	s.unlockNode(ns)
+}
+
+// DeleteNode forgets a node's cards; pods still bound to it keep their
+// records until they go too.
+func (s *State) DeleteNode(name string) {
+	ns := s.lockNode(name, false)
+	if ns == nil {
+		return
+	}
+	if ns.info != nil {
+		s.knownNodes.Add(-1)
+		s.cards.Add(-int64(len(ns.info.cards)))
+		ns.info = nil
+	}
+	s.unlockNode(ns)
+}
+
+// SetPod records what a new or updated pod holds: a bound, running pod its
+// cards and host resources; a terminated pod nothing. An unbound pod changes
+// nothing (an assumed record of it stays until the pod is bound, deleted or
+// the TTL passes).
+func (s *State) SetPod(pod *corev1.Pod) {
+	node := pod.Spec.NodeName
+	if node == "" {
+		return
+	}
+	if terminated(pod) {
+		s.removePod(pod.UID, node)
+		return
+	}
+	rec := recordOf(pod, s.voc)
+	if rec.problem != "" {
+		s.logger.V(2).Info("Pod's GPU holding is approximate", "pod", klog.KObj(pod), "node", node, "problem", rec.problem)
+	}
+	ns := s.lockNode(node, true)
+	old := ns.pods[pod.UID]
+	ns.pods[pod.UID] = rec
+	switch {
+	case old == nil:
+		s.boundPods.Add(1)
+	case old.assumed:
+		s.boundPods.Add(1)
+		s.assumedPods.Add(-1)
+	}
+	if old != nil && old.sameAllocation(rec) {
+		ns.mu.Unlock() // nothing changed for the cards: keep the snapshot
+	} else {
+		s.unlockNode(ns)
+	}
+	s.confirm(pod.UID, node)
+}
+
+// confirm drops the assumed record of a pod the informer now shows bound,
+// wherever it was assumed.
+func (s *State) confirm(uid types.UID, boundTo string) {
+	s.assumedMu.Lock()
+	at, ok := s.assumed[uid]
+	delete(s.assumed, uid)
+	s.assumedMu.Unlock()
+	if !ok || at == boundTo {
+		return // on the same node the bound record already replaced it
+	}
+	s.dropAssumed(uid, at)
+}
+
+// DeletePod forgets a pod: its bound record and any assumed one.
+func (s *State) DeletePod(pod *corev1.Pod) {
+	if pod.Spec.NodeName != "" {
+		s.removePod(pod.UID, pod.Spec.NodeName)
+	}
+	s.Forget(pod.UID)
+}
+
+func (s *State) removePod(uid types.UID, node string) {
+	ns := s.lockNode(node, false)
+	if ns == nil {
+		return
+	}
+	if rec, ok := ns.pods[uid]; ok {
+		delete(ns.pods, uid)
+		if rec.assumed {
+			s.assumedPods.Add(-1)
+		} else {
+			s.boundPods.Add(-1)
+		}
+		s.unlockNode(ns)
+	} else {
+		ns.mu.Unlock()
+	}
+	s.assumedMu.Lock()
+	if s.assumed[uid] == node {
+		delete(s.assumed, uid)
+	}
+	s.assumedMu.Unlock()
+}
+
+// Reserve books a pod on a node for a bind: under the node's lock, plan sees
+// the node's current snapshot and returns what the pod takes (or why it
+// cannot), and the result is held as assumed until the informer confirms
+// the binding, Forget drops it, or the TTL passes. Two Reserves on one node
+// run one after the other, so they never take the same share.
+func (s *State) Reserve(node string, uid types.UID, key string, plan func(*nodeSnapshot) (*podRecord, error)) error {
+	ns := s.lockNode(node, false)
+	if ns == nil {
+		return fmt.Errorf("%s: no such node known to the extender (yet)", node)
+	}
+	if old, ok := ns.pods[uid]; ok && !old.assumed {
+		ns.mu.Unlock()
+		return fmt.Errorf("%w: %s on %s", ErrAlreadyHeld, key, node)
+	}
+	rec, err := plan(ns.snap.Load())
+	if err != nil {
+		ns.mu.Unlock()
+		return err
+	}
+	rec.uid, rec.key = uid, key
+	rec.assumed, rec.expires = true, s.clock.Now().Add(s.ttl)
+	if _, ok := ns.pods[uid]; !ok {
+		s.assumedPods.Add(1)
+	}
+	ns.pods[uid] = rec
+	s.assumedMu.Lock()
+	prev, moved := s.assumed[uid]
+	s.assumed[uid] = node
+	s.assumedMu.Unlock()
+	s.unlockNode(ns)
+	if moved && prev != node {
+		s.dropAssumed(uid, prev)
+	}
+	return nil
+}
+
+// Forget drops a pod's assumed record, if any: its bind failed or the pod
+// is gone.
+func (s *State) Forget(uid types.UID) {
+	s.assumedMu.Lock()
+	node, ok := s.assumed[uid]
+	delete(s.assumed, uid)
+	s.assumedMu.Unlock()
+	if ok {
+		s.dropAssumed(uid, node)
+	}
+}
+
+func (s *State) dropAssumed(uid types.UID, node string) {
+	ns := s.lockNode(node, false)
+	if ns == nil {
+		return
+	}
+	if rec, ok := ns.pods[uid]; ok && rec.assumed {
+		delete(ns.pods, uid)
+		s.assumedPods.Add(-1)
+		s.unlockNode(ns)
+		return
+	}
+	ns.mu.Unlock()
+}
+
+// Expire drops assumed records older than the TTL: binds the informer never
+// confirmed. It returns how many it dropped.
+func (s *State) Expire() int {
+	now := s.clock.Now()
+	s.assumedMu.Lock()
+	var uids []types.UID
+	var nodes []string
+	for uid, node := range s.assumed {
+		uids, nodes = append(uids, uid), append(nodes, node)
+	}
+	s.assumedMu.Unlock()
+	dropped := 0
+	for i, uid := range uids {
+		ns := s.lockNode(nodes[i], false)
+		if ns == nil {
+			continue
+		}
+		rec, ok := ns.pods[uid]
+		if !ok || !rec.expired(now) {
+			ns.mu.Unlock()
+			continue
+		}
+		delete(ns.pods, uid)
+		s.assumedPods.Add(-1)
+		s.unlockNode(ns)
+		s.assumedMu.Lock()
+		if s.assumed[uid] == nodes[i] {
+			delete(s.assumed, uid)
+		}
+		s.assumedMu.Unlock()
+		s.logger.Info("Dropped a bind the informer never confirmed", "pod", rec.key, "node", nodes[i], "ttl", s.ttl)
+		dropped++
+	}
+	return dropped
+}
+
+// snapshot returns the named node's current snapshot, nil when the node is
+// unknown.
+func (s *State) snapshot(name string) *nodeSnapshot {
+	s.nodesMu.RLock()
+	ns := s.nodes[name]
+	s.nodesMu.RUnlock()
+	if ns == nil {
+		return nil
+	}
+	return ns.snap.Load()
+}
+
+// snapshots fills out with the snapshots of names (nil for unknown nodes)
+// under one read lock of the map.
+func (s *State) snapshots(names []string, out []*nodeSnapshot) {
+	s.nodesMu.RLock()
+	for i, name := range names {
+		if ns := s.nodes[name]; ns != nil {
+			out[i] = ns.snap.Load()
+		} else {
+			out[i] = nil
+		}
+	}
+	s.nodesMu.RUnlock()
+}
+
+// Sizes are the state's counts, for metrics.
+type Sizes struct {
+	Nodes       int64 `json:"nodes"`
+	Cards       int64 `json:"cards"`
+	BoundPods   int64 `json:"boundPods"`
+	AssumedPods int64 `json:"assumedPods"`
+}
+
+// Sizes returns the current counts.
+func (s *State) Sizes() Sizes {
+	return Sizes{Nodes: s.knownNodes.Load(), Cards: s.cards.Load(), BoundPods: s.boundPods.Load(), AssumedPods: s.assumedPods.Load()}
+}
