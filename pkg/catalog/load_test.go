@@ -279,3 +279,19 @@ func TestWriteYAMLRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadRefusesAliasBombs(t *testing.T) {
+	// 3000 types, each with the same 3000 aliases: a 30 KB file that
+	// expands to nine million values.
+	const n = 3000
+	var b strings.Builder
+	b.WriteString(header)
+	b.WriteString("x: &s A\nl: &l [")
+	b.WriteString(strings.Repeat("*s, ", n-1) + "*s]\n")
+	b.WriteString("m: &m {name: T, memory: 1Gi, aliases: *l}\ntypes: [")
+	b.WriteString(strings.Repeat("*m, ", n-1) + "*m]\n")
+	_, err := Load(strings.NewReader(b.String()))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "expands to more than") {
+		t.Fatalf("Load of an alias bomb: %v", err)
+	}
+}

@@ -76,21 +76,45 @@ var (
 	)
 )
 
+// Bounds of the shape walk. YAML aliases can make a small file expand to
+// a huge tree ("billion laughs"); no real catalog comes near these.
+const (
+	maxNodes  = 100000
+	maxErrors = 50
+)
+
 // shape walks a YAML tree against a schema, recording the line of every
 // path it meets.
 type shape struct {
-	lines lineMap
-	errs  []FieldError
-	depth int
+	lines  lineMap
+	errs   []FieldError
+	depth  int
+	nodes  int
+	capped bool
 }
 
 func (s *shape) errorf(line int, path, format string, args ...any) {
+	if len(s.errs) == maxErrors {
+		s.errs = append(s.errs, FieldError{Msg: "too many problems; fix these first"})
+	}
+	if len(s.errs) > maxErrors {
+		return
+	}
 	s.errs = append(s.errs, FieldError{Line: line, Field: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (s *shape) check(n *yaml.Node, path string, want *schema) {
-	// Aliases may refer to aliases; the schema is shallow, so a deep chain
-	// is malformed input, not a catalog.
+	if s.capped {
+		return
+	}
+	s.nodes++
+	if s.nodes > maxNodes {
+		s.capped = true
+		s.errorf(n.Line, path, "the catalog expands to more than %d values (through YAML aliases?)", maxNodes)
+		return
+	}
+	// The schema is shallow, so a deep chain of aliases is malformed
+	// input, not a catalog.
 	s.depth++
 	defer func() { s.depth-- }()
 	if s.depth > 32 {
