@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -443,6 +444,83 @@ func TestDeployMonitoringConsistent(t *testing.T) {
 		if !defined[name] {
 			t.Errorf("the HPA example scales on %q, which no adapter rule defines (rules: %v)", name, defined)
 		}
+	}
+}
+
+// TestDeployProgramFlags checks that every flag the manifests pass to a gpuplane
+// program is one the program knows: each program is built and asked for --help.
+func TestDeployProgramFlags(t *testing.T) {
+	root := deployRepoRoot(t)
+	kustomize := deployKustomize(t)
+	dirs, _ := deployKustomizations(t, root)
+
+	// program -> flag -> where the manifests pass it
+	uses := map[string]map[string]string{}
+	for _, dir := range dirs {
+		for _, obj := range deployRender(t, kustomize, root, dir) {
+			containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+			for _, c := range containers {
+				var ctr corev1.Container
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(c.(map[string]any), &ctr); err != nil {
+					t.Fatalf("%s: %v", deployObjectName(obj), err)
+				}
+				name, ok := strings.CutPrefix(ctr.Image, "gpuplane/")
+				if !ok {
+					continue
+				}
+				program, _, _ := strings.Cut(name, ":")
+				if uses[program] == nil {
+					uses[program] = map[string]string{}
+				}
+				for _, a := range append(slices.Clone(ctr.Command), ctr.Args...) {
+					if flag, ok := strings.CutPrefix(a, "--"); ok {
+						flag, _, _ = strings.Cut(flag, "=")
+						uses[program][flag] = fmt.Sprintf("%s, %s container %s", dir, deployObjectName(obj), ctr.Name)
+					}
+				}
+			}
+		}
+	}
+	if len(uses) == 0 {
+		t.Fatal("no container of the manifests runs a gpuplane/ image")
+	}
+
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("finding the go command: %v", err)
+	}
+	bin := t.TempDir()
+	flagPattern := regexp.MustCompile(`--([a-z0-9][a-z0-9-]*)`)
+	for _, program := range slices.Sorted(maps.Keys(uses)) {
+		t.Run(program, func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join(root, "cmd", program)); err != nil {
+				t.Fatalf("the manifests run image gpuplane/%s, and there is no cmd/%s", program, program)
+			}
+			if _, err := os.Stat(filepath.Join(root, "build", program, "Dockerfile")); err != nil {
+				t.Errorf("the manifests run image gpuplane/%s, and build/%s/Dockerfile is missing", program, program)
+			}
+			exe := filepath.Join(bin, program)
+			build := exec.Command(goTool, "build", "-o", exe, "./cmd/"+program)
+			build.Dir = root
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("go build ./cmd/%s: %v\n%s", program, err, out)
+			}
+			// --help exits 0 or 2 depending on the flag library; the text is what counts.
+			help, _ := exec.Command(exe, "--help").CombinedOutput()
+			known := map[string]bool{}
+			for _, m := range flagPattern.FindAllStringSubmatch(string(help), -1) {
+				known[m[1]] = true
+			}
+			if len(known) == 0 {
+				t.Fatalf("%s --help lists no flags:\n%s", program, help)
+			}
+			for _, flag := range slices.Sorted(maps.Keys(uses[program])) {
+				if !known[flag] {
+					t.Errorf("--%s (%s) is not a flag of %s; it knows: %s", flag, uses[program][flag], program,
+						strings.Join(slices.Sorted(maps.Keys(known)), ", "))
+				}
+			}
+		})
 	}
 }
 
