@@ -351,6 +351,15 @@ func TestDeployNodeAgentOwnNodeOnly(t *testing.T) {
 		})
 	}
 
+	// What the agent's informer does, and what RBAC alone refuses.
+	if _, err := agent.CoreV1().Nodes().List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=gpu-a"}); err != nil {
+		t.Errorf("the agent cannot list its own node as its informer does: %v", err)
+	}
+	err = agent.CoreV1().Nodes().Delete(ctx, "gpu-a", metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
+	if !apierrors.IsForbidden(err) {
+		t.Errorf("the agent deleting its own node: got %v, want Forbidden", err)
+	}
+
 	after, err := admin.CoreV1().Nodes().Get(ctx, "gpu-b", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
