@@ -94,7 +94,9 @@ func (m *Agent) RuntimeRestarted(runtime string, ok bool) {
 }
 
 // NodePatched counts a patch of the node's metadata or status.
-func (m *Agent) NodePatched(part string, ok bool) { m.nodePatches.WithLabelValues(part, okLabel(ok)).Inc() }
+func (m *Agent) NodePatched(part string, ok bool) {
+	m.nodePatches.WithLabelValues(part, okLabel(ok)).Inc()
+}
 
 // SetDCGMServed records whether the agent serves DCGM metrics itself.
 func (m *Agent) SetDCGMServed(served bool) { m.dcgmServed.Set(boolValue(served)) }

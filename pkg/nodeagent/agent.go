@@ -1,0 +1,261 @@
+package nodeagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/catalog"
+	"github.com/gpuplane/gpuplane/pkg/nodeagent/metrics"
+)
+
+// Agent keeps its node's labels, annotation and conditions in line with
+// what the checklist finds. It works like a controller of one object: a
+// pass runs on start, on every change of the node that matters to it
+// (allocatable, the keys it owns) and every Resync, and after a failed pass
+// again with exponential backoff, so a missing driver or API server never
+// makes it exit or spin.
+type Agent struct {
+	nodeName  string
+	resync    time.Duration
+	vgpu      bool
+	client    kubernetes.Interface
+	checklist *Checklist
+	catalog   *catalog.Catalog
+	clock     clock.WithTicker
+	metrics   *metrics.Agent
+	queue     workqueue.TypedRateLimitingInterface[string]
+	health    *health
+
+	// afterPass, when set, is called after every pass (tests wait on it).
+	afterPass func(Report, error)
+}
+
+func newAgent(opts Options, client kubernetes.Interface, cl *Checklist, cat *catalog.Catalog, clk clock.WithTicker, m *metrics.Agent) *Agent {
+	return &Agent{
+		nodeName:  opts.NodeName,
+		resync:    opts.Resync,
+		vgpu:      opts.VGPU,
+		client:    client,
+		checklist: cl,
+		catalog:   cat,
+		clock:     clk,
+		metrics:   m,
+		health:    newHealth(clk, opts.Resync),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](opts.BackoffBase, opts.BackoffMax),
+			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk},
+		),
+	}
+}
+
+// Run watches the node and runs passes until ctx is done.
+func (a *Agent) Run(ctx context.Context) error {
+	logger := klog.FromContext(ctx).WithValues("node", a.nodeName)
+	ctx = klog.NewContext(ctx, logger)
+	defer a.queue.ShutDown()
+
+	factory := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.nodeName).String()
+		}))
+	nodes := factory.Core().V1().Nodes()
+	if _, err := nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { a.enqueueIfMine(obj) },
+		UpdateFunc: func(oldObj, newObj any) {
+			if o, n, ok := nodePair(oldObj, newObj); ok && a.matters(o, n) {
+				a.enqueueIfMine(newObj)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("watching node %q: %w", a.nodeName, err)
+	}
+	lister := nodes.Lister()
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	// Not waiting for the cache to sync: the first pass runs at once and, if
+	// the node is not in the cache yet, retries with backoff.
+	a.queue.Add(a.nodeName)
+
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for a.processNext(ctx, lister) {
+		}
+	})
+	logger.Info("Node agent started", "resync", a.resync)
+	<-ctx.Done()
+	a.queue.ShutDown()
+	wg.Wait()
+	logger.Info("Node agent stopped")
+	return nil
+}
+
+func nodePair(oldObj, newObj any) (*corev1.Node, *corev1.Node, bool) {
+	o, ok1 := oldObj.(*corev1.Node)
+	n, ok2 := newObj.(*corev1.Node)
+	return o, n, ok1 && ok2
+}
+
+func (a *Agent) enqueueIfMine(obj any) {
+	if n, ok := obj.(*corev1.Node); ok && n.Name == a.nodeName {
+		a.queue.Add(a.nodeName)
+	}
+}
+
+// matters reports whether an update touches what a pass reads or writes;
+// the kubelet's heartbeats do not, and cause no pass.
+func (a *Agent) matters(o, n *corev1.Node) bool {
+	if !equality.Semantic.DeepEqual(o.Status.Allocatable, n.Status.Allocatable) {
+		return true
+	}
+	for _, k := range ownedLabels(a.catalog) {
+		if o.Labels[k] != n.Labels[k] {
+			return true
+		}
+	}
+	if o.Annotations[api.AnnotationDevices] != n.Annotations[api.AnnotationDevices] {
+		return true
+	}
+	for _, t := range conditionTypes() {
+		oc, nc := findCondition(o, t), findCondition(n, t)
+		if (oc == nil) != (nc == nil) || oc != nil && (oc.Status != nc.Status || oc.Reason != nc.Reason || oc.Message != nc.Message) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Agent) processNext(ctx context.Context, lister corelisters.NodeLister) bool {
+	key, quit := a.queue.Get()
+	if quit {
+		return false
+	}
+	defer a.queue.Done(key)
+	rep, err := a.sync(ctx, lister)
+	a.health.passed()
+	if a.afterPass != nil {
+		a.afterPass(rep, err)
+	}
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "Pass failed; retrying with backoff", "retries", a.queue.NumRequeues(key))
+		a.queue.AddRateLimited(key)
+		return true
+	}
+	a.queue.Forget(key)
+	a.queue.AddAfter(key, a.resync)
+	return true
+}
+
+// errTransient marks a pass that found a failure that may pass by itself.
+var errTransient = errors.New("a step failed and is retried")
+
+// sync runs one pass: checklist, then the patches it calls for.
+func (a *Agent) sync(ctx context.Context, lister corelisters.NodeLister) (Report, error) {
+	start := a.clock.Now()
+	logger := klog.FromContext(ctx)
+	node, err := lister.Get(a.nodeName)
+	if apierrors.IsNotFound(err) {
+		// The cache may not have synced yet; ask the API server.
+		node, err = a.client.CoreV1().Nodes().Get(ctx, a.nodeName, metav1.GetOptions{})
+	}
+	if err != nil {
+		a.metrics.ObservePass(a.clock.Since(start), true)
+		return Report{}, fmt.Errorf("reading node %q: %w", a.nodeName, err)
+	}
+	rep := a.checklist.Run(ctx, node)
+	a.record(rep)
+
+	want, err := desiredMetadata(rep.GPUs, rep.Discovered, a.vgpu, a.catalog)
+	if err != nil {
+		a.metrics.ObservePass(a.clock.Since(start), true)
+		return rep, err
+	}
+	meta := want.diff(node)
+	conds := changedConditions(node, conditionsFromSteps(rep.stepMap()), metav1.NewTime(a.clock.Now()))
+	if !meta.empty() || len(conds) > 0 {
+		logger.V(2).Info("Patching node", "labels", len(meta.Labels), "annotations", len(meta.Annotations), "conditions", len(conds))
+		if _, err := patchNode(ctx, a.client, node, meta, conds, a.metrics.NodePatched); err != nil {
+			a.metrics.ObservePass(a.clock.Since(start), true)
+			return rep, err
+		}
+		for _, c := range conds {
+			logger.Info("Condition changed", "type", c.Type, "status", c.Status, "reason", c.Reason, "message", c.Message)
+		}
+	}
+	a.metrics.ObservePass(a.clock.Since(start), rep.Transient)
+	if rep.Transient {
+		return rep, errTransient
+	}
+	return rep, nil
+}
+
+func (a *Agent) record(rep Report) {
+	for t, r := range conditionsFromSteps(rep.stepMap()) {
+		a.metrics.SetCondition(t, r.Verdict == Ready)
+	}
+	if rep.Discovered {
+		a.metrics.SetCards(len(rep.GPUs.Inventory.Cards))
+	}
+	a.metrics.SetDCGMServed(a.checklist.DCGMServed())
+}
+
+// health says whether the worker keeps making passes, failed ones
+// included (an unreachable API server is not cured by a restart): the agent
+// is live while the last pass ended less than three resyncs ago plus a
+// minute, and ready once a pass ended.
+type health struct {
+	clock  clock.Clock
+	window time.Duration
+
+	mu       sync.Mutex
+	started  time.Time
+	lastPass time.Time
+}
+
+func newHealth(clk clock.Clock, resync time.Duration) *health {
+	return &health{clock: clk, window: 3*resync + time.Minute, started: clk.Now()}
+}
+
+func (h *health) passed() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lastPass = h.clock.Now()
+}
+
+func (h *health) live() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	since := h.lastPass
+	if since.IsZero() {
+		since = h.started
+	}
+	if age := h.clock.Since(since); age > h.window {
+		return fmt.Errorf("no pass completed for %v", age.Round(time.Second))
+	}
+	return nil
+}
+
+func (h *health) ready() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lastPass.IsZero() {
+		return errors.New("no pass completed yet")
+	}
+	return nil
+}
