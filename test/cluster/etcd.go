@@ -44,13 +44,11 @@ func startEtcd(ctx context.Context, binDir, dir string, timeout time.Duration) (
 		return nil, "", err
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
+	// The process is returned even when it never became ready, so the caller stops it.
 	err = waitReady(ctx, p, timeout, func(ctx context.Context) (bool, string) {
 		return etcdHealthy(ctx, client, url)
 	})
-	if err != nil {
-		return p, url, err
-	}
-	return p, url, nil
+	return p, url, err
 }
 
 func etcdHealthy(ctx context.Context, client *http.Client, url string) (bool, string) {

@@ -1,5 +1,3 @@
-// Command cluster starts a local control plane (etcd, kube-apiserver, kube-scheduler)
-// for trying gpuplane by hand, prints how to reach it, and stops it on Ctrl-C.
 package main
 
 import (
