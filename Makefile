@@ -31,7 +31,7 @@ unit: ## every unit test (no control plane)
 	$(GO) test -count=1 ./...
 
 e2e: tools ## end-to-end tests on a real local control plane
-	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) ./test/e2e/...
+	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) ./test/...
 
 fmt: ## gofmt the tree
 	gofmt -s -w $$(git ls-files '*.go')
@@ -52,4 +52,4 @@ fuzz: ## run every fuzz target for FUZZTIME each
 clean: ## remove built binaries
 	rm -rf $(BIN)
 
--include hack/tools.mk
+-include hack/*.mk
