@@ -15,6 +15,7 @@ import (
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
 // Bind answers kube-scheduler's bind call. The pod's cards are booked on the
@@ -58,9 +59,19 @@ func (e *Extender) bind(ctx context.Context, args *extenderv1.ExtenderBindingArg
 		return bindInvalid, fmt.Errorf("bind %s: %w", key, err)
 	}
 	var chosen choice
+	loads, fresh := e.load.Current()
 	err = e.state.Reserve(args.Node, pod.UID, key, func(s *nodeSnapshot) (*podRecord, error) {
 		if s.err != nil {
 			return nil, s.err
+		}
+		if fresh {
+			// The cards are chosen with their measured load, as the
+			// node was scored.
+			withLoads := *s
+			withLoads.node = placement.Node{}
+			if withLoad(&withLoads.node, &s.node, loads) {
+				s = &withLoads
+			}
 		}
 		c, err := choose(s, &req, e.policy)
 		chosen = c

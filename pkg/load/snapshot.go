@@ -111,3 +111,21 @@ func (b *snapshotBuilder) card(node string, index int, uuid string) *CardLoad {
 func (b *snapshotBuilder) build(at time.Time) *Snapshot {
 	return &Snapshot{At: at, nodes: b.nodes}
 }
+
+// CardSample is one card's load, for building a Snapshot by hand.
+type CardSample struct {
+	Node  string
+	Index int
+	UUID  string
+	Load  CardLoad
+}
+
+// NewSnapshot returns a snapshot taken at at holding the given cards: what
+// a program without Prometheus, or a test, hands to code that reads load.
+func NewSnapshot(at time.Time, cards ...CardSample) *Snapshot {
+	b := newSnapshotBuilder()
+	for _, c := range cards {
+		*b.card(c.Node, c.Index, c.UUID) = c.Load
+	}
+	return b.build(at)
+}

@@ -1,0 +1,164 @@
+package extender
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/gpuplane/gpuplane/pkg/api"
+)
+
+// filterCluster is a small mixed cluster: node-7 has 1 free V100 of 4.
+func filterCluster() []runtime.Object {
+	return []runtime.Object{
+		makeNode("node-7").whole(4, "V100").obj(),
+		makeNode("v100-free").whole(4, "V100").obj(),
+		makeNode("t4").whole(4, "T4").obj(),
+		makeNode("a100-vgpu").vgpuCards(2, "A100").obj(),
+		makeNode("broken").whole(8, "V100").annotate(api.AnnotationDevices, "{not json").obj(),
+		makePod("running").gpus(3).types("V100").on("node-7").obj(),
+		makePod("share-a").vgpu(0, 60, 0).assigned("a100-vgpu", api.CardShare{Index: 0, Cores: 60}).obj(),
+		makePod("share-b").vgpu(0, 70, 0).assigned("a100-vgpu", api.CardShare{Index: 1, Cores: 70}).obj(),
+	}
+}
+
+var allFilterNodes = []string{"node-7", "v100-free", "t4", "a100-vgpu", "broken", "ghost"}
+
+func TestFilter(t *testing.T) {
+	type want struct {
+		fit          []string
+		failed       map[string]string // node -> substring of the reason
+		unresolvable map[string]string
+	}
+	cases := []struct {
+		name string
+		pod  *corev1.Pod
+		want want
+	}{
+		{
+			name: "2(V100)",
+			pod:  makePod("p").gpus(2).types("V100").obj(),
+			want: want{
+				fit:    []string{"v100-free"},
+				failed: map[string]string{"node-7": "node-7: 1 free V100, pod needs 2"},
+				unresolvable: map[string]string{
+					"t4":        "t4: has T4 cards, pod needs V100",
+					"a100-vgpu": "a100-vgpu: does not hand out whole cards",
+					"broken":    "broken: annotation gpuplane.io/devices is unreadable",
+					"ghost":     "ghost: no such node known to the extender",
+				},
+			},
+		},
+		{
+			name: "1 card of any type",
+			pod:  makePod("p").gpus(1).obj(),
+			want: want{
+				fit: []string{"node-7", "v100-free", "t4"},
+				unresolvable: map[string]string{
+					"a100-vgpu": "does not hand out whole cards", "broken": "unreadable", "ghost": "no such node",
+				},
+			},
+		},
+		{
+			name: "0.5 of an A100: no card has half free",
+			pod:  makePod("p").vgpu(0, 50, 0).types("A100").obj(),
+			want: want{
+				failed: map[string]string{"a100-vgpu": "a100-vgpu: no A100 card with 500 milli free (the freest has 400 milli"},
+				unresolvable: map[string]string{
+					"node-7": "does not serve vGPU", "v100-free": "does not serve vGPU", "t4": "does not serve vGPU",
+					"broken": "unreadable", "ghost": "no such node",
+				},
+			},
+		},
+		{
+			name: "0.3 fits the freer card",
+			pod:  makePod("p").vgpu(0, 30, 0).obj(),
+			want: want{
+				fit: []string{"a100-vgpu"},
+				unresolvable: map[string]string{
+					"node-7": "does not serve vGPU", "v100-free": "does not serve vGPU", "t4": "does not serve vGPU",
+					"broken": "unreadable", "ghost": "no such node",
+				},
+			},
+		},
+		{
+			name: "unusable request fails every node",
+			pod:  makePod("p").vgpu(0, 150, 0).obj(),
+			want: want{unresolvable: map[string]string{
+				"node-7": "node-7: unusable GPU request: container \"main\": tencent.com/vcuda-core 150",
+				"v100-free": "v100-free: unusable", "t4": "t4: unusable", "a100-vgpu": "unusable", "broken": "unusable", "ghost": "unusable",
+			}},
+		},
+		{
+			name: "no GPU: every node",
+			pod:  makePod("p").obj(),
+			want: want{fit: allFilterNodes},
+		},
+	}
+	for _, tc := range cases {
+		for _, cacheCapable := range []bool{true, false} {
+			name := tc.name + map[bool]string{true: " (names)", false: " (nodes)"}[cacheCapable]
+			t.Run(name, func(t *testing.T) {
+				objs := filterCluster()
+				h := newHarness(t, harnessOptions{}, objs...)
+				args := &extenderv1.ExtenderArgs{Pod: tc.pod}
+				if cacheCapable {
+					names := slices.Clone(allFilterNodes)
+					args.NodeNames = &names
+				} else {
+					args.Nodes = &corev1.NodeList{}
+					for _, n := range allFilterNodes {
+						args.Nodes.Items = append(args.Nodes.Items, *makeNode(n).obj())
+					}
+				}
+				res := h.ext.Filter(h.ctx, args)
+				if res.Error != "" {
+					t.Fatalf("error %q", res.Error)
+				}
+				var fit []string
+				if cacheCapable {
+					if res.NodeNames == nil || res.Nodes != nil {
+						t.Fatalf("with node names in, want node names out; got %+v", res)
+					}
+					fit = *res.NodeNames
+				} else {
+					if res.Nodes == nil || res.NodeNames != nil {
+						t.Fatalf("with nodes in, want nodes out; got %+v", res)
+					}
+					for _, n := range res.Nodes.Items {
+						fit = append(fit, n.Name)
+					}
+				}
+				if !reflect.DeepEqual(fit, tc.want.fit) && !(len(fit) == 0 && len(tc.want.fit) == 0) {
+					t.Errorf("fit %q, want %q", fit, tc.want.fit)
+				}
+				checkReasons(t, "FailedNodes", res.FailedNodes, tc.want.failed)
+				checkReasons(t, "FailedAndUnresolvableNodes", res.FailedAndUnresolvableNodes, tc.want.unresolvable)
+			})
+		}
+	}
+}
+
+func checkReasons(t *testing.T, what string, got extenderv1.FailedNodesMap, want map[string]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s = %q, want nodes %q", what, got, want)
+	}
+	for node, sub := range want {
+		if r, ok := got[node]; !ok || !strings.Contains(r, sub) {
+			t.Errorf("%s[%s] = %q, want it to contain %q", what, node, r, sub)
+		}
+	}
+}
+
+func TestFilterWithoutPod(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	if res := h.ext.Filter(h.ctx, &extenderv1.ExtenderArgs{}); res.Error == "" {
+		t.Fatal("filter without a pod must answer an error")
+	}
+}
