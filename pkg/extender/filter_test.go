@@ -90,7 +90,7 @@ func TestFilter(t *testing.T) {
 			name: "unusable request fails every node",
 			pod:  makePod("p").vgpu(0, 150, 0).obj(),
 			want: want{unresolvable: map[string]string{
-				"node-7": "node-7: unusable GPU request: container \"main\": tencent.com/vcuda-core 150",
+				"node-7":    "node-7: unusable GPU request: container \"main\": tencent.com/vcuda-core 150",
 				"v100-free": "v100-free: unusable", "t4": "t4: unusable", "a100-vgpu": "unusable", "broken": "unusable", "ghost": "unusable",
 			}},
 		},
