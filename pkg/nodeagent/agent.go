@@ -45,6 +45,13 @@ type Agent struct {
 
 	// afterPass, when set, is called after every pass (tests wait on it).
 	afterPass func(Report, error)
+
+	// written is the node as the last patch returned it, and olderRVs the
+	// resource versions known to be older than it: the informer's cache may
+	// still hold one of those on the next pass, which must then not redo
+	// the patch. Used by the worker goroutine only.
+	written  *corev1.Node
+	olderRVs map[string]bool
 }
 
 func newAgent(opts Options, client kubernetes.Interface, cl *Checklist, cat *catalog.Catalog, clk clock.WithTicker, m *metrics.Agent) *Agent {
@@ -149,16 +156,16 @@ func (a *Agent) processNext(ctx context.Context, lister corelisters.NodeLister) 
 	defer a.queue.Done(key)
 	rep, err := a.sync(ctx, lister)
 	a.health.passed()
-	if a.afterPass != nil {
-		a.afterPass(rep, err)
-	}
 	if err != nil {
 		klog.FromContext(ctx).Error(err, "Pass failed; retrying with backoff", "retries", a.queue.NumRequeues(key))
 		a.queue.AddRateLimited(key)
-		return true
+	} else {
+		a.queue.Forget(key)
+		a.queue.AddAfter(key, a.resync)
 	}
-	a.queue.Forget(key)
-	a.queue.AddAfter(key, a.resync)
+	if a.afterPass != nil {
+		a.afterPass(rep, err)
+	}
 	return true
 }
 
@@ -178,6 +185,7 @@ func (a *Agent) sync(ctx context.Context, lister corelisters.NodeLister) (Report
 		a.metrics.ObservePass(a.clock.Since(start), true)
 		return Report{}, fmt.Errorf("reading node %q: %w", a.nodeName, err)
 	}
+	node = a.freshest(node)
 	rep := a.checklist.Run(ctx, node)
 	a.record(rep)
 
@@ -190,7 +198,7 @@ func (a *Agent) sync(ctx context.Context, lister corelisters.NodeLister) (Report
 	conds := changedConditions(node, conditionsFromSteps(rep.stepMap()), metav1.NewTime(a.clock.Now()))
 	if !meta.empty() || len(conds) > 0 {
 		logger.V(2).Info("Patching node", "labels", len(meta.Labels), "annotations", len(meta.Annotations), "conditions", len(conds))
-		if _, err := patchNode(ctx, a.client, node, meta, conds, a.metrics.NodePatched); err != nil {
+		if _, err := patchNode(ctx, a.client, node, meta, conds, a.metrics.NodePatched, a.remember); err != nil {
 			a.metrics.ObservePass(a.clock.Since(start), true)
 			return rep, err
 		}
@@ -203,6 +211,28 @@ func (a *Agent) sync(ctx context.Context, lister corelisters.NodeLister) (Report
 		return rep, errTransient
 	}
 	return rep, nil
+}
+
+// freshest returns the node the pass should judge: the cached one, unless
+// the cache still shows a version older than the agent's own last patch.
+func (a *Agent) freshest(cached *corev1.Node) *corev1.Node {
+	if a.written != nil && a.olderRVs[cached.ResourceVersion] {
+		return a.written
+	}
+	a.written, a.olderRVs = nil, nil
+	return cached
+}
+
+// remember notes the node a patch produced and the version it replaced.
+func (a *Agent) remember(before, after *corev1.Node) {
+	if before.ResourceVersion == "" || before.ResourceVersion == after.ResourceVersion {
+		return
+	}
+	if a.olderRVs == nil {
+		a.olderRVs = map[string]bool{}
+	}
+	a.olderRVs[before.ResourceVersion] = true
+	a.written = after
 }
 
 func (a *Agent) record(rep Report) {

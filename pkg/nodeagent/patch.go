@@ -32,33 +32,37 @@ func statusPatch(conds []corev1.NodeCondition) ([]byte, error) {
 }
 
 // patchNode sends the patches that are not empty and returns the node as
-// the API server has it after them (node itself when nothing was sent).
-// It is the only place the agent writes to the API server.
-func patchNode(ctx context.Context, client kubernetes.Interface, node *corev1.Node, ch metadataChange, conds []corev1.NodeCondition, observe func(part string, ok bool)) (*corev1.Node, error) {
+// the API server has it after them (node itself when nothing was sent);
+// patched learns each version a patch replaced and produced. It is the only
+// place the agent writes to the API server.
+func patchNode(ctx context.Context, client kubernetes.Interface, node *corev1.Node, ch metadataChange, conds []corev1.NodeCondition,
+	observe func(part string, ok bool), patched func(before, after *corev1.Node)) (*corev1.Node, error) {
 	nodes := client.CoreV1().Nodes()
 	if !ch.empty() {
 		body, err := metadataPatch(ch)
 		if err != nil {
 			return node, fmt.Errorf("building the metadata patch of node %q: %w", node.Name, err)
 		}
-		patched, err := nodes.Patch(ctx, node.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager})
+		after, err := nodes.Patch(ctx, node.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager})
 		observe("metadata", err == nil)
 		if err != nil {
 			return node, fmt.Errorf("patching the labels and annotations of node %q: %w", node.Name, err)
 		}
-		node = patched
+		patched(node, after)
+		node = after
 	}
 	if len(conds) > 0 {
 		body, err := statusPatch(conds)
 		if err != nil {
 			return node, fmt.Errorf("building the status patch of node %q: %w", node.Name, err)
 		}
-		patched, err := nodes.Patch(ctx, node.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager}, "status")
+		after, err := nodes.Patch(ctx, node.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager}, "status")
 		observe("status", err == nil)
 		if err != nil {
 			return node, fmt.Errorf("patching the conditions of node %q: %w", node.Name, err)
 		}
-		node = patched
+		patched(node, after)
+		node = after
 	}
 	return node, nil
 }

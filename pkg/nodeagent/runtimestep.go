@@ -49,6 +49,7 @@ type runtimeStep struct {
 
 	mu       sync.Mutex
 	pending  map[string]bool   // path -> written, runtime not restarted
+	notes    map[string]string // path -> what the agent last did to it
 	lastDiff map[string]string // path -> last diff written to Diffs
 }
 
@@ -56,7 +57,7 @@ func newRuntimeStep(cfg RuntimeConfig, c *runtime.Configurator, observe func(str
 	if observe == nil {
 		observe = func(string, bool, bool, bool) {}
 	}
-	return &runtimeStep{cfg: cfg, configurator: c, observe: observe, pending: map[string]bool{}, lastDiff: map[string]string{}}
+	return &runtimeStep{cfg: cfg, configurator: c, observe: observe, pending: map[string]bool{}, notes: map[string]string{}, lastDiff: map[string]string{}}
 }
 
 // targetResult is one file's verdict.
@@ -150,16 +151,19 @@ func (s *runtimeStep) runTarget(ctx context.Context, t runtime.Target, mode runt
 	out, err := s.configurator.Ensure(ctx, t, mode)
 	if out.Written {
 		s.pending[t.Path] = true
+		s.notes[t.Path] = "updated by the agent" + backupNote(out)
 	}
 	restartTried := out.Written && s.configurator.Restart && len(t.RestartCommand) > 0
 	if out.Restarted {
 		delete(s.pending, t.Path)
+		s.notes[t.Path] += ", " + string(t.Kind) + " restarted"
 	}
 	s.observe(string(t.Kind), out.Written, restartTried, out.Restarted)
 	if err != nil {
 		return targetError(t, out, err)
 	}
 	if out.Changed && !out.Written {
+		delete(s.notes, t.Path)
 		s.writeDiff(t.Path, out.Diff)
 		msg := fmt.Sprintf("%s does not make %s the default runtime", t.Path, s.cfg.Spec.Default().Name)
 		if s.cfg.FixHint != "" {
@@ -168,18 +172,18 @@ func (s *runtimeStep) runTarget(ctx context.Context, t runtime.Target, mode runt
 		return targetResult{verdict: NotReady, reason: "ConfigNeedsChange", message: msg}
 	}
 	delete(s.lastDiff, t.Path)
-	switch {
-	case out.Restarted:
-		return targetResult{verdict: Ready, message: fmt.Sprintf("%s updated%s and %s restarted", t.Path, backupNote(out), t.Kind)}
-	case s.pending[t.Path]:
-		what := "was updated by this agent"
-		if out.Written {
-			what = "updated" + backupNote(out)
-		}
-		return targetResult{verdict: NotReady, reason: "RestartNeeded",
-			message: fmt.Sprintf("%s %s; restart %s to load it (or let the agent do it: --restart-runtime)", t.Path, what, t.Kind)}
+	// Messages describe the state, with what the agent did to reach it kept
+	// as a note, so that they stay the same from pass to pass and a pass
+	// that finds nothing new has nothing to patch.
+	state := fmt.Sprintf("%s makes %s the default runtime", t.Path, s.cfg.Spec.Default().Name)
+	if note := s.notes[t.Path]; note != "" {
+		state += " (" + note + ")"
 	}
-	return targetResult{verdict: Ready, message: fmt.Sprintf("%s makes %s the default runtime", t.Path, s.cfg.Spec.Default().Name)}
+	if s.pending[t.Path] {
+		return targetResult{verdict: NotReady, reason: "RestartNeeded",
+			message: fmt.Sprintf("%s; restart %s to load it (or let the agent do it: --restart-runtime)", state, t.Kind)}
+	}
+	return targetResult{verdict: Ready, message: state}
 }
 
 func targetError(t runtime.Target, out runtime.Outcome, err error) targetResult {
