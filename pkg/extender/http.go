@@ -46,28 +46,28 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 		o.Logger = klog.Background()
 	}
 	mux := http.NewServeMux()
-	mux.Handle("POST /filter", e.verb("filter", o, func(ctx context.Context, r *http.Request) (any, error) {
+	mux.Handle("POST /filter", e.verb("filter", o, true, func(ctx context.Context, r *http.Request) (any, error) {
 		var args extenderv1.ExtenderArgs
 		if err := decode(r, &args); err != nil {
 			return nil, err
 		}
 		return e.Filter(ctx, &args), nil
 	}))
-	mux.Handle("POST /prioritize", e.verb("prioritize", o, func(ctx context.Context, r *http.Request) (any, error) {
+	mux.Handle("POST /prioritize", e.verb("prioritize", o, true, func(ctx context.Context, r *http.Request) (any, error) {
 		var args extenderv1.ExtenderArgs
 		if err := decode(r, &args); err != nil {
 			return nil, err
 		}
 		return e.Prioritize(ctx, &args), nil
 	}))
-	mux.Handle("POST /bind", e.verb("bind", o, func(ctx context.Context, r *http.Request) (any, error) {
+	mux.Handle("POST /bind", e.verb("bind", o, true, func(ctx context.Context, r *http.Request) (any, error) {
 		var args extenderv1.ExtenderBindingArgs
 		if err := decode(r, &args); err != nil {
 			return nil, err
 		}
 		return e.Bind(ctx, &args), nil
 	}))
-	mux.Handle("GET /state", e.verb("state", o, func(context.Context, *http.Request) (any, error) {
+	mux.Handle("GET /state", e.verb("state", o, false, func(context.Context, *http.Request) (any, error) {
 		return e.state.View(), nil
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -100,8 +100,10 @@ func decode(r *http.Request, v any) error {
 
 // verb wraps one route: logger in the context, JSON out, metrics, and a
 // panic turned into a 500 so that one bad request does not take the
-// scheduler's extender down.
-func (e *Extender) verb(name string, o HandlerOptions, f func(context.Context, *http.Request) (any, error)) http.Handler {
+// scheduler's extender down. A verb that needsState answers 503 until the
+// informers have synced: a half-listed cluster would hand out cards that
+// are taken.
+func (e *Extender) verb(name string, o HandlerOptions, needsState bool, f func(context.Context, *http.Request) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		code := http.StatusOK
@@ -117,6 +119,11 @@ func (e *Extender) verb(name string, o HandlerOptions, f func(context.Context, *
 			e.metrics.requests.WithLabelValues(name, strconv.Itoa(code)).Inc()
 			e.metrics.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		}()
+		if needsState && !o.Ready() {
+			code = http.StatusServiceUnavailable
+			http.Error(w, "the extender's cluster state is not synced yet", code)
+			return
+		}
 		ctx := klog.NewContext(r.Context(), o.Logger.WithValues("verb", name))
 		out, err := f(ctx, r)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
@@ -16,8 +17,8 @@ import (
 func TestHTTP(t *testing.T) {
 	h := newHarness(t, harnessOptions{}, makeNode("v").vgpuCards(2, "T4").obj(), makeNode("w").whole(2, "T4").obj())
 	h.create(makePod("p").vgpu(0, 50, 0).obj())
-	ready := false
-	srv := httptest.NewServer(h.ext.Handler(HandlerOptions{MaxBodyBytes: 1 << 16, Ready: func() bool { return ready }, Gatherer: h.reg}))
+	var notReady atomic.Bool
+	srv := httptest.NewServer(h.ext.Handler(HandlerOptions{MaxBodyBytes: 1 << 16, Ready: func() bool { return !notReady.Load() }, Gatherer: h.reg}))
 	t.Cleanup(srv.Close)
 
 	do := func(method, path string, body any) (int, string) {
@@ -95,7 +96,7 @@ func TestHTTP(t *testing.T) {
 		{"wrong method", "GET", "/filter", nil, 405, ""},
 		{"unknown path", "POST", "/preempt", "{}", 404, ""},
 		{"healthz", "GET", "/healthz", nil, 200, "ok"},
-		{"readyz before sync", "GET", "/readyz", nil, 503, "not synced"},
+
 		{"metrics", "GET", "/metrics", nil, 200, `gpuplane_extender_requests_total{code="200",verb="filter"} 1`},
 	}
 	for _, tc := range cases {
@@ -106,10 +107,17 @@ func TestHTTP(t *testing.T) {
 			}
 		})
 	}
-	ready = true
 	if code, _ := do("GET", "/readyz", nil); code != 200 {
 		t.Fatalf("readyz after sync = %d", code)
 	}
+	notReady.Store(true)
+	if code, body := do("GET", "/readyz", nil); code != 503 || !strings.Contains(body, "not synced") {
+		t.Fatalf("readyz before sync = %d %s", code, body)
+	}
+	if code, body := do("POST", "/filter", extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names}); code != 503 || !strings.Contains(body, "not synced") {
+		t.Fatalf("filter before sync = %d %s; want 503: a half-listed state must not place pods", code, body)
+	}
+	notReady.Store(false)
 	_, metrics := do("GET", "/metrics", nil)
 	for _, want := range []string{
 		`gpuplane_extender_binds_total{result="bound"} 1`,
@@ -126,7 +134,7 @@ func TestHTTP(t *testing.T) {
 
 func TestHandlerRecoversFromPanics(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	hd := h.ext.verb("boom", HandlerOptions{Logger: testLogger(t)}, func(context.Context, *http.Request) (any, error) {
+	hd := h.ext.verb("boom", HandlerOptions{Logger: testLogger(t), Ready: func() bool { return true }}, false, func(context.Context, *http.Request) (any, error) {
 		panic("boom")
 	})
 	rec := httptest.NewRecorder()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -78,10 +79,12 @@ func NewInformers(client kubernetes.Interface, state *State, observe func(*place
 	return inf, nil
 }
 
-// Run runs the informers until ctx ends.
+// Run runs the informers until ctx ends and both have stopped.
 func (i *Informers) Run(ctx context.Context) {
-	go i.nodes.RunWithContext(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { i.nodes.RunWithContext(ctx) })
 	i.pods.RunWithContext(ctx)
+	wg.Wait()
 }
 
 // Synced tells whether both informers listed everything and the state has

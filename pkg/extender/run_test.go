@@ -1,0 +1,131 @@
+package extender
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/klog/v2"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/gpuplane/gpuplane/pkg/load/loadtest"
+)
+
+func TestRunServesUntilCancelled(t *testing.T) {
+	prom := loadtest.Start()
+	t.Cleanup(prom.Close)
+	client := fake.NewClientset(makeNode("v").vgpuCards(2, "T4").obj(), makePod("p").vgpu(0, 50, 0).obj())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultOptions()
+	o.Load.URL = prom.URL
+	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), testLogger(t)))
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o, Deps{Client: client, Listener: ln}) }()
+
+	base := "http://" + ln.Addr().String()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready in time: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	names := []string{"v"}
+	body, _ := json.Marshal(extenderv1.ExtenderArgs{Pod: makePod("p").vgpu(0, 50, 0).obj(), NodeNames: &names})
+	resp, err := http.Post(base+"/filter", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(out), `"NodeNames":["v"]`) {
+		t.Fatalf("filter: %d %s", resp.StatusCode, out)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"gpuplane_extender_nodes 1", "gpuplane_extender_load_refreshes_total", "go_goroutines"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v after cancel, want nil", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("still serving after Run returned")
+	}
+}
+
+func TestOptions(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+		o    func(*Options) bool
+	}{
+		{name: "defaults", o: func(o *Options) bool {
+			return o.Listen == ":8888" && o.Policy == "auto" && o.Load.Interval == 30*time.Second && o.Load.NodeLabel == "Hostname" && o.Load.URL == ""
+		}},
+		{name: "flags", args: []string{"--listen=127.0.0.1:9999", "--policy=binpack", "--prometheus-url=http://prom:9090", "--load-interval=10s", "--load-node-label=node", "--catalog=c.yaml"},
+			o: func(o *Options) bool {
+				return o.Listen == "127.0.0.1:9999" && o.Policy == "binpack" && o.Load.URL == "http://prom:9090" &&
+					o.Load.Interval == 10*time.Second && o.Load.NodeLabel == "node" && o.Catalog == "c.yaml"
+			}},
+		{name: "fgd learns its mix", args: []string{"--policy=fgd"}, o: func(o *Options) bool { return o.Policy == "fgd" }},
+		{name: "unknown policy", args: []string{"--policy=random"}, want: `--policy "random": want one of binpack, spread, bestfit, fgd, auto`},
+		{name: "bad load label", args: []string{"--prometheus-url=http://p", "--load-uuid-label=a-b"}, want: `UUID label "a-b"`},
+		{name: "bad label ignored without Prometheus", args: []string{"--load-uuid-label=a-b"}, o: func(*Options) bool { return true }},
+		{name: "tiny ttl", args: []string{"--assume-ttl=1ms"}, want: "--assume-ttl 1ms"},
+		{name: "empty listen", args: []string{"--listen="}, want: "--listen is empty"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := DefaultOptions()
+			fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+			o.AddFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			err := o.Validate()
+			if tc.want != "" {
+				if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("Validate = %v, want ErrOptions mentioning %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil || !tc.o(&o) {
+				t.Fatalf("options %+v, err %v", o, err)
+			}
+		})
+	}
+}
