@@ -1,0 +1,173 @@
+package placement
+
+import "math"
+
+// Fragmentation is the ATC '23 measure F_n(M) of node n against the mix:
+// the expected free GPU milli of n that the next request, drawn from the
+// mix, could not use. For one class m the unusable part is every free card
+// when m cannot run on n at all (type, too few cards, CPU), else the free
+// cores of the cards too small for one of m's cards.
+//
+// It is computed as free - usable, where usable is the expected free GPU a
+// request of the mix could use (see usable).
+func (w *Workload) Fragmentation(n *Node) float64 {
+	var free int64
+	for i := range n.Cards {
+		free += n.Cards[i].FreeMilli()
+	}
+	return float64(free)*w.gpuWeight() - w.usable(n, 0, 0, 0, 0)
+}
+
+// gpuWeight is the share of the mix F counts: all of it (CPU-only classes
+// find every free card unusable), or nothing for an empty mix.
+func (w *Workload) gpuWeight() float64 {
+	if w.total <= 0 {
+		return 0
+	}
+	return 1
+}
+
+// usable is the expected free GPU milli the next request of the mix could
+// use on n after taking milli from each card of set, and cpu and mem from
+// the host (all zero: n as it is). A class that can run uses the free cores
+// of every card that holds one of its cards, so
+//
+//	usable = sum over GPU classes m that can run on n of p(m) * (free cores of the cards >= m's milli)
+//
+// and Fragmentation = free - usable. Cards of different types are measured
+// apart (a request takes cards of one type), sharing CPU and memory.
+func (w *Workload) usable(n *Node, set CardSet, milli, cpu, mem int64) float64 {
+	if w == nil || len(w.shapes) == 0 || len(n.Cards) == 0 {
+		return 0
+	}
+	freeCPU, freeMem := int64(math.MaxInt64), int64(math.MaxInt64)
+	if n.CPUMilli > 0 {
+		freeCPU = n.FreeCPUMilli() - cpu
+	}
+	if n.MemoryMiB > 0 {
+		freeMem = n.FreeMemoryMiB() - mem
+	}
+	var st cardState
+	first := n.Cards[0].Type
+	mixed := false
+	for i := range n.Cards {
+		if n.Cards[i].Type != first {
+			mixed = true
+			break
+		}
+	}
+	if !mixed {
+		st.fill(n, set, milli, first, false)
+		return w.usableOf(&st, w.accessBits(first), freeCPU, freeMem)
+	}
+	var u float64
+	for i := range n.Cards {
+		t := n.Cards[i].Type
+		seen := false
+		for j := 0; j < i && !seen; j++ {
+			seen = n.Cards[j].Type == t
+		}
+		if seen {
+			continue
+		}
+		st.fill(n, set, milli, t, true)
+		u += w.usableOf(&st, w.accessBits(t), freeCPU, freeMem)
+	}
+	return u
+}
+
+func (w *Workload) usableOf(st *cardState, access []uint64, cpu, mem int64) float64 {
+	if cpu < 0 || mem < 0 {
+		return 0
+	}
+	p := st.n // the cards with free >= milli are a prefix of the sorted list
+	var u float64
+	for i := range w.shapes {
+		s := &w.shapes[i]
+		for p > 0 && st.free[p-1] < s.milli {
+			p--
+		}
+		if p == 0 {
+			break
+		}
+		if p < s.cards || access[i>>6]&(1<<uint(i&63)) == 0 {
+			continue
+		}
+		if w.fill > 0 {
+			u += w.fill * s.fillOf(st, p, cpu, mem, w.memory)
+			if w.fill == 1 {
+				continue
+			}
+		}
+		if f := s.fitWeight(cpu, mem, w.memory); f > 0 {
+			u += (1 - w.fill) * f * float64(st.sum[p])
+		}
+	}
+	return u
+}
+
+// cardState is the free cores of a node's cards of one type, descending,
+// with prefix sums: sum[k] is the free cores of the k freest cards.
+type cardState struct {
+	n    int
+	free [MaxCards]int64
+	sum  [MaxCards + 1]int64
+}
+
+// fill loads the cards of n (only those of type t when only), taking milli
+// from the cards of set.
+func (st *cardState) fill(n *Node, set CardSet, milli int64, t string, only bool) {
+	st.n = 0
+	for i := range n.Cards {
+		c := &n.Cards[i]
+		if only && c.Type != t {
+			continue
+		}
+		f := c.FreeMilli()
+		if c.UsedMilli == 0 && c.UsedMemoryMiB > 0 {
+			f = MilliPerCard - 1 // memory taken: no longer a whole card
+		}
+		if set.Has(i) {
+			f -= milli
+		}
+		// insertion into the descending list
+		j := st.n
+		for j > 0 && st.free[j-1] < f {
+			st.free[j] = st.free[j-1]
+			j--
+		}
+		st.free[j] = f
+		st.n++
+	}
+	st.sum[0] = 0
+	for i := 0; i < st.n; i++ {
+		st.sum[i+1] = st.sum[i] + st.free[i]
+	}
+}
+
+// fillOf is the GPU milli the shape's classes could consume on the node:
+// for each class, as many of its requests as fit the free cards (the p
+// cards that hold one of its cards), CPU and memory together.
+func (s *shape) fillOf(st *cardState, p int, cpu, mem int64, memory bool) float64 {
+	var k int64
+	if s.milli == MilliPerCard {
+		k = int64(p / s.cards)
+	} else {
+		for i := 0; i < p; i++ {
+			k += st.free[i] / s.milli
+		}
+	}
+	per := float64(int64(s.cards) * s.milli)
+	var u float64
+	for j, c := range s.cpu {
+		n := k
+		if c > 0 && cpu/c < n {
+			n = cpu / c
+		}
+		if memory && s.mem[j] > 0 && mem/s.mem[j] < n {
+			n = mem / s.mem[j]
+		}
+		u += s.w[j] * float64(n) * per
+	}
+	return u
+}

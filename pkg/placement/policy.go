@@ -1,0 +1,127 @@
+package placement
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrUnknownPolicy marks a policy name no registry entry has.
+var ErrUnknownPolicy = errors.New("unknown placement policy")
+
+// ErrPolicyConfig marks a policy that cannot be built from the config given.
+var ErrPolicyConfig = errors.New("bad placement policy config")
+
+// Placement is how a policy would place a request on one node: the cards it
+// takes and how good that is.
+type Placement struct {
+	// Score: higher is better. Scores of one policy for one request are
+	// comparable across nodes; their scale differs between policies.
+	Score float64
+	// Cards are the positions (in Node.Cards) the request would take.
+	Cards CardSet
+}
+
+// Policy rates nodes for a request and chooses the cards on a node.
+// Implementations are safe for concurrent use.
+type Policy interface {
+	Name() string
+	// Evaluate places r on n, which must fit r (Check): the best cards on n
+	// under the policy and the score of that placement.
+	Evaluate(n *Node, r *Request) Placement
+}
+
+// Learner is a policy that learns the workload mix from the requests it is
+// shown. Show it each request once, when it arrives, never one still to come.
+type Learner interface {
+	Observe(r *Request)
+}
+
+// Config is what the registry's factories build policies from.
+type Config struct {
+	// Workload is the mix fgd measures fragmentation against (the paper
+	// takes it from the whole trace). Required by fgd.
+	Workload *Workload
+	// Auto tunes the auto policy; the zero value means the defaults.
+	Auto AutoOptions
+}
+
+// Factory builds a policy.
+type Factory func(Config) (Policy, error)
+
+// Registry maps policy names to factories. Build it in main and pass it down.
+type Registry struct {
+	names     []string
+	factories map[string]Factory
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{factories: map[string]Factory{}} }
+
+// Builtin returns a new registry holding binpack, spread, bestfit, fgd and
+// auto, in that order.
+func Builtin() *Registry {
+	r := NewRegistry()
+	for _, e := range []struct {
+		name string
+		f    Factory
+	}{
+		{PolicyBinpack, func(Config) (Policy, error) { return Binpack(), nil }},
+		{PolicySpread, func(Config) (Policy, error) { return Spread(), nil }},
+		{PolicyBestFit, func(Config) (Policy, error) { return BestFit(), nil }},
+		{PolicyFGD, func(c Config) (Policy, error) {
+			if c.Workload == nil || c.Workload.Len() == 0 {
+				return nil, fmt.Errorf("%w: fgd needs the workload mix to measure fragmentation against", ErrPolicyConfig)
+			}
+			return FGD(c.Workload), nil
+		}},
+		{PolicyAuto, func(c Config) (Policy, error) { return NewAuto(c.Auto), nil }},
+	} {
+		if err := r.Register(e.name, e.f); err != nil {
+			panic(err) // the names above are distinct
+		}
+	}
+	return r
+}
+
+// The built-in policy names.
+const (
+	PolicyBinpack = "binpack"
+	PolicySpread  = "spread"
+	PolicyBestFit = "bestfit"
+	PolicyFGD     = "fgd"
+	PolicyAuto    = "auto"
+)
+
+// Register adds a policy; a name may be registered once.
+func (r *Registry) Register(name string, f Factory) error {
+	if name == "" || f == nil {
+		return fmt.Errorf("%w: a policy needs a name and a factory", ErrPolicyConfig)
+	}
+	if _, ok := r.factories[name]; ok {
+		return fmt.Errorf("%w: policy %q is registered twice", ErrPolicyConfig, name)
+	}
+	r.factories[name] = f
+	r.names = append(r.names, name)
+	return nil
+}
+
+// Names lists the registered policies in registration order.
+func (r *Registry) Names() []string { return append([]string(nil), r.names...) }
+
+// New builds the named policy.
+func (r *Registry) New(name string, c Config) (Policy, error) {
+	f, ok := r.factories[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q, want one of %s", ErrUnknownPolicy, name, strings.Join(r.names, ", "))
+	}
+	return f(c)
+}
+
+// Choose returns the cards policy p takes for r on n, or why r does not fit.
+func Choose(p Policy, n *Node, r *Request) (CardSet, error) {
+	if v := Check(n, r); !v.OK() {
+		return 0, fmt.Errorf("%w: %s", ErrNoFit, v.Reason())
+	}
+	return p.Evaluate(n, r).Cards, nil
+}

@@ -1,0 +1,277 @@
+package sim
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// ErrUsage marks a command line that cannot be run.
+var ErrUsage = errors.New("usage")
+
+// Options is one simulate invocation.
+type Options struct {
+	// NodesFile and PodsFile are the trace's node and pod lists. Required.
+	NodesFile, PodsFile string
+	// Policies to replay; default [auto].
+	Policies []string
+	// Seeds to replay each policy with; default [42]. More than one seed
+	// reports the mean and standard deviation.
+	Seeds []int64
+	// Inflate is the requested GPU over cluster capacity the arrivals are
+	// resampled to; default 1.3.
+	Inflate float64
+	// FGDCoverage is the share of the trace's pods (most frequent classes
+	// first) the mix of fgd keeps; default 0.95, as the paper.
+	FGDCoverage float64
+	// Parallel is how many replays run at once; default the CPU count.
+	Parallel int
+	// JSON prints one JSON object per policy instead of a table.
+	JSON bool
+}
+
+func (o *Options) setDefaults() {
+	if len(o.Policies) == 0 {
+		o.Policies = []string{placement.PolicyAuto}
+	}
+	if len(o.Seeds) == 0 {
+		o.Seeds = []int64{42}
+	}
+	if o.Inflate == 0 {
+		o.Inflate = 1.3
+	}
+	if o.FGDCoverage == 0 {
+		o.FGDCoverage = 0.95
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = runtime.NumCPU()
+	}
+}
+
+// RunSimulate runs the simulate subcommand with args (without the word
+// "simulate") and writes its report to stdout.
+func RunSimulate(args []string, stdout io.Writer) error {
+	reg := placement.Builtin()
+	o, err := ParseFlags(args, reg.Names(), stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return Run(o, reg, stdout)
+}
+
+// ParseFlags turns the command line into Options; on --help it writes the
+// help to out and returns flag.ErrHelp.
+func ParseFlags(args []string, policies []string, out io.Writer) (Options, error) {
+	var o Options
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.NodesFile, "nodes", "", "node list CSV of the trace (sn,cpu_milli,memory_mib,gpu,model); required")
+	fs.StringVar(&o.PodsFile, "pods", "", "pod list CSV of the trace (name,cpu_milli,memory_mib,num_gpu,gpu_milli[,gpu_spec]); required")
+	policy := fs.String("policy", placement.PolicyAuto, "placement policy to replay: "+strings.Join(policies, ", ")+", or all")
+	seed := fs.Int64("seed", 42, "seed of the arrival order and of tie-breaks")
+	seeds := fs.String("seeds", "", "replay every seed of a range such as 42-51 (or a list 1,2,3) and report mean and standard deviation; overrides --seed")
+	fs.Float64Var(&o.Inflate, "inflate", 1.3, "resample the arrivals until the requested GPU reaches this multiple of the cluster's GPUs")
+	fs.Float64Var(&o.FGDCoverage, "fgd-coverage", 0.95, "share of the trace's pods, most frequent classes first, in the mix fgd measures against")
+	fs.IntVar(&o.Parallel, "parallel", runtime.NumCPU(), "replays run at once")
+	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per policy")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(out, "Usage: simulate --nodes NODES.csv --pods PODS.csv [--policy P|all] [--seed N | --seeds A-B] [--inflate 1.3] [--json]\n\n"+
+				"Replays a trace in the Alibaba format through the placement code the extender serves and\n"+
+				"reports the GPU allocation % when 90/100/110/120/130 % of the cluster's GPUs have arrived.\n\nFlags:\n")
+			fs.SetOutput(out)
+			fs.PrintDefaults()
+			return o, flag.ErrHelp
+		}
+		return o, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("%w: unexpected argument %q; every input is a flag (see --help)", ErrUsage, fs.Arg(0))
+	}
+	if o.NodesFile == "" || o.PodsFile == "" {
+		return o, fmt.Errorf("%w: --nodes and --pods are required (the trace's node and pod list CSVs)", ErrUsage)
+	}
+	if *policy == "all" {
+		o.Policies = policies
+	} else {
+		o.Policies = []string{*policy}
+	}
+	if *seeds != "" {
+		s, err := ParseSeeds(*seeds)
+		if err != nil {
+			return o, err
+		}
+		o.Seeds = s
+	} else {
+		o.Seeds = []int64{*seed}
+	}
+	if o.Inflate <= 0 || o.Inflate > 100 {
+		return o, fmt.Errorf("%w: --inflate %v, want a multiple in (0, 100]", ErrUsage, o.Inflate)
+	}
+	if o.FGDCoverage <= 0 || o.FGDCoverage > 1 {
+		return o, fmt.Errorf("%w: --fgd-coverage %v, want a share in (0, 1]", ErrUsage, o.FGDCoverage)
+	}
+	return o, nil
+}
+
+// ParseSeeds reads "42-51" (inclusive) or "1,5,9".
+func ParseSeeds(s string) ([]int64, error) {
+	bad := func() error {
+		return fmt.Errorf("%w: --seeds %q, want a range such as 42-51 or a list such as 1,2,3", ErrUsage, s)
+	}
+	if a, b, ok := strings.Cut(s, "-"); ok && !strings.Contains(s, ",") {
+		lo, err1 := strconv.ParseInt(strings.TrimSpace(a), 10, 64)
+		hi, err2 := strconv.ParseInt(strings.TrimSpace(b), 10, 64)
+		if err1 != nil || err2 != nil || hi < lo || hi-lo >= 10000 {
+			return nil, bad()
+		}
+		var out []int64
+		for v := lo; v <= hi; v++ {
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	var out []int64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return nil, bad()
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Trace is a loaded trace: its nodes and pods.
+type Trace struct {
+	Nodes []placement.Node
+	Pods  []Pod
+}
+
+// LoadTrace reads the node and pod lists.
+func LoadTrace(nodesFile, podsFile string) (*Trace, error) {
+	var t Trace
+	for _, f := range []struct {
+		path string
+		read func(io.Reader) error
+	}{
+		{nodesFile, func(r io.Reader) (err error) { t.Nodes, err = ReadNodes(r); return }},
+		{podsFile, func(r io.Reader) (err error) { t.Pods, err = ReadPods(r); return }},
+	} {
+		fh, err := os.Open(f.path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrTrace, err)
+		}
+		err = f.read(fh)
+		fh.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.path, err)
+		}
+	}
+	return &t, nil
+}
+
+// Capacity is the cluster's GPU in milli.
+func (t *Trace) Capacity() int64 {
+	var c int64
+	for i := range t.Nodes {
+		c += t.Nodes[i].GPUMilli()
+	}
+	return c
+}
+
+// TraceWorkload is the mix of the whole pod list as the paper gives it to
+// fgd: pods grouped by (CPU, GPU count, GPU milli, GPU types) — memory is
+// no part of the paper's classes nor of its measure — and the most frequent
+// classes kept until they cover coverage of the pods (the paper: 95%).
+func (t *Trace) TraceWorkload(coverage float64) *placement.Workload {
+	var tally placement.Tally
+	for i := range t.Pods {
+		r := t.Pods[i].Request
+		r.MemoryMiB = 0
+		tally.Add(&r, 1)
+	}
+	return placement.NewWorkload(tally.Top(coverage), placement.WorkloadOptions{})
+}
+
+// Run replays every policy with every seed and writes one report per policy.
+func Run(o Options, reg *placement.Registry, stdout io.Writer) error {
+	o.setDefaults()
+	t, err := LoadTrace(o.NodesFile, o.PodsFile)
+	if err != nil {
+		return err
+	}
+	cfg := placement.Config{Workload: t.TraceWorkload(o.FGDCoverage)}
+	for _, name := range o.Policies {
+		if _, err := reg.New(name, cfg); err != nil {
+			return fmt.Errorf("%w: --policy: %w", ErrUsage, err)
+		}
+	}
+	results, err := t.ReplayAll(o, reg, cfg)
+	if err != nil {
+		return err
+	}
+	if !o.JSON {
+		writeTableHeader(stdout, len(o.Seeds) > 1)
+	}
+	for i, name := range o.Policies {
+		s := Summarise(name, o.Seeds, results[i])
+		if o.JSON {
+			fmt.Fprintln(stdout, s.JSON())
+		} else {
+			s.writeRow(stdout)
+		}
+	}
+	return nil
+}
+
+// ReplayAll replays every policy of o with every seed, o.Parallel at a
+// time; results[p][s] is policy p with seed s.
+func (t *Trace) ReplayAll(o Options, reg *placement.Registry, cfg placement.Config) ([][]Result, error) {
+	o.setDefaults()
+	capacity := t.Capacity()
+	orders := make([][]int, len(o.Seeds))
+	for s, seed := range o.Seeds {
+		orders[s] = Arrivals(t.Pods, capacity, seed, o.Inflate)
+	}
+	results := make([][]Result, len(o.Policies))
+	for p := range results {
+		results[p] = make([]Result, len(o.Seeds))
+	}
+	type job struct{ p, s int }
+	jobs := make(chan job)
+	errs := make([]error, len(o.Policies)*len(o.Seeds))
+	var wg sync.WaitGroup
+	for w := 0; w < o.Parallel; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				pol, err := reg.New(o.Policies[j.p], cfg) // a fresh policy per replay: learners start empty
+				if err == nil {
+					results[j.p][j.s], err = Replay(t.Nodes, t.Pods, orders[j.s], pol, o.Seeds[j.s])
+				}
+				errs[j.p*len(o.Seeds)+j.s] = err
+			}
+		}()
+	}
+	for p := range o.Policies {
+		for s := range o.Seeds {
+			jobs <- job{p, s}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return results, errors.Join(errs...)
+}

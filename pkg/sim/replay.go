@@ -1,0 +1,226 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// Thresholds are the arrived percentages at which a replay reports the
+// allocation.
+func Thresholds() []int { return []int{90, 100, 110, 120, 130} }
+
+// Result is the outcome of one replay.
+type Result struct {
+	Policy string
+	Seed   int64
+	// GPUs is the cluster's card count.
+	GPUs int
+	// At[k] is the allocation % when the arrived % first reached
+	// Thresholds()[k]; Reached[k] tells whether it ever did.
+	At      []float64
+	Reached []bool
+	// Placed and Failed count pods (CPU-only ones included).
+	Placed, Failed int
+	// ArrivedMilli and PlacedMilli are the GPU requested and placed, in milli.
+	ArrivedMilli, PlacedMilli int64
+}
+
+// Replay places the pods one at a time in the order given (Arrivals) with
+// policy p, the way the extender does for one pod: every node that fits
+// (placement.Check) is scored (Policy.Evaluate) and the best one takes the
+// pod on the cards the policy chose; ties go to one of the best at random
+// (as kube-scheduler picks among equal scores). A pod that fits nowhere is
+// dropped; nothing departs. A learning policy observes each pod when it
+// arrives, before it is placed, never one still to come.
+//
+// After each pod, arrived % = GPU milli requested so far (placed or not) /
+// capacity and allocation % = GPU milli placed so far / capacity. The
+// allocation reported for threshold T is the one right after the first pod
+// whose arrival brings arrived % to T or beyond — no interpolation.
+//
+// nodes is not changed: the replay works on a copy.
+func Replay(nodes []placement.Node, pods []Pod, order []int, p placement.Policy, seed int64) (Result, error) {
+	cluster := cloneNodes(nodes)
+	var capacity int64
+	for i := range cluster {
+		capacity += cluster[i].GPUMilli()
+	}
+	th := Thresholds()
+	res := Result{Policy: p.Name(), Seed: seed, GPUs: int(capacity / placement.MilliPerCard),
+		At: make([]float64, len(th)), Reached: make([]bool, len(th))}
+	learner, _ := p.(placement.Learner)
+	pk := newPicker(cluster, seed)
+	next := 0
+	for _, k := range order {
+		pod := &pods[k]
+		r := &pod.Request
+		if learner != nil {
+			learner.Observe(r)
+		}
+		res.ArrivedMilli += r.GPUMilli()
+		best, set, ok := pk.pick(r, p)
+		if ok {
+			if err := cluster[best].Assign(r, set); err != nil {
+				return res, fmt.Errorf("policy %s placed pod %s where it does not fit: %w", p.Name(), pod.Name, err)
+			}
+			res.Placed++
+			res.PlacedMilli += r.GPUMilli()
+		} else {
+			res.Failed++
+		}
+		for next < len(th) && capacity > 0 && res.ArrivedMilli*100 >= int64(th[next])*capacity {
+			res.At[next] = float64(res.PlacedMilli) * 100 / float64(capacity)
+			res.Reached[next] = true
+			next++
+		}
+	}
+	return res, nil
+}
+
+// picker chooses a node for each pod. Nodes in the same state get the same
+// placement from a policy (Evaluate is a function of the node's state), so
+// within one pod each distinct state is evaluated once: the choice is the
+// one evaluating every node gives, only faster.
+type picker struct {
+	cluster []placement.Node
+	typeID  []uint64 // per node: its card type + 1; 0: not memoised
+	seen    map[uint64]memo
+	ties    rng
+}
+
+type memo struct {
+	node int // the node the placement was computed on
+	pl   placement.Placement
+}
+
+// Nodes of more cards than this, of several card types, with card memory or
+// with load data are always evaluated.
+const memoCards = 16
+
+func newPicker(cluster []placement.Node, seed int64) *picker {
+	p := &picker{cluster: cluster, typeID: make([]uint64, len(cluster)), seen: map[uint64]memo{}, ties: newRNG(seed, streamTies)}
+	ids := map[string]uint64{}
+	for i := range cluster {
+		n := &cluster[i]
+		if len(n.Cards) > memoCards || n.LoadFresh {
+			continue
+		}
+		t := ""
+		if len(n.Cards) > 0 {
+			t = n.Cards[0].Type
+		}
+		uniform := true
+		for k := range n.Cards {
+			uniform = uniform && n.Cards[k].Type == t && n.Cards[k].MemoryMiB == 0
+		}
+		if !uniform {
+			continue
+		}
+		id, ok := ids[t]
+		if !ok {
+			id = uint64(len(ids)) + 1
+			ids[t] = id
+		}
+		p.typeID[i] = id
+	}
+	return p
+}
+
+// hash mixes what Check and Evaluate read of a memoised node: its card type,
+// host resources and the allocation of each card.
+func (p *picker) hash(i int) uint64 {
+	n := &p.cluster[i]
+	h := p.typeID[i]
+	mix := func(v uint64) { h = (h ^ v) * 0x100000001b3; h ^= h >> 29 }
+	mix(uint64(n.CPUMilli))
+	mix(uint64(n.UsedCPUMilli))
+	mix(uint64(n.MemoryMiB))
+	mix(uint64(n.UsedMemoryMiB))
+	var flags uint64
+	if n.WholeCards {
+		flags |= 1
+	}
+	if n.VGPU {
+		flags |= 2
+	}
+	mix(flags | uint64(len(n.Cards))<<2)
+	for k := range n.Cards {
+		mix(uint64(n.Cards[k].UsedMilli) | uint64(n.Cards[k].UsedMemoryMiB)<<16)
+	}
+	return h
+}
+
+// same tells whether memoised nodes i and j are in the same state.
+func (p *picker) same(i, j int) bool {
+	a, b := &p.cluster[i], &p.cluster[j]
+	if p.typeID[i] != p.typeID[j] || a.CPUMilli != b.CPUMilli || a.UsedCPUMilli != b.UsedCPUMilli ||
+		a.MemoryMiB != b.MemoryMiB || a.UsedMemoryMiB != b.UsedMemoryMiB || a.WholeCards != b.WholeCards ||
+		a.VGPU != b.VGPU || len(a.Cards) != len(b.Cards) {
+		return false
+	}
+	for k := range a.Cards {
+		if a.Cards[k].UsedMilli != b.Cards[k].UsedMilli || a.Cards[k].UsedMemoryMiB != b.Cards[k].UsedMemoryMiB {
+			return false
+		}
+	}
+	return true
+}
+
+// pick returns the node that policy pol ranks best for r and the cards it
+// takes there; equal best scores are broken uniformly at random.
+func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placement.CardSet, bool) {
+	clear(p.seen)
+	best, n := -1, 0
+	var bestScore float64
+	var bestSet placement.CardSet
+	for i := range p.cluster {
+		var pl placement.Placement
+		var h uint64
+		memoised := p.typeID[i] != 0
+		hit := false
+		if memoised {
+			h = p.hash(i)
+			if m, ok := p.seen[h]; ok && p.same(i, m.node) {
+				pl, hit = m.pl, true
+			}
+		}
+		if !hit {
+			node := &p.cluster[i]
+			if placement.Check(node, r).OK() {
+				pl = pol.Evaluate(node, r)
+			} else {
+				pl = placement.Placement{Score: math.Inf(-1)}
+			}
+			if memoised {
+				if _, taken := p.seen[h]; !taken {
+					p.seen[h] = memo{node: i, pl: pl}
+				}
+			}
+		}
+		if math.IsInf(pl.Score, -1) {
+			continue
+		}
+		switch {
+		case best < 0 || pl.Score > bestScore:
+			best, bestScore, bestSet, n = i, pl.Score, pl.Cards, 1
+		case pl.Score == bestScore:
+			// reservoir sampling: each of the n equal nodes is kept with chance 1/n
+			n++
+			if p.ties.intn(n) == 0 {
+				best, bestSet = i, pl.Cards
+			}
+		}
+	}
+	return best, bestSet, best >= 0
+}
+
+func cloneNodes(nodes []placement.Node) []placement.Node {
+	out := make([]placement.Node, len(nodes))
+	copy(out, nodes)
+	for i := range out {
+		out[i].Cards = append([]placement.Card(nil), nodes[i].Cards...)
+	}
+	return out
+}
