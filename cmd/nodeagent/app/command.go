@@ -113,6 +113,7 @@ func parse(fs *pflag.FlagSet, args []string, streams Streams) (code int, done bo
 	case errors.Is(err, pflag.ErrHelp):
 		return ExitOK, true
 	case err != nil:
+		fmt.Fprintf(streams.Err, "%s: %v (see --help)\n", fs.Name(), err)
 		return ExitNotReady, true
 	case fs.NArg() > 0:
 		fmt.Fprintf(streams.Err, "%s: unexpected argument %q; it takes flags only\n", fs.Name(), fs.Arg(0))
