@@ -63,20 +63,32 @@ func checkVendor(s *nodeSnapshot, req *podRequest) (verdict, bool) {
 	return verdict{reason: fmt.Sprintf("%s: hands out %s, pod needs %s", s.node.Name, s.info.wholeResource, req.wholeResource)}, false
 }
 
-// score rates the node for req under policy; the node must fit req.
-func score(n *placement.Node, req *podRequest, policy placement.Policy) float64 {
+// score rates the node for req under policy; the node must fit req. typ is
+// the card type the pod's first GPU part would take there, for honouring
+// the order of preferred types.
+func score(n *placement.Node, req *podRequest, policy placement.Policy) (raw float64, typ string) {
 	if len(req.parts) == 1 {
-		return policy.Evaluate(n, &req.parts[0].req).Score
+		p := policy.Evaluate(n, &req.parts[0].req)
+		return p.Score, typeOf(n, p.Cards)
 	}
 	scratch := cloneNode(n)
-	total := 0.0
 	for i := range req.parts {
 		r := &req.parts[i].req
 		p := policy.Evaluate(scratch, r)
-		total += p.Score
+		raw += p.Score
+		if typ == "" {
+			typ = typeOf(scratch, p.Cards)
+		}
 		_ = scratch.Assign(r, p.Cards)
 	}
-	return total
+	return raw, typ
+}
+
+func typeOf(n *placement.Node, set placement.CardSet) string {
+	if set == 0 || set.Max() >= len(n.Cards) {
+		return ""
+	}
+	return n.Cards[set.Max()].Type
 }
 
 // choice is the cards bind takes for a pod on a node: the record to hold

@@ -70,18 +70,35 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 	mux.Handle("GET /state", e.verb("state", o, false, func(context.Context, *http.Request) (any, error) {
 		return e.state.View(), nil
 	}))
+	addProbes(mux, o.Ready)
+	if o.Gatherer != nil {
+		mux.Handle("GET /metrics", MetricsHandler(o.Gatherer))
+	}
+	return http.MaxBytesHandler(mux, o.MaxBodyBytes)
+}
+
+// ProbeHandler serves /healthz (the process answers) and /readyz (ready
+// says the state has synced) alone, for a separate probe port.
+func ProbeHandler(ready func() bool) http.Handler {
+	mux := http.NewServeMux()
+	addProbes(mux, ready)
+	return mux
+}
+
+// MetricsHandler serves /metrics alone, for a separate metrics port.
+func MetricsHandler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+}
+
+func addProbes(mux *http.ServeMux, ready func() bool) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !o.Ready() {
+		if !ready() {
 			http.Error(w, "informers not synced yet", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	if o.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
-	}
-	return http.MaxBytesHandler(mux, o.MaxBodyBytes)
 }
 
 // errBadRequest marks a body that is not the verb's JSON.

@@ -32,6 +32,13 @@ type Options struct {
 	AssumeTTL time.Duration
 	// MaxBodyBytes bounds a request body. Default 64 MiB.
 	MaxBodyBytes int64
+	// MetricsBindAddress, when not "0" or empty, also serves /metrics
+	// there, for a scrape from outside the pod while Listen stays on the
+	// loopback. Default "0".
+	MetricsBindAddress string
+	// ProbeBindAddress, when not "0" or empty, also serves /healthz and
+	// /readyz there, for kubelet probes. Default "0".
+	ProbeBindAddress string
 	// Load is where GPU load comes from; Load.URL empty means none.
 	Load load.Config
 }
@@ -45,6 +52,8 @@ func DefaultOptions() Options {
 		Policy:       placement.PolicyAuto,
 		AssumeTTL:    5 * time.Minute,
 		MaxBodyBytes: DefaultMaxBodyBytes,
+		MetricsBindAddress: "0",
+		ProbeBindAddress:   "0",
 		Load: load.Config{
 			Interval: load.DefaultInterval, StaleAfter: load.DefaultStaleAfter, Window: load.DefaultWindow,
 			UtilMetric: load.DefaultUtilMetric, MemoryMetric: load.DefaultMemoryMetric,
@@ -64,6 +73,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Catalog, "catalog", o.Catalog, "GPU catalog file (resources, labels, types); empty: the built-in catalog.")
 	fs.DurationVar(&o.AssumeTTL, "assume-ttl", o.AssumeTTL, "How long a bind holds its cards before the informer shows the pod bound; longer is safer against a slow watch.")
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", o.MaxBodyBytes, "Largest request body accepted (without nodeCacheCapable a filter carries every candidate Node).")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Also serve /metrics on this address (e.g. :8080) while --listen stays on the loopback; \"0\": only on --listen.")
+	fs.StringVar(&o.ProbeBindAddress, "probe-bind-address", o.ProbeBindAddress, "Also serve /healthz and /readyz on this address (e.g. :8081) for kubelet probes; \"0\": only on --listen.")
 	fs.StringVar(&o.Load.URL, "prometheus-url", o.Load.URL, "Prometheus server to read GPU load (DCGM metrics) from; empty: score without load.")
 	fs.DurationVar(&o.Load.Interval, "load-interval", o.Load.Interval, "How often GPU load is read from Prometheus; scheduling never waits on it.")
 	fs.IntVar(&o.Load.StaleAfter, "load-stale-after", o.Load.StaleAfter, "Load older than this many intervals is ignored (scored without load).")
@@ -106,3 +117,6 @@ func (o *Options) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// enabled tells whether an optional bind address is set.
+func enabled(addr string) bool { return addr != "" && addr != "0" }

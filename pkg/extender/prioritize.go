@@ -3,6 +3,7 @@ package extender
 import (
 	"context"
 	"math"
+	"slices"
 
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
@@ -37,6 +38,11 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 	loads, fresh := e.load.Current()
 	raw := make([]float64, len(names))
 	scores := make([]int64, len(names))
+	var ranks []int
+	types := preferredTypes(&req)
+	if len(types) > 1 {
+		ranks = make([]int, len(names))
+	}
 	var scratch placement.Node
 	missing := 0
 	for i, s := range snaps {
@@ -52,14 +58,51 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 				missing++
 			}
 		}
-		raw[i] = score(n, &req, e.policy)
+		var typ string
+		raw[i], typ = score(n, &req, e.policy)
+		if ranks != nil {
+			ranks[i] = slices.Index(types, typ)
+		}
 	}
 	e.load.RecordMissing(missing)
+	if ranks != nil {
+		preferInOrder(raw, ranks)
+	}
 	placement.Normalize(raw, scores)
 	for i := range out {
 		out[i].Score = scores[i]
 	}
 	return out
+}
+
+// preferredTypes are the types of the pod's first GPU part in the order the
+// user wrote them ("2(V100|T4)": V100 first).
+func preferredTypes(req *podRequest) []string {
+	for i := range req.parts {
+		if req.parts[i].req.Cards > 0 {
+			return req.parts[i].req.Types
+		}
+	}
+	return nil
+}
+
+// preferInOrder folds the type preference into the raw scores: a node whose
+// cards come earlier in the written order ranks above every node of a
+// later type, and the policy orders nodes of one type. The spread of the
+// policy's scores is kept, so Normalize still spreads them.
+func preferInOrder(raw []float64, ranks []int) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range raw {
+		if !math.IsNaN(v) {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	step := hi - lo + 1
+	for i, v := range raw {
+		if !math.IsNaN(v) && ranks[i] > 0 {
+			raw[i] = v - float64(ranks[i])*step
+		}
+	}
 }
 
 // withLoad copies n into dst with every card's measured load; false (dst

@@ -129,3 +129,32 @@ func TestShareGoesToTheIdleCard(t *testing.T) {
 		})
 	}
 }
+
+func TestPrioritizeHonoursTheWrittenTypeOrder(t *testing.T) {
+	cluster := []runtime.Object{
+		makeNode("v100-empty").whole(8, "V100").obj(),
+		makeNode("t4-half").whole(4, "T4").obj(),
+		makeNode("t4-empty").whole(4, "T4").obj(),
+		makePod("a").gpus(2).on("t4-half").obj(),
+	}
+	names := []string{"v100-empty", "t4-half", "t4-empty"}
+	cases := []struct {
+		name   string
+		types  []string
+		policy string
+		order  []string // best first
+	}{
+		{"T4 before V100, spread among the T4s", []string{"T4", "V100"}, placement.PolicySpread, []string{"t4-empty", "t4-half", "v100-empty"}},
+		{"T4 before V100, binpack among the T4s", []string{"T4", "V100"}, placement.PolicyBinpack, []string{"t4-half", "t4-empty", "v100-empty"}},
+		{"V100 before T4", []string{"V100", "T4"}, placement.PolicyBinpack, []string{"v100-empty", "t4-half", "t4-empty"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{policy: tc.policy}, cluster...)
+			got := scoresOf(h.ext.Prioritize(h.ctx, &extenderv1.ExtenderArgs{Pod: makePod("p").gpus(1).types(tc.types...).obj(), NodeNames: &names}))
+			if got[tc.order[0]] != 10 || got[tc.order[0]] <= got[tc.order[1]] || got[tc.order[1]] <= got[tc.order[2]] {
+				t.Fatalf("scores %v, want the order %v", got, tc.order)
+			}
+		})
+	}
+}

@@ -105,9 +105,30 @@ func Run(ctx context.Context, o Options, d Deps) error {
 			return fmt.Errorf("listening on %s: %w", o.Listen, err)
 		}
 	}
-	server := NewServer(ext.Handler(HandlerOptions{
+	servers := []*http.Server{NewServer(ext.Handler(HandlerOptions{
 		MaxBodyBytes: o.MaxBodyBytes, Ready: informers.Synced, Gatherer: d.Registry, Logger: logger.WithName("http"),
-	}), ServerOptions{Addr: d.Listener.Addr().String()})
+	}), ServerOptions{Addr: d.Listener.Addr().String()})}
+	listeners := []net.Listener{d.Listener}
+	for _, extra := range []struct {
+		addr string
+		h    http.Handler
+	}{
+		{o.MetricsBindAddress, MetricsHandler(d.Registry)},
+		{o.ProbeBindAddress, ProbeHandler(informers.Synced)},
+	} {
+		if !enabled(extra.addr) {
+			continue
+		}
+		ln, err := net.Listen("tcp", extra.addr)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return fmt.Errorf("listening on %s: %w", extra.addr, err)
+		}
+		servers = append(servers, NewServer(extra.h, ServerOptions{Addr: extra.addr}))
+		listeners = append(listeners, ln)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -125,10 +146,12 @@ func Run(ctx context.Context, o Options, d Deps) error {
 		}
 		done <- struct{}{}
 	}()
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- server.Serve(d.Listener) }()
+	serveErr := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { serveErr <- srv.Serve(listeners[i]) }()
+	}
 	logger.Info("Serving the scheduler extender", "address", d.Listener.Addr().String(), "policy", policy.Name(),
-		"prometheus", o.Load.URL != "")
+		"prometheus", o.Load.URL != "", "metrics", o.MetricsBindAddress, "probes", o.ProbeBindAddress)
 	go func() {
 		if informers.WaitForSync(ctx) {
 			logger.Info("Cluster state synced", "sizes", state.Sizes())
@@ -143,8 +166,10 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	}
 	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer stop()
-	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Error(err, "Shutting the HTTP server down")
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error(err, "Shutting an HTTP server down", "address", srv.Addr)
+		}
 	}
 	cancel()
 	for range 3 {

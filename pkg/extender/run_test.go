@@ -28,8 +28,15 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	probeLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	probeAddr := probeLn.Addr().String()
+	probeLn.Close()
 	o := DefaultOptions()
 	o.Load.URL = prom.URL
+	o.ProbeBindAddress = probeAddr
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), testLogger(t)))
 	defer cancel()
 	done := make(chan error, 1)
@@ -49,6 +56,11 @@ func TestRunServesUntilCancelled(t *testing.T) {
 			t.Fatalf("not ready in time: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if resp, err := http.Get("http://" + probeAddr + "/readyz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("probe port: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	names := []string{"v"}
 	body, _ := json.Marshal(extenderv1.ExtenderArgs{Pod: makePod("p").vgpu(0, 50, 0).obj(), NodeNames: &names})
