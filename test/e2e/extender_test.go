@@ -684,4 +684,3 @@ func TestExtenderLoadAware(t *testing.T) {
 		t.Errorf("Prometheus was asked %q", qs)
 	}
 }
-
