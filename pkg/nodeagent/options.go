@@ -34,7 +34,7 @@ type Options struct {
 	Resync time.Duration
 	// BackoffBase and BackoffMax bound the retry delay after a failed pass
 	// (NVML unreadable, API server unreachable), doubling from the base;
-	// defaults 5s and Resync.
+	// defaults 5s (or Resync if shorter) and Resync.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 
@@ -97,7 +97,7 @@ func (o Options) Default() Options {
 		o.Resync = 60 * time.Second
 	}
 	if o.BackoffBase == 0 {
-		o.BackoffBase = 5 * time.Second
+		o.BackoffBase = min(5*time.Second, o.Resync)
 	}
 	if o.BackoffMax == 0 {
 		o.BackoffMax = o.Resync

@@ -17,9 +17,13 @@ func TestOptionsDefault(t *testing.T) {
 	if o.ApplyRuntime || o.RestartRuntime || o.ServeMetrics || o.MetricsBindAddress != "" {
 		t.Fatal("a default turns on something with side effects")
 	}
-	kept := Options{Resync: 10 * time.Second, BackoffMax: 0}.Default()
+	kept := Options{Resync: 10 * time.Second}.Default()
 	if kept.BackoffMax != 10*time.Second {
 		t.Errorf("backoff max %v, want the resync", kept.BackoffMax)
+	}
+	fast := Options{Resync: time.Second}.Default()
+	if fast.BackoffBase != time.Second || fast.Validate(false) != nil {
+		t.Errorf("a short resync gives backoff %v..%v: %v", fast.BackoffBase, fast.BackoffMax, fast.Validate(false))
 	}
 }
 
