@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
-	gomodulesjsonpatch "gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -113,15 +112,21 @@ func mustJSON(t testing.TB, v any) []byte {
 }
 
 // applyOps applies a patch to doc as the API server would.
-func applyOps(t testing.TB, doc []byte, ops []gomodulesjsonpatch.JsonPatchOperation) []byte {
+func applyOps(t testing.TB, doc []byte, ops []patchOperation) []byte {
 	t.Helper()
-	patch, err := jsonpatch.DecodePatch(mustJSON(t, ops))
+	return applyPatch(t, doc, mustJSON(t, ops))
+}
+
+// applyPatch applies an encoded JSON patch to doc.
+func applyPatch(t testing.TB, doc, ops []byte) []byte {
+	t.Helper()
+	patch, err := jsonpatch.DecodePatch(ops)
 	if err != nil {
 		t.Fatalf("decoding the patch: %v", err)
 	}
 	out, err := patch.Apply(doc)
 	if err != nil {
-		t.Fatalf("applying the patch %s to %s: %v", mustJSON(t, ops), doc, err)
+		t.Fatalf("applying the patch %s to %s: %v", ops, doc, err)
 	}
 	return out
 }
@@ -145,11 +150,7 @@ func rawPodRequest(raw []byte) admission.Request {
 
 func newTestMutator(t testing.TB, opts Options, metrics *Metrics) *PodMutator {
 	t.Helper()
-	dec, err := NewDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &PodMutator{Catalog: catalog.Default(), Options: opts, Decoder: dec, Metrics: metrics}
+	return &PodMutator{Catalog: catalog.Default(), Options: opts, Metrics: metrics}
 }
 
 func handle(t testing.TB, h admission.Handler, req admission.Request) admission.Response {

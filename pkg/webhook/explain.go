@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -111,11 +110,7 @@ func explanationOf(input string, pod *corev1.Pod) Explanation {
 // pod is an error whose message is the handler's, and errors.Is(err, ErrDenied) tells it
 // from a pod that cannot be read.
 func ExplainPod(ctx context.Context, podJSON []byte, cat *catalog.Catalog, opts Options) ([]byte, error) {
-	dec, err := NewDecoder()
-	if err != nil {
-		return nil, err
-	}
-	m := &PodMutator{Catalog: cat, Options: opts, Decoder: dec}
+	m := &PodMutator{Catalog: cat, Options: opts}
 	resp := m.Handle(ctx, admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		UID:       "explain",
 		Kind:      metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
@@ -133,14 +128,10 @@ func ExplainPod(ctx context.Context, podJSON []byte, cat *catalog.Catalog, opts 
 		}
 		return nil, errors.New(msg)
 	}
-	if len(resp.Patches) == 0 {
+	if len(resp.Patch) == 0 {
 		return podJSON, nil
 	}
-	ops, err := json.Marshal(resp.Patches)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the patch: %w", err)
-	}
-	patch, err := jsonpatch.DecodePatch(ops)
+	patch, err := jsonpatch.DecodePatch(resp.Patch)
 	if err != nil {
 		return nil, fmt.Errorf("decoding the patch: %w", err)
 	}

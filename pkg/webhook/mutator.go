@@ -21,8 +21,6 @@ type PodMutator struct {
 	Catalog *catalog.Catalog
 	// Options say how pods are mutated.
 	Options Options
-	// Decoder reads the pod out of the request. Required; NewDecoder makes one.
-	Decoder admission.Decoder
 	// Metrics records every request. Default: nil, nothing recorded.
 	Metrics *Metrics
 }
@@ -44,22 +42,31 @@ func (m *PodMutator) handle(ctx context.Context, req admission.Request) (admissi
 		// Resources and affinity of a pod are fixed once it exists.
 		return admission.Allowed(""), ""
 	}
-	var pod corev1.Pod
-	if err := m.Decoder.Decode(req, &pod); err != nil {
+	pod, err := decodePod(req.Object.Raw)
+	if err != nil {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the pod: %w", err)), "decode"
 	}
-	logger := klog.FromContext(ctx).WithValues("pod", podRef(req, &pod))
-	out, err := Mutate(&pod, m.Catalog, m.Options)
+	out, err := Mutate(pod, m.Catalog, m.Options)
 	if err != nil {
-		logger.V(2).Info("Refused a pod", "reason", Reason(err), "message", err.Error())
+		klog.FromContext(ctx).V(2).Info("Refused a pod", "pod", podRef(req, pod), "reason", Reason(err), "message", err.Error())
 		return admission.Denied(err.Error()), Reason(err)
 	}
-	ops := buildPatch(&pod, out)
+	ops := buildPatch(pod, out)
 	if len(ops) == 0 {
 		return admission.Allowed(""), ""
 	}
-	logger.V(4).Info("Mutated a pod", "applied", out.Annotations[api.AnnotationApplied])
-	return admission.Patched("", ops...), ""
+	patch, err := encodePatch(ops)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err), "other"
+	}
+	if logger := klog.FromContext(ctx).V(4); logger.Enabled() {
+		logger.Info("Mutated a pod", "pod", podRef(req, pod), "applied", out.Annotations[api.AnnotationApplied])
+	}
+	resp := admission.Allowed("")
+	resp.Patch = patch
+	pt := admissionv1.PatchTypeJSONPatch
+	resp.PatchType = &pt
+	return resp, ""
 }
 
 // podRef names the pod for logs; a pod being created may have only a generateName

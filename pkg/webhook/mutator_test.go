@@ -22,7 +22,7 @@ func TestPodMutatorHandle(t *testing.T) {
 		m := newTestMutator(t, Options{}, nil)
 		pod := makePod().withGPU("2(V100|A100)").obj()
 		raw := mustJSON(t, pod)
-		return applyOps(t, raw, handle(t, m, rawPodRequest(raw)).Patches)
+		return applyPatch(t, raw, handle(t, m, rawPodRequest(raw)).Patch)
 	}()
 	tests := []struct {
 		name      string
@@ -150,7 +150,7 @@ func TestPodMutatorPatchMatchesMutate(t *testing.T) {
 	raw := mustJSON(t, pod)
 	resp := handle(t, m, rawPodRequest(raw))
 	var got corev1.Pod
-	if err := json.Unmarshal(applyOps(t, raw, resp.Patches), &got); err != nil {
+	if err := json.Unmarshal(applyPatch(t, raw, resp.Patch), &got); err != nil {
 		t.Fatal(err)
 	}
 	want, err := Mutate(pod, m.Catalog, m.Options)

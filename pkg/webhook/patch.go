@@ -1,14 +1,37 @@
 package webhook
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
-	jsonpatch "gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 )
+
+// patchOperation is one operation of a JSON patch. Value is omitted only when nil
+// (for "remove").
+//
+// It is ours rather than gomodules' jsonpatch.Operation (what admission.Response
+// encodes from Patches) because that one encodes each value on its own and the whole
+// again, three times the work on the admission path; the handler sets the encoded
+// patch on the response itself.
+type patchOperation struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value,omitempty"`
+}
+
+// encodePatch encodes ops as the JSON patch an AdmissionResponse carries.
+func encodePatch(ops []patchOperation) ([]byte, error) {
+	data, err := json.Marshal(ops)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the patch: %w", err)
+	}
+	return data, nil
+}
 
 // buildPatch returns the JSON patch (RFC 6902) that turns orig into mutated, for the
 // parts of a pod that Mutate writes: annotations, spec.schedulerName, each
@@ -20,13 +43,13 @@ import (
 // types do not know (a newer API server's) survives. Changed parts are written whole
 // with "add", which RFC 6902 defines as "replace" for an existing member, so the patch
 // holds however the request's JSON spells empty parts (absent, null or {}).
-func buildPatch(orig, mutated *corev1.Pod) []jsonpatch.JsonPatchOperation {
+func buildPatch(orig, mutated *corev1.Pod) []patchOperation {
 	if orig == mutated {
 		return nil
 	}
-	var ops []jsonpatch.JsonPatchOperation
+	var ops []patchOperation
 	add := func(path string, value any) {
-		ops = append(ops, jsonpatch.NewOperation("add", path, value))
+		ops = append(ops, patchOperation{Op: "add", Path: path, Value: value})
 	}
 
 	ops = append(ops, annotationOps(orig.Annotations, mutated.Annotations)...)
@@ -58,14 +81,14 @@ func buildPatch(orig, mutated *corev1.Pod) []jsonpatch.JsonPatchOperation {
 
 // annotationOps adds, changes and removes single annotations, or writes the whole map
 // when the pod had none.
-func annotationOps(orig, mutated map[string]string) []jsonpatch.JsonPatchOperation {
+func annotationOps(orig, mutated map[string]string) []patchOperation {
 	if len(orig) == 0 {
 		if len(mutated) == 0 {
 			return nil
 		}
-		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", "/metadata/annotations", mutated)}
+		return []patchOperation{{Op: "add", Path: "/metadata/annotations", Value: mutated}}
 	}
-	var ops []jsonpatch.JsonPatchOperation
+	var ops []patchOperation
 	keys := make([]string, 0, len(mutated))
 	for k, v := range mutated {
 		if have, ok := orig[k]; !ok || have != v {
@@ -74,7 +97,7 @@ func annotationOps(orig, mutated map[string]string) []jsonpatch.JsonPatchOperati
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		ops = append(ops, jsonpatch.NewOperation("add", "/metadata/annotations/"+escapePointer(k), mutated[k]))
+		ops = append(ops, patchOperation{Op: "add", Path: "/metadata/annotations/" + escapePointer(k), Value: mutated[k]})
 	}
 	var gone []string
 	for k := range orig {
@@ -84,7 +107,7 @@ func annotationOps(orig, mutated map[string]string) []jsonpatch.JsonPatchOperati
 	}
 	slices.Sort(gone)
 	for _, k := range gone {
-		ops = append(ops, jsonpatch.NewOperation("remove", "/metadata/annotations/"+escapePointer(k), nil))
+		ops = append(ops, patchOperation{Op: "remove", Path: "/metadata/annotations/" + escapePointer(k)})
 	}
 	return ops
 }

@@ -5,11 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gpuplane/gpuplane/pkg/catalog"
@@ -53,7 +56,7 @@ func NewHandler(o HandlerOptions) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	for path, h := range map[string]admission.Handler{
-		PathMutatePod:         &PodMutator{Catalog: o.Catalog, Options: o.Mutate, Decoder: dec, Metrics: o.Metrics},
+		PathMutatePod:         &PodMutator{Catalog: o.Catalog, Options: o.Mutate, Metrics: o.Metrics},
 		PathValidateWorkloads: &WorkloadValidator{Catalog: o.Catalog, Options: o.Mutate, Decoder: dec, Metrics: o.Metrics},
 	} {
 		// Panics are recovered (and counted) by our handlers already; the
@@ -106,6 +109,9 @@ func Serve(ctx context.Context, ln net.Listener, handler http.Handler, tlsConfig
 		// Requests keep the logger of ctx but not its end: a stop lets the requests in
 		// flight finish (Shutdown below) instead of cancelling them.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// TLS handshake failures land here; they are how a wrong caBundle shows on
+		// this side.
+		ErrorLog: log.New(logWriter{klog.FromContext(ctx).WithValues("address", ln.Addr().String())}, "", 0),
 	}
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
@@ -127,4 +133,12 @@ func Serve(ctx context.Context, ln net.Listener, handler http.Handler, tlsConfig
 		return fmt.Errorf("stopping the server on %s: %w", ln.Addr(), err)
 	}
 	return nil
+}
+
+// logWriter passes the lines of net/http's error log to a structured logger.
+type logWriter struct{ logger logr.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.logger.Info("HTTP server error", "message", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
