@@ -42,11 +42,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = run(ctx, cfg, os.Stdout)
+	// Whatever error an interrupted step returned, the interrupt is the story.
+	interrupted := ctx.Err() != nil
 	stop()
 	switch {
 	case err == nil:
 		os.Exit(exitOK)
-	case errors.Is(err, context.Canceled):
+	case interrupted:
 		fmt.Fprintln(os.Stderr, "demo: interrupted")
 		os.Exit(exitInterrupted)
 	default:

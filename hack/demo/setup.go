@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -308,25 +310,68 @@ func (e *env) waitWebhook(ctx context.Context, p *process, base string) error {
 	return err
 }
 
+// waitExtender waits until the extender is ready and its state holds every node's
+// cards as the node agents described them (with their UUIDs), so that no request
+// meets an extender that has not yet seen a node's devices.
 func (e *env) waitExtender(ctx context.Context, p *process, addr string) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	err := e.poll(ctx, "the extender", []*process{p}, func(ctx context.Context) (bool, string) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/readyz", nil)
+		if _, err := httpGet(ctx, client, "http://"+addr+"/readyz"); err != nil {
+			return false, err.Error()
+		}
+		body, err := httpGet(ctx, client, "http://"+addr+"/state")
 		if err != nil {
 			return false, err.Error()
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return false, err.Error()
+		var state struct {
+			Nodes []extenderNode `json:"nodes"`
 		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, fmt.Sprintf("/readyz: %s %s", resp.Status, body)
+		if err := json.Unmarshal(body, &state); err != nil {
+			return false, fmt.Sprintf("/state: %v", err)
+		}
+		for _, n := range demoNodes() {
+			i := slices.IndexFunc(state.Nodes, func(v extenderNode) bool {
+				return v.Name == n.name
+			})
+			if i < 0 || len(state.Nodes[i].Cards) != n.cards || state.Nodes[i].Cards[0].UUID == "" {
+				return false, fmt.Sprintf("/state does not show the %d cards of %s yet: %s", n.cards, n.name, body)
+			}
+		}
+		return true, ""
 	})
 	if err == nil {
-		e.logf("extender: ready on %s", addr)
+		e.logf("extender: ready on %s, the cards of every node in its state", addr)
 	}
 	return err
+}
+
+// extenderNode is a node of the extender's GET /state, as far as the demo reads it.
+type extenderNode struct {
+	Name  string `json:"name"`
+	Cards []struct {
+		UUID string `json:"uuid"`
+	} `json:"cards"`
+}
+
+// httpGet returns the body of a 200 answer to GET url.
+func httpGet(ctx context.Context, client *http.Client, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s %s", url, resp.Status, body)
+	}
+	return body, nil
 }
 
 // poll calls ready until it says so, one of procs exits, ctx ends or readyLimit
