@@ -23,7 +23,8 @@ type Checklist struct {
 	// serveMetrics: the agent serves DCGM metrics when no exporter answers.
 	serveMetrics bool
 	vgpu         bool
-	// devicePluginDir is looked at when there is no node (check).
+	// devicePluginDir is the kubelet's device-plugin directory: check's
+	// device plugin step, and a hint when the agent finds the resource missing.
 	devicePluginDir string
 	// dcgmServed is read by the DCGM collector on every scrape: true while
 	// the agent is the one serving the node's DCGM metrics.
@@ -93,7 +94,7 @@ func (c *Checklist) Run(ctx context.Context, node *corev1.Node) Report {
 	rep.Steps = append(rep.Steps, rt)
 
 	if node != nil {
-		rep.Steps = append(rep.Steps, devicePluginStep(node, rep.GPUs, rep.Discovered, c.vgpu, c.catalog))
+		rep.Steps = append(rep.Steps, devicePluginStep(node, rep.GPUs, rep.Discovered, c.vgpu, c.catalog, c.devicePluginDir))
 	} else {
 		rep.Steps = append(rep.Steps, devicePluginDirStep(c.devicePluginDir, c.vgpu, c.catalog))
 	}

@@ -24,19 +24,12 @@ func devicePluginDirStep(dir string, vgpu bool, cat *catalog.Catalog) StepResult
 		r.Message = "skipped (needs the API server): the vGPU device plugin is checked against the node's allocatable by the agent"
 		return r
 	}
-	entries, err := os.ReadDir(dir)
+	vendor := cat.DefaultVendor().Name
+	sockets, err := pluginSockets(dir, vendor)
 	if err != nil {
 		r.Message = fmt.Sprintf("skipped (needs the API server, and %s cannot be read: %v; not a Kubernetes node yet?)", dir, err)
 		return r
 	}
-	vendor := cat.DefaultVendor().Name
-	var sockets []string
-	for _, e := range entries {
-		if e.Type()&fs.ModeSocket != 0 && strings.HasPrefix(e.Name(), vendor) {
-			sockets = append(sockets, e.Name())
-		}
-	}
-	sort.Strings(sockets)
 	if len(sockets) == 0 {
 		r.Verdict, r.Reason = NotReady, "PluginNotRegistered"
 		r.Message = fmt.Sprintf("no %s*.sock in %s: is nvidia-device-plugin running on this node?", vendor, dir)
@@ -48,11 +41,47 @@ func devicePluginDirStep(dir string, vgpu bool, cat *catalog.Catalog) StepResult
 	return r
 }
 
+// pluginSockets lists the sockets in dir whose name starts with vendor.
+func pluginSockets(dir, vendor string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var sockets []string
+	for _, e := range entries {
+		if e.Type()&fs.ModeSocket != 0 && strings.HasPrefix(e.Name(), vendor) {
+			sockets = append(sockets, e.Name())
+		}
+	}
+	sort.Strings(sockets)
+	return sockets, nil
+}
+
+// registrationHint tells a missing resource's two causes apart when the
+// kubelet's device-plugin directory is visible: no plugin at all, or a
+// plugin whose resource the kubelet has not advertised (yet).
+func registrationHint(dir, vendor string) string {
+	if dir == "" {
+		return ""
+	}
+	sockets, err := pluginSockets(dir, vendor)
+	switch {
+	case err != nil:
+		return ""
+	case len(sockets) == 0:
+		return fmt.Sprintf(" (no %s*.sock in %s either)", vendor, dir)
+	}
+	return fmt.Sprintf(" (%s is in %s, so the plugin registered but the kubelet does not advertise its cards: see the plugin's and the kubelet's logs)",
+		strings.Join(sockets, ", "), dir)
+}
+
 // devicePluginStep compares what the node's allocatable advertises with the
 // cards found: the default vendor's whole-card resource, or on a vGPU node
 // the vGPU core and memory resources. It cannot judge without cards
-// (Unknown); without the Node (check) devicePluginDirStep is used.
-func devicePluginStep(node *corev1.Node, g NodeGPUs, discovered, vgpu bool, cat *catalog.Catalog) StepResult {
+// (Unknown); without the Node (check) devicePluginDirStep is used. When the
+// resource is missing, the kubelet's device-plugin directory (if visible)
+// tells whether a plugin registered at all.
+func devicePluginStep(node *corev1.Node, g NodeGPUs, discovered, vgpu bool, cat *catalog.Catalog, pluginDir string) StepResult {
 	r := StepResult{Step: StepDevicePlugin}
 	switch {
 	case !discovered || !g.Labelable():
@@ -70,7 +99,7 @@ func devicePluginStep(node *corev1.Node, g NodeGPUs, discovered, vgpu bool, cat 
 	switch {
 	case !ok:
 		r.Verdict, r.Reason = NotReady, "ResourceMissing"
-		r.Message = fmt.Sprintf("%s missing from allocatable: is nvidia-device-plugin running on this node?", res)
+		r.Message = fmt.Sprintf("%s missing from allocatable: is nvidia-device-plugin running on this node?%s", res, registrationHint(pluginDir, cat.DefaultVendor().Name))
 	case q.Value() != want:
 		r.Verdict, r.Reason = NotReady, "CountMismatch"
 		r.Message = fmt.Sprintf("allocatable %s is %d but NVML found %d cards: the device plugin sees another set of cards (restart it after a driver change, or check for unhealthy cards)", res, q.Value(), want)

@@ -44,7 +44,7 @@ func TestDevicePluginStep(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := devicePluginStep(tc.node.node(), tc.g, tc.discovered, tc.vgpu, cat)
+			s := devicePluginStep(tc.node.node(), tc.g, tc.discovered, tc.vgpu, cat, "")
 			if s.Verdict != tc.wantVerdict || s.Reason != tc.wantReason || !strings.Contains(s.Message, tc.wantMessage) {
 				t.Fatalf("step = %+v", s)
 			}
@@ -102,4 +102,28 @@ func shortTempDir(t *testing.T) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
+}
+
+func TestDevicePluginStepHint(t *testing.T) {
+	cat := catalog.Default()
+	g := Classify(discover(t, newMockServer(cfgT4)), cat)
+	registered := shortTempDir(t)
+	ln, err := net.Listen("unix", filepath.Join(registered, "nvidia-gpu.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cases := map[string]struct{ dir, want string }{
+		"plugin registered": {registered, "nvidia-gpu.sock is in " + registered + ", so the plugin registered but the kubelet does not advertise its cards"},
+		"no plugin":         {shortTempDir(t), "(no nvidia*.sock in "},
+		"directory unseen":  {filepath.Join(registered, "absent"), "running on this node?"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := devicePluginStep(makeNode("n").node(), g, true, false, cat, tc.dir)
+			if s.Reason != "ResourceMissing" || !strings.Contains(s.Message, tc.want) {
+				t.Fatalf("step = %+v", s)
+			}
+		})
+	}
 }

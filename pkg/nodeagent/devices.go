@@ -131,7 +131,7 @@ func devicesStep(g NodeGPUs, cat *catalog.Catalog) StepResult {
 		for _, c := range g.Unknown {
 			names = append(names, fmt.Sprintf("card %d %q", c.Index, c.Product))
 		}
-		r.Message = fmt.Sprintf("%s match no %s type of the catalog (known: %s): the node is not labelled; add the product name to a type's products in the catalog (--catalog)",
+		r.Message = fmt.Sprintf("%s match no %s type of the catalog (known: %s): the node gets no type, count, memory or devices annotation; add the product name to a type's products in the catalog (--catalog)",
 			strings.Join(names, ", "), cat.DefaultVendor().Name, strings.Join(cat.TypeNames(), ", "))
 		return r
 	}

@@ -27,13 +27,21 @@ func ownedLabels(cat *catalog.Catalog) []string {
 // for g. discovered is false when NVML could not be read: the labels are
 // then left as they are, since a passing driver hiccup must not make pods
 // lose their node (the driver condition says what is wrong).
+//
+// The gpu label is set, never removed: it is also what the agent's own
+// DaemonSet selects nodes by (admins set it first), and removing it from a
+// node whose cards are unknown would take the agent, and the condition
+// explaining why, off the node. Without the type, count, memory and
+// devices annotation, the extender still keeps pods off such a node.
 func desiredMetadata(g NodeGPUs, discovered bool, vgpu bool, cat *catalog.Catalog) (metadataChange, error) {
 	ch := metadataChange{Labels: map[string]*string{}, Annotations: map[string]*string{}}
 	if !discovered {
 		return ch, nil
 	}
 	for _, k := range ownedLabels(cat) {
-		ch.Labels[k] = nil
+		if k != cat.Labels.GPU {
+			ch.Labels[k] = nil
+		}
 	}
 	if !g.Labelable() {
 		ch.Annotations[api.AnnotationDevices] = nil

@@ -49,8 +49,8 @@ func TestDesiredMetadata(t *testing.T) {
 			wantDevs:   "set",
 		},
 		{
-			name: "unknown product: nothing labelled", g: NodeGPUs{Unknown: single.Inventory.Cards, Inventory: single.Inventory}, discovered: true,
-			wantLabels: map[string]string{"gpu": "<del>", "gpu-type": "<del>", "vgpu": "<del>", api.LabelGPUCount: "<del>", api.LabelGPUMemory: "<del>"},
+			name: "unknown product: only the gpu label stays", g: NodeGPUs{Unknown: single.Inventory.Cards, Inventory: single.Inventory}, discovered: true,
+			wantLabels: map[string]string{"gpu-type": "<del>", "vgpu": "<del>", api.LabelGPUCount: "<del>", api.LabelGPUMemory: "<del>"},
 			wantDevs:   "<del>",
 		},
 		{

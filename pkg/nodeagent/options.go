@@ -85,9 +85,10 @@ type Options struct {
 	// HealthProbeBindAddress serves /healthz and /readyz; empty or "0": no
 	// server (the flag defaults to :8081). It may equal MetricsBindAddress.
 	HealthProbeBindAddress string
-	// DevicePluginDir is the kubelet's device-plugin directory, looked at by
-	// check only (the agent reads the node's allocatable instead); default
-	// /var/lib/kubelet/device-plugins.
+	// DevicePluginDir is the kubelet's device-plugin directory: check looks
+	// for the NVIDIA plugin's socket there (it cannot see allocatable); the
+	// agent judges by allocatable and uses it only to explain a missing
+	// resource. Default /var/lib/kubelet/device-plugins.
 	DevicePluginDir string
 }
 

@@ -64,6 +64,8 @@ func (c *Config) addCommonFlags(fs *pflag.FlagSet) {
 		"Time limit of the exporter probe.")
 	fs.BoolVar(&o.ServeMetrics, "serve-metrics", o.ServeMetrics,
 		"When no dcgm-exporter answers, serve DCGM-named metrics (DCGM_FI_DEV_GPU_UTIL, _FB_USED, _FB_FREE, _GPU_TEMP, _POWER_USAGE) from NVML on --metrics-bind-address; the exporter condition is then True with reason ServedByNodeAgent.")
+	fs.StringVar(&o.DevicePluginDir, "device-plugin-dir", o.DevicePluginDir,
+		"The kubelet's device-plugin directory. check looks for the NVIDIA plugin's socket there (it cannot see the node's allocatable); the agent judges by allocatable and uses it to explain a missing resource.")
 	fs.StringVar(&o.NodeName, "node-name", o.NodeName,
 		"Name of this node's Node object, from the downward API (spec.nodeName). Required by the agent; check uses it only to name fake cards.")
 }
@@ -94,8 +96,6 @@ func (c *Config) addCheckFlags(fs *pflag.FlagSet) {
 	o := &c.Options
 	fs.BoolVar(&o.ApplyRuntime, "apply", o.ApplyRuntime,
 		"Fix the runtime files (the same code as the agent: atomic write, backup <file>.gpuplane.bak); without it they are only checked and the needed change is shown.")
-	fs.StringVar(&o.DevicePluginDir, "device-plugin-dir", o.DevicePluginDir,
-		"The kubelet's device-plugin directory: the device plugin step looks for the NVIDIA plugin's socket there (without the API server it cannot see the node's allocatable).")
 }
 
 // complete applies what the flags imply and validates.
