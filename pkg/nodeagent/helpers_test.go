@@ -86,7 +86,7 @@ func newMockServer(cards ...gpus.Config) *server.Server {
 
 // runtimeFiles makes a directory with a daemon.json holding content and an
 // executable nvidia-container-runtime, and returns options pointing at them.
-func runtimeFiles(t *testing.T, daemonJSON string) (Options, string) {
+func runtimeFiles(t testing.TB, daemonJSON string) (Options, string) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")

@@ -93,3 +93,28 @@ func TestMainHelpCommand(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, out.String())
 	}
 }
+
+// TestMainDaemonSetArgs parses the arguments the DaemonSet passes.
+func TestMainDaemonSetArgs(t *testing.T) {
+	got, agent, check := capture(true, nil)
+	var errOut bytes.Buffer
+	args := []string{
+		"--node-name=gpu-7",
+		"--containerd-config=/host/etc/containerd/config.toml",
+		"--docker-config=/host/etc/docker/daemon.json",
+		"--runtime-search-path=/host/usr/bin",
+		"--device-plugin-dir=/var/lib/kubelet/device-plugins",
+		"--exporter-url=http://10.0.0.7:9400/metrics",
+		"--serve-metrics",
+		"--metrics-bind-address=:9401",
+		"--health-probe-bind-address=:8081",
+	}
+	if code := Main(context.Background(), args, Streams{Out: &errOut, Err: &errOut}, agent, check); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	o := got.Options
+	if o.ContainerdConfig != "/host/etc/containerd/config.toml" || !reflect.DeepEqual(o.RuntimeSearchPaths, []string{"/host/usr/bin"}) ||
+		o.ExporterURL != "http://10.0.0.7:9400/metrics" || o.HostRoot != "/" {
+		t.Fatalf("config %+v", o)
+	}
+}
