@@ -60,13 +60,11 @@ func runServe(ctx context.Context, args []string, streams Streams, serve ServeFu
 	fs := pflag.NewFlagSet("webhook", pflag.ContinueOnError)
 	fs.SetOutput(streams.Err)
 	cfg.addFlags(fs)
-	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
-	klog.InitFlags(klogFlags)
-	fs.AddGoFlagSet(klogFlags)
+	addLogFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(streams.Err, "%s\nServer flags:\n%s", usage, fs.FlagUsages())
 	}
-	if code, done := parse(fs, args); done {
+	if code, done := parse(fs, args, streams.Err); done {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -85,13 +83,24 @@ func runServe(ctx context.Context, args []string, streams Streams, serve ServeFu
 }
 
 // parse parses args; done says the program ends here with code (help, or bad flags).
-func parse(fs *pflag.FlagSet, args []string) (code int, done bool) {
+func parse(fs *pflag.FlagSet, args []string, stderr io.Writer) (code int, done bool) {
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, pflag.ErrHelp):
 		return ExitOK, true
 	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v (see --help)\n", fs.Name(), err)
 		return ExitFailed, true
 	}
 	return ExitOK, false
+}
+
+// addLogFlags adds klog's verbosity flags; logs go to stderr, where the container
+// runtime collects them, so the file options are left out.
+func addLogFlags(fs *pflag.FlagSet) {
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	for _, name := range []string{"v", "vmodule"} {
+		fs.AddGoFlag(klogFlags.Lookup(name))
+	}
 }

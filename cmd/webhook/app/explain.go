@@ -35,7 +35,7 @@ func runExplain(ctx context.Context, args []string, streams Streams) int {
 	fs.Usage = func() {
 		fmt.Fprintf(streams.Err, "%s\nExplain flags:\n%s", usage, fs.FlagUsages())
 	}
-	if code, done := parse(fs, args); done {
+	if code, done := parse(fs, args, streams.Err); done {
 		return code
 	}
 	switch {

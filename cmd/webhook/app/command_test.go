@@ -1,0 +1,236 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// run runs the command line and returns the exit code, stdout, stderr and the
+// configuration the server would have been started with (nil when it was not).
+func run(t *testing.T, stdin string, args ...string) (int, string, string, *Config) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	var got *Config
+	serve := func(_ context.Context, cfg Config) error {
+		got = &cfg
+		return nil
+	}
+	code := Main(context.Background(), args, Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut}, serve)
+	return code, out.String(), errOut.String(), got
+}
+
+func TestServeFlags(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "")
+	defaults := defaultConfig()
+	tests := []struct {
+		name string
+		args []string
+		want func(c *Config)
+	}{
+		{name: "defaults", args: nil, want: func(*Config) {}},
+		{name: "serve keyword", args: []string{"serve", "--port=8443"}, want: func(c *Config) { c.Port = 8443 }},
+		{
+			name: "every flag",
+			args: []string{
+				"--host=127.0.0.1", "--port", "10443", "--cert-dir", "/certs", "--catalog", "cat.yaml",
+				"--scheduler-name", "gpuplane", "--metrics-bind-address", "127.0.0.1:9090",
+				"--health-probe-bind-address", "0", "--self-signed", "--namespace", "gpu", "--secret-name", "s",
+				"--service-name", "svc", "--webhook-config-name", "a,b", "--cert-dns-names", "x.local",
+				"--cert-ip-addresses", "127.0.0.1,::1", "--kubeconfig", "kc", "--v=0",
+			},
+			want: func(c *Config) {
+				c.Host, c.Port, c.CertDir, c.Catalog = "127.0.0.1", 10443, "/certs", "cat.yaml"
+				c.SchedulerName, c.MetricsBindAddress, c.HealthProbeBindAddress = "gpuplane", "127.0.0.1:9090", "0"
+				c.SelfSigned, c.Namespace, c.SecretName, c.ServiceName = true, "gpu", "s", "svc"
+				c.WebhookConfigNames, c.CertDNSNames = []string{"a", "b"}, []string{"x.local"}
+				c.CertIPs = []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}
+				c.Kubeconfig = "kc"
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr, got := run(t, "", tt.args...)
+			if code != ExitOK || got == nil {
+				t.Fatalf("exit %d, config %v, stderr %s", code, got, stderr)
+			}
+			want := defaults
+			tt.want(&want)
+			if !reflect.DeepEqual(*got, want) {
+				t.Errorf("config\n got: %+v\nwant: %+v", *got, want)
+			}
+		})
+	}
+}
+
+func TestServeNamespaceFromEnvironment(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "gpu-ops")
+	_, _, _, got := run(t, "")
+	if got == nil || got.Namespace != "gpu-ops" {
+		t.Errorf("config %+v, want namespace gpu-ops", got)
+	}
+}
+
+func TestServeRefusals(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{name: "help", args: []string{"--help"}, code: ExitOK, stderr: "--scheduler-name"},
+		{name: "unknown flag", args: []string{"--nope"}, code: ExitFailed, stderr: "unknown flag"},
+		{name: "bad port", args: []string{"--port", "70000"}, code: ExitFailed, stderr: "--port 70000"},
+		{name: "self-signed without namespace", args: []string{"--self-signed", "--namespace", ""}, code: ExitFailed, stderr: "--namespace is empty"},
+		{name: "no cert dir", args: []string{"--cert-dir", ""}, code: ExitFailed, stderr: "--cert-dir is empty"},
+		{name: "bad metrics address", args: []string{"--metrics-bind-address", "8080"}, code: ExitFailed, stderr: "--metrics-bind-address"},
+		{name: "stray argument", args: []string{"now"}, code: ExitFailed, stderr: `"now"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr, got := run(t, "", tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %s)", code, tt.code, stderr)
+			}
+			if got != nil {
+				t.Errorf("server started with %+v", got)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr %q does not mention %q", stderr, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestServeFailureExits1(t *testing.T) {
+	var errOut bytes.Buffer
+	code := Main(context.Background(), nil, Streams{Out: &bytes.Buffer{}, Err: &errOut},
+		func(context.Context, Config) error { return errors.New("port taken") })
+	if code != ExitFailed || !strings.Contains(errOut.String(), "port taken") {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+func TestExplainCommand(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		code  int
+		// want holds top-level JSON fields and their expected values.
+		want map[string]any
+	}{
+		{
+			name: "request", args: []string{"explain", "2(V100)"}, code: ExitOK,
+			want: map[string]any{"input": "2(V100)", "canonical": "2(V100)", "resources": map[string]any{"nvidia.com/gpu": "2"}},
+		},
+		{
+			name: "flags after the request", args: []string{"explain", "1(t4)", "--role", "service"}, code: ExitOK,
+			want: map[string]any{"canonical": "1(T4)"},
+		},
+		{
+			name: "refused", args: []string{"explain", "2(V100"}, code: ExitRefused,
+			want: map[string]any{"input": "2(V100", "error": `gpuplane.io/gpu: "2(V100": missing ")" for the "(" at offset 1; write 2(V100)`},
+		},
+		{
+			name: "unknown role", args: []string{"explain", "1", "--role", "chef"}, code: ExitRefused,
+			want: map[string]any{"input": "1"},
+		},
+		{
+			name: "pod from standard input", args: []string{"explain", "-f", "-"}, code: ExitOK,
+			stdin: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: nb\n  annotations:\n    gpuplane.io/gpu: \"0\"\nspec:\n  containers:\n  - name: lab\n    image: lab:1\n",
+			want:  map[string]any{"kind": "Pod"},
+		},
+		{
+			name: "refused pod", args: []string{"explain", "-f", "-"}, code: ExitRefused,
+			stdin: `{"metadata":{"annotations":{"gpuplane.io/gpu":"1.5"}},"spec":{"containers":[{"name":"c"}]}}`,
+			want:  map[string]any{"input": "1.5"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr, _ := run(t, tt.stdin, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stdout %s stderr %s", code, tt.code, stdout, stderr)
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatalf("stdout is not one JSON object: %v: %s", err, stdout)
+			}
+			for k, v := range tt.want {
+				if !reflect.DeepEqual(got[k], v) {
+					t.Errorf("%s = %#v, want %#v", k, got[k], v)
+				}
+			}
+			if tt.code == ExitRefused && len(got) != 2 {
+				t.Errorf("refusal has fields %v, want input and error only", got)
+			}
+		})
+	}
+}
+
+func TestExplainPodFromFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pod.yaml")
+	pod := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: train\n  annotations:\n    gpuplane.io/gpu: 2(V100|A100)\n    gpuplane.io/role: train\nspec:\n  containers:\n  - name: main\n    image: trainer:1\n"
+	if err := os.WriteFile(file, []byte(pod), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr, _ := run(t, "", "explain", "-f", file, "--scheduler-name", "gpuplane")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got struct {
+		Metadata struct{ Annotations map[string]string }
+		Spec     struct {
+			SchedulerName string
+			Containers    []struct {
+				Resources struct{ Limits, Requests map[string]string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Metadata.Annotations["gpuplane.io/applied"] != "2(V100|A100)" || got.Spec.SchedulerName != "gpuplane" ||
+		got.Spec.Containers[0].Resources.Limits["nvidia.com/gpu"] != "2" || got.Spec.Containers[0].Resources.Requests["nvidia.com/gpu"] != "2" {
+		t.Errorf("admitted pod: %s", stdout)
+	}
+}
+
+func TestExplainUsageErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"no request", []string{"explain"}, "give one REQUEST"},
+		{"two requests", []string{"explain", "1", "2"}, "give one REQUEST"},
+		{"file and request", []string{"explain", "-f", "p.yaml", "1"}, "-f takes"},
+		{"missing catalog", []string{"explain", "1", "--catalog", "/nonexistent/catalog.yaml"}, "catalog"},
+		{"missing pod file", []string{"explain", "-f", "/nonexistent/pod.yaml"}, "reading the pod"},
+		{"not a pod", []string{"explain", "-f", "-"}, "does not hold a Pod"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr, _ := run(t, "kind: Deployment\n", tt.args...)
+			if code != ExitFailed {
+				t.Errorf("exit %d, want %d", code, ExitFailed)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr %q does not mention %q", stderr, tt.stderr)
+			}
+		})
+	}
+}
