@@ -6,10 +6,11 @@
 //
 // It runs the programs as they are built (bin/webhook, bin/extender, bin/nodeagent)
 // and loads the configurations an operator applies (deploy/), substituting only the
-// addresses a host-run demo needs: setup.go starts it all, submit.go sends the
-// requests and waits for each outcome, report.go prints the table.
+// addresses a host-run demo needs: setup.go starts it all (ready.go waits for each
+// part), submit.go sends the requests and waits for each outcome, report.go prints
+// the table.
 //
 // It is a tool, not a library: nothing imports it. It may import test/cluster and
-// the leaves pkg/api and pkg/catalog, and must not import the programs' adapters
+// pkg/api and pkg/catalog, and must not import the programs' adapters
 // (pkg/webhook, pkg/extender, pkg/nodeagent): those run as the processes they ship as.
 package main
