@@ -199,7 +199,7 @@ func (o Options) runtimeConfig() RuntimeConfig {
 // hostPath places an absolute host path under root; relative paths (check
 // run by hand on a file in the working directory) are left as they are.
 func hostPath(root, p string) string {
-	if !filepath.IsAbs(p) {
+	if root == "" || !filepath.IsAbs(p) {
 		return p
 	}
 	return filepath.Join(root, p)

@@ -129,16 +129,12 @@ func (s *runtimeStep) targets() []runtime.Target {
 }
 
 func (s *runtimeStep) findBinary(path string) (string, error) {
-	root := s.cfg.HostRoot
-	if root == "" {
-		root = "/"
-	}
 	if filepath.IsAbs(path) {
-		return runtime.FindBinary(filepath.Join(root, path), nil)
+		return runtime.FindBinary(hostPath(s.cfg.HostRoot, path), nil)
 	}
 	dirs := make([]string, len(s.cfg.SearchPaths))
 	for i, d := range s.cfg.SearchPaths {
-		dirs[i] = filepath.Join(root, d)
+		dirs[i] = hostPath(s.cfg.HostRoot, d)
 	}
 	return runtime.FindBinary(path, dirs)
 }

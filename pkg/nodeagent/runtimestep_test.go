@@ -206,3 +206,25 @@ func TestOptionsHostRoot(t *testing.T) {
 		t.Fatal("dry run writes")
 	}
 }
+
+func TestRuntimeStepHostRoot(t *testing.T) {
+	host := t.TempDir()
+	for _, d := range []string{"etc/docker", "usr/bin"} {
+		if err := os.MkdirAll(filepath.Join(host, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(host, "usr/bin/nvidia-container-runtime"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(host, "etc/docker/daemon.json"), []byte(seedDaemonJSON), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{HostRoot: host, RuntimeSearchPaths: []string{"/usr/bin"}, ApplyRuntime: true}.Default()
+	step, _ := newTestRuntimeStep(opts, nil, "")
+	r, _ := step.run(context.Background())
+	if r.Reason != "RestartNeeded" || !strings.Contains(r.Message, filepath.Join(host, "usr/bin/nvidia-container-runtime")) ||
+		!strings.Contains(r.Message, filepath.Join(host, "etc/docker/daemon.json")) {
+		t.Fatalf("step under a host root: %+v", r)
+	}
+}
