@@ -1,33 +1,56 @@
 package placement
 
-// AutoOptions tune the auto policy. Zero fields take the defaults.
+// AutoOptions tune the auto policy. Zero fields take the defaults; the
+// defaults are what docs/placement.md measured best.
 type AutoOptions struct {
-	// Coverage is the share of the observed requests (by weight, most
-	// frequent classes first) the learned mix keeps. Default 1: all of them.
+	// Coverage is the share of the observed requests (most frequent classes
+	// first) the learned mix keeps; the rarest classes add cost, not
+	// placement quality. Default 0.99.
 	Coverage float64
 	// HalfLife is the number of observations after which an observed
-	// request weighs half as much, so the mix follows a changing workload.
-	// Default 0: nothing fades.
+	// request weighs half as much, so that the mix follows a changing
+	// workload. Default 0: nothing fades.
 	HalfLife float64
+	// ShareFill blends, for share classes, what the class could consume of
+	// the node (as many of its shares as the free cores, CPU and memory hold
+	// together) into the paper's count (the free cores of the cards one
+	// share would fit): 0 is the paper's measure, 1 consumption only.
+	// Default 0.5; negative means 0.
+	ShareFill float64
+	// PressureGamma and PressureLimit weigh classes limited to some card
+	// types by the pressure on those types among the candidate nodes (their
+	// demand over their free cores, relative to the whole mix's): weight
+	// times pressure^PressureGamma, clamped to [1/PressureLimit,
+	// PressureLimit]. Defaults 3 and 100; a negative gamma turns it off.
+	PressureGamma, PressureLimit float64
+	// IgnoreHostMemory measures on CPU alone, as the paper does; by default
+	// a class also needs the node's free host memory.
+	IgnoreHostMemory bool
 	// LoadWeight prices measured card load when Node.LoadFresh: placing g
 	// milli on a card busy u (0..1) costs LoadWeight*u*g milli of
-	// fragmentation. Default 0.5; negative turns load-awareness off.
+	// fragmentation, and between cards that leave the same fragmentation the
+	// less busy one wins. Default 0.5; negative turns load-awareness off.
 	LoadWeight float64
-	// PackWeight prices the GPU left free on the node after placement, in
-	// milli of fragmentation per milli left free. Default 0.
-	PackWeight float64
-	// IgnoreHostMemory measures fragmentation on CPU alone, as the paper.
-	IgnoreHostMemory bool
-	// Fill: measure consumable capacity (WorkloadOptions.Fill).
-	Fill float64
-	TightCard bool
-	// SizeWeight: a class weighs count * (GPU cards)^SizeWeight.
-	SizeWeight float64
 }
 
+// withDefaults applies the documented defaults, in one place.
 func (o AutoOptions) withDefaults() AutoOptions {
 	if o.Coverage <= 0 || o.Coverage > 1 {
-		o.Coverage = 1
+		o.Coverage = 0.99
+	}
+	switch {
+	case o.ShareFill == 0:
+		o.ShareFill = 0.5
+	case o.ShareFill < 0:
+		o.ShareFill = 0
+	case o.ShareFill > 1:
+		o.ShareFill = 1
+	}
+	if o.PressureGamma == 0 {
+		o.PressureGamma = 3
+	}
+	if o.PressureLimit <= 1 {
+		o.PressureLimit = 100
 	}
 	if o.LoadWeight == 0 {
 		o.LoadWeight = 0.5
@@ -37,23 +60,27 @@ func (o AutoOptions) withDefaults() AutoOptions {
 
 // Auto is gpuplane's default policy: fragmentation gradient descent against
 // a workload mix learned online from the requests observed so far (never
-// from requests still to come), aware of host memory and of measured load.
+// from requests still to come), with three additions measured on the trace
+// (docs/placement.md): a class must also fit the node's host memory; a share
+// class counts what it could consume, not only whether one share fits; and
+// classes limited to card types in short supply weigh more, so that other
+// requests keep off those cards. With fresh load data it also prefers idle
+// cards.
 type Auto struct {
 	o AutoOptions
 	l *mixLearner
+	m measure
 }
 
 var (
-	_ Policy  = (*Auto)(nil)
-	_ Learner = (*Auto)(nil)
+	_ Preparer = (*Auto)(nil)
+	_ Learner  = (*Auto)(nil)
 )
 
 // NewAuto returns an auto policy that has observed nothing yet.
 func NewAuto(o AutoOptions) *Auto {
 	o = o.withDefaults()
-	l := newMixLearner(o.HalfLife, o.Coverage, WorkloadOptions{HostMemory: !o.IgnoreHostMemory, Fill: o.Fill})
-	l.sizeWeight = o.SizeWeight
-	return &Auto{o: o, l: l}
+	return &Auto{o: o, l: newMixLearner(o.HalfLife, o.Coverage), m: measure{memory: !o.IgnoreHostMemory, shareFill: o.ShareFill}}
 }
 
 // Name implements Policy.
@@ -65,30 +92,51 @@ func (a *Auto) Observe(r *Request) { a.l.observe(r) }
 // Workload is the mix learned so far.
 func (a *Auto) Workload() *Workload { return a.l.workload() }
 
-// Evaluate implements Policy: -ΔF against the learned mix (see FGD), less
-// the price of measured load, less the price of GPU left free.
-func (a *Auto) Evaluate(n *Node, r *Request) Placement {
+// Prepare implements Preparer: the learned mix as it is now, its typed
+// classes weighed by the pressure on their card types among nodes.
+func (a *Auto) Prepare(nodes []*Node, r *Request) Policy {
 	w := a.l.workload()
+	m := a.m
+	if a.o.PressureGamma > 0 {
+		m.scale = w.typePressure(nodes, a.o.PressureGamma, a.o.PressureLimit)
+	}
+	return autoView{a: a, w: w, m: m}
+}
+
+// autoView is auto for one request: one snapshot of the mix and measure.
+type autoView struct {
+	a *Auto
+	w *Workload
+	m measure
+}
+
+func (v autoView) Name() string { return PolicyAuto }
+
+func (v autoView) Evaluate(n *Node, r *Request) Placement { return v.a.evaluate(v.w, v.m, n, r) }
+
+// Evaluate implements Policy without the candidates' view (no type
+// pressure); Prepare and the returned policy's Evaluate are preferred.
+func (a *Auto) Evaluate(n *Node, r *Request) Placement {
+	return a.evaluate(a.l.workload(), a.m, n, r)
+}
+
+// evaluate scores -ΔF against the mix (see fgd) in the auto measure, less
+// the price of measured load.
+func (a *Auto) evaluate(w *Workload, m measure, n *Node, r *Request) Placement {
 	var tie func(int) float64
 	loadAware := a.o.LoadWeight > 0 && n.LoadFresh && r.Cards > 0
 	if loadAware {
 		tie = func(i int) float64 { return n.Cards[i].Load.Utilization }
-	} else if a.o.TightCard {
-		tie = func(i int) float64 { return float64(n.Cards[i].FreeMilli()) }
 	}
-	before := w.usable(n, 0, 0, 0, 0)
-	after, set := bestAfter(w, n, r, tie)
-	g := float64(r.GPUMilli())
-	score := g + after - before
+	before := w.usable(n, 0, 0, 0, 0, m)
+	after, set := bestAfter(w, n, r, m, tie)
+	score := float64(r.GPUMilli()) + after - before
 	if loadAware {
 		for i := range n.Cards {
 			if set.Has(i) {
 				score -= a.o.LoadWeight * n.Cards[i].Load.Utilization * float64(r.Milli)
 			}
 		}
-	}
-	if a.o.PackWeight > 0 {
-		score -= a.o.PackWeight * float64(n.GPUMilli()-n.UsedGPUMilli()-r.GPUMilli())
 	}
 	return Placement{Score: score, Cards: set}
 }

@@ -16,20 +16,20 @@ func (fgd) Name() string { return PolicyFGD }
 // request's own cores leave the free pool, so -ΔF = g - (usable before -
 // usable after) with g the request's GPU milli.
 func (p fgd) Evaluate(n *Node, r *Request) Placement {
-	before := p.w.usable(n, 0, 0, 0, 0)
-	after, set := bestAfter(p.w, n, r, nil)
+	before := p.w.usable(n, 0, 0, 0, 0, paperMeasure)
+	after, set := bestAfter(p.w, n, r, paperMeasure, nil)
 	return Placement{Score: float64(r.GPUMilli()) + after - before, Cards: set}
 }
 
 // bestAfter returns the highest usable GPU left on n once r is placed, over
 // the card choices of r, and that choice. Among choices that leave the same,
 // the lower tie cost wins (nil: the first card).
-func bestAfter(w *Workload, n *Node, r *Request, tie func(i int) float64) (float64, CardSet) {
+func bestAfter(w *Workload, n *Node, r *Request, m measure, tie func(i int) float64) (float64, CardSet) {
 	switch {
 	case r.Cards == 0:
-		return w.usable(n, 0, 0, r.CPUMilli, r.MemoryMiB), 0
+		return w.usable(n, 0, 0, r.CPUMilli, r.MemoryMiB, m), 0
 	case r.IsShare():
-		return bestShareAfter(w, n, r, tie)
+		return bestShareAfter(w, n, r, m, tie)
 	}
 	var best float64
 	var bestSet CardSet
@@ -40,7 +40,7 @@ func bestAfter(w *Workload, n *Node, r *Request, tie func(i int) float64) (float
 			continue
 		}
 		set := pickIdleOfType(n, r.Cards, t, tie)
-		u := w.usable(n, set, MilliPerCard, r.CPUMilli, r.MemoryMiB)
+		u := w.usable(n, set, MilliPerCard, r.CPUMilli, r.MemoryMiB, m)
 		if !found || u > best {
 			best, bestSet, found = u, set, true
 		}
@@ -48,7 +48,7 @@ func bestAfter(w *Workload, n *Node, r *Request, tie func(i int) float64) (float
 	return best, bestSet
 }
 
-func bestShareAfter(w *Workload, n *Node, r *Request, tie func(i int) float64) (float64, CardSet) {
+func bestShareAfter(w *Workload, n *Node, r *Request, m measure, tie func(i int) float64) (float64, CardSet) {
 	var best, bestTie float64
 	bestPos := -1
 	// Cards of one type with the same free cores lead to the same node state:
@@ -75,7 +75,7 @@ func bestShareAfter(w *Workload, n *Node, r *Request, tie func(i int) float64) (
 			}
 			u = triedU[k]
 		} else {
-			u = w.usable(n, CardSet(0).With(i), r.Milli, r.CPUMilli, r.MemoryMiB)
+			u = w.usable(n, CardSet(0).With(i), r.Milli, r.CPUMilli, r.MemoryMiB, m)
 			tried[nTried], triedU[nTried] = i, u
 			nTried++
 		}

@@ -15,8 +15,25 @@ func (w *Workload) Fragmentation(n *Node) float64 {
 	for i := range n.Cards {
 		free += n.Cards[i].FreeMilli()
 	}
-	return float64(free)*w.gpuWeight() - w.usable(n, 0, 0, 0, 0)
+	return float64(free)*w.gpuWeight() - w.usable(n, 0, 0, 0, 0, paperMeasure)
 }
+
+// measure is how usable capacity is counted.
+type measure struct {
+	// memory: a class also needs the node's free host memory (the paper
+	// counts CPU only).
+	memory bool
+	// shareFill, 0..1, blends into the paper's count for share classes (the
+	// free cores of the cards one share would fit) what the class could
+	// consume of the node: as many of its shares as the free cores, CPU and
+	// memory hold together.
+	shareFill float64
+	// scale, when set, multiplies the weight of each shape (Workload.shapes).
+	scale []float64
+}
+
+// paperMeasure is F_n(M) of the ATC '23 paper.
+var paperMeasure = measure{}
 
 // gpuWeight is the share of the mix F counts: all of it (CPU-only classes
 // find every free card unusable), or nothing for an empty mix.
@@ -36,7 +53,7 @@ func (w *Workload) gpuWeight() float64 {
 //
 // and Fragmentation = free - usable. Cards of different types are measured
 // apart (a request takes cards of one type), sharing CPU and memory.
-func (w *Workload) usable(n *Node, set CardSet, milli, cpu, mem int64) float64 {
+func (w *Workload) usable(n *Node, set CardSet, milli, cpu, mem int64, m measure) float64 {
 	if w == nil || len(w.shapes) == 0 || len(n.Cards) == 0 {
 		return 0
 	}
@@ -58,7 +75,7 @@ func (w *Workload) usable(n *Node, set CardSet, milli, cpu, mem int64) float64 {
 	}
 	if !mixed {
 		st.fill(n, set, milli, first, false)
-		return w.usableOf(&st, w.accessBits(first), freeCPU, freeMem)
+		return w.usableOf(&st, w.accessBits(first), freeCPU, freeMem, m)
 	}
 	var u float64
 	for i := range n.Cards {
@@ -71,12 +88,12 @@ func (w *Workload) usable(n *Node, set CardSet, milli, cpu, mem int64) float64 {
 			continue
 		}
 		st.fill(n, set, milli, t, true)
-		u += w.usableOf(&st, w.accessBits(t), freeCPU, freeMem)
+		u += w.usableOf(&st, w.accessBits(t), freeCPU, freeMem, m)
 	}
 	return u
 }
 
-func (w *Workload) usableOf(st *cardState, access []uint64, cpu, mem int64) float64 {
+func (w *Workload) usableOf(st *cardState, access []uint64, cpu, mem int64, m measure) float64 {
 	if cpu < 0 || mem < 0 {
 		return 0
 	}
@@ -93,15 +110,23 @@ func (w *Workload) usableOf(st *cardState, access []uint64, cpu, mem int64) floa
 		if p < s.cards || access[i>>6]&(1<<uint(i&63)) == 0 {
 			continue
 		}
-		if w.fill > 0 {
-			u += w.fill * s.fillOf(st, p, cpu, mem, w.memory)
-			if w.fill == 1 {
-				continue
+		var v float64
+		fill := m.shareFill
+		if s.milli == MilliPerCard {
+			fill = 0
+		}
+		if fill > 0 {
+			v = fill * s.fillOf(st, p, cpu, mem, m.memory)
+		}
+		if fill < 1 {
+			if f := s.fitWeight(cpu, mem, m.memory); f > 0 {
+				v += (1 - fill) * f * float64(st.sum[p])
 			}
 		}
-		if f := s.fitWeight(cpu, mem, w.memory); f > 0 {
-			u += (1 - w.fill) * f * float64(st.sum[p])
+		if m.scale != nil {
+			v *= m.scale[i]
 		}
+		u += v
 	}
 	return u
 }
@@ -145,19 +170,14 @@ func (st *cardState) fill(n *Node, set CardSet, milli int64, t string, only bool
 	}
 }
 
-// fillOf is the GPU milli the shape's classes could consume on the node:
-// for each class, as many of its requests as fit the free cards (the p
-// cards that hold one of its cards), CPU and memory together.
+// fillOf is the GPU milli the share shape's classes could consume on the
+// node: for each class, as many of its shares as the free cores of the p
+// cards that hold one, the CPU and the memory allow together.
 func (s *shape) fillOf(st *cardState, p int, cpu, mem int64, memory bool) float64 {
 	var k int64
-	if s.milli == MilliPerCard {
-		k = int64(p / s.cards)
-	} else {
-		for i := 0; i < p; i++ {
-			k += st.free[i] / s.milli
-		}
+	for i := 0; i < p; i++ {
+		k += st.free[i] / s.milli
 	}
-	per := float64(int64(s.cards) * s.milli)
 	var u float64
 	for j, c := range s.cpu {
 		n := k
@@ -167,7 +187,7 @@ func (s *shape) fillOf(st *cardState, p int, cpu, mem int64, memory bool) float6
 		if memory && s.mem[j] > 0 && mem/s.mem[j] < n {
 			n = mem / s.mem[j]
 		}
-		u += s.w[j] * float64(n) * per
+		u += s.w[j] * float64(n*s.milli)
 	}
 	return u
 }

@@ -116,8 +116,13 @@ func TestFragmentationMatchesDefinition(t *testing.T) {
 		classes := randomClasses(r)
 		n := randomNode(r)
 		for _, memory := range []bool{false, true} {
-			w := NewWorkload(classes, WorkloadOptions{HostMemory: memory})
-			got, want := w.Fragmentation(&n), naiveFrag(&n, classes, memory)
+			w := NewWorkload(classes)
+			var free int64
+			for k := range n.Cards {
+				free += n.Cards[k].FreeMilli()
+			}
+			got := float64(free) - w.usable(&n, 0, 0, 0, 0, measure{memory: memory})
+			want := naiveFrag(&n, classes, memory)
 			if math.Abs(got-want) > 1e-6*math.Max(1, want) {
 				t.Fatalf("case %d memory=%v: Fragmentation = %v, per-class definition = %v\nnode %+v\nclasses %+v", i, memory, got, want, n, classes)
 			}

@@ -10,22 +10,20 @@ import (
 // Observe takes a lock; readers get an immutable compiled snapshot without
 // one, so scoring never waits on learning.
 type mixLearner struct {
-	mu         sync.Mutex
-	tally      Tally
-	since      int     // observations since the last compile
-	fade       float64 // weight kept per observation (1: nothing fades)
-	coverage   float64
-	opts       WorkloadOptions
-	sizeWeight float64
-	snap       atomic.Pointer[Workload]
+	mu       sync.Mutex
+	tally    Tally
+	since    int     // observations since the last compile
+	fade     float64 // weight kept per observation (1: nothing fades)
+	coverage float64
+	snap     atomic.Pointer[Workload]
 }
 
-func newMixLearner(halfLife, coverage float64, o WorkloadOptions) *mixLearner {
-	l := &mixLearner{fade: 1, coverage: coverage, opts: o}
+func newMixLearner(halfLife, coverage float64) *mixLearner {
+	l := &mixLearner{fade: 1, coverage: coverage}
 	if halfLife > 0 {
 		l.fade = math.Exp2(-1 / halfLife)
 	}
-	l.snap.Store(NewWorkload(nil, o))
+	l.snap.Store(NewWorkload(nil))
 	return l
 }
 
@@ -41,13 +39,7 @@ func (l *mixLearner) observe(r *Request) {
 	isNew := l.tally.Add(r, 1)
 	l.since++
 	if isNew || float64(l.since) >= 0.01*l.tally.Total() {
-		top := l.tally.Top(l.coverage)
-		if l.sizeWeight != 0 {
-			for i := range top {
-				top[i].Weight *= math.Pow(float64(top[i].Cards), l.sizeWeight)
-			}
-		}
-		l.snap.Store(NewWorkload(top, l.opts))
+		l.snap.Store(NewWorkload(l.tally.Top(l.coverage)))
 		l.since = 0
 	}
 }

@@ -31,6 +31,15 @@ type Policy interface {
 	Evaluate(n *Node, r *Request) Placement
 }
 
+// Preparer is a policy that looks at all the candidate nodes of a request
+// before scoring them: Prepare returns the policy that scores r on those
+// nodes (the extender's prioritize list; the nodes that fit, in the
+// simulator). Use it for r on these nodes only.
+type Preparer interface {
+	Policy
+	Prepare(nodes []*Node, r *Request) Policy
+}
+
 // Learner is a policy that learns the workload mix from the requests it is
 // shown. Show it each request once, when it arrives, never one still to come.
 type Learner interface {

@@ -133,8 +133,6 @@ type Workload struct {
 	open    []uint64 // bit set of the shapes any card type may serve
 	access  map[string][]uint64
 	classes int
-	memory  bool
-	fill    float64
 	total   float64
 }
 
@@ -143,6 +141,7 @@ type Workload struct {
 type shape struct {
 	cards  int
 	milli  int64
+	types  []string // allowed card types; empty = any
 	weight float64
 	// members ascending by CPU; cum[i] is the weight of members 0..i.
 	cpu []int64
@@ -151,22 +150,11 @@ type shape struct {
 	cum []float64
 }
 
-// WorkloadOptions tune how a workload is measured.
-type WorkloadOptions struct {
-	// HostMemory: a class also needs the node's free host memory to be
-	// usable (default false: CPU only, as the ATC '23 measure).
-	HostMemory bool
-	// Fill measures what a class could consume of the node — as many of its
-	// requests as the free cards, CPU and memory hold together — instead of
-	// the free cores of the cards one request would fit (the paper's F).
-	Fill float64
-}
-
 // NewWorkload compiles classes (weights need not be normalised; classes of
 // weight <= 0 are dropped). CPU-only classes count in the total weight but
 // can use no GPU, so for them every free card is a fragment.
-func NewWorkload(classes []Class, o WorkloadOptions) *Workload {
-	w := &Workload{memory: o.HostMemory, fill: o.Fill, access: map[string][]uint64{}}
+func NewWorkload(classes []Class) *Workload {
+	w := &Workload{access: map[string][]uint64{}}
 	type key struct {
 		cards int
 		milli int64
@@ -217,6 +205,7 @@ func NewWorkload(classes []Class, o WorkloadOptions) *Workload {
 	w.open = make([]uint64, words)
 	for i := range shapes {
 		s := &shapes[i]
+		s.types = types[i]
 		s.normalise(w.total)
 		if len(types[i]) == 0 {
 			w.open[i/64] |= 1 << uint(i%64)

@@ -32,6 +32,8 @@ type Options struct {
 	// FGDCoverage is the share of the trace's pods (most frequent classes
 	// first) the mix of fgd keeps; default 0.95, as the paper.
 	FGDCoverage float64
+	// Auto tunes the auto policy (ablations); the zero value is its defaults.
+	Auto placement.AutoOptions
 	// Parallel is how many replays run at once; default the CPU count.
 	Parallel int
 	// JSON prints one JSON object per policy instead of a table.
@@ -84,6 +86,10 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	fs.Float64Var(&o.Inflate, "inflate", 1.3, "resample the arrivals until the requested GPU reaches this multiple of the cluster's GPUs")
 	fs.Float64Var(&o.FGDCoverage, "fgd-coverage", 0.95, "share of the trace's pods, most frequent classes first, in the mix fgd measures against")
 	fs.IntVar(&o.Parallel, "parallel", runtime.NumCPU(), "replays run at once")
+	fs.Float64Var(&o.Auto.Coverage, "auto-coverage", 0.99, "auto: share of the observed pods, most frequent classes first, its learned mix keeps")
+	fs.Float64Var(&o.Auto.ShareFill, "auto-share-fill", 0.5, "auto: weight, 0..1, of what a share class could consume of a node against the paper's count (0 = the paper's measure)")
+	fs.Float64Var(&o.Auto.PressureGamma, "auto-pressure", 3, "auto: exponent of the card-type pressure on typed classes (0 = off)")
+	hostMem := fs.Bool("auto-host-memory", true, "auto: a class must also fit the node's free host memory")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per policy")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -101,6 +107,13 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	}
 	if o.NodesFile == "" || o.PodsFile == "" {
 		return o, fmt.Errorf("%w: --nodes and --pods are required (the trace's node and pod list CSVs)", ErrUsage)
+	}
+	o.Auto.IgnoreHostMemory = !*hostMem
+	if o.Auto.ShareFill == 0 {
+		o.Auto.ShareFill = -1 // 0 asks for the paper's measure; AutoOptions reads 0 as "default"
+	}
+	if o.Auto.PressureGamma == 0 {
+		o.Auto.PressureGamma = -1
 	}
 	if *policy == "all" {
 		o.Policies = policies
@@ -202,7 +215,7 @@ func (t *Trace) TraceWorkload(coverage float64) *placement.Workload {
 		r.MemoryMiB = 0
 		tally.Add(&r, 1)
 	}
-	return placement.NewWorkload(tally.Top(coverage), placement.WorkloadOptions{})
+	return placement.NewWorkload(tally.Top(coverage))
 }
 
 // Run replays every policy with every seed and writes one report per policy.
@@ -212,7 +225,7 @@ func Run(o Options, reg *placement.Registry, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := placement.Config{Workload: t.TraceWorkload(o.FGDCoverage)}
+	cfg := placement.Config{Workload: t.TraceWorkload(o.FGDCoverage), Auto: o.Auto}
 	for _, name := range o.Policies {
 		if _, err := reg.New(name, cfg); err != nil {
 			return fmt.Errorf("%w: --policy: %w", ErrUsage, err)

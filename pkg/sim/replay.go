@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -88,6 +87,8 @@ type picker struct {
 	typeID  []uint64 // per node: its card type + 1; 0: not memoised
 	seen    map[uint64]memo
 	ties    rng
+	fits    []*placement.Node
+	fitIdx  []int
 }
 
 type memo struct {
@@ -169,13 +170,28 @@ func (p *picker) same(i, j int) bool {
 }
 
 // pick returns the node that policy pol ranks best for r and the cards it
-// takes there; equal best scores are broken uniformly at random.
+// takes there; equal best scores are broken uniformly at random. As in the
+// extender, only the nodes that fit are scored, and a Preparer sees them all
+// first.
 func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placement.CardSet, bool) {
 	clear(p.seen)
+	p.fits, p.fitIdx = p.fits[:0], p.fitIdx[:0]
+	for i := range p.cluster {
+		if placement.Check(&p.cluster[i], r).OK() {
+			p.fits = append(p.fits, &p.cluster[i])
+			p.fitIdx = append(p.fitIdx, i)
+		}
+	}
+	if len(p.fits) == 0 {
+		return -1, 0, false
+	}
+	if pre, ok := pol.(placement.Preparer); ok {
+		pol = pre.Prepare(p.fits, r)
+	}
 	best, n := -1, 0
 	var bestScore float64
 	var bestSet placement.CardSet
-	for i := range p.cluster {
+	for _, i := range p.fitIdx {
 		var pl placement.Placement
 		var h uint64
 		memoised := p.typeID[i] != 0
@@ -187,20 +203,12 @@ func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placemen
 			}
 		}
 		if !hit {
-			node := &p.cluster[i]
-			if placement.Check(node, r).OK() {
-				pl = pol.Evaluate(node, r)
-			} else {
-				pl = placement.Placement{Score: math.Inf(-1)}
-			}
+			pl = pol.Evaluate(&p.cluster[i], r)
 			if memoised {
 				if _, taken := p.seen[h]; !taken {
 					p.seen[h] = memo{node: i, pl: pl}
 				}
 			}
-		}
-		if math.IsInf(pl.Score, -1) {
-			continue
 		}
 		switch {
 		case best < 0 || pl.Score > bestScore:
@@ -213,7 +221,7 @@ func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placemen
 			}
 		}
 	}
-	return best, bestSet, best >= 0
+	return best, bestSet, true
 }
 
 func cloneNodes(nodes []placement.Node) []placement.Node {
