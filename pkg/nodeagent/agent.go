@@ -208,7 +208,7 @@ func (a *Agent) sync(ctx context.Context, lister corelisters.NodeLister) (Report
 	}
 	a.metrics.ObservePass(a.clock.Since(start), rep.Transient)
 	if rep.Transient {
-		return rep, errTransient
+		return rep, fmt.Errorf("%w: %s", errTransient, rep.notReadySummary())
 	}
 	return rep, nil
 }

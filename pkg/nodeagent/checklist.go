@@ -3,6 +3,7 @@ package nodeagent
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
@@ -108,3 +109,15 @@ func (c *Checklist) Run(ctx context.Context, node *corev1.Node) Report {
 // DCGMServed reports whether the agent serves the DCGM metrics itself
 // (serving enabled and no dcgm-exporter answered in the last pass).
 func (c *Checklist) DCGMServed() bool { return c.dcgmServed.Load() }
+
+// notReadySummary names the steps that are not ready with their reasons,
+// e.g. "driver: DriverNotLoaded, runtime: RestartFailed".
+func (r Report) notReadySummary() string {
+	var parts []string
+	for _, s := range r.Steps {
+		if s.Verdict == NotReady {
+			parts = append(parts, s.Step+": "+s.Reason)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
