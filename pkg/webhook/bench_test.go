@@ -31,25 +31,40 @@ const benchPod = `{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"tr
 "schedulerName":"default-scheduler","tolerations":[{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}],
 "priority":0,"enableServiceLinks":true,"preemptionPolicy":"PreemptLowerPriority"},"status":{}}`
 
+// smallPod is the least a GPU pod carries when the API server sends it: one container
+// and the defaults, including the tolerations the API server adds to every pod.
+const smallPod = `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"t4-job","namespace":"ml","annotations":{"gpuplane.io/gpu":"1(T4)"}},
+"spec":{"containers":[{"name":"main","image":"trainer:1","resources":{},"terminationMessagePath":"/dev/termination-log",
+"terminationMessagePolicy":"File","imagePullPolicy":"IfNotPresent"}],"restartPolicy":"Always","terminationGracePeriodSeconds":30,
+"dnsPolicy":"ClusterFirst","securityContext":{},"schedulerName":"default-scheduler","tolerations":[
+{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},
+{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}],
+"priority":0,"enableServiceLinks":true,"preemptionPolicy":"PreemptLowerPriority"},"status":{}}`
+
 // BenchmarkPodMutator is the handler's work per review: decode the pod, decide,
-// build the patch and encode it (Complete), as the webhook server does for each.
+// build the patch and encode it (Complete), as the webhook server does for each; for
+// a small pod and for a realistic training pod of about 3KB.
 func BenchmarkPodMutator(b *testing.B) {
-	metrics, err := NewMetrics(prometheus.NewRegistry())
-	if err != nil {
-		b.Fatal(err)
+	for _, bc := range []struct{ name, pod string }{{"small", smallPod}, {"realistic", benchPod}} {
+		b.Run(bc.name, func(b *testing.B) {
+			metrics, err := NewMetrics(prometheus.NewRegistry())
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := newTestMutator(b, Options{SchedulerName: "gpuplane"}, metrics)
+			req := rawPodRequest(compact(b, bc.pod))
+			ctx := context.Background()
+			b.ReportAllocs()
+			cpu := startCPUTimer()
+			for b.Loop() {
+				resp := m.Handle(ctx, req)
+				if err := resp.Complete(req); err != nil || len(resp.Patch) == 0 {
+					b.Fatalf("no patch: %v %+v", err, resp.Result)
+				}
+			}
+			cpu.report(b)
+		})
 	}
-	m := newTestMutator(b, Options{SchedulerName: "gpuplane"}, metrics)
-	req := rawPodRequest(compact(b, benchPod))
-	ctx := context.Background()
-	b.ReportAllocs()
-	cpu := startCPUTimer()
-	for b.Loop() {
-		resp := m.Handle(ctx, req)
-		if err := resp.Complete(req); err != nil || len(resp.Patch) == 0 {
-			b.Fatalf("no patch: %v %+v", err, resp.Result)
-		}
-	}
-	cpu.report(b)
 }
 
 // BenchmarkPodMutatorReinvocation is a second call on an already admitted pod.
