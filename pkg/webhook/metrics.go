@@ -40,7 +40,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "gpuplane_webhook_request_duration_seconds",
 			Help: "Time to handle one admission request (decode, decide, build the patch), by webhook path.",
-			// 10µs .. ~0.3s: a request normally takes tens of microseconds; the API
+			// 10µs .. ~0.66s: a request normally takes tens of microseconds; the API
 			// server gives up after the configured timeout (seconds).
 			Buckets: prometheus.ExponentialBuckets(10e-6, 4, 9),
 		}, []string{"path"}),
