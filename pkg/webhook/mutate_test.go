@@ -368,16 +368,3 @@ func TestReason(t *testing.T) {
 		t.Errorf("Reason of a foreign error = %q, want other", got)
 	}
 }
-
-func TestEscapePointer(t *testing.T) {
-	for in, want := range map[string]string{
-		"gpuplane.io/applied": "gpuplane.io~1applied",
-		"a~b/c":               "a~0b~1c",
-		"plain":               "plain",
-		"~1":                  "~01",
-	} {
-		if got := escapePointer(in); got != want {
-			t.Errorf("escapePointer(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
