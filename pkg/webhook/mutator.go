@@ -72,8 +72,11 @@ func (m *PodMutator) handle(ctx context.Context, req admission.Request) (admissi
 // podRef names the pod for logs; a pod being created may have only a generateName
 // and no namespace of its own yet.
 func podRef(req admission.Request, pod *corev1.Pod) klog.ObjectRef {
-	name := pod.Name
-	if name == "" {
+	name := req.Name
+	switch {
+	case name == "" && pod.Name != "":
+		name = pod.Name
+	case name == "" && pod.GenerateName != "":
 		name = pod.GenerateName + "*"
 	}
 	return klog.ObjectRef{Namespace: req.Namespace, Name: name}
