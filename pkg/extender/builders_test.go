@@ -176,3 +176,5 @@ func testLogger(t testing.TB) klog.Logger {
 	}
 	return klog.Background()
 }
+
+func fakeClock() *clocktesting.FakeClock { return clocktesting.NewFakeClock(epoch) }

@@ -38,12 +38,30 @@ func (e *Extender) Filter(ctx context.Context, args *extenderv1.ExtenderArgs) *e
 	default:
 		snaps := make([]*nodeSnapshot, len(names))
 		e.state.snapshots(names, snaps)
-		for i, s := range snaps {
-			if s == nil {
-				res.FailedAndUnresolvableNodes[names[i]] = names[i] + ": no such node known to the extender (yet)"
-				continue
+		verdicts := make([]verdict, len(names))
+		parallelize(len(names), func(_, lo, hi int) {
+			var memo reasonMemo
+			for i := lo; i < hi; i++ {
+				if snaps[i] == nil {
+					verdicts[i] = verdict{reason: names[i] + ": no such node known to the extender (yet)"}
+					continue
+				}
+				verdicts[i] = checkWith(snaps[i], &req, e.policy, &memo)
 			}
-			v := check(s, &req, e.policy)
+		})
+		resolvable, unresolvable := 0, 0
+		for _, v := range verdicts {
+			switch {
+			case v.ok:
+			case v.resolvable:
+				resolvable++
+			default:
+				unresolvable++
+			}
+		}
+		res.FailedNodes = make(extenderv1.FailedNodesMap, resolvable)
+		res.FailedAndUnresolvableNodes = make(extenderv1.FailedNodesMap, unresolvable)
+		for i, v := range verdicts {
 			switch {
 			case v.ok:
 				fit[i] = true

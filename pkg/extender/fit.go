@@ -21,6 +21,12 @@ type verdict struct {
 // check tells whether req fits the node. Each part of a multi-part pod is
 // placed on what the parts before it left, as bind would place them.
 func check(s *nodeSnapshot, req *podRequest, policy placement.Policy) verdict {
+	return checkWith(s, req, policy, nil)
+}
+
+// checkWith is check with the refusals of a single-part request worded
+// through memo (nil: by placement each time).
+func checkWith(s *nodeSnapshot, req *podRequest, policy placement.Policy, memo *reasonMemo) verdict {
 	if s.err != nil {
 		return verdict{reason: s.err.Error()}
 	}
@@ -28,7 +34,11 @@ func check(s *nodeSnapshot, req *podRequest, policy placement.Policy) verdict {
 		return v
 	}
 	if len(req.parts) == 1 {
-		return verdictOf(placement.Check(&s.node, &req.parts[0].req))
+		v := placement.Check(&s.node, &req.parts[0].req)
+		if v.OK() || memo == nil {
+			return verdictOf(v)
+		}
+		return verdict{reason: memo.reason(s, v), resolvable: resolvable(v.Short)}
 	}
 	n := cloneNode(&s.node)
 	for i := range req.parts {
@@ -47,11 +57,17 @@ func verdictOf(v placement.Verdict) verdict {
 	if v.OK() {
 		return verdict{ok: true}
 	}
-	switch v.Short {
+	return verdict{reason: v.Reason(), resolvable: resolvable(v.Short)}
+}
+
+// resolvable tells whether freeing cards could cure a shortfall: not a
+// wrong card type nor a node without the service the pod needs.
+func resolvable(s placement.Shortfall) bool {
+	switch s {
 	case placement.ShortService, placement.ShortNoGPU, placement.ShortType:
-		return verdict{reason: v.Reason()}
+		return false
 	}
-	return verdict{reason: v.Reason(), resolvable: true}
+	return true
 }
 
 // checkVendor refuses whole cards of a vendor the node's device plugin does

@@ -43,28 +43,40 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 	if len(types) > 1 {
 		ranks = make([]int, len(names))
 	}
-	var scratch placement.Node
-	missing := 0
-	for i, s := range snaps {
-		if s == nil || !check(s, &req, e.policy).ok {
-			raw[i] = math.NaN()
-			continue
-		}
-		n := &s.node
-		if fresh {
-			if withLoad(&scratch, n, loads) {
-				n = &scratch
+	missing := make([]int, workerCount(len(names)))
+	parallelize(len(names), func(w, lo, hi int) {
+		var scratch placement.Node
+		var memo scoreMemo
+		for i := lo; i < hi; i++ {
+			s := snaps[i]
+			if s == nil || !check(s, &req, e.policy).ok {
+				raw[i] = math.NaN()
+				continue
+			}
+			n := &s.node
+			if fresh {
+				if withLoad(&scratch, n, loads) {
+					n = &scratch
+				} else {
+					missing[w]++
+				}
+			}
+			var typ string
+			if n == &scratch {
+				raw[i], typ = score(n, &req, e.policy)
 			} else {
-				missing++
+				raw[i], typ = memo.score(s, &req, e.policy)
+			}
+			if ranks != nil {
+				ranks[i] = slices.Index(types, typ)
 			}
 		}
-		var typ string
-		raw[i], typ = score(n, &req, e.policy)
-		if ranks != nil {
-			ranks[i] = slices.Index(types, typ)
-		}
+	})
+	total := 0
+	for _, m := range missing {
+		total += m
 	}
-	e.load.RecordMissing(missing)
+	e.load.RecordMissing(total)
 	if ranks != nil {
 		preferInOrder(raw, ranks)
 	}
@@ -128,4 +140,34 @@ func withLoad(dst, n *placement.Node, loads *load.Snapshot) bool {
 	dst.Cards = cards
 	dst.LoadFresh = true
 	return true
+}
+
+// scoreMemo scores the nodes of one request, evaluating the policy once per
+// distinct shape of node (many nodes of a cluster are alike: empty, full,
+// or holding the same shares) and reusing the result for the others. Nodes
+// scored with their measured load are never reused. Not safe for
+// concurrent use.
+type scoreMemo struct {
+	seen map[uint64][]scoredShape
+}
+
+type scoredShape struct {
+	node *placement.Node
+	raw  float64
+	typ  string
+}
+
+func (m *scoreMemo) score(s *nodeSnapshot, req *podRequest, policy placement.Policy) (float64, string) {
+	h := s.shape.hash
+	for _, c := range m.seen[h] {
+		if sameShape(c.node, &s.node) {
+			return c.raw, c.typ
+		}
+	}
+	raw, typ := score(&s.node, req, policy)
+	if m.seen == nil {
+		m.seen = make(map[uint64][]scoredShape)
+	}
+	m.seen[h] = append(m.seen[h], scoredShape{node: &s.node, raw: raw, typ: typ})
+	return raw, typ
 }

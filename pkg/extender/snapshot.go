@@ -22,6 +22,8 @@ type nodeSnapshot struct {
 	err error
 	// pods is how many pods (bound and assumed) hold something here.
 	pods int
+	// shape summarises the cards for reusing work across alike nodes.
+	shape shape
 	// overbooked lists bookings that did not fit the cards: what the
 	// cluster really runs exceeds the cards (which the extender never
 	// causes). Shown in /state and logged.
@@ -87,6 +89,7 @@ func buildSnapshot(name string, info *nodeInfo, pods map[types.UID]*podRecord, n
 			}
 		}
 	}
+	s.shape = shapeOf(n)
 	return s
 }
 

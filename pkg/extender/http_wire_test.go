@@ -1,0 +1,307 @@
+package extender
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/gpuplane/gpuplane/pkg/api"
+)
+
+// wireObjects is a small cluster for the wire tests and the handler fuzz: a
+// vGPU node with a share taken, a whole-card node, a node whose devices
+// annotation is corrupt, a node without GPUs, and pending pods of each kind.
+func wireObjects() []k8sruntime.Object {
+	return []k8sruntime.Object{
+		makeNode("v").vgpuCards(2, "T4").obj(),
+		makeNode("w").whole(2, "V100").obj(),
+		makeNode("bad").whole(1, "T4").annotate(api.AnnotationDevices, `[{"index":0,`).obj(),
+		makeNode("cpu").obj(),
+		makePod("held").vgpu(0, 60, 32).assigned("v", api.CardShare{Index: 0, Cores: 60, MemoryMiB: 8192}).obj(),
+		makePod("share").vgpu(0, 50, 32).obj(),
+		makePod("whole").gpus(2).obj(),
+		makePod("multi").vgpu(0, 30, 0).vgpu(1, 100, 0).obj(),
+		makePod("plain").obj(),
+	}
+}
+
+// wireNames are the candidate names the seeds send: every node, and one the
+// extender does not know.
+var wireNames = []string{"v", "w", "bad", "cpu", "ghost"}
+
+// wireServer serves the extender's handler on 127.0.0.1 with NewServer, as
+// Run does, and returns its address and the function that stops it.
+func wireServer(t *testing.T, h *harness, maxBody int64, so ServerOptions) (string, func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	so.Addr = ln.Addr().String()
+	srv := NewServer(h.ext.Handler(HandlerOptions{MaxBodyBytes: maxBody, Logger: logr.Discard()}), so)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			if err := srv.Close(); err != nil {
+				t.Errorf("closing the server: %v", err)
+			}
+			if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return ln.Addr().String(), stop
+}
+
+// TestWireBadInput sends what a confused or hostile client could send to the
+// extender's port and checks each answer: a 4xx with a message for what is
+// not the verb's JSON, a 200 with the verb's own error for well-formed
+// arguments that name nothing usable, and never a 5xx. The server still
+// answers a good request afterwards, and once it is stopped no goroutine of
+// it is left behind.
+func TestWireBadInput(t *testing.T) {
+	h := newHarness(t, harnessOptions{}, wireObjects()...)
+	base := goroutines()
+	addr, stop := wireServer(t, h, 1<<16, ServerOptions{})
+	transport := &http.Transport{}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: transport}
+	share := h.pod("share")
+
+	cases := []struct {
+		name, method, path, contentType string
+		body                            string
+		code                            int
+		// contains is part of the body, or of the verb's Error field.
+		contains string
+	}{
+		{"malformed json", "POST", "/filter", "application/json", `{"Pod":`, 400, "bad request"},
+		{"not an object", "POST", "/prioritize", "application/json", `[1,2,3]`, 400, "bad request"},
+		{"wrong type of field", "POST", "/filter", "application/json", `{"NodeNames":"v"}`, 400, "bad request"},
+		{"binary", "POST", "/bind", "application/octet-stream", "\x00\xff\xfe\x01", 400, "bad request"},
+		{"empty body", "POST", "/filter", "application/json", ``, 400, "bad request"},
+		{"body over the limit", "POST", "/filter", "application/json",
+			`{"Pod":{"metadata":{"name":"` + strings.Repeat("x", 1<<16) + `"}}}`, 400, "larger than 65536 bytes"},
+		{"deeply nested", "POST", "/filter", "application/json", strings.Repeat("[", 20000), 400, "bad request"},
+		{"filter without a pod", "POST", "/filter", "application/json", `{"NodeNames":["v"]}`, 200, "name no pod"},
+		{"bind arguments sent to filter", "POST", "/filter", "application/json",
+			`{"PodName":"share","PodNamespace":"default","Node":"v"}`, 200, "name no pod"},
+		{"bind of an unknown pod", "POST", "/bind", "application/json",
+			`{"PodName":"nobody","PodNamespace":"default","Node":"v"}`, 200, "nobody"},
+		{"bind without a node", "POST", "/bind", "application/json", `{"PodName":"share","PodNamespace":"default"}`, 200, "must both be named"},
+		{"bind of a stale uid", "POST", "/bind", "application/json",
+			`{"PodName":"share","PodNamespace":"default","PodUID":"someone-else","Node":"v"}`, 200, "scheduler asked for someone-else"},
+		{"bind to a node that cannot hold it", "POST", "/bind", "application/json",
+			`{"PodName":"whole","PodNamespace":"default","Node":"v"}`, 200, "v: "},
+		{"bind to the corrupt node", "POST", "/bind", "application/json",
+			`{"PodName":"share","PodNamespace":"default","Node":"bad"}`, 200, "is unreadable"},
+		{"wrong method", "GET", "/bind", "", "", 405, ""},
+		{"unknown verb", "POST", "/preemption", "application/json", `{}`, 404, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, "http://"+addr+tc.path, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.code || !strings.Contains(string(body), tc.contains) {
+				t.Fatalf("%s %s = %d %q, want %d containing %q", tc.method, tc.path, resp.StatusCode, body, tc.code, tc.contains)
+			}
+		})
+	}
+
+	// The server is unharmed: a real filter call still answers, and nothing
+	// was bound by the refused calls.
+	raw, err := json.Marshal(extenderv1.ExtenderArgs{Pod: share, NodeNames: &wireNames})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Post("http://"+addr+"/filter", "application/json", bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res extenderv1.ExtenderFilterResult
+	err = json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if err != nil || res.NodeNames == nil || strings.Join(*res.NodeNames, ",") != "v" {
+		t.Fatalf("filter after the bad input: %+v (%v), want only v", res, err)
+	}
+	for _, name := range []string{"share", "whole"} {
+		if p := h.pod(name); p.Spec.NodeName != "" {
+			t.Errorf("pod %s bound to %s by a refused call", name, p.Spec.NodeName)
+		}
+	}
+
+	transport.CloseIdleConnections()
+	stop()
+	settleGoroutines(t, base)
+}
+
+// TestWireSlowClients holds connections open without finishing a request:
+// the server closes each after its header or read timeout instead of
+// keeping a goroutine and a socket per slow client for ever.
+func TestWireSlowClients(t *testing.T) {
+	h := newHarness(t, harnessOptions{}, wireObjects()...)
+	base := goroutines()
+	// ReadTimeout is shortened to keep the test quick; the header timeout is
+	// NewServer's fixed one (10s).
+	addr, stop := wireServer(t, h, 1<<16, ServerOptions{ReadTimeout: time.Second})
+
+	cases := []struct {
+		name string
+		// sent is written, then the client stalls.
+		sent string
+	}{
+		{"headers never finished", "POST /filter HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"},
+		{"body never finished", "POST /filter HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"Pod\":"},
+		{"nothing sent", ""},
+	}
+	var wg sync.WaitGroup
+	for _, tc := range cases {
+		wg.Go(func() {
+			closed, err := stallUntilClosed(addr, tc.sent, 30*time.Second)
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			} else if !closed {
+				t.Errorf("%s: the server kept the connection open for 30s", tc.name)
+			}
+		})
+	}
+	wg.Wait()
+	stop()
+	settleGoroutines(t, base)
+}
+
+// stallUntilClosed dials addr, writes sent and then waits, reading, until
+// the server closes the connection (true) or limit passes (false). Whatever
+// the server answers before closing (a 408 or 400) is read and dropped.
+func stallUntilClosed(addr, sent string, limit time.Duration) (bool, error) {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	if sent != "" {
+		if _, err := io.WriteString(conn, sent); err != nil {
+			return false, err
+		}
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(limit)); err != nil {
+		return false, err
+	}
+	_, err = io.Copy(io.Discard, bufio.NewReader(conn))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false, nil
+	}
+	return true, nil
+}
+
+// TestWireConcurrentBindsForTheLastShare sends many binds at once for pods
+// that each fit the one share left on a card: exactly one wins, and the
+// card is never booked beyond itself.
+func TestWireConcurrentBindsForTheLastShare(t *testing.T) {
+	const racers = 16
+	objs := []k8sruntime.Object{
+		makeNode("v").vgpuCards(1, "T4").obj(),
+		makePod("held").vgpu(0, 60, 0).assigned("v", api.CardShare{Index: 0, Cores: 60}).obj(),
+	}
+	for i := range racers {
+		objs = append(objs, makePod(fmt.Sprintf("racer-%02d", i)).vgpu(0, 40, 0).obj())
+	}
+	h := newHarness(t, harnessOptions{}, objs...)
+	addr, _ := wireServer(t, h, 1<<16, ServerOptions{})
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	results := make([]extenderv1.ExtenderBindingResult, racers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range racers {
+		wg.Go(func() {
+			name := fmt.Sprintf("racer-%02d", i)
+			raw, _ := json.Marshal(extenderv1.ExtenderBindingArgs{PodName: name, PodNamespace: "default", PodUID: types.UID("uid-" + name), Node: "v"})
+			<-start
+			resp, err := client.Post("http://"+addr+"/bind", "application/json", bytes.NewReader(raw))
+			if err != nil {
+				results[i].Error = err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			if err := json.NewDecoder(resp.Body).Decode(&results[i]); err != nil {
+				results[i].Error = err.Error()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	won := 0
+	for i, r := range results {
+		if r.Error == "" {
+			won++
+			continue
+		}
+		if !strings.Contains(r.Error, "v: ") {
+			t.Errorf("racer %d lost with %q, want the node's shortfall", i, r.Error)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d of %d binds for the last 40 cores won, want exactly 1", won, racers)
+	}
+	h.sync()
+	view := h.state.View()
+	if c := view.Nodes[0].Cards[0]; c.UsedMilli != 1000 || len(view.Nodes[0].Overbooked) != 0 {
+		t.Fatalf("card after the race: %+v, overbooked %q; want exactly full", c, view.Nodes[0].Overbooked)
+	}
+}
+
+// goroutines is the count the leak checks start from.
+func goroutines() int {
+	runtime.GC()
+	return runtime.NumGoroutine()
+}
+
+// settleGoroutines waits, bounded, until the goroutine count is back to
+// base: servers and connections that were closed must have ended.
+func settleGoroutines(t *testing.T, base int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n := goroutines()
+		if n <= base {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("%d goroutines left, %d before the test:\n%s", n, base, buf)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
