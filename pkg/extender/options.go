@@ -46,12 +46,12 @@ type Options struct {
 // DefaultOptions returns the options with every default applied.
 func DefaultOptions() Options {
 	return Options{
-		Listen:       ":8888",
-		KubeQPS:      100,
-		KubeBurst:    200,
-		Policy:       placement.PolicyAuto,
-		AssumeTTL:    5 * time.Minute,
-		MaxBodyBytes: DefaultMaxBodyBytes,
+		Listen:             ":8888",
+		KubeQPS:            100,
+		KubeBurst:          200,
+		Policy:             placement.PolicyAuto,
+		AssumeTTL:          5 * time.Minute,
+		MaxBodyBytes:       DefaultMaxBodyBytes,
 		MetricsBindAddress: "0",
 		ProbeBindAddress:   "0",
 		Load: load.Config{
