@@ -25,7 +25,7 @@ import (
 // harness is an extender on a fake clientset whose bindings behave like the
 // API server's: they set the pod's node, once.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ext    *Extender
 	state  *State
 	client *fake.Clientset
@@ -39,7 +39,7 @@ type harnessOptions struct {
 	load   LoadView
 }
 
-func newHarness(t *testing.T, o harnessOptions, objs ...runtime.Object) *harness {
+func newHarness(t testing.TB, o harnessOptions, objs ...runtime.Object) *harness {
 	t.Helper()
 	if o.policy == "" {
 		o.policy = placement.PolicyBinpack

@@ -11,7 +11,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
 func TestHTTP(t *testing.T) {
@@ -142,4 +146,36 @@ func TestHandlerRecoversFromPanics(t *testing.T) {
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("code %d, want 500", rec.Code)
 	}
+}
+
+// FuzzHandlers: whatever body kube-scheduler (or anyone) sends, the verbs
+// answer 200 with JSON or 400, never a 500 or a panic.
+func FuzzHandlers(f *testing.F) {
+	names := []string{"v", "w", "ghost"}
+	for _, args := range []any{
+		extenderv1.ExtenderArgs{Pod: makePod("p").vgpu(0, 50, 8).obj(), NodeNames: &names},
+		extenderv1.ExtenderArgs{Pod: makePod("p").gpus(2).types("T4").obj(), Nodes: &corev1.NodeList{Items: []corev1.Node{*makeNode("w").obj()}}},
+		extenderv1.ExtenderBindingArgs{PodName: "p", PodNamespace: "default", Node: "v"},
+	} {
+		raw, err := json.Marshal(args)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(raw))
+	}
+	f.Add(`{"Pod":{"spec":{"containers":[{"resources":{"limits":{"tencent.com/vcuda-core":"-5"}}}]}},"NodeNames":["v"]}`)
+	f.Add(`{"Pod":null,"NodeNames":null,"Nodes":null}`)
+	f.Add(`[]`)
+	h := newHarness(f, harnessOptions{policy: placement.PolicyAuto},
+		makeNode("v").vgpuCards(2, "T4").obj(), makeNode("w").whole(2, "T4").obj(), makePod("p").vgpu(0, 50, 0).obj())
+	handler := h.ext.Handler(HandlerOptions{MaxBodyBytes: 1 << 16, Logger: klog.Background()})
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, path := range []string{"/filter", "/prioritize", "/bind"} {
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, httptest.NewRequest("POST", path, strings.NewReader(body)))
+			if rec.Code != 200 && rec.Code != 400 {
+				t.Fatalf("%s with %q: %d %s", path, body, rec.Code, rec.Body)
+			}
+		}
+	})
 }
