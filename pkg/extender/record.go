@@ -1,6 +1,7 @@
 package extender
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -82,6 +83,11 @@ func recordOf(pod *corev1.Pod, v *Vocabulary) *podRecord {
 			rec.whole, rec.wholeTypes = p.req.Cards, p.req.Types
 		default:
 			ca, ok := assigned[p.container]
+			if ok && len(ca.Cards) != p.req.Cards {
+				rec.problem = fmt.Sprintf("%s gives container %d %d cards but it asks for %d: booked on the first cards that hold it",
+					api.AnnotationAssigned, p.container, len(ca.Cards), p.req.Cards)
+				ok = false
+			}
 			if !ok {
 				r := p.req
 				r.CPUMilli, r.MemoryMiB = 0, 0
@@ -89,11 +95,18 @@ func recordOf(pod *corev1.Pod, v *Vocabulary) *podRecord {
 				continue
 			}
 			for _, c := range ca.Cards {
-				rec.shares = append(rec.shares, cardShare{
+				// The annotation names the cards; the amounts are at least
+				// what the pod's resources ask, since anyone who may edit
+				// the pod may edit the annotation but not its resources.
+				sh := cardShare{
 					container: p.container, index: c.Index,
-					milli:  int64(c.Cores) * placement.MilliPerCard / api.CoresPerCard,
+					milli:  max(int64(c.Cores)*placement.MilliPerCard/api.CoresPerCard, p.req.Milli),
 					memMiB: c.MemoryMiB,
-				})
+				}
+				if p.req.IsShare() {
+					sh.memMiB = max(sh.memMiB, p.req.CardMemoryMiB)
+				}
+				rec.shares = append(rec.shares, sh)
 			}
 		}
 	}
