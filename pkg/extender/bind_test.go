@@ -315,6 +315,23 @@ func TestRestartRebuildsTheSameState(t *testing.T) {
 			t.Errorf("%s: before the restart %+v, after %+v", node, before, after)
 		}
 	}
+	// A pod patched by a bind whose Binding was never created (the
+	// extender died in between) holds nothing: it is not bound, and its next
+	// bind writes a new assignment.
+	half := makePod("half").vgpu(0, 20, 0).obj()
+	stale := makePod("half").vgpu(0, 20, 0).assigned("v", api.CardShare{Index: 0, Cores: 20}).obj()
+	half.Annotations = stale.Annotations
+	restarted.create(half)
+	restarted.sync()
+	for _, node := range []string{"w", "v"} {
+		if before, after := h.state.snapshot(node).node.Cards, restarted.state.snapshot(node).node.Cards; !reflect.DeepEqual(before, after) {
+			t.Errorf("%s: an unbound pod's assignment counted: %+v, want %+v", node, after, before)
+		}
+	}
+	if err := restarted.bind("half", "v"); err != nil {
+		t.Fatalf("binding the half-bound pod: %v", err)
+	}
+	checkGPUManagerAnnotations(t, restarted.pod("half"), epoch.UnixNano())
 	restarted.create(makePod("late").gpus(2).types("V100").obj())
 	if err := restarted.bind("late", "w"); err == nil || !strings.Contains(err.Error(), "1 free V100, pod needs 2") {
 		t.Fatalf("after the restart: bind = %v, want the shortfall", err)
