@@ -1,0 +1,54 @@
+# Benchmarks and scale runs (test/perf): `make bench-all` runs the Go benchmarks,
+# the webhook under HTTPS load, the extender at 1,000 to 10,000 nodes and
+# kube-scheduler with and without the extender on a local control plane, one
+# after the other, writing bench/results.json and the figures of
+# docs/performance.md. About 15 minutes on 2 cores. Included by the Makefile;
+# BIN and GO come from there.
+
+PERF := $(BIN)/perf
+BENCH_RESULTS ?= bench/results.json
+BENCH_DOC ?= docs/performance.md
+# Runs of each Go benchmark, repeats of each scale run.
+BENCH_COUNT ?= 3
+BENCH_REPEATS ?= 3
+# Extra flags for each run, e.g. BENCH_EXTENDER_FLAGS="--nodes 5000".
+BENCH_WEBHOOK_FLAGS ?=
+BENCH_EXTENDER_FLAGS ?=
+BENCH_ENDTOEND_FLAGS ?=
+
+.PHONY: bench-all bench-scale bench-tools bench-go bench-webhook bench-extender bench-endtoend bench-report
+
+# One after the other, never in parallel (make -j): each run measures the
+# whole machine.
+bench-all: bench-tools tools ## Go benchmarks and every scale run, then the report (about 15 min)
+	@echo "load average before: $$(cut -d' ' -f1-3 /proc/loadavg)"
+	$(PERF) gobench --count $(BENCH_COUNT) --results $(BENCH_RESULTS)
+	$(PERF) webhook --webhook-bin $(BIN)/webhook --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_WEBHOOK_FLAGS)
+	$(PERF) extender --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_EXTENDER_FLAGS)
+	$(PERF) endtoend --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_ENDTOEND_FLAGS)
+	$(PERF) report --results $(BENCH_RESULTS) --doc $(BENCH_DOC)
+
+bench-scale: bench-tools tools ## the three scale runs without the Go benchmarks, then the report
+	$(PERF) webhook --webhook-bin $(BIN)/webhook --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_WEBHOOK_FLAGS)
+	$(PERF) extender --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_EXTENDER_FLAGS)
+	$(PERF) endtoend --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_ENDTOEND_FLAGS)
+	$(PERF) report --results $(BENCH_RESULTS) --doc $(BENCH_DOC)
+
+bench-tools: ## build the load generator (bin/perf) and the webhook (bin/webhook)
+	$(GO) build -o $(BIN)/perf ./test/perf/cmd/perf
+	$(GO) build -o $(BIN)/webhook ./cmd/webhook
+
+bench-go: bench-tools ## only the Go benchmarks (go test -bench), into the results
+	$(PERF) gobench --count $(BENCH_COUNT) --results $(BENCH_RESULTS)
+
+bench-webhook: bench-tools ## only the webhook under HTTPS load
+	$(PERF) webhook --webhook-bin $(BIN)/webhook --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_WEBHOOK_FLAGS)
+
+bench-extender: bench-tools ## only the extender at 1,000 / 5,000 / 10,000 nodes
+	$(PERF) extender --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_EXTENDER_FLAGS)
+
+bench-endtoend: bench-tools tools ## only kube-scheduler with and without the extender
+	$(PERF) endtoend --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_ENDTOEND_FLAGS)
+
+bench-report: ## rewrite the figures of docs/performance.md from bench/results.json
+	$(GO) run ./test/perf/cmd/perf report --results $(BENCH_RESULTS) --doc $(BENCH_DOC)

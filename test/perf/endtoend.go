@@ -1,0 +1,698 @@
+package perf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/gpuplane/gpuplane/pkg/catalog"
+	"github.com/gpuplane/gpuplane/test/cluster"
+)
+
+// EndToEndOptions say how to run kube-scheduler with and without the
+// extender on a local control plane.
+type EndToEndOptions struct {
+	// Nodes and Pods: the cluster's nodes (8 cards each) and the GPU pods
+	// each run schedules. Default 1,000 and 2,000.
+	Nodes, Pods int
+	// Repeats of each variant, alternating which goes first. Default 3.
+	Repeats int
+	// SchedulerConfig is the KubeSchedulerConfiguration file deploy/ ships.
+	SchedulerConfig string
+	// BinDir holds etcd, kube-apiserver and kube-scheduler. Default: as
+	// test/cluster finds it.
+	BinDir string
+	// CreateQPS, CreateBurst and CreateWorkers shape the pod creator, which
+	// must outpace the scheduler. Default 2,000, 4,000 and 32.
+	CreateQPS     float32
+	CreateBurst   int
+	CreateWorkers int
+	// RunTimeout bounds one run's wait for every pod to be bound. Default 5m.
+	RunTimeout time.Duration
+	// ProfileSeconds, when not 0, adds a run with the extender after the
+	// measured ones, during which CPU profiles of kube-scheduler and the
+	// extender are taken for that long.
+	ProfileSeconds int
+	WorkDir        string
+	Executable     string
+	Logf           func(format string, args ...any)
+}
+
+func (o *EndToEndOptions) setDefaults() error {
+	if o.Nodes == 0 {
+		o.Nodes = 1000
+	}
+	if o.Pods == 0 {
+		o.Pods = 2000
+	}
+	if o.Repeats == 0 {
+		o.Repeats = 3
+	}
+	if o.CreateQPS == 0 {
+		o.CreateQPS = 2000
+	}
+	if o.CreateBurst == 0 {
+		o.CreateBurst = 4000
+	}
+	if o.CreateWorkers == 0 {
+		o.CreateWorkers = 32
+	}
+	if o.RunTimeout == 0 {
+		o.RunTimeout = 5 * time.Minute
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	if o.WorkDir == "" || o.SchedulerConfig == "" {
+		return errors.New("the end-to-end run needs a work directory and the scheduler configuration")
+	}
+	if o.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding this program to start the extender: %w", err)
+		}
+		o.Executable = exe
+	}
+	return nil
+}
+
+// The two variants of the end-to-end run.
+const (
+	variantBaseline = "without extender"
+	variantGPUPlane = "with gpuplane extender"
+)
+
+// e2eRun is one run's outcome.
+type e2eRun struct {
+	variant       string
+	bound         int
+	unschedulable int
+	// rate is pods bound per second from the first bind to the last.
+	rate float64
+	// overall is pods per second from the first creation to the last bind.
+	overall     float64
+	createRate  float64
+	createdLast time.Duration // after the first creation
+	boundLast   time.Duration // after the first creation
+	cpu         map[string]time.Duration
+}
+
+// e2eEnv is the running cluster of the end-to-end run.
+type e2eEnv struct {
+	o        *EndToEndOptions
+	c        *cluster.Cluster
+	client   kubernetes.Interface
+	configs  SchedulerConfigs
+	procs    map[string]int // name -> pid, for CPU time
+	extAddr  string
+	extDebug string
+	schedCfg map[string]string // variant -> scheduler config path
+}
+
+// RunEndToEnd starts a control plane with o.Nodes nodes, the extender (with
+// its informers on that API server) and two kube-schedulers — the shipped
+// configuration, and the same without extenders — and measures how fast
+// each binds o.Pods GPU pods.
+func RunEndToEnd(ctx context.Context, o EndToEndOptions) ([]Figure, []string, []string, string, error) {
+	if err := o.setDefaults(); err != nil {
+		return nil, nil, nil, "", err
+	}
+	raw, err := os.ReadFile(o.SchedulerConfig)
+	if err != nil {
+		return nil, nil, nil, "", fmt.Errorf("reading the scheduler configuration deploy/ ships: %w", err)
+	}
+	if _, err := MakeSchedulerConfigs(raw, "127.0.0.1:1"); err != nil {
+		return nil, nil, nil, "", fmt.Errorf("%s: %w", o.SchedulerConfig, err)
+	}
+	start := time.Now()
+	c, err := cluster.Start(ctx, cluster.Options{BinDir: o.BinDir, StartTimeout: 3 * time.Minute})
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	defer func() { _ = c.Stop() }()
+	o.Logf("endtoend: control plane up in %s", time.Since(start).Round(100*time.Millisecond))
+	env := &e2eEnv{o: &o, c: c, procs: map[string]int{}, schedCfg: map[string]string{}}
+	cfg := c.Config()
+	cfg.QPS, cfg.Burst = o.CreateQPS, o.CreateBurst
+	if env.client, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, nil, nil, "", err
+	}
+	if err := env.addNodes(ctx); err != nil {
+		return nil, nil, nil, "", err
+	}
+	ext, err := env.startExtender(ctx)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	defer ext.stop(10 * time.Second)
+	env.procs["extender"] = ext.Pid()
+	if err := env.startSchedulers(ctx, raw); err != nil {
+		return nil, nil, nil, "", err
+	}
+	env.procs["kube-apiserver"] = findProcess(filepath.Join(c.Dir(), "pki", "apiserver.crt"))
+	env.procs["etcd"] = findProcess("etcd", filepath.Join(c.Dir(), "etcd-data"))
+	env.procs["load generator"] = os.Getpid()
+
+	var runs []e2eRun
+	for rep := 0; rep < o.Repeats; rep++ {
+		order := []string{variantBaseline, variantGPUPlane}
+		if rep%2 == 1 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, v := range order {
+			r, err := env.run(ctx, v, fmt.Sprintf("r%d", rep+1), nil)
+			if err != nil {
+				return nil, nil, nil, "", fmt.Errorf("repeat %d, %s: %w", rep+1, v, err)
+			}
+			runs = append(runs, r)
+		}
+	}
+	var profiles []string
+	if o.ProfileSeconds > 0 {
+		profiles, err = env.profiledRun(ctx)
+		if err != nil {
+			return nil, nil, nil, "", err
+		}
+	}
+	figs, notes := e2eFigures(runs, &o)
+	notes = append(notes, env.describe())
+	return figs, notes, profiles, filepath.Join(o.BinDir, "kube-apiserver"), nil
+}
+
+func (e *e2eEnv) addNodes(ctx context.Context) error {
+	start := time.Now()
+	cat := catalog.Default()
+	jobs := make(chan int)
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				typ := fleetTypes[i%len(fleetTypes)]
+				t, _ := cat.Type(typ)
+				labels, annotations, capacity := NodeMeta(NodeName(i), typ, t.MemoryMiB, false)
+				if _, err := e.c.AddGPUNode(ctx, cluster.NodeSpec{Name: NodeName(i), Labels: labels, Annotations: annotations, Capacity: capacity}); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < e.o.Nodes; i++ {
+		select {
+		case jobs <- i:
+		case err := <-errs:
+			close(jobs)
+			wg.Wait()
+			return err
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	e.o.Logf("endtoend: %d nodes added in %s", e.o.Nodes, time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+func (e *e2eEnv) startExtender(ctx context.Context) (*child, error) {
+	kubeconfig, err := e.c.WriteKubeconfig("perf-extender", e.c.Config())
+	if err != nil {
+		return nil, err
+	}
+	ch, stdout, err := startChild("extender", e.o.Executable, []string{"serve-extender", "--kubeconfig", kubeconfig},
+		filepath.Join(e.o.WorkDir, "endtoend-extender.log"))
+	if err != nil {
+		return nil, err
+	}
+	var ready ExtenderReady
+	if err := ch.readReady(ctx, stdout, 5*time.Minute, &ready); err != nil {
+		ch.stop(5 * time.Second)
+		return nil, err
+	}
+	e.extAddr, e.extDebug = ready.Address, ready.Debug
+	e.o.Logf("endtoend: extender synced %d nodes in %.1fs at %s", ready.Nodes, ready.SyncSeconds, ready.Address)
+	return ch, nil
+}
+
+func (e *e2eEnv) startSchedulers(ctx context.Context, raw []byte) error {
+	var err error
+	if e.configs, err = MakeSchedulerConfigs(raw, e.extAddr); err != nil {
+		return err
+	}
+	for _, v := range []struct {
+		variant string
+		config  []byte
+	}{{variantBaseline, e.configs.Without}, {variantGPUPlane, e.configs.WithExtender}} {
+		s, err := e.c.StartScheduler(ctx, cluster.SchedulerOptions{Config: v.config})
+		if err != nil {
+			return fmt.Errorf("starting kube-scheduler %s: %w", v.variant, err)
+		}
+		e.schedCfg[v.variant] = s.ConfigPath()
+		e.procs["kube-scheduler "+v.variant] = findProcess("--config=" + s.ConfigPath())
+	}
+	e.o.Logf("endtoend: schedulers ready; profiles %q and %q", e.configs.Profile, e.configs.BaselineProfile)
+	return nil
+}
+
+// describe says how the run was set up, for the notes.
+func (e *e2eEnv) describe() string {
+	var exts []string
+	for _, x := range e.configs.Extenders {
+		var keys []string
+		for k := range x {
+			if k != "urlPrefix" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		var kv []string
+		for _, k := range keys {
+			kv = append(kv, fmt.Sprintf("%s=%v", k, x[k]))
+		}
+		exts = append(exts, strings.Join(kv, " "))
+	}
+	return fmt.Sprintf("Scheduler profiles: %q (shipped configuration, extender URL pointed at the measured extender) and %q (the same without extenders). Extender settings as shipped: %s.",
+		e.configs.Profile, e.configs.BaselineProfile, strings.Join(exts, "; "))
+}
+
+// e2eNamespace holds the pods of the runs.
+const e2eNamespace = "default"
+
+// podsFor returns the pods of one run: the same two-container pods asking
+// one or two cards in turn, through the webhook for the gpuplane variant,
+// as plain nvidia.com/gpu limits for the baseline.
+func (e *e2eEnv) podsFor(variant, run string) ([]*corev1.Pod, error) {
+	cat := catalog.Default()
+	out := make([]*corev1.Pod, e.o.Pods)
+	for i := range out {
+		p := basePod(fmt.Sprintf("%s-%05d", run, i), "train")
+		p.Namespace, p.UID, p.OwnerReferences = e2eNamespace, "", nil
+		p.Spec.Volumes = p.Spec.Volumes[1:] // no PersistentVolumeClaim exists here
+		p.Spec.Containers[0].VolumeMounts = p.Spec.Containers[0].VolumeMounts[1:]
+		p.Labels["perf-run"] = run
+		p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("4Gi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("4Gi")},
+		}
+		cards := strconv.Itoa(1 + i%2)
+		if variant == variantGPUPlane {
+			mutated, err := admitted(p, cards, cat, e.configs.Profile)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = mutated
+			continue
+		}
+		p.Spec.SchedulerName = e.configs.BaselineProfile
+		q := resource.MustParse(cards)
+		p.Spec.Containers[0].Resources.Limits["nvidia.com/gpu"] = q
+		p.Spec.Containers[0].Resources.Requests["nvidia.com/gpu"] = q
+		out[i] = p
+	}
+	return out, nil
+}
+
+// run creates the pods of one run, waits until all are bound, and deletes
+// them. during, when not nil, runs beside it (profiles).
+func (e *e2eEnv) run(ctx context.Context, variant, id string, during func()) (e2eRun, error) {
+	run := id + "-" + map[string]string{variantBaseline: "base", variantGPUPlane: "gpuplane"}[variant]
+	pods, err := e.podsFor(variant, run)
+	if err != nil {
+		return e2eRun{}, err
+	}
+	sel := "perf-run=" + run
+	obs := newBindObserver(len(pods))
+	factory := informers.NewSharedInformerFactoryWithOptions(e.client, 0, informers.WithNamespace(e2eNamespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel }))
+	inf := factory.Core().V1().Pods().Informer()
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { obs.see(obj) },
+		UpdateFunc: func(_, obj any) { obs.see(obj) },
+	}); err != nil {
+		return e2eRun{}, err
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	factory.Start(watchCtx.Done())
+	if !cache.WaitForCacheSync(watchCtx.Done(), inf.HasSynced) {
+		return e2eRun{}, errors.New("the pod informer did not sync")
+	}
+	cpuBefore := e.cpu()
+	if during != nil {
+		go during()
+	}
+	start := time.Now()
+	obs.start(start)
+	created := make(chan time.Duration, 1)
+	createErr := make(chan error, 1)
+	go func() {
+		if err := e.create(ctx, pods); err != nil {
+			createErr <- err
+			return
+		}
+		created <- time.Since(start)
+	}()
+	var createdAfter time.Duration
+	timeout := time.NewTimer(e.o.RunTimeout)
+	defer timeout.Stop()
+	for done := false; !done; {
+		select {
+		case <-obs.all:
+			done = true
+		case d := <-created:
+			createdAfter = d
+		case err := <-createErr:
+			return e2eRun{}, err
+		case <-timeout.C:
+			n, u := obs.counts()
+			return e2eRun{}, fmt.Errorf("%d of %d pods bound after %s (%d reported unschedulable); see the scheduler log in %s",
+				n, len(pods), e.o.RunTimeout, u, filepath.Dir(e.schedCfg[variant]))
+		case <-ctx.Done():
+			return e2eRun{}, ctx.Err()
+		}
+	}
+	stopWatch()
+	bound, unschedulable := obs.result()
+	if createdAfter == 0 {
+		select {
+		case createdAfter = <-created:
+		case err := <-createErr:
+			return e2eRun{}, err
+		}
+	}
+	cpuAfter := e.cpu()
+	times := make([]time.Duration, 0, len(bound))
+	for _, d := range bound {
+		times = append(times, d)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	first, last := times[0], times[len(times)-1]
+	r := e2eRun{
+		variant: variant, bound: len(bound), unschedulable: unschedulable,
+		rate:        float64(len(times)-1) / (last - first).Seconds(),
+		overall:     float64(len(times)) / last.Seconds(),
+		createRate:  float64(len(pods)) / createdAfter.Seconds(),
+		createdLast: createdAfter, boundLast: last,
+		cpu: map[string]time.Duration{},
+	}
+	for k, v := range cpuAfter {
+		r.cpu[k] = v - cpuBefore[k]
+	}
+	e.o.Logf("endtoend: %s %s: %d pods bound at %.1f pods/s (first to last bind; created at %.0f pods/s, done after %.1fs, last bind after %.1fs); CPU s: %s",
+		id, variant, r.bound, r.rate, r.createRate, createdAfter.Seconds(), last.Seconds(), formatCPU(r.cpu))
+	if err := e.deleteRun(ctx, sel); err != nil {
+		return e2eRun{}, err
+	}
+	return r, nil
+}
+
+// create creates pods with the creator's workers.
+func (e *e2eEnv) create(ctx context.Context, pods []*corev1.Pod) error {
+	jobs := make(chan *corev1.Pod)
+	var once sync.Once
+	var firstErr error
+	var wg sync.WaitGroup
+	for range e.o.CreateWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range jobs {
+				if _, err := e.client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("creating pod %s: %w", p.Name, err) })
+				}
+			}
+		}()
+	}
+	for _, p := range pods {
+		jobs <- p
+	}
+	close(jobs)
+	wg.Wait()
+	return firstErr
+}
+
+// deleteRun removes a run's pods at once (no kubelet would confirm a
+// graceful deletion) and waits until they are gone, and a little longer for
+// the schedulers and the extender to see it.
+func (e *e2eEnv) deleteRun(ctx context.Context, sel string) error {
+	pods := e.client.CoreV1().Pods(e2eNamespace)
+	if err := pods.DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptrTo(int64(0))}, metav1.ListOptions{LabelSelector: sel}); err != nil {
+		return fmt.Errorf("deleting the pods of the run: %w", err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		left, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(left.Items) == 0 {
+			time.Sleep(3 * time.Second)
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return errors.New("the pods of the run were not deleted within 2 minutes")
+}
+
+// cpu reads the CPU time of the programs of the run.
+func (e *e2eEnv) cpu() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for name, pid := range e.procs {
+		if pid == 0 {
+			continue
+		}
+		if d, err := ProcessCPU(pid); err == nil {
+			out[name] = d
+		}
+	}
+	return out
+}
+
+func formatCPU(m map[string]time.Duration) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %.1f", k, m[k].Seconds())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// profiledRun runs the extender variant once more, not measured, while CPU
+// profiles of its kube-scheduler and of the extender are taken.
+func (e *e2eEnv) profiledRun(ctx context.Context) ([]string, error) {
+	secs := strconv.Itoa(e.o.ProfileSeconds)
+	schedPath := filepath.Join(e.o.WorkDir, "endtoend-kube-scheduler.cpu.prof")
+	extPath := filepath.Join(e.o.WorkDir, "endtoend-extender.cpu.prof")
+	pid := e.procs["kube-scheduler "+variantGPUPlane]
+	port := processFlag(pid, "secure-port")
+	if port == "" {
+		return nil, fmt.Errorf("no --secure-port on the command line of kube-scheduler (pid %d)", pid)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	during := func() {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			errs <- e.schedulerProfile(ctx, port, secs, schedPath)
+		}()
+		go func() {
+			defer wg.Done()
+			errs <- newExtenderClient(e.extAddr, e.extDebug).download(ctx, "/debug/pprof/profile?seconds="+secs, extPath)
+		}()
+	}
+	if _, err := e.run(ctx, variantGPUPlane, "profile", during); err != nil {
+		return nil, err
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return []string{filepath.Base(schedPath), filepath.Base(extPath)}, nil
+}
+
+// schedulerProfile saves a CPU profile of kube-scheduler, asked as the
+// cluster's admin over its secure port.
+func (e *e2eEnv) schedulerProfile(ctx context.Context, port, secs, path string) error {
+	cfg := e.c.Config()
+	cfg.Host = "https://127.0.0.1:" + port
+	cfg.Timeout = 2 * time.Minute
+	rt, err := rest.TransportFor(cfg)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: rt, Timeout: 2 * time.Minute}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/debug/pprof/profile?seconds="+secs, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("profiling kube-scheduler: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profiling kube-scheduler: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.ReadFrom(resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// e2eFigures turns the runs into figures: per variant the binding rate and
+// the CPU each program spent per 1,000 pods, then the ratio per repeat.
+func e2eFigures(runs []e2eRun, o *EndToEndOptions) ([]Figure, []string) {
+	by := map[string][]e2eRun{}
+	for _, r := range runs {
+		by[r.variant] = append(by[r.variant], r)
+	}
+	var figs []Figure
+	var notes []string
+	for _, v := range []string{variantBaseline, variantGPUPlane} {
+		rs := by[v]
+		var rate, overall, create, unsched []float64
+		cpu := map[string][]float64{}
+		for _, r := range rs {
+			rate = append(rate, r.rate)
+			overall = append(overall, r.overall)
+			create = append(create, r.createRate)
+			unsched = append(unsched, float64(r.unschedulable))
+			for k, d := range r.cpu {
+				cpu[k] = append(cpu[k], d.Seconds()*1000/float64(r.bound))
+			}
+		}
+		figs = append(figs,
+			NewFigure(v, "pods bound per second (first to last bind)", "pods/s", rate, nil),
+			NewFigure(v, "pods bound per second (first creation to last bind)", "pods/s", overall, nil),
+			NewFigure(v, "pods created per second (the creator)", "pods/s", create, nil),
+			NewFigure(v, "pods reported unschedulable on the way", "pods", unsched, nil),
+		)
+		keys := make([]string, 0, len(cpu))
+		for k := range cpu {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if strings.HasPrefix(k, "kube-scheduler ") && k != "kube-scheduler "+v {
+				k2 := k
+				figs = append(figs, NewFigure(v, "CPU of the idle "+strings.TrimPrefix(k2, "kube-scheduler ")+" kube-scheduler per 1,000 pods", "s", cpu[k], nil))
+				continue
+			}
+			if k == "extender" && v == variantBaseline {
+				figs = append(figs, NewFigure(v, "CPU of the (idle) extender per 1,000 pods", "s", cpu[k], nil))
+				continue
+			}
+			figs = append(figs, NewFigure(v, "CPU of "+k+" per 1,000 pods", "s", cpu[k], nil))
+		}
+	}
+	// Ratio per repeat: the runs of one repeat ran back to back.
+	var ratio []float64
+	base, gp := by[variantBaseline], by[variantGPUPlane]
+	for i := 0; i < len(base) && i < len(gp); i++ {
+		ratio = append(ratio, gp[i].rate/base[i].rate)
+	}
+	figs = append(figs, NewFigure("ratio", "pods/s with the extender ÷ pods/s without, per repeat", "", ratio, AtLeast(0.8)))
+	for _, r := range runs {
+		if r.createdLast > r.boundLast*9/10 {
+			notes = append(notes, fmt.Sprintf("A %s run finished creating its pods after %.1fs and its last bind came at %.1fs: creation may have limited it.",
+				r.variant, r.createdLast.Seconds(), r.boundLast.Seconds()))
+		}
+	}
+	return figs, notes
+}
+
+// bindObserver records when each pod of a run is first seen bound, from a
+// pod informer's events (an informer, not a bare watch: the API server drops
+// a watcher that falls behind, and the informer watches again).
+type bindObserver struct {
+	mu            sync.Mutex
+	want          int
+	t0            time.Time
+	bound         map[string]time.Duration
+	unschedulable map[string]bool
+	all           chan struct{}
+}
+
+func newBindObserver(want int) *bindObserver {
+	return &bindObserver{want: want, bound: map[string]time.Duration{}, unschedulable: map[string]bool{}, all: make(chan struct{})}
+}
+
+func (b *bindObserver) start(t0 time.Time) {
+	b.mu.Lock()
+	b.t0 = t0
+	b.mu.Unlock()
+}
+
+func (b *bindObserver) see(obj any) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p.Spec.NodeName == "" {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+				b.unschedulable[p.Name] = true
+			}
+		}
+		return
+	}
+	if _, seen := b.bound[p.Name]; seen {
+		return
+	}
+	b.bound[p.Name] = time.Since(b.t0)
+	if len(b.bound) == b.want {
+		close(b.all)
+	}
+}
+
+func (b *bindObserver) counts() (bound, unschedulable int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.bound), len(b.unschedulable)
+}
+
+func (b *bindObserver) result() (map[string]time.Duration, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.bound, len(b.unschedulable)
+}

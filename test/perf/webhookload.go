@@ -1,0 +1,381 @@
+package perf
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/gpuplane/gpuplane/pkg/api"
+)
+
+// WebhookLoadOptions say how to load the webhook.
+type WebhookLoadOptions struct {
+	// Binary is the webhook program (cmd/webhook). Required.
+	Binary string
+	// Concurrency lists the numbers of connections to measure with, each
+	// sending one review after the other. Default 1 and 4.
+	Concurrency []int
+	// Duration of one measured window, after Warmup. Default 5s and 1s.
+	Duration, Warmup time.Duration
+	// MaxRequests bounds one window's reviews whatever its duration.
+	// Default 1,000,000.
+	MaxRequests int
+	// Repeats is the number of windows per concurrency. Default 3.
+	Repeats int
+	// GoalConcurrency is the concurrency the goals (>= 5,000 reviews/s,
+	// p99 < 5 ms) are judged at. Default 4.
+	GoalConcurrency int
+	// Request is the GPU request of the pods. Default "2(V100|A100)".
+	Request string
+	// WorkDir receives the webhook's certificate and log.
+	WorkDir string
+	// Logf reports progress. Default: nothing.
+	Logf func(format string, args ...any)
+}
+
+func (o *WebhookLoadOptions) setDefaults() error {
+	if o.Binary == "" || o.WorkDir == "" {
+		return errors.New("the webhook load needs the webhook program and a work directory")
+	}
+	if len(o.Concurrency) == 0 {
+		o.Concurrency = []int{1, 4}
+	}
+	if o.Duration == 0 {
+		o.Duration = 5 * time.Second
+	}
+	if o.Warmup == 0 {
+		o.Warmup = time.Second
+	}
+	if o.MaxRequests == 0 {
+		o.MaxRequests = 1_000_000
+	}
+	if o.Repeats == 0 {
+		o.Repeats = 3
+	}
+	if o.GoalConcurrency == 0 {
+		o.GoalConcurrency = 4
+	}
+	if o.Request == "" {
+		o.Request = "2(V100|A100)"
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	return nil
+}
+
+// RunWebhookLoad starts the webhook program with a fresh certificate on a
+// free loopback port and sends it AdmissionReviews of a typical GPU pod over
+// HTTPS with keep-alive, measuring reviews per second and latency.
+func RunWebhookLoad(ctx context.Context, o WebhookLoadOptions) ([]Figure, []string, error) {
+	if err := o.setDefaults(); err != nil {
+		return nil, nil, err
+	}
+	certDir := filepath.Join(o.WorkDir, "webhook-certs")
+	if err := os.MkdirAll(certDir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	cert, err := writeLoopbackCert(certDir, time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, stdout, err := startChild("webhook", o.Binary, []string{"serve",
+		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--cert-dir", certDir,
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--scheduler-name", "gpuplane",
+	}, filepath.Join(o.WorkDir, "webhook.log"))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.stop(10 * time.Second)
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+
+	bodies, err := reviewBodies(o.Request, 64)
+	if err != nil {
+		return nil, nil, err
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	url := fmt.Sprintf("https://127.0.0.1:%d/mutate-v1-pod", port)
+	if err := waitWebhook(ctx, c, url, roots, bodies[0]); err != nil {
+		return nil, nil, err
+	}
+
+	var figs []Figure
+	var notes []string
+	for _, conc := range o.Concurrency {
+		var rate, p50, p99, cpu []float64
+		for rep := 0; rep < o.Repeats; rep++ {
+			w, err := loadWebhook(ctx, c, url, roots, bodies, conc, o)
+			if err != nil {
+				return nil, nil, err
+			}
+			rate = append(rate, w.rate)
+			p50 = append(p50, Millis(w.lat.Percentile(50)))
+			p99 = append(p99, Millis(w.lat.Percentile(99)))
+			cpu = append(cpu, w.serverCPUPerReview)
+			o.Logf("webhook: %d connections, repeat %d: %.0f reviews/s, p50 %.3f ms, p99 %.3f ms, server CPU %.0f µs/review, client CPU %.0f µs/review",
+				conc, rep+1, w.rate, Millis(w.lat.Percentile(50)), Millis(w.lat.Percentile(99)), w.serverCPUPerReview, w.clientCPUPerReview)
+		}
+		g := fmt.Sprintf("%d connection(s)", conc)
+		var rateGoal, p99Goal *Goal
+		if conc == o.GoalConcurrency {
+			rateGoal, p99Goal = AtLeast(5000), AtMost(5)
+		}
+		figs = append(figs,
+			NewFigure(g, "reviews per second", "1/s", rate, rateGoal),
+			NewFigure(g, "latency p50", "ms", p50, nil),
+			NewFigure(g, "latency p99", "ms", p99, p99Goal),
+			NewFigure(g, "webhook CPU per review", "µs", cpu, nil),
+		)
+	}
+	mem, err := ReadProcessMemory(c.Pid())
+	if err == nil {
+		notes = append(notes, fmt.Sprintf("Webhook RSS after the load: %.0f MiB (peak %.0f MiB).", mem.RSS, mem.Peak))
+	}
+	return figs, notes, nil
+}
+
+// window is one measured load window.
+type window struct {
+	rate                                   float64
+	lat                                    *Latencies
+	serverCPUPerReview, clientCPUPerReview float64 // µs
+}
+
+// loadWebhook runs conc connections for the warm-up, then measures for
+// o.Duration or o.MaxRequests reviews, whichever comes first.
+func loadWebhook(ctx context.Context, c *child, url string, roots *x509.CertPool, bodies [][]byte, conc int, o WebhookLoadOptions) (window, error) {
+	client := webhookClient(roots, conc)
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu        sync.Mutex
+		firstErr  error
+		measuring = make(chan struct{})
+		stop      = make(chan struct{})
+		lats      = make([]*Latencies, conc)
+		wg        sync.WaitGroup
+		budget    = make(chan struct{}, o.MaxRequests)
+	)
+	for range o.MaxRequests {
+		budget <- struct{}{}
+	}
+	for w := range conc {
+		lats[w] = NewLatencies(o.MaxRequests/conc + 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			on := false
+			for i := w; ; i += conc {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if !on {
+					select {
+					case <-measuring:
+						on = true
+					default:
+					}
+				}
+				if on {
+					select {
+					case <-budget:
+					default:
+						return
+					}
+				}
+				start := time.Now()
+				if err := postReview(ctx, client, url, bodies[i%len(bodies)]); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+				if on {
+					lats[w].Add(time.Since(start))
+				}
+			}
+		}()
+	}
+	time.Sleep(o.Warmup)
+	serverBefore, err1 := ProcessCPU(c.Pid())
+	clientBefore, err2 := ProcessCPU(os.Getpid())
+	if err := errors.Join(err1, err2); err != nil {
+		close(stop)
+		wg.Wait()
+		return window{}, err
+	}
+	start := time.Now()
+	close(measuring)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-time.After(o.Duration):
+	case <-done:
+	case <-ctx.Done():
+	}
+	elapsed := time.Since(start)
+	close(stop)
+	wg.Wait()
+	serverAfter, err1 := ProcessCPU(c.Pid())
+	clientAfter, err2 := ProcessCPU(os.Getpid())
+	if firstErr != nil {
+		return window{}, firstErr
+	}
+	if err := errors.Join(err1, err2); err != nil {
+		return window{}, err
+	}
+	all := NewLatencies(0)
+	all.Merge(lats...)
+	n := float64(all.Len())
+	if n == 0 {
+		return window{}, errors.New("no review was answered in the measured window")
+	}
+	return window{
+		rate:               n / elapsed.Seconds(),
+		lat:                all,
+		serverCPUPerReview: float64((serverAfter-serverBefore)/time.Microsecond) / n,
+		clientCPUPerReview: float64((clientAfter-clientBefore)/time.Microsecond) / n,
+	}, nil
+}
+
+// webhookClient is an HTTPS client like the API server's webhook client:
+// HTTP/1.1 with keep-alive, conc connections at most.
+func webhookClient(roots *x509.CertPool, conc int) *http.Client {
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig:     &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+			MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc,
+			DisableCompression: true, ForceAttemptHTTP2: false,
+		},
+	}
+}
+
+// postReview sends one review and checks that the pod was allowed and
+// patched.
+func postReview(ctx context.Context, client *http.Client, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("sending a review: %w", err)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("reading the review answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(raw, []byte(`"allowed":true`)) || !bytes.Contains(raw, []byte(`"patch":`)) {
+		return fmt.Errorf("the webhook answered %s: %s", resp.Status, truncate(raw))
+	}
+	return nil
+}
+
+// waitWebhook waits until the webhook answers a review, at most a minute.
+func waitWebhook(ctx context.Context, c *child, url string, roots *x509.CertPool, body []byte) error {
+	client := webhookClient(roots, 1)
+	defer client.CloseIdleConnections()
+	deadline := time.Now().Add(time.Minute)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-c.done:
+			return fmt.Errorf("%w: the webhook stopped (%v); see %s", errChildExited, err, c.log.Name())
+		default:
+		}
+		if last = postReview(ctx, client, url, body); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the webhook did not answer within a minute: %w; see %s", last, c.log.Name())
+}
+
+// reviewBodies returns n AdmissionReviews (distinct UIDs) for the creation
+// of a typical GPU pod by a ReplicaSet, as the API server sends them.
+func reviewBodies(request string, n int) ([][]byte, error) {
+	pod := basePod("", "train")
+	pod.GenerateName, pod.UID = "train-7f9c6d5b4-", ""
+	pod.Annotations[api.AnnotationGPU] = request
+	pod.Annotations[api.AnnotationRole] = "train"
+	raw, err := json.Marshal(pod)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		review := admissionv1.AdmissionReview{
+			TypeMeta: metav1.TypeMeta{Kind: "AdmissionReview", APIVersion: "admission.k8s.io/v1"},
+			Request: &admissionv1.AdmissionRequest{
+				UID:             types.UID(fmt.Sprintf("0d5a7c1e-3b2f-4e8a-9c6d-%012d", i)),
+				Kind:            metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+				Resource:        metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
+				RequestKind:     &metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+				RequestResource: &metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
+				Namespace:       "ml",
+				Operation:       admissionv1.Create,
+				UserInfo: authenticationv1.UserInfo{
+					Username: "system:serviceaccount:kube-system:replicaset-controller",
+					UID:      "a8c3e1f0-1d2b-4c5e-8f9a-0b1c2d3e4f50",
+					Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"},
+				},
+				Object:  runtime.RawExtension{Raw: raw},
+				DryRun:  ptrTo(false),
+				Options: runtime.RawExtension{Raw: []byte(`{"kind":"CreateOptions","apiVersion":"meta.k8s.io/v1"}`)},
+			},
+		}
+		b, err := json.Marshal(review)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// freePort returns a port of 127.0.0.1 that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
