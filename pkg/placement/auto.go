@@ -7,6 +7,10 @@ type AutoOptions struct {
 	// first) the learned mix keeps; the rarest classes add cost, not
 	// placement quality. Default 0.99.
 	Coverage float64
+	// MaxClasses caps the classes of the learned mix (the most frequent
+	// ones), bounding the cost of a score whatever the variety of requests.
+	// Default 64.
+	MaxClasses int
 	// HalfLife is the number of observations after which an observed
 	// request weighs half as much, so that the mix follows a changing
 	// workload. Default 0: nothing fades.
@@ -37,6 +41,9 @@ type AutoOptions struct {
 func (o AutoOptions) withDefaults() AutoOptions {
 	if o.Coverage <= 0 || o.Coverage > 1 {
 		o.Coverage = 0.99
+	}
+	if o.MaxClasses <= 0 {
+		o.MaxClasses = 64
 	}
 	switch {
 	case o.ShareFill == 0:
@@ -80,7 +87,7 @@ var (
 // NewAuto returns an auto policy that has observed nothing yet.
 func NewAuto(o AutoOptions) *Auto {
 	o = o.withDefaults()
-	return &Auto{o: o, l: newMixLearner(o.HalfLife, o.Coverage), m: measure{memory: !o.IgnoreHostMemory, shareFill: o.ShareFill}}
+	return &Auto{o: o, l: newMixLearner(o.HalfLife, o.Coverage, o.MaxClasses), m: measure{memory: !o.IgnoreHostMemory, shareFill: o.ShareFill}}
 }
 
 // Name implements Policy.

@@ -15,11 +15,12 @@ type mixLearner struct {
 	since    int     // observations since the last compile
 	fade     float64 // weight kept per observation (1: nothing fades)
 	coverage float64
+	limit    int // most classes kept
 	snap     atomic.Pointer[Workload]
 }
 
-func newMixLearner(halfLife, coverage float64) *mixLearner {
-	l := &mixLearner{fade: 1, coverage: coverage}
+func newMixLearner(halfLife, coverage float64, limit int) *mixLearner {
+	l := &mixLearner{fade: 1, coverage: coverage, limit: limit}
 	if halfLife > 0 {
 		l.fade = math.Exp2(-1 / halfLife)
 	}
@@ -39,7 +40,7 @@ func (l *mixLearner) observe(r *Request) {
 	isNew := l.tally.Add(r, 1)
 	l.since++
 	if isNew || float64(l.since) >= 0.01*l.tally.Total() {
-		l.snap.Store(NewWorkload(l.tally.Top(l.coverage)))
+		l.snap.Store(NewWorkload(l.tally.Top(l.coverage, l.limit)))
 		l.since = 0
 	}
 }

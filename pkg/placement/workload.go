@@ -67,11 +67,11 @@ func (t *Tally) Total() float64 { return t.total }
 func (t *Tally) Len() int { return len(t.classes) }
 
 // Top returns the most frequent classes that together reach coverage (0..1]
-// of the total weight, heaviest first, with weights renormalised to sum 1:
-// the "typical" requests a fragmentation measure is taken against. Ties in
-// weight are broken by the class's shape so that the result is
-// deterministic.
-func (t *Tally) Top(coverage float64) []Class {
+// of the total weight — at most limit of them when limit > 0 — heaviest
+// first, with weights renormalised to sum 1: the "typical" requests a
+// fragmentation measure is taken against. Ties in weight are broken by the
+// class's shape so that the result is deterministic.
+func (t *Tally) Top(coverage float64, limit int) []Class {
 	if t.total <= 0 {
 		return nil
 	}
@@ -89,7 +89,7 @@ func (t *Tally) Top(coverage float64) []Class {
 	var out []Class
 	var sum float64
 	for _, i := range order {
-		if sum >= coverage*t.total*(1-1e-12) {
+		if sum >= coverage*t.total*(1-1e-12) || (limit > 0 && len(out) == limit) {
 			break
 		}
 		out = append(out, t.classes[i])

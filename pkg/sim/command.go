@@ -215,7 +215,7 @@ func (t *Trace) TraceWorkload(coverage float64) *placement.Workload {
 		r.MemoryMiB = 0
 		tally.Add(&r, 1)
 	}
-	return placement.NewWorkload(tally.Top(coverage))
+	return placement.NewWorkload(tally.Top(coverage, 0))
 }
 
 // Run replays every policy with every seed and writes one report per policy.

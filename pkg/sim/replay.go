@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -64,6 +65,7 @@ func Replay(nodes []placement.Node, pods []Pod, order []int, p placement.Policy,
 			if err := cluster[best].Assign(r, set); err != nil {
 				return res, fmt.Errorf("policy %s placed pod %s where it does not fit: %w", p.Name(), pod.Name, err)
 			}
+			pk.summarise(best)
 			res.Placed++
 			res.PlacedMilli += r.GPUMilli()
 		} else {
@@ -78,21 +80,36 @@ func Replay(nodes []placement.Node, pods []Pod, order []int, p placement.Policy,
 	return res, nil
 }
 
-// picker chooses a node for each pod. Nodes in the same state get the same
-// placement from a policy (Evaluate is a function of the node's state), so
-// within one pod each distinct state is evaluated once: the choice is the
-// one evaluating every node gives, only faster.
+// picker chooses a node for each pod. It returns what scoring every node
+// that fits with the policy returns, only faster, two ways:
+//
+//   - a per-node summary (idle cards, freest card, free CPU and memory)
+//     rejects nodes that cannot fit before Check is asked; it only skips
+//     nodes Check would refuse;
+//   - nodes in the same state get the same placement from a policy
+//     (Evaluate is a function of the node's state), so within one pod each
+//     distinct state is evaluated once.
 type picker struct {
 	cluster []placement.Node
 	typeID  []uint64 // per node: its card type + 1; 0: not memoised
-	seen    map[uint64]memo
+	sum     []summary
+	memo    []memo // open-addressing table, valid where gen matches
+	gen     uint32
 	ties    rng
 	fits    []*placement.Node
 	fitIdx  []int
 }
 
+type summary struct {
+	idle             int
+	maxFree          int64
+	freeCPU, freeMem int64
+}
+
 type memo struct {
+	gen  uint32
 	node int // the node the placement was computed on
+	hash uint64
 	pl   placement.Placement
 }
 
@@ -101,9 +118,15 @@ type memo struct {
 const memoCards = 16
 
 func newPicker(cluster []placement.Node, seed int64) *picker {
-	p := &picker{cluster: cluster, typeID: make([]uint64, len(cluster)), seen: map[uint64]memo{}, ties: newRNG(seed, streamTies)}
+	size := 1
+	for size < 4*len(cluster) {
+		size *= 2
+	}
+	p := &picker{cluster: cluster, typeID: make([]uint64, len(cluster)), sum: make([]summary, len(cluster)),
+		memo: make([]memo, size), ties: newRNG(seed, streamTies)}
 	ids := map[string]uint64{}
 	for i := range cluster {
+		p.summarise(i)
 		n := &cluster[i]
 		if len(n.Cards) > memoCards || n.LoadFresh {
 			continue
@@ -127,6 +150,41 @@ func newPicker(cluster []placement.Node, seed int64) *picker {
 		p.typeID[i] = id
 	}
 	return p
+}
+
+// summarise refreshes node i's summary after it changed.
+func (p *picker) summarise(i int) {
+	n := &p.cluster[i]
+	s := summary{freeCPU: math.MaxInt64, freeMem: math.MaxInt64}
+	if n.CPUMilli > 0 {
+		s.freeCPU = n.FreeCPUMilli()
+	}
+	if n.MemoryMiB > 0 {
+		s.freeMem = n.FreeMemoryMiB()
+	}
+	for k := range n.Cards {
+		c := &n.Cards[k]
+		if c.Idle() {
+			s.idle++
+		}
+		s.maxFree = max(s.maxFree, c.FreeMilli())
+	}
+	p.sum[i] = s
+}
+
+// cannotFit tells, from the summary alone, that node i does not fit r.
+func (p *picker) cannotFit(i int, r *placement.Request) bool {
+	s := &p.sum[i]
+	if r.CPUMilli > s.freeCPU || r.MemoryMiB > s.freeMem {
+		return true
+	}
+	if r.Cards == 0 {
+		return false
+	}
+	if r.IsShare() {
+		return r.Milli > s.maxFree
+	}
+	return r.Cards > s.idle
 }
 
 // hash mixes what Check and Evaluate read of a memoised node: its card type,
@@ -169,15 +227,38 @@ func (p *picker) same(i, j int) bool {
 	return true
 }
 
+// evaluate returns pol's placement on node i, from the memo when a node in
+// the same state was evaluated for this pod.
+func (p *picker) evaluate(i int, r *placement.Request, pol placement.Policy) placement.Placement {
+	if p.typeID[i] == 0 {
+		return pol.Evaluate(&p.cluster[i], r)
+	}
+	h := p.hash(i)
+	mask := uint64(len(p.memo) - 1)
+	slot := h & mask
+	for ; p.memo[slot].gen == p.gen; slot = (slot + 1) & mask {
+		if m := &p.memo[slot]; m.hash == h && p.same(i, m.node) {
+			return m.pl
+		}
+	}
+	pl := pol.Evaluate(&p.cluster[i], r)
+	p.memo[slot] = memo{gen: p.gen, node: i, hash: h, pl: pl}
+	return pl
+}
+
 // pick returns the node that policy pol ranks best for r and the cards it
 // takes there; equal best scores are broken uniformly at random. As in the
 // extender, only the nodes that fit are scored, and a Preparer sees them all
 // first.
 func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placement.CardSet, bool) {
-	clear(p.seen)
+	p.gen++
+	if p.gen == 0 { // wrapped: old entries would look current
+		clear(p.memo)
+		p.gen = 1
+	}
 	p.fits, p.fitIdx = p.fits[:0], p.fitIdx[:0]
 	for i := range p.cluster {
-		if placement.Check(&p.cluster[i], r).OK() {
+		if !p.cannotFit(i, r) && placement.Check(&p.cluster[i], r).OK() {
 			p.fits = append(p.fits, &p.cluster[i])
 			p.fitIdx = append(p.fitIdx, i)
 		}
@@ -192,24 +273,7 @@ func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placemen
 	var bestScore float64
 	var bestSet placement.CardSet
 	for _, i := range p.fitIdx {
-		var pl placement.Placement
-		var h uint64
-		memoised := p.typeID[i] != 0
-		hit := false
-		if memoised {
-			h = p.hash(i)
-			if m, ok := p.seen[h]; ok && p.same(i, m.node) {
-				pl, hit = m.pl, true
-			}
-		}
-		if !hit {
-			pl = pol.Evaluate(&p.cluster[i], r)
-			if memoised {
-				if _, taken := p.seen[h]; !taken {
-					p.seen[h] = memo{node: i, pl: pl}
-				}
-			}
-		}
+		pl := p.evaluate(i, r, pol)
 		switch {
 		case best < 0 || pl.Score > bestScore:
 			best, bestScore, bestSet, n = i, pl.Score, pl.Cards, 1

@@ -1,0 +1,191 @@
+package sim
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// handmadeNodes: 2 T4 on node a, 4 V100 on node b: 6000 milli of GPU.
+const handmadeNodes = `sn,cpu_milli,memory_mib,gpu,model
+a,8000,32768,2,T4
+b,16000,65536,4,V100
+`
+
+// handmadePods, placed in file order with binpack (fullest node first, a
+// share on the tightest card), go as follows:
+//
+//	p1 2 V100 cards      -> b cards 0,1   arrived 2000 (33.3%)
+//	p2 0.5               -> b card 2      (b 62.5% full after it, a 25%)
+//	p3 0.5               -> b card 2      (card 2 now full)
+//	p4 1 T4 card         -> a card 0      arrived 4000
+//	p5 CPU only, 1 core  -> a             (a 62.5% of CPU used after it, b 31%)
+//	p6 1 card, 4 cores   -> b card 3      (a has 3 cores left) arrived 5000
+//	p7 0.4, 1 core       -> a card 1      arrived 5400 = 90% exactly: 90% allocated
+//	p8 2 V100 cards      -> fails         arrived 7400 = 123%: 100/110/120 at 90% allocated
+//	p9 0.6 T4            -> a card 1      arrived 8000 = 133%: 130 at 100% allocated
+const handmadePods = `name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec
+p1,2000,4096,2,1000,V100
+p2,1000,2048,1,500,
+p3,1000,2048,1,500,
+p4,4000,8192,1,1000,T4
+p5,1000,1024,0,0,
+p6,4000,4096,1,1000,
+p7,1000,2048,1,400,
+p8,2000,4096,2,1000,V100
+p9,500,1024,1,600,T4
+`
+
+func handmadeTrace(t *testing.T) *Trace {
+	t.Helper()
+	nodes, err := ReadNodes(strings.NewReader(handmadeNodes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := ReadPods(strings.NewReader(handmadePods))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Trace{Nodes: nodes, Pods: pods}
+}
+
+// The protocol on a trace small enough to follow by hand: exact placements,
+// the drop of a pod that fits nowhere, and the allocation recorded at the
+// first pod at or beyond each arrived threshold.
+func TestReplayHandmadeTrace(t *testing.T) {
+	tr := handmadeTrace(t)
+	order := []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
+	res, err := Replay(tr.Nodes, tr.Pods, order, placement.Binpack(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GPUs != 6 || res.Placed != 8 || res.Failed != 1 || res.ArrivedMilli != 8000 || res.PlacedMilli != 6000 {
+		t.Fatalf("result %+v, want 6 GPUs, 8 placed, 1 failed, 8000 arrived, 6000 placed", res)
+	}
+	want := []float64{90, 90, 90, 90, 100}
+	for k := range want {
+		if !res.Reached[k] || math.Abs(res.At[k]-want[k]) > 1e-9 {
+			t.Errorf("allocation at %d%% arrived = %v (reached %v), want %v", Thresholds()[k], res.At[k], res.Reached[k], want[k])
+		}
+	}
+	// Replay works on a copy: the trace's nodes are untouched.
+	for _, n := range tr.Nodes {
+		if n.UsedGPUMilli() != 0 || n.UsedCPUMilli != 0 {
+			t.Fatalf("Replay changed the input node %s", n.Name)
+		}
+	}
+}
+
+// The same placements, card by card, seen from the cluster the replay built.
+func TestReplayHandmadePlacements(t *testing.T) {
+	tr := handmadeTrace(t)
+	cluster := cloneNodes(tr.Nodes)
+	pk := newPicker(cluster, 1)
+	type placed struct {
+		node  string
+		cards []int
+	}
+	want := []placed{
+		{"b", []int{0, 1}}, {"b", []int{2}}, {"b", []int{2}}, {"a", []int{0}}, {"a", nil},
+		{"b", []int{3}}, {"a", []int{1}}, {"", nil}, {"a", []int{1}},
+	}
+	for k, w := range want {
+		r := &tr.Pods[k].Request
+		best, set, ok := pk.pick(r, placement.Binpack())
+		got := placed{}
+		if ok {
+			got = placed{cluster[best].Name, set.Positions()}
+			if err := cluster[best].Assign(r, set); err != nil {
+				t.Fatal(err)
+			}
+			pk.summarise(best)
+		}
+		if got.node != w.node || !slices.Equal(got.cards, w.cards) && len(got.cards)+len(w.cards) > 0 {
+			t.Errorf("%s went to %q cards %v, want %q cards %v", tr.Pods[k].Name, got.node, got.cards, w.node, w.cards)
+		}
+	}
+}
+
+// Ties among equally good nodes go to one of them at random, the same one
+// for the same seed, and not always the first.
+func TestReplayTiesAreSeeded(t *testing.T) {
+	nodes, err := ReadNodes(strings.NewReader("sn,cpu_milli,memory_mib,gpu,model\na,0,0,1,T4\nb,0,0,1,T4\nc,0,0,1,T4\nd,0,0,1,T4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods := []Pod{{Name: "p", Request: placement.Whole(1)}}
+	firsts := map[string]bool{}
+	for seed := int64(0); seed < 20; seed++ {
+		pk := newPicker(cloneNodes(nodes), seed)
+		best, _, _ := pk.pick(&pods[0].Request, placement.Binpack())
+		again, _, _ := newPicker(cloneNodes(nodes), seed).pick(&pods[0].Request, placement.Binpack())
+		if best != again {
+			t.Fatalf("seed %d picked %d then %d", seed, best, again)
+		}
+		firsts[nodes[best].Name] = true
+	}
+	if len(firsts) < 2 {
+		t.Errorf("20 seeds always picked %v", firsts)
+	}
+}
+
+// The memoised picker chooses what scoring every fitting node does.
+func TestPickerMatchesPlainScoring(t *testing.T) {
+	tr := handmadeTrace(t)
+	extra, err := ReadNodes(strings.NewReader("sn,cpu_milli,memory_mib,gpu,model\nc,8000,32768,2,T4\nd,8000,32768,2,T4\ne,16000,65536,4,V100\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := append(cloneNodes(tr.Nodes), extra...)
+	auto := placement.NewAuto(placement.AutoOptions{})
+	pk := newPicker(nodes, 3)
+	for round := 0; round < 3; round++ {
+		for k := range tr.Pods {
+			r := &tr.Pods[k].Request
+			auto.Observe(r)
+			var fits []*placement.Node
+			for i := range nodes {
+				if placement.Check(&nodes[i], r).OK() {
+					fits = append(fits, &nodes[i])
+				}
+			}
+			best, set, ok := pk.pick(r, auto)
+			if !ok {
+				if len(fits) > 0 {
+					t.Fatalf("picker found no node for %s, %d fit", tr.Pods[k].Name, len(fits))
+				}
+				continue
+			}
+			view := auto.Prepare(fits, r)
+			top := math.Inf(-1)
+			for _, n := range fits {
+				top = math.Max(top, view.Evaluate(n, r).Score)
+			}
+			if got := view.Evaluate(&nodes[best], r); got.Score != top || got.Cards != set {
+				t.Fatalf("%s: picker chose %s %v scoring %v, best score is %v", tr.Pods[k].Name, nodes[best].Name, set, got.Score, top)
+			}
+			if err := nodes[best].Assign(r, set); err != nil {
+				t.Fatal(err)
+			}
+			pk.summarise(best)
+		}
+	}
+}
+
+func TestSummariseJSON(t *testing.T) {
+	runs := []Result{
+		{GPUs: 6, At: []float64{90, 91, 92, 93, 94}, Reached: []bool{true, true, true, true, true}, Placed: 8, Failed: 1},
+		{GPUs: 6, At: []float64{88, 89, 90, 91, 0}, Reached: []bool{true, true, true, true, false}, Placed: 6, Failed: 3},
+	}
+	s := Summarise("auto", []int64{42, 43}, runs)
+	if got, want := s.JSON(), `{"policy":"auto","seeds":"42-43","runs":2,"gpus":6,"allocation_at":{"90":89,"100":90,"110":91,"120":92,"130":94},"allocation_stddev":{"90":1,"100":1,"110":1,"120":1,"130":0},"placed":7,"failed":2}`; got != want {
+		t.Errorf("JSON =\n%s\nwant\n%s", got, want)
+	}
+	one := Summarise("fgd", []int64{7}, runs[1:])
+	if got, want := one.JSON(), `{"policy":"fgd","seed":7,"gpus":6,"allocation_at":{"90":88,"100":89,"110":90,"120":91},"placed":6,"failed":3}`; got != want {
+		t.Errorf("JSON =\n%s\nwant\n%s", got, want)
+	}
+}
