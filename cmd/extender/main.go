@@ -1,5 +1,5 @@
-// Command extender is gpuplane's scheduler extender. `extender simulate ...`
-// replays a trace through the placement code instead of serving.
+// Command extender is gpuplane's scheduler extender (serve, the default) and
+// its trace replay (`extender simulate ...`, see pkg/sim).
 package main
 
 import (

@@ -174,20 +174,35 @@ func (st *cardState) fill(n *Node, set CardSet, milli int64, t string, only bool
 // node: for each class, as many of its shares as the free cores of the p
 // cards that hold one, the CPU and the memory allow together.
 func (s *shape) fillOf(st *cardState, p int, cpu, mem int64, memory bool) float64 {
-	var k int64
+	var k float64
 	for i := 0; i < p; i++ {
-		k += st.free[i] / s.milli
+		k += quot(st.free[i], s.inv)
 	}
+	fc, fm := float64(cpu), float64(mem)
 	var u float64
-	for j, c := range s.cpu {
+	for j, ic := range s.invCPU {
 		n := k
-		if c > 0 && cpu/c < n {
-			n = cpu / c
+		if ic > 0 {
+			n = min(n, quot2(fc, ic))
 		}
-		if memory && s.mem[j] > 0 && mem/s.mem[j] < n {
-			n = mem / s.mem[j]
+		if memory && s.invMem[j] > 0 {
+			n = min(n, quot2(fm, s.invMem[j]))
 		}
-		u += s.w[j] * float64(n*s.milli)
+		u += s.w[j] * n
 	}
-	return u
+	return u * float64(s.milli)
+}
+
+// quot is floor(a/b) for 0 <= a <= 1000 and inv = 1/b: a small nudge
+// absorbs the rounding of inv, which cannot reach the next integer because
+// a/b is at least 1/b away from it.
+func quot(a int64, inv float64) float64 { return math.Floor(float64(a)*inv + 1e-9) }
+
+// quot2 is floor(a/b) for a host resource a and inv = 1/b, with the same
+// nudge relative to the size of a.
+func quot2(a, inv float64) float64 {
+	if a <= 0 {
+		return 0
+	}
+	return math.Floor(a*inv*(1+1e-12) + 1e-9)
 }

@@ -129,3 +129,68 @@ func TestFragmentationMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+// naiveUsable is usable for a uniform node written out class by class: whole
+// classes count the free cores of the cards one request fits (the paper);
+// share classes blend in, with weight fill, how much of the node they could
+// consume.
+func naiveUsable(n *Node, classes []Class, memory bool, fill float64) float64 {
+	var total float64
+	for _, c := range classes {
+		total += c.Weight
+	}
+	var u float64
+	for _, c := range classes {
+		typed := Request{Types: c.Types}
+		if c.Cards == 0 || !typed.allows(n.Cards[0].Type) {
+			continue
+		}
+		p := c.Weight / total
+		freeCPU, freeMem := n.FreeCPUMilli(), n.FreeMemoryMiB()
+		if c.CPUMilli > freeCPU || (memory && c.MemoryMiB > freeMem) {
+			continue
+		}
+		fit, sum, k := 0, int64(0), int64(0)
+		for i := range n.Cards {
+			if f := n.Cards[i].FreeMilli(); f >= c.Milli {
+				fit++
+				sum += f
+				k += f / c.Milli
+			}
+		}
+		if fit < c.Cards {
+			continue
+		}
+		if c.Milli == MilliPerCard {
+			u += p * float64(sum)
+			continue
+		}
+		if c.CPUMilli > 0 {
+			k = min(k, freeCPU/c.CPUMilli)
+		}
+		if memory && c.MemoryMiB > 0 {
+			k = min(k, freeMem/c.MemoryMiB)
+		}
+		u += p * ((1-fill)*float64(sum) + fill*float64(k*c.Milli))
+	}
+	return u
+}
+
+func TestShareFillMatchesDefinition(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 3000; i++ {
+		classes := randomClasses(r)
+		n := randomNode(r)
+		for k := range n.Cards {
+			n.Cards[k].Type = n.Cards[0].Type
+		}
+		for _, fill := range []float64{0.5, 1} {
+			w := NewWorkload(classes)
+			got := w.usable(&n, 0, 0, 0, 0, measure{memory: true, shareFill: fill})
+			want := naiveUsable(&n, classes, true, fill)
+			if math.Abs(got-want) > 1e-6*math.Max(1, want) {
+				t.Fatalf("case %d fill %v: usable = %v, class by class = %v\nnode %+v\nclasses %+v", i, fill, got, want, n, classes)
+			}
+		}
+	}
+}

@@ -28,9 +28,11 @@ func newMixLearner(halfLife, coverage float64, limit int) *mixLearner {
 	return l
 }
 
-// observe counts r. The snapshot is recompiled when a class is new, and
-// otherwise once the observations since the last compile reach 1% of the
-// weight seen: the mix then changed by at most about 1%.
+// observe counts r. The snapshot is recompiled once the observations since
+// the last compile reach 1% of the weight seen (the mix then changed by at
+// most about 1%), and, while fewer than warmUp requests were seen, also when
+// a class is new. Recompiling sorts the classes, so an endless variety of
+// requests must not trigger it on every one.
 func (l *mixLearner) observe(r *Request) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -39,10 +41,13 @@ func (l *mixLearner) observe(r *Request) {
 	}
 	isNew := l.tally.Add(r, 1)
 	l.since++
-	if isNew || float64(l.since) >= 0.01*l.tally.Total() {
+	if (isNew && l.tally.Total() < warmUp) || float64(l.since) >= 0.01*l.tally.Total() {
 		l.snap.Store(NewWorkload(l.tally.Top(l.coverage, l.limit)))
 		l.since = 0
 	}
 }
+
+// warmUp is how many observations a new class recompiles the mix for.
+const warmUp = 1000
 
 func (l *mixLearner) workload() *Workload { return l.snap.Load() }

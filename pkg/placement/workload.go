@@ -107,7 +107,7 @@ func compareClass(a, b *Class) int {
 		cmp.Compare(a.Milli, b.Milli),
 		cmp.Compare(a.CPUMilli, b.CPUMilli),
 		cmp.Compare(a.MemoryMiB, b.MemoryMiB),
-		cmp.Compare(strings.Join(a.Types, "|"), strings.Join(b.Types, "|")),
+		slices.Compare(a.Types, b.Types),
 	)
 }
 
@@ -143,11 +143,16 @@ type shape struct {
 	milli  int64
 	types  []string // allowed card types; empty = any
 	weight float64
-	// members ascending by CPU; cum[i] is the weight of members 0..i.
-	cpu []int64
-	mem []int64
-	w   []float64
-	cum []float64
+	// members ascending by CPU; cum[i] is the weight of members 0..i;
+	// invCPU and invMem are 1/CPU and 1/memory (0 for none), so that
+	// counting how many fit multiplies instead of dividing.
+	cpu    []int64
+	mem    []int64
+	w      []float64
+	cum    []float64
+	invCPU []float64
+	invMem []float64
+	inv    float64 // 1/milli
 }
 
 // NewWorkload compiles classes (weights need not be normalised; classes of
@@ -236,6 +241,16 @@ func (s *shape) normalise(total float64) {
 		cum[to] = sum
 	}
 	s.cpu, s.mem, s.w, s.cum = cpu, mem, w, cum
+	s.invCPU, s.invMem = make([]float64, len(idx)), make([]float64, len(idx))
+	for i := range idx {
+		if cpu[i] > 0 {
+			s.invCPU[i] = 1 / float64(cpu[i])
+		}
+		if mem[i] > 0 {
+			s.invMem[i] = 1 / float64(mem[i])
+		}
+	}
+	s.inv = 1 / float64(s.milli)
 	s.weight /= total
 }
 
