@@ -53,6 +53,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve-extender":
 		err = runServeExtender(ctx, rest, stdout, stderr)
+	case "serve-webhook":
+		err = runServeWebhook(ctx, rest, stdout, stderr)
 	case "extender":
 		err = runExtender(ctx, rest, stderr)
 	case "webhook":
@@ -261,6 +263,7 @@ func runWebhook(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&o.Repeats, "repeats", 3, "windows per concurrency")
 	fs.IntVar(&o.GoalConcurrency, "goal-concurrency", 4, "the concurrency the goals are judged at")
 	fs.StringVar(&o.Request, "request", "2(V100|A100)", "GPU request of the pods")
+	fs.IntVar(&o.ProfileSeconds, "profile-seconds", 10, "length of a CPU profile of the webhook's server code under load at the goal concurrency; 0 for none")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -279,11 +282,11 @@ func runWebhook(ctx context.Context, args []string, stderr io.Writer) error {
 		"over keep-alive connections, each connection one review after the other, and checks every answer is allowed with a patch. "+
 		"Windows of %s after %s of warm-up; latency from sending to the answer read. Server and load generator share the machine's cores.",
 		o.Request, o.Duration, o.Warmup)
-	figs, notes, err := RunWebhookLoad(ctx, o)
+	figs, notes, profiles, err := RunWebhookLoad(ctx, o)
 	if err != nil {
 		return err
 	}
-	s.Figures, s.Notes = figs, notes
+	s.Figures, s.Notes, s.Profiles = figs, notes, profiles
 	return finish(ctx, s, c, "")
 }
 
@@ -303,7 +306,7 @@ func runEndToEnd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&o.CreateBurst, "create-burst", 4000, "burst of the pod creator")
 	fs.IntVar(&o.CreateWorkers, "create-workers", 32, "concurrent pod creations")
 	fs.DurationVar(&o.RunTimeout, "run-timeout", 5*time.Minute, "longest wait for one run's pods to be bound")
-	fs.IntVar(&o.ProfileSeconds, "profile-seconds", 10, "length of the CPU profiles of an extra, unmeasured run with the extender; 0 for none")
+	fs.IntVar(&o.ProfileSeconds, "profile-seconds", 20, "length of the CPU profiles taken from the start of each variant's last run; 0 for none")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -391,4 +394,15 @@ func runReport(args []string, stderr io.Writer) error {
 		return err
 	}
 	return UpdateReport(*doc, r)
+}
+
+func runServeWebhook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve-webhook", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	certDir := fs.String("cert-dir", "", "directory holding tls.crt and tls.key")
+	scheduler := fs.String("scheduler-name", "gpuplane", "scheduler written into GPU pods")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return ServeWebhook(klog.NewContext(ctx, klog.Background()), *certDir, *scheduler, stdout)
 }

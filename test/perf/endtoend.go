@@ -45,9 +45,9 @@ type EndToEndOptions struct {
 	CreateWorkers int
 	// RunTimeout bounds one run's wait for every pod to be bound. Default 5m.
 	RunTimeout time.Duration
-	// ProfileSeconds, when not 0, adds a run with the extender after the
-	// measured ones, during which CPU profiles of kube-scheduler and the
-	// extender are taken for that long.
+	// ProfileSeconds, when not 0, is the length of the CPU profiles taken
+	// from the start of each variant's last run: its kube-scheduler, and
+	// the extender in the extender's run.
 	ProfileSeconds int
 	WorkDir        string
 	Executable     string
@@ -170,24 +170,29 @@ func RunEndToEnd(ctx context.Context, o EndToEndOptions) ([]Figure, []string, []
 	env.procs["load generator"] = os.Getpid()
 
 	var runs []e2eRun
+	var profiles []string
 	for rep := 0; rep < o.Repeats; rep++ {
 		order := []string{variantBaseline, variantGPUPlane}
 		if rep%2 == 1 {
 			order[0], order[1] = order[1], order[0]
 		}
 		for _, v := range order {
-			r, err := env.run(ctx, v, fmt.Sprintf("r%d", rep+1), nil)
+			var prof *e2eProfiles
+			if o.ProfileSeconds > 0 && rep == o.Repeats-1 {
+				prof = env.newProfiles(v)
+			}
+			r, err := env.run(ctx, v, fmt.Sprintf("r%d", rep+1), prof)
 			if err != nil {
 				return nil, nil, nil, "", fmt.Errorf("repeat %d, %s: %w", rep+1, v, err)
 			}
+			if prof != nil {
+				p, err := prof.wait()
+				if err != nil {
+					return nil, nil, nil, "", err
+				}
+				profiles = append(profiles, p...)
+			}
 			runs = append(runs, r)
-		}
-	}
-	var profiles []string
-	if o.ProfileSeconds > 0 {
-		profiles, err = env.profiledRun(ctx)
-		if err != nil {
-			return nil, nil, nil, "", err
 		}
 	}
 	figs, notes := e2eFigures(runs, &o)
@@ -338,8 +343,8 @@ func (e *e2eEnv) podsFor(variant, run string) ([]*corev1.Pod, error) {
 }
 
 // run creates the pods of one run, waits until all are bound, and deletes
-// them. during, when not nil, runs beside it (profiles).
-func (e *e2eEnv) run(ctx context.Context, variant, id string, during func()) (e2eRun, error) {
+// them. prof, when not nil, is started with the pod creation.
+func (e *e2eEnv) run(ctx context.Context, variant, id string, prof *e2eProfiles) (e2eRun, error) {
 	run := id + "-" + map[string]string{variantBaseline: "base", variantGPUPlane: "gpuplane"}[variant]
 	pods, err := e.podsFor(variant, run)
 	if err != nil {
@@ -363,8 +368,8 @@ func (e *e2eEnv) run(ctx context.Context, variant, id string, during func()) (e2
 		return e2eRun{}, errors.New("the pod informer did not sync")
 	}
 	cpuBefore := e.cpu()
-	if during != nil {
-		go during()
+	if prof != nil {
+		prof.start(ctx)
 	}
 	start := time.Now()
 	obs.start(start)
@@ -506,41 +511,60 @@ func formatCPU(m map[string]time.Duration) string {
 	return strings.Join(parts, ", ")
 }
 
-// profiledRun runs the extender variant once more, not measured, while CPU
-// profiles of its kube-scheduler and of the extender are taken.
-func (e *e2eEnv) profiledRun(ctx context.Context) ([]string, error) {
+// e2eProfiles are the CPU profiles taken during one run.
+type e2eProfiles struct {
+	e       *e2eEnv
+	variant string
+	wg      sync.WaitGroup
+	errs    chan error
+	files   []string
+}
+
+func (e *e2eEnv) newProfiles(variant string) *e2eProfiles {
+	return &e2eProfiles{e: e, variant: variant, errs: make(chan error, 2)}
+}
+
+// start takes the profiles in the background: the variant's kube-scheduler,
+// and the extender in the extender's run.
+func (p *e2eProfiles) start(ctx context.Context) {
+	e := p.e
 	secs := strconv.Itoa(e.o.ProfileSeconds)
-	schedPath := filepath.Join(e.o.WorkDir, "endtoend-kube-scheduler.cpu.prof")
+	short := map[string]string{variantBaseline: "without-extender", variantGPUPlane: "with-extender"}[p.variant]
+	pid := e.procs["kube-scheduler "+p.variant]
+	schedPath := filepath.Join(e.o.WorkDir, "endtoend-kube-scheduler-"+short+".cpu.prof")
+	p.files = append(p.files, filepath.Base(schedPath))
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		port := processFlag(pid, "secure-port")
+		if port == "" {
+			p.errs <- fmt.Errorf("no --secure-port on the command line of kube-scheduler (pid %d)", pid)
+			return
+		}
+		p.errs <- e.schedulerProfile(ctx, port, secs, schedPath)
+	}()
+	if p.variant != variantGPUPlane {
+		return
+	}
 	extPath := filepath.Join(e.o.WorkDir, "endtoend-extender.cpu.prof")
-	pid := e.procs["kube-scheduler "+variantGPUPlane]
-	port := processFlag(pid, "secure-port")
-	if port == "" {
-		return nil, fmt.Errorf("no --secure-port on the command line of kube-scheduler (pid %d)", pid)
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	during := func() {
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			errs <- e.schedulerProfile(ctx, port, secs, schedPath)
-		}()
-		go func() {
-			defer wg.Done()
-			errs <- newExtenderClient(e.extAddr, e.extDebug).download(ctx, "/debug/pprof/profile?seconds="+secs, extPath)
-		}()
-	}
-	if _, err := e.run(ctx, variantGPUPlane, "profile", during); err != nil {
-		return nil, err
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	p.files = append(p.files, filepath.Base(extPath))
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.errs <- newExtenderClient(e.extAddr, e.extDebug).download(ctx, "/debug/pprof/profile?seconds="+secs, extPath)
+	}()
+}
+
+// wait waits for the profiles and returns their file names.
+func (p *e2eProfiles) wait() ([]string, error) {
+	p.wg.Wait()
+	close(p.errs)
+	for err := range p.errs {
 		if err != nil {
 			return nil, err
 		}
 	}
-	return []string{filepath.Base(schedPath), filepath.Base(extPath)}, nil
+	return p.files, nil
 }
 
 // schedulerProfile saves a CPU profile of kube-scheduler, asked as the
@@ -611,16 +635,12 @@ func e2eFigures(runs []e2eRun, o *EndToEndOptions) ([]Figure, []string) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			if strings.HasPrefix(k, "kube-scheduler ") && k != "kube-scheduler "+v {
-				k2 := k
-				figs = append(figs, NewFigure(v, "CPU of the idle "+strings.TrimPrefix(k2, "kube-scheduler ")+" kube-scheduler per 1,000 pods", "s", cpu[k], nil))
-				continue
+			name := "CPU per 1,000 pods: " + k
+			idle := (strings.HasPrefix(k, "kube-scheduler ") && k != "kube-scheduler "+v) || (k == "extender" && v == variantBaseline)
+			if idle {
+				name += " (idle in these runs)"
 			}
-			if k == "extender" && v == variantBaseline {
-				figs = append(figs, NewFigure(v, "CPU of the (idle) extender per 1,000 pods", "s", cpu[k], nil))
-				continue
-			}
-			figs = append(figs, NewFigure(v, "CPU of "+k+" per 1,000 pods", "s", cpu[k], nil))
+			figs = append(figs, NewFigure(v, name, "s", cpu[k], nil))
 		}
 	}
 	// Ratio per repeat: the runs of one repeat ran back to back.

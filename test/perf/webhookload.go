@@ -45,7 +45,14 @@ type WebhookLoadOptions struct {
 	GoalConcurrency int
 	// Request is the GPU request of the pods. Default "2(V100|A100)".
 	Request string
-	// WorkDir receives the webhook's certificate and log.
+	// ProfileSeconds, when not 0, adds a CPU profile of the webhook's server
+	// code under load at GoalConcurrency, taken from `perf serve-webhook`
+	// (the program has no profiling endpoint).
+	ProfileSeconds int
+	// Executable is this program, started as `perf serve-webhook` for the
+	// profile. Default: os.Executable().
+	Executable string
+	// WorkDir receives the webhook's certificate, log and profile.
 	WorkDir string
 	// Logf reports progress. Default: nothing.
 	Logf func(format string, args ...any)
@@ -85,41 +92,54 @@ func (o *WebhookLoadOptions) setDefaults() error {
 // RunWebhookLoad starts the webhook program with a fresh certificate on a
 // free loopback port and sends it AdmissionReviews of a typical GPU pod over
 // HTTPS with keep-alive, measuring reviews per second and latency.
-func RunWebhookLoad(ctx context.Context, o WebhookLoadOptions) ([]Figure, []string, error) {
+func RunWebhookLoad(ctx context.Context, o WebhookLoadOptions) ([]Figure, []string, []string, error) {
+	figs, notes, certDir, roots, bodies, err := o.measure(ctx)
+	if err != nil || o.ProfileSeconds == 0 {
+		return figs, notes, nil, err
+	}
+	profile, err := o.profile(ctx, certDir, roots, bodies)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return figs, notes, []string{profile}, nil
+}
+
+// measure loads the webhook program.
+func (o *WebhookLoadOptions) measure(ctx context.Context) ([]Figure, []string, string, *x509.CertPool, [][]byte, error) {
 	if err := o.setDefaults(); err != nil {
-		return nil, nil, err
+		return nil, nil, "", nil, nil, err
 	}
 	certDir := filepath.Join(o.WorkDir, "webhook-certs")
 	if err := os.MkdirAll(certDir, 0o700); err != nil {
-		return nil, nil, err
+		return nil, nil, "", nil, nil, err
 	}
 	cert, err := writeLoopbackCert(certDir, time.Now())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", nil, nil, err
 	}
 	port, err := freePort()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", nil, nil, err
 	}
 	c, stdout, err := startChild("webhook", o.Binary, []string{"serve",
 		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--cert-dir", certDir,
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--scheduler-name", "gpuplane",
 	}, filepath.Join(o.WorkDir, "webhook.log"))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", nil, nil, err
 	}
 	defer c.stop(10 * time.Second)
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 
 	bodies, err := reviewBodies(o.Request, 64)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", nil, nil, err
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
 	url := fmt.Sprintf("https://127.0.0.1:%d/mutate-v1-pod", port)
 	if err := waitWebhook(ctx, c, url, roots, bodies[0]); err != nil {
-		return nil, nil, err
+		return nil, nil, "", nil, nil, err
 	}
 
 	var figs []Figure
@@ -127,9 +147,9 @@ func RunWebhookLoad(ctx context.Context, o WebhookLoadOptions) ([]Figure, []stri
 	for _, conc := range o.Concurrency {
 		var rate, p50, p99, cpu []float64
 		for rep := 0; rep < o.Repeats; rep++ {
-			w, err := loadWebhook(ctx, c, url, roots, bodies, conc, o)
+			w, err := loadWebhook(ctx, c.Pid(), url, roots, bodies, conc, *o)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, "", nil, nil, err
 			}
 			rate = append(rate, w.rate)
 			p50 = append(p50, Millis(w.lat.Percentile(50)))
@@ -154,7 +174,49 @@ func RunWebhookLoad(ctx context.Context, o WebhookLoadOptions) ([]Figure, []stri
 	if err == nil {
 		notes = append(notes, fmt.Sprintf("Webhook RSS after the load: %.0f MiB (peak %.0f MiB).", mem.RSS, mem.Peak))
 	}
-	return figs, notes, nil
+	return figs, notes, certDir, roots, bodies, nil
+}
+
+// profile starts `perf serve-webhook` on the same certificate and takes a
+// CPU profile of it under load at the goal concurrency.
+func (o *WebhookLoadOptions) profile(ctx context.Context, certDir string, roots *x509.CertPool, bodies [][]byte) (string, error) {
+	exe := o.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return "", err
+		}
+	}
+	c, stdout, err := startChild("webhook (in-process server)", exe, []string{"serve-webhook", "--cert-dir", certDir},
+		filepath.Join(o.WorkDir, "webhook-profile.log"))
+	if err != nil {
+		return "", err
+	}
+	defer c.stop(10 * time.Second)
+	var ready WebhookReady
+	if err := c.readReady(ctx, stdout, time.Minute, &ready); err != nil {
+		return "", err
+	}
+	url := fmt.Sprintf("https://127.0.0.1:%d/mutate-v1-pod", ready.Port)
+	if err := waitWebhook(ctx, c, url, roots, bodies[0]); err != nil {
+		return "", err
+	}
+	path := filepath.Join(o.WorkDir, "webhook.cpu.prof")
+	errs := make(chan error, 1)
+	go func() {
+		errs <- newExtenderClient("", ready.Debug).download(ctx, "/debug/pprof/profile?seconds="+strconv.Itoa(o.ProfileSeconds), path)
+	}()
+	po := *o
+	po.Warmup, po.Duration = 100*time.Millisecond, time.Duration(o.ProfileSeconds)*time.Second+time.Second
+	w, err := loadWebhook(ctx, c.Pid(), url, roots, bodies, o.GoalConcurrency, po)
+	if err != nil {
+		return "", err
+	}
+	if err := <-errs; err != nil {
+		return "", err
+	}
+	o.Logf("webhook profile: %.0f reviews/s under the profiler, server CPU %.0f µs/review", w.rate, w.serverCPUPerReview)
+	return filepath.Base(path), nil
 }
 
 // window is one measured load window.
@@ -166,7 +228,7 @@ type window struct {
 
 // loadWebhook runs conc connections for the warm-up, then measures for
 // o.Duration or o.MaxRequests reviews, whichever comes first.
-func loadWebhook(ctx context.Context, c *child, url string, roots *x509.CertPool, bodies [][]byte, conc int, o WebhookLoadOptions) (window, error) {
+func loadWebhook(ctx context.Context, serverPid int, url string, roots *x509.CertPool, bodies [][]byte, conc int, o WebhookLoadOptions) (window, error) {
 	client := webhookClient(roots, conc)
 	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithCancel(ctx)
@@ -226,7 +288,7 @@ func loadWebhook(ctx context.Context, c *child, url string, roots *x509.CertPool
 		}()
 	}
 	time.Sleep(o.Warmup)
-	serverBefore, err1 := ProcessCPU(c.Pid())
+	serverBefore, err1 := ProcessCPU(serverPid)
 	clientBefore, err2 := ProcessCPU(os.Getpid())
 	if err := errors.Join(err1, err2); err != nil {
 		close(stop)
@@ -245,7 +307,7 @@ func loadWebhook(ctx context.Context, c *child, url string, roots *x509.CertPool
 	elapsed := time.Since(start)
 	close(stop)
 	wg.Wait()
-	serverAfter, err1 := ProcessCPU(c.Pid())
+	serverAfter, err1 := ProcessCPU(serverPid)
 	clientAfter, err2 := ProcessCPU(os.Getpid())
 	if firstErr != nil {
 		return window{}, firstErr
