@@ -233,7 +233,11 @@ func (s *State) removePod(uid types.UID, node string) {
 // the node's current snapshot and returns what the pod takes (or why it
 // cannot), and the result is held as assumed until the informer confirms
 // the binding, Forget drops it, or the TTL passes. Two Reserves on one node
-// run one after the other, so they never take the same share.
+// run one after the other, so they never take the same share. A pod held
+// as assumed anywhere is refused: its first bind is in flight or done, and
+// a second one (kube-scheduler retrying after a timeout, maybe on another
+// node) would otherwise replace or, by failing, forget the first one's
+// booking while the pod may be bound with it.
 func (s *State) Reserve(node string, uid types.UID, key string, plan func(*nodeSnapshot) (*podRecord, error)) error {
 	ns := s.lockNode(node, false)
 	if ns == nil {
@@ -243,8 +247,25 @@ func (s *State) Reserve(node string, uid types.UID, key string, plan func(*nodeS
 		ns.mu.Unlock()
 		return fmt.Errorf("%w: %s on %s", ErrAlreadyHeld, key, node)
 	}
+	// The pod is claimed before plan runs, so that a Reserve of it on
+	// another node, under that node's lock, is refused meanwhile.
+	s.assumedMu.Lock()
+	prev, busy := s.assumed[uid]
+	if !busy {
+		s.assumed[uid] = node
+	}
+	s.assumedMu.Unlock()
+	if busy {
+		ns.mu.Unlock()
+		return fmt.Errorf("%w: a bind of %s to %s is in flight or awaits the informer", ErrAlreadyHeld, key, prev)
+	}
 	rec, err := plan(ns.snap.Load())
 	if err != nil {
+		s.assumedMu.Lock()
+		if s.assumed[uid] == node {
+			delete(s.assumed, uid)
+		}
+		s.assumedMu.Unlock()
 		ns.mu.Unlock()
 		return err
 	}
@@ -254,14 +275,7 @@ func (s *State) Reserve(node string, uid types.UID, key string, plan func(*nodeS
 		s.assumedPods.Add(1)
 	}
 	ns.pods[uid] = rec
-	s.assumedMu.Lock()
-	prev, moved := s.assumed[uid]
-	s.assumed[uid] = node
-	s.assumedMu.Unlock()
 	s.unlockNode(ns)
-	if moved && prev != node {
-		s.dropAssumed(uid, prev)
-	}
 	return nil
 }
 

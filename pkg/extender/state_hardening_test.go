@@ -2,7 +2,10 @@ package extender
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
@@ -129,4 +132,90 @@ func FuzzStateAnnotations(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReserveRefusesASecondBindOfAPod: while a pod is held as assumed (its
+// bind in flight, or done and not yet seen by the informer), another bind
+// of it, on this node or another, is refused and leaves the first booking
+// alone; once the first is forgotten, the pod may be booked again.
+func TestReserveRefusesASecondBindOfAPod(t *testing.T) {
+	s, _ := newTestState(t)
+	for _, n := range []string{"a", "b", "c", "d"} {
+		s.SetNode(makeNode(n).vgpuCards(1, "T4").obj())
+	}
+	plan := func(*nodeSnapshot) (*podRecord, error) {
+		return &podRecord{shares: []cardShare{{index: 0, milli: 400}}}, nil
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for _, n := range []string{"a", "b", "c", "d", "a", "b"} {
+		wg.Go(func() {
+			if err := s.Reserve(n, "uid-p", "default/p", plan); err == nil {
+				wins.Add(1)
+			} else if !errors.Is(err, ErrAlreadyHeld) {
+				t.Errorf("Reserve on %s: %v, want ErrAlreadyHeld", n, err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d Reserves of one pod succeeded, want 1", wins.Load())
+	}
+	booked := func() (nodes []string) {
+		for _, n := range s.View().Nodes {
+			if n.Cards[0].UsedMilli > 0 {
+				nodes = append(nodes, n.Name)
+			}
+		}
+		return nodes
+	}
+	held := booked()
+	if len(held) != 1 || s.Sizes().AssumedPods != 1 {
+		t.Fatalf("booked on %v with %d assumed, want one node", held, s.Sizes().AssumedPods)
+	}
+	s.Forget("uid-p")
+	if got := booked(); len(got) != 0 {
+		t.Fatalf("booked on %v after Forget", got)
+	}
+	if err := s.Reserve("c", "uid-p", "default/p", plan); err != nil {
+		t.Fatalf("Reserve after Forget: %v", err)
+	}
+}
+
+// TestConcurrentBindsOfOnePod: kube-scheduler may bind a pod again while a
+// first bind is still running (it gave up waiting, or another replica
+// binds). Exactly one bind wins, and the cards written on the pod are those
+// of the node it is bound to.
+func TestConcurrentBindsOfOnePod(t *testing.T) {
+	for round := range 20 {
+		h := newHarness(t, harnessOptions{},
+			makeNode("a").vgpuCards(1, "T4").obj(), makeNode("b").vgpuCards(1, "T4").obj(), makePod("p").vgpu(0, 40, 0).obj())
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, n := range []string{"a", "b"} {
+			wg.Go(func() {
+				<-start
+				errs[i] = h.bind("p", n)
+			})
+		}
+		close(start)
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("round %d: binds to a and b returned %v and %v, want exactly one success", round, errs[0], errs[1])
+		}
+		p := h.pod("p")
+		a, err := api.DecodeAssignment(p.Annotations[api.AnnotationAssigned])
+		if err != nil || a.Node != p.Spec.NodeName || p.Annotations[api.AnnotationPredicateNode] != p.Spec.NodeName {
+			t.Fatalf("round %d: pod bound to %q carries assignment %+v (%v) and predicate-node %q",
+				round, p.Spec.NodeName, a, err, p.Annotations[api.AnnotationPredicateNode])
+		}
+		h.sync()
+		fuzzCheckNotOverbooked(t, h.state)
+		for _, n := range h.state.View().Nodes {
+			if used := n.Cards[0].UsedMilli; (n.Name == p.Spec.NodeName) != (used == 400) || (n.Name != p.Spec.NodeName && used != 0) {
+				t.Fatalf("round %d: pod on %s, node %s shows %d milli used", round, p.Spec.NodeName, n.Name, used)
+			}
+		}
+	}
 }
