@@ -111,17 +111,11 @@ func (w *Workload) usableOf(st *cardState, access []uint64, cpu, mem int64, m me
 			continue
 		}
 		var v float64
-		fill := m.shareFill
-		if s.milli == MilliPerCard {
-			fill = 0
-		}
-		if fill > 0 {
-			v = fill * s.fillOf(st, p, cpu, mem, m.memory)
-		}
-		if fill < 1 {
-			if f := s.fitWeight(cpu, mem, m.memory); f > 0 {
-				v += (1 - fill) * f * float64(st.sum[p])
-			}
+		if fill := m.shareFill; fill > 0 && s.milli < MilliPerCard {
+			f, c := s.fitAndFill(st, p, cpu, mem, m.memory)
+			v = (1-fill)*f*float64(st.sum[p]) + fill*c
+		} else if f := s.fitWeight(cpu, mem, m.memory); f > 0 {
+			v = f * float64(st.sum[p])
 		}
 		if m.scale != nil {
 			v *= m.scale[i]
@@ -170,27 +164,35 @@ func (st *cardState) fill(n *Node, set CardSet, milli int64, t string, only bool
 	}
 }
 
-// fillOf is the GPU milli the share shape's classes could consume on the
-// node: for each class, as many of its shares as the free cores of the p
-// cards that hold one, the CPU and the memory allow together.
-func (s *shape) fillOf(st *cardState, p int, cpu, mem int64, memory bool) float64 {
+// fitAndFill returns, for the share shape on the node, the weight of its
+// classes that fit the free CPU (and memory), as fitWeight, and the GPU milli
+// they could consume: for each class as many of its shares as the free cores
+// of the p cards that hold one, the CPU and the memory allow together. One
+// pass over the classes does both.
+func (s *shape) fitAndFill(st *cardState, p int, cpu, mem int64, memory bool) (fit, fill float64) {
 	var k float64
 	for i := 0; i < p; i++ {
 		k += quot(st.free[i], s.inv)
 	}
 	fc, fm := float64(cpu), float64(mem)
-	var u float64
-	for j, ic := range s.invCPU {
+	for j, c := range s.cpu {
+		if c > cpu {
+			break // ascending by CPU: no later class fits either
+		}
+		if memory && s.mem[j] > mem {
+			continue
+		}
 		n := k
-		if ic > 0 {
+		if ic := s.invCPU[j]; ic > 0 {
 			n = min(n, quot2(fc, ic))
 		}
-		if memory && s.invMem[j] > 0 {
-			n = min(n, quot2(fm, s.invMem[j]))
+		if im := s.invMem[j]; memory && im > 0 {
+			n = min(n, quot2(fm, im))
 		}
-		u += s.w[j] * n
+		fit += s.w[j]
+		fill += s.w[j] * n
 	}
-	return u * float64(s.milli)
+	return fit, fill * float64(s.milli)
 }
 
 // quot is floor(a/b) for 0 <= a <= 1000 and inv = 1/b: a small nudge
