@@ -306,7 +306,8 @@ func runEndToEnd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&o.CreateBurst, "create-burst", 4000, "burst of the pod creator")
 	fs.IntVar(&o.CreateWorkers, "create-workers", 32, "concurrent pod creations")
 	fs.DurationVar(&o.RunTimeout, "run-timeout", 5*time.Minute, "longest wait for one run's pods to be bound")
-	fs.IntVar(&o.ProfileSeconds, "profile-seconds", 20, "length of the CPU profiles taken from the start of each variant's last run; 0 for none")
+	only := fs.String("modes", "", "only this mode: shipped (client limits as shipped) or raised (client limits raised); default both")
+	fs.IntVar(&o.ProfileSeconds, "profile-seconds", 10, "length of the CPU profiles taken from the start of each variant's last run; 0 for none")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -330,8 +331,22 @@ func runEndToEnd(ctx context.Context, args []string, stderr io.Writer) error {
 		"client QPS 50, burst 100), and the same configuration without extenders. Each run creates %s pods asking 1 or 2 cards in turn "+
 		"(as the webhook admits `1` and `2` for the extender's profile; plain nvidia.com/gpu limits for the other), with %d concurrent creators at up to %.0f requests/s, "+
 		"and times every pod's binding from a watch. Rates are from the first bind to the last; the variants alternate which goes first; "+
-		"pods are deleted between runs.", thousands(o.Nodes), filepath.Base(o.SchedulerConfig), thousands(o.Pods), o.CreateWorkers, qps)
-	figs, notes, profiles, apiserver, err := RunEndToEnd(ctx, o)
+		"pods are deleted between runs. Two sets, each on a fresh control plane: the client limits as shipped, and the client limits of both kube-schedulers and the extender raised "+
+		"so that CPU rather than a rate limit bounds them.", thousands(o.Nodes), filepath.Base(o.SchedulerConfig), thousands(o.Pods), o.CreateWorkers, qps)
+	modes := DefaultE2EModes()
+	if *only != "" {
+		var kept []E2EMode
+		for _, m := range modes {
+			if strings.Contains(*only, m.Name) || (*only == "raised" && m.ClientQPS > 0) || (*only == "shipped" && m.ClientQPS == 0) {
+				kept = append(kept, m)
+			}
+		}
+		if len(kept) == 0 {
+			return fmt.Errorf("--modes %q matches no mode; want shipped or raised", *only)
+		}
+		modes = kept
+	}
+	figs, notes, profiles, apiserver, err := RunEndToEnd(ctx, o, modes)
 	if err != nil {
 		return err
 	}

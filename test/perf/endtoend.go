@@ -116,6 +116,7 @@ type e2eRun struct {
 // e2eEnv is the running cluster of the end-to-end run.
 type e2eEnv struct {
 	o        *EndToEndOptions
+	mode     E2EMode
 	c        *cluster.Cluster
 	client   kubernetes.Interface
 	configs  SchedulerConfigs
@@ -125,11 +126,36 @@ type e2eEnv struct {
 	schedCfg map[string]string // variant -> scheduler config path
 }
 
-// RunEndToEnd starts a control plane with o.Nodes nodes, the extender (with
-// its informers on that API server) and two kube-schedulers — the shipped
-// configuration, and the same without extenders — and measures how fast
-// each binds o.Pods GPU pods.
-func RunEndToEnd(ctx context.Context, o EndToEndOptions) ([]Figure, []string, []string, string, error) {
+// E2EMode is one set of end-to-end runs on a fresh cluster.
+type E2EMode struct {
+	// Name labels the figures.
+	Name string
+	// ClientQPS and ClientBurst, when not 0, replace the API client limits
+	// of both kube-schedulers (clientConnection) and of the extender; 0
+	// keeps the shipped configuration and the extender's defaults.
+	ClientQPS   float32
+	ClientBurst int
+	// Profile takes the CPU profiles (EndToEndOptions.ProfileSeconds) in
+	// this mode's last repeat.
+	Profile bool
+}
+
+// DefaultE2EModes are the modes make bench runs: as shipped, where
+// kube-scheduler's client allows 50 requests per second (one bind each),
+// and with the client limits raised so that CPU, not a rate limit, bounds
+// both schedulers.
+func DefaultE2EModes() []E2EMode {
+	return []E2EMode{
+		{Name: "as shipped"},
+		{Name: "client limits raised", ClientQPS: 1000, ClientBurst: 2000, Profile: true},
+	}
+}
+
+// RunEndToEnd measures, for each mode on a fresh control plane with o.Nodes
+// nodes, the extender (informers on that API server) and two
+// kube-schedulers — the shipped configuration, and the same without
+// extenders — binding o.Pods GPU pods.
+func RunEndToEnd(ctx context.Context, o EndToEndOptions, modes []E2EMode) ([]Figure, []string, []string, string, error) {
 	if err := o.setDefaults(); err != nil {
 		return nil, nil, nil, "", err
 	}
@@ -137,33 +163,46 @@ func RunEndToEnd(ctx context.Context, o EndToEndOptions) ([]Figure, []string, []
 	if err != nil {
 		return nil, nil, nil, "", fmt.Errorf("reading the scheduler configuration deploy/ ships: %w", err)
 	}
-	if _, err := MakeSchedulerConfigs(raw, "127.0.0.1:1"); err != nil {
+	if _, err := MakeSchedulerConfigs(raw, "127.0.0.1:1", 0, 0); err != nil {
 		return nil, nil, nil, "", fmt.Errorf("%s: %w", o.SchedulerConfig, err)
 	}
+	var figs []Figure
+	var notes, profiles []string
+	for _, m := range modes {
+		f, n, p, err := runMode(ctx, &o, m, raw)
+		if err != nil {
+			return nil, nil, nil, "", fmt.Errorf("%s: %w", m.Name, err)
+		}
+		figs, notes, profiles = append(figs, f...), append(notes, n...), append(profiles, p...)
+	}
+	return figs, notes, profiles, filepath.Join(o.BinDir, "kube-apiserver"), nil
+}
+
+func runMode(ctx context.Context, o *EndToEndOptions, m E2EMode, raw []byte) ([]Figure, []string, []string, error) {
 	start := time.Now()
 	c, err := cluster.Start(ctx, cluster.Options{BinDir: o.BinDir, StartTimeout: 3 * time.Minute})
 	if err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	defer func() { _ = c.Stop() }()
-	o.Logf("endtoend: control plane up in %s", time.Since(start).Round(100*time.Millisecond))
-	env := &e2eEnv{o: &o, c: c, procs: map[string]int{}, schedCfg: map[string]string{}}
+	o.Logf("endtoend %s: control plane up in %s", m.Name, time.Since(start).Round(100*time.Millisecond))
+	env := &e2eEnv{o: o, mode: m, c: c, procs: map[string]int{}, schedCfg: map[string]string{}}
 	cfg := c.Config()
 	cfg.QPS, cfg.Burst = o.CreateQPS, o.CreateBurst
 	if env.client, err = kubernetes.NewForConfig(cfg); err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	if err := env.addNodes(ctx); err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	ext, err := env.startExtender(ctx)
 	if err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	defer ext.stop(10 * time.Second)
 	env.procs["extender"] = ext.Pid()
 	if err := env.startSchedulers(ctx, raw); err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	env.procs["kube-apiserver"] = findProcess(filepath.Join(c.Dir(), "pki", "apiserver.crt"))
 	env.procs["etcd"] = findProcess("etcd", filepath.Join(c.Dir(), "etcd-data"))
@@ -178,26 +217,26 @@ func RunEndToEnd(ctx context.Context, o EndToEndOptions) ([]Figure, []string, []
 		}
 		for _, v := range order {
 			var prof *e2eProfiles
-			if o.ProfileSeconds > 0 && rep == o.Repeats-1 {
+			if m.Profile && o.ProfileSeconds > 0 && rep == o.Repeats-1 {
 				prof = env.newProfiles(v)
 			}
 			r, err := env.run(ctx, v, fmt.Sprintf("r%d", rep+1), prof)
 			if err != nil {
-				return nil, nil, nil, "", fmt.Errorf("repeat %d, %s: %w", rep+1, v, err)
+				return nil, nil, nil, fmt.Errorf("repeat %d, %s: %w", rep+1, v, err)
 			}
 			if prof != nil {
 				p, err := prof.wait()
 				if err != nil {
-					return nil, nil, nil, "", err
+					return nil, nil, nil, err
 				}
 				profiles = append(profiles, p...)
 			}
 			runs = append(runs, r)
 		}
 	}
-	figs, notes := e2eFigures(runs, &o)
+	figs, notes := e2eFigures(runs, m.Name)
 	notes = append(notes, env.describe())
-	return figs, notes, profiles, filepath.Join(o.BinDir, "kube-apiserver"), nil
+	return figs, notes, profiles, nil
 }
 
 func (e *e2eEnv) addNodes(ctx context.Context) error {
@@ -240,7 +279,7 @@ func (e *e2eEnv) addNodes(ctx context.Context) error {
 		return err
 	default:
 	}
-	e.o.Logf("endtoend: %d nodes added in %s", e.o.Nodes, time.Since(start).Round(100*time.Millisecond))
+	e.o.Logf("endtoend %s: %d nodes added in %s", e.mode.Name, e.o.Nodes, time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 
@@ -249,8 +288,11 @@ func (e *e2eEnv) startExtender(ctx context.Context) (*child, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch, stdout, err := startChild("extender", e.o.Executable, []string{"serve-extender", "--kubeconfig", kubeconfig},
-		filepath.Join(e.o.WorkDir, "endtoend-extender.log"))
+	args := []string{"serve-extender", "--kubeconfig", kubeconfig}
+	if e.mode.ClientQPS > 0 {
+		args = append(args, "--qps", strconv.FormatFloat(float64(e.mode.ClientQPS), 'f', -1, 32), "--burst", strconv.Itoa(e.mode.ClientBurst))
+	}
+	ch, stdout, err := startChild("extender", e.o.Executable, args, filepath.Join(e.o.WorkDir, "endtoend-extender.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -260,13 +302,13 @@ func (e *e2eEnv) startExtender(ctx context.Context) (*child, error) {
 		return nil, err
 	}
 	e.extAddr, e.extDebug = ready.Address, ready.Debug
-	e.o.Logf("endtoend: extender synced %d nodes in %.1fs at %s", ready.Nodes, ready.SyncSeconds, ready.Address)
+	e.o.Logf("endtoend %s: extender synced %d nodes in %.1fs at %s", e.mode.Name, ready.Nodes, ready.SyncSeconds, ready.Address)
 	return ch, nil
 }
 
 func (e *e2eEnv) startSchedulers(ctx context.Context, raw []byte) error {
 	var err error
-	if e.configs, err = MakeSchedulerConfigs(raw, e.extAddr); err != nil {
+	if e.configs, err = MakeSchedulerConfigs(raw, e.extAddr, e.mode.ClientQPS, e.mode.ClientBurst); err != nil {
 		return err
 	}
 	for _, v := range []struct {
@@ -280,7 +322,7 @@ func (e *e2eEnv) startSchedulers(ctx context.Context, raw []byte) error {
 		e.schedCfg[v.variant] = s.ConfigPath()
 		e.procs["kube-scheduler "+v.variant] = findProcess("--config=" + s.ConfigPath())
 	}
-	e.o.Logf("endtoend: schedulers ready; profiles %q and %q", e.configs.Profile, e.configs.BaselineProfile)
+	e.o.Logf("endtoend %s: schedulers ready; profiles %q and %q", e.mode.Name, e.configs.Profile, e.configs.BaselineProfile)
 	return nil
 }
 
@@ -301,8 +343,12 @@ func (e *e2eEnv) describe() string {
 		}
 		exts = append(exts, strings.Join(kv, " "))
 	}
-	return fmt.Sprintf("Scheduler profiles: %q (shipped configuration, extender URL pointed at the measured extender) and %q (the same without extenders). Extender settings as shipped: %s.",
-		e.configs.Profile, e.configs.BaselineProfile, strings.Join(exts, "; "))
+	limits := "client limits as shipped (kube-scheduler: clientConnection defaults, 50 requests/s, burst 100; extender: its defaults)"
+	if e.mode.ClientQPS > 0 {
+		limits = fmt.Sprintf("client limits of both kube-schedulers and the extender raised to %.0f requests/s, burst %d", e.mode.ClientQPS, e.mode.ClientBurst)
+	}
+	return fmt.Sprintf("%s: scheduler profiles %q (shipped configuration, extender URL pointed at the measured extender) and %q (the same without extenders); %s. Extender settings as shipped: %s.",
+		e.mode.Name, e.configs.Profile, e.configs.BaselineProfile, limits, strings.Join(exts, "; "))
 }
 
 // e2eNamespace holds the pods of the runs.
@@ -428,8 +474,8 @@ func (e *e2eEnv) run(ctx context.Context, variant, id string, prof *e2eProfiles)
 	for k, v := range cpuAfter {
 		r.cpu[k] = v - cpuBefore[k]
 	}
-	e.o.Logf("endtoend: %s %s: %d pods bound at %.1f pods/s (first to last bind; created at %.0f pods/s, done after %.1fs, last bind after %.1fs); CPU s: %s",
-		id, variant, r.bound, r.rate, r.createRate, createdAfter.Seconds(), last.Seconds(), formatCPU(r.cpu))
+	e.o.Logf("endtoend %s: %s %s: %d pods bound at %.1f pods/s (first to last bind; created at %.0f pods/s, done after %.1fs, last bind after %.1fs); CPU s: %s",
+		e.mode.Name, id, variant, r.bound, r.rate, r.createRate, createdAfter.Seconds(), last.Seconds(), formatCPU(r.cpu))
 	if err := e.deleteRun(ctx, sel); err != nil {
 		return e2eRun{}, err
 	}
@@ -530,6 +576,9 @@ func (p *e2eProfiles) start(ctx context.Context) {
 	e := p.e
 	secs := strconv.Itoa(e.o.ProfileSeconds)
 	short := map[string]string{variantBaseline: "without-extender", variantGPUPlane: "with-extender"}[p.variant]
+	if e.mode.ClientQPS > 0 {
+		short += "-qps" + strconv.Itoa(int(e.mode.ClientQPS))
+	}
 	pid := e.procs["kube-scheduler "+p.variant]
 	schedPath := filepath.Join(e.o.WorkDir, "endtoend-kube-scheduler-"+short+".cpu.prof")
 	p.files = append(p.files, filepath.Base(schedPath))
@@ -546,7 +595,7 @@ func (p *e2eProfiles) start(ctx context.Context) {
 	if p.variant != variantGPUPlane {
 		return
 	}
-	extPath := filepath.Join(e.o.WorkDir, "endtoend-extender.cpu.prof")
+	extPath := filepath.Join(e.o.WorkDir, "endtoend-extender-"+strings.TrimPrefix(short, "with-extender-")+".cpu.prof")
 	p.files = append(p.files, filepath.Base(extPath))
 	p.wg.Add(1)
 	go func() {
@@ -603,7 +652,7 @@ func (e *e2eEnv) schedulerProfile(ctx context.Context, port, secs, path string) 
 
 // e2eFigures turns the runs into figures: per variant the binding rate and
 // the CPU each program spent per 1,000 pods, then the ratio per repeat.
-func e2eFigures(runs []e2eRun, o *EndToEndOptions) ([]Figure, []string) {
+func e2eFigures(runs []e2eRun, mode string) ([]Figure, []string) {
 	by := map[string][]e2eRun{}
 	for _, r := range runs {
 		by[r.variant] = append(by[r.variant], r)
@@ -623,11 +672,12 @@ func e2eFigures(runs []e2eRun, o *EndToEndOptions) ([]Figure, []string) {
 				cpu[k] = append(cpu[k], d.Seconds()*1000/float64(r.bound))
 			}
 		}
+		g := mode + ", " + v
 		figs = append(figs,
-			NewFigure(v, "pods bound per second (first to last bind)", "pods/s", rate, nil),
-			NewFigure(v, "pods bound per second (first creation to last bind)", "pods/s", overall, nil),
-			NewFigure(v, "pods created per second (the creator)", "pods/s", create, nil),
-			NewFigure(v, "pods reported unschedulable on the way", "pods", unsched, nil),
+			NewFigure(g, "pods bound per second (first to last bind)", "pods/s", rate, nil),
+			NewFigure(g, "pods bound per second (first creation to last bind)", "pods/s", overall, nil),
+			NewFigure(g, "pods created per second (the creator)", "pods/s", create, nil),
+			NewFigure(g, "pods reported unschedulable on the way", "pods", unsched, nil),
 		)
 		keys := make([]string, 0, len(cpu))
 		for k := range cpu {
@@ -640,7 +690,7 @@ func e2eFigures(runs []e2eRun, o *EndToEndOptions) ([]Figure, []string) {
 			if idle {
 				name += " (idle in these runs)"
 			}
-			figs = append(figs, NewFigure(v, name, "s", cpu[k], nil))
+			figs = append(figs, NewFigure(g, name, "s", cpu[k], nil))
 		}
 	}
 	// Ratio per repeat: the runs of one repeat ran back to back.
@@ -649,11 +699,11 @@ func e2eFigures(runs []e2eRun, o *EndToEndOptions) ([]Figure, []string) {
 	for i := 0; i < len(base) && i < len(gp); i++ {
 		ratio = append(ratio, gp[i].rate/base[i].rate)
 	}
-	figs = append(figs, NewFigure("ratio", "pods/s with the extender ÷ pods/s without, per repeat", "", ratio, AtLeast(0.8)))
+	figs = append(figs, NewFigure(mode+", ratio", "pods/s with the extender ÷ pods/s without, per repeat", "", ratio, AtLeast(0.8)))
 	for _, r := range runs {
 		if r.createdLast > r.boundLast*9/10 {
-			notes = append(notes, fmt.Sprintf("A %s run finished creating its pods after %.1fs and its last bind came at %.1fs: creation may have limited it.",
-				r.variant, r.createdLast.Seconds(), r.boundLast.Seconds()))
+			notes = append(notes, fmt.Sprintf("%s: a %s run finished creating its pods after %.1fs and its last bind came at %.1fs: creation may have limited it.",
+				mode, r.variant, r.createdLast.Seconds(), r.boundLast.Seconds()))
 		}
 	}
 	return figs, notes

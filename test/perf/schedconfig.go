@@ -29,8 +29,9 @@ type SchedulerConfigs struct {
 const baselineSuffix = "-baseline"
 
 // MakeSchedulerConfigs derives the two configurations from raw; extender
-// is the host:port of the extender under measurement.
-func MakeSchedulerConfigs(raw []byte, extender string) (SchedulerConfigs, error) {
+// is the host:port of the extender under measurement. qps and burst, when
+// not 0, set clientConnection of both.
+func MakeSchedulerConfigs(raw []byte, extender string, qps float32, burst int) (SchedulerConfigs, error) {
 	var out SchedulerConfigs
 	with, err := parseConfig(raw)
 	if err != nil {
@@ -83,6 +84,16 @@ func MakeSchedulerConfigs(raw []byte, extender string) (SchedulerConfigs, error)
 		m["schedulerName"] = name + baselineSuffix
 	}
 	out.BaselineProfile = out.Profile + baselineSuffix
+	if qps > 0 {
+		for _, doc := range []map[string]any{with, without} {
+			conn, _ := doc["clientConnection"].(map[string]any)
+			if conn == nil {
+				conn = map[string]any{}
+				doc["clientConnection"] = conn
+			}
+			conn["qps"], conn["burst"] = qps, burst
+		}
+	}
 	if out.WithExtender, err = yaml.Marshal(with); err != nil {
 		return out, err
 	}

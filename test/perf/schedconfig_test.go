@@ -35,7 +35,7 @@ extenders:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := MakeSchedulerConfigs([]byte(tt.raw), "127.0.0.1:4242")
+			c, err := MakeSchedulerConfigs([]byte(tt.raw), "127.0.0.1:4242", 0, 0)
 			if tt.wantErr {
 				if !errors.Is(err, ErrSchedulerConfig) {
 					t.Errorf("err = %v, want ErrSchedulerConfig", err)
@@ -86,11 +86,33 @@ func TestShippedSchedulerConfig(t *testing.T) {
 	if err != nil {
 		t.Skipf("no shipped scheduler configuration: %v", err)
 	}
-	c, err := MakeSchedulerConfigs(raw, "127.0.0.1:1")
+	c, err := MakeSchedulerConfigs(raw, "127.0.0.1:1", 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Profile == "" || c.Profile == "default-scheduler" {
 		t.Errorf("the shipped configuration's gpuplane profile is %q", c.Profile)
+	}
+}
+
+func TestMakeSchedulerConfigsClientLimits(t *testing.T) {
+	raw := "kind: KubeSchedulerConfiguration\nprofiles:\n  - schedulerName: g\nextenders:\n  - urlPrefix: http://a:1\n"
+	c, err := MakeSchedulerConfigs([]byte(raw), "127.0.0.1:2", 1000, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, doc := range map[string][]byte{"with": c.WithExtender, "without": c.Without} {
+		var m struct {
+			ClientConnection struct {
+				QPS   float32 `json:"qps"`
+				Burst int     `json:"burst"`
+			} `json:"clientConnection"`
+		}
+		if err := yaml.Unmarshal(doc, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.ClientConnection.QPS != 1000 || m.ClientConnection.Burst != 2000 {
+			t.Errorf("%s extender: clientConnection %+v, want qps 1000 burst 2000", name, m.ClientConnection)
+		}
 	}
 }
