@@ -16,8 +16,8 @@ func (fgd) Name() string { return PolicyFGD }
 // request's own cores leave the free pool, so -ΔF = g - (usable before -
 // usable after) with g the request's GPU milli.
 func (p fgd) Evaluate(n *Node, r *Request) Placement {
-	before := p.w.usable(n, 0, 0, 0, 0, paperMeasure)
-	after, set := bestAfter(p.w, n, r, paperMeasure, nil)
+	before := p.w.usable(n, 0, 0, 0, 0, paperMeasure())
+	after, set := bestAfter(p.w, n, r, paperMeasure(), nil)
 	return Placement{Score: float64(r.GPUMilli()) + after - before, Cards: set}
 }
 

@@ -15,7 +15,7 @@ func (w *Workload) Fragmentation(n *Node) float64 {
 	for i := range n.Cards {
 		free += n.Cards[i].FreeMilli()
 	}
-	return float64(free)*w.gpuWeight() - w.usable(n, 0, 0, 0, 0, paperMeasure)
+	return float64(free)*w.gpuWeight() - w.usable(n, 0, 0, 0, 0, paperMeasure())
 }
 
 // measure is how usable capacity is counted.
@@ -32,8 +32,8 @@ type measure struct {
 	scale []float64
 }
 
-// paperMeasure is F_n(M) of the ATC '23 paper.
-var paperMeasure = measure{}
+// paperMeasure is F_n(M) of the ATC '23 paper: CPU only, no consumption.
+func paperMeasure() measure { return measure{} }
 
 // gpuWeight is the share of the mix F counts: all of it (CPU-only classes
 // find every free card unusable), or nothing for an empty mix.
