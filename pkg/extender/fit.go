@@ -53,6 +53,21 @@ func checkWith(s *nodeSnapshot, req *podRequest, policy placement.Policy, memo *
 	return verdict{ok: true}
 }
 
+// fits is check without the reasons, for prioritize, which only needs to
+// know.
+func fits(s *nodeSnapshot, req *podRequest, policy placement.Policy) bool {
+	if s.err != nil {
+		return false
+	}
+	if _, ok := checkVendor(s, req); !ok {
+		return false
+	}
+	if len(req.parts) == 1 {
+		return placement.Check(&s.node, &req.parts[0].req).OK()
+	}
+	return check(s, req, policy).ok
+}
+
 func verdictOf(v placement.Verdict) verdict {
 	if v.OK() {
 		return verdict{ok: true}

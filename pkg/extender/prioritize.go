@@ -49,7 +49,7 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 		var memo scoreMemo
 		for i := lo; i < hi; i++ {
 			s := snaps[i]
-			if s == nil || !check(s, &req, e.policy).ok {
+			if s == nil || !fits(s, &req, e.policy) {
 				raw[i] = math.NaN()
 				continue
 			}
