@@ -48,7 +48,11 @@ func serve(ctx context.Context, addr string, handler http.Handler, bound func(ne
 	if bound != nil {
 		bound(ln.Addr())
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	// The ports are reachable from the pod network: a client that never
+	// finishes a request, or idles on a kept-alive connection, is cut off
+	// rather than holding a goroutine and a socket for ever.
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 15 * time.Second}
 	done := make(chan error, 1)
 	go func() {
 		err := srv.Serve(ln)
