@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,14 @@ func TestOptions(t *testing.T) {
 				t.Fatalf("options %+v, err %v", o, err)
 			}
 		})
+	}
+}
+
+func TestRunRefusesABadCatalog(t *testing.T) {
+	o := DefaultOptions()
+	o.Catalog = filepath.Join(t.TempDir(), "missing.yaml")
+	err := Run(context.Background(), o, Deps{Client: fake.NewClientset()})
+	if err == nil || !strings.Contains(err.Error(), "catalog") {
+		t.Fatalf("Run with a missing catalog = %v", err)
 	}
 }
