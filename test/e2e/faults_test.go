@@ -214,7 +214,8 @@ func TestFaultExtenderKilledDuringBurst(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeLoopbackAddr(t)
 	ext := faultStartExtender(t, bin, dir, c.KubeconfigPath(), addr)
-	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, addr)}); err != nil {
+	sched, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, addr)})
+	if err != nil {
 		t.Fatal(err)
 	}
 	ns := createNamespace(ctx, t, client, "e2e-fault-burst")
@@ -262,7 +263,8 @@ func TestFaultExtenderKilledDuringBurst(t *testing.T) {
 	}
 
 	bound := extSettled(ctx, t, client, ns, total)
-	t.Logf("%d pods settled after %s: %d bound, %d left pending", total, time.Since(began).Round(time.Second), bound, total-bound)
+	t.Logf("%d pods settled after %s: %d bound, %d left pending; %d lines of kube-scheduler's log show calls to the dead extender failing",
+		total, time.Since(began).Round(time.Second), bound, total-bound, faultCutCalls(t, sched.LogPath()))
 	boundPods := extCheckNoOvercommit(ctx, t, client, ns, cat)
 	if len(boundPods) < 100 {
 		t.Errorf("only %d pods bound; the cluster holds more of this burst", len(boundPods))
@@ -292,6 +294,24 @@ func TestFaultExtenderKilledDuringBurst(t *testing.T) {
 	if held != len(boundPods) {
 		t.Errorf("the extender's state holds %d pods of the burst, the API server has %d bound", held, len(boundPods))
 	}
+}
+
+// faultCutCalls counts the extender calls kube-scheduler's log shows
+// failing on a dead or restarting extender (refused, reset or cut short).
+func faultCutCalls(t *testing.T, logPath string) int {
+	t.Helper()
+	raw, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.Contains(line, "127.0.0.1") && (strings.Contains(line, "connection refused") ||
+			strings.Contains(line, "connection reset") || strings.Contains(line, "EOF") || strings.Contains(line, "code 503")) {
+			n++
+		}
+	}
+	return n
 }
 
 // faultCheckNothingFits asks the extender to filter every pending pod of
