@@ -3,7 +3,6 @@ package extender
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -142,7 +141,3 @@ func assignmentAnnotations(a api.Assignment, nowNanos int64) (map[string]string,
 	}
 	return out, nil
 }
-
-// errPodNotFound is wrapped when neither the informer nor the API server
-// knows the pod.
-var errPodNotFound = errors.New("pod not found")

@@ -24,6 +24,10 @@ type LoadView interface {
 
 var _ LoadView = (*load.Source)(nil)
 
+// errPodNotFound is wrapped when neither the informer nor the API server
+// knows the pod a bind is about.
+var errPodNotFound = errors.New("pod not found")
+
 // PodGetter finds the pod a bind is about.
 type PodGetter interface {
 	Pod(ctx context.Context, namespace, name string) (*corev1.Pod, error)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,7 +14,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/klog/v2"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -216,25 +214,5 @@ func trimNode(n *corev1.Node) *corev1.Node {
 	return &corev1.Node{
 		ObjectMeta: trimMeta(n.ObjectMeta),
 		Status:     corev1.NodeStatus{Capacity: n.Status.Capacity, Allocatable: n.Status.Allocatable},
-	}
-}
-
-// expireEvery is how often assumed binds are checked against their TTL.
-func expireEvery(ttl time.Duration) time.Duration {
-	return min(max(ttl/4, time.Second), time.Minute)
-}
-
-// RunExpiry drops unconfirmed binds every so often until ctx ends.
-func (s *State) RunExpiry(ctx context.Context, tick <-chan time.Time, m *Metrics) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick:
-			if n := s.Expire(); n > 0 && m != nil {
-				m.expired.Add(float64(n))
-			}
-			klog.FromContext(ctx).V(5).Info("Checked assumed binds", "sizes", s.Sizes())
-		}
 	}
 }
