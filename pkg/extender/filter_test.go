@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
@@ -160,5 +161,37 @@ func TestFilterWithoutPod(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	if res := h.ext.Filter(h.ctx, &extenderv1.ExtenderArgs{}); res.Error == "" {
 		t.Fatal("filter without a pod must answer an error")
+	}
+}
+
+func TestFilterVendor(t *testing.T) {
+	amd := makeNode("mi250").devices(2, "MI250").obj()
+	amd.Labels["gpu"], amd.Labels["gpu-type"] = "true", "MI250"
+	amd.Status.Allocatable["amd.com/gpu"] = resource.MustParse("2")
+	h := newHarness(t, harnessOptions{}, amd, makeNode("v100").whole(2, "V100").obj())
+	names := []string{"mi250", "v100"}
+	cases := []struct {
+		name   string
+		pod    *corev1.Pod
+		fit    string
+		reason string
+	}{
+		{"nvidia cards", makePod("p").gpus(1).obj(), "v100", "mi250: hands out amd.com/gpu, pod needs nvidia.com/gpu"},
+		{"amd cards", makePod("p").limit(0, "amd.com/gpu", "2").obj(), "mi250", "v100: hands out nvidia.com/gpu, pod needs amd.com/gpu"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.ext.Filter(h.ctx, &extenderv1.ExtenderArgs{Pod: tc.pod, NodeNames: &names})
+			if !reflect.DeepEqual(*res.NodeNames, []string{tc.fit}) {
+				t.Fatalf("fit %q, want %q", *res.NodeNames, tc.fit)
+			}
+			var reasons []string
+			for _, r := range res.FailedAndUnresolvableNodes {
+				reasons = append(reasons, r)
+			}
+			if !slices.Contains(reasons, tc.reason) {
+				t.Fatalf("reasons %q, want %q", reasons, tc.reason)
+			}
+		})
 	}
 }

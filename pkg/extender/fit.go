@@ -88,10 +88,10 @@ func resolvable(s placement.Shortfall) bool {
 // checkVendor refuses whole cards of a vendor the node's device plugin does
 // not hand out: placement knows cards, not vendors' resources.
 func checkVendor(s *nodeSnapshot, req *podRequest) (verdict, bool) {
-	if req.wholeResource == "" || s.info == nil || s.info.wholeResource == "" || s.info.wholeResource == req.wholeResource {
+	if req.wholeResource == "" || s.wholeResource == "" || s.wholeResource == req.wholeResource {
 		return verdict{}, true
 	}
-	return verdict{reason: fmt.Sprintf("%s: hands out %s, pod needs %s", s.node.Name, s.info.wholeResource, req.wholeResource)}, false
+	return verdict{reason: fmt.Sprintf("%s: hands out %s, pod needs %s", s.node.Name, s.wholeResource, req.wholeResource)}, false
 }
 
 // score rates the node for req under policy; the node must fit req. typ is

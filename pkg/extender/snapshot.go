@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
@@ -17,6 +18,9 @@ import (
 type nodeSnapshot struct {
 	node placement.Node
 	info *nodeInfo
+	// wholeResource is info's, kept here so that checking a node reads
+	// one allocation.
+	wholeResource corev1.ResourceName
 	// err says why nothing may be placed on the node: unknown to the
 	// extender, or its devices annotation is corrupt.
 	err error
@@ -24,11 +28,19 @@ type nodeSnapshot struct {
 	pods int
 	// shape summarises the cards for reusing work across alike nodes.
 	shape shape
+	// inline holds the cards of a node of up to inlineCards cards in the
+	// snapshot's own allocation: filter walks thousands of snapshots per
+	// request, and one allocation per node is one cache miss fewer.
+	inline [inlineCards]placement.Card
 	// overbooked lists bookings that did not fit the cards: what the
 	// cluster really runs exceeds the cards (which the extender never
 	// causes). Shown in /state and logged.
 	overbooked []string
 }
+
+// inlineCards is the most cards a snapshot holds inline: the common GPU
+// server has 8.
+const inlineCards = 8
 
 // buildSnapshot books every live record of a node on a copy of its cards:
 // the assignments first (they name their cards), then device-plugin cards on
@@ -42,7 +54,13 @@ func buildSnapshot(name string, info *nodeInfo, pods map[types.UID]*podRecord, n
 		s.err = fmt.Errorf("%s: no such node known to the extender (yet)", name)
 	} else {
 		s.err = info.err
-		n.Cards = slices.Clone(info.cards)
+		s.wholeResource = info.wholeResource
+		if len(info.cards) <= inlineCards {
+			n.Cards = s.inline[:len(info.cards):len(info.cards)]
+			copy(n.Cards, info.cards)
+		} else {
+			n.Cards = slices.Clone(info.cards)
+		}
 		n.WholeCards, n.VGPU = info.wholeCards, info.vgpu
 		n.CPUMilli, n.MemoryMiB = info.cpuMilli, info.memMiB
 	}

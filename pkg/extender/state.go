@@ -3,6 +3,7 @@ package extender
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
 // ErrAlreadyHeld is returned by Reserve for a pod the node already holds as
@@ -39,6 +42,12 @@ type State struct {
 	assumedMu sync.Mutex
 	assumed   map[types.UID]string
 
+	// typesMu guards types, one copy of each card type name: alike nodes
+	// then share their type strings, which placement compares on every
+	// check (equal pointers compare at once, and stay in cache).
+	typesMu sync.Mutex
+	types   map[string]string
+
 	knownNodes  atomic.Int64
 	cards       atomic.Int64
 	boundPods   atomic.Int64
@@ -65,6 +74,7 @@ func NewState(v *Vocabulary, clk clock.PassiveClock, ttl time.Duration, logger k
 		voc: v, clock: clk, ttl: ttl, logger: logger,
 		nodes:   make(map[string]*nodeState),
 		assumed: make(map[types.UID]string),
+		types:   make(map[string]string),
 	}
 }
 
@@ -121,6 +131,7 @@ func (s *State) unlockNode(ns *nodeState) {
 // SetNode records a node's cards from a new or updated Node object.
 func (s *State) SetNode(node *corev1.Node) {
 	info := nodeInfoFrom(node, s.voc)
+	s.internTypes(info.cards)
 	if info.err != nil {
 		s.logger.Info("Node cannot take GPU pods", "node", node.Name, "err", info.err)
 	}
@@ -133,6 +144,20 @@ func (s *State) SetNode(node *corev1.Node) {
 	s.cards.Add(int64(len(info.cards)))
 	ns.info = info
 	s.unlockNode(ns)
+}
+
+// internTypes makes the cards' type names the state's single copies.
+func (s *State) internTypes(cards []placement.Card) {
+	s.typesMu.Lock()
+	defer s.typesMu.Unlock()
+	for i := range cards {
+		t, ok := s.types[cards[i].Type]
+		if !ok {
+			t = strings.Clone(cards[i].Type)
+			s.types[t] = t
+		}
+		cards[i].Type = t
+	}
 }
 
 // DeleteNode forgets a node's cards; pods still bound to it keep their
