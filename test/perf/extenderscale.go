@@ -102,6 +102,7 @@ type sizeRun struct {
 	filterP50, filterP99, prioP50, prioP99, podP50, podP99 []float64
 	defaultP50, defaultP99                                 []float64
 	fitMedian, sync, rssSync, rssLoad, rssPeak, heapLive   []float64
+	cpuPerPod                                              []float64
 }
 
 // RunExtenderScale measures filter and prioritize over HTTP against
@@ -188,10 +189,19 @@ func (o *ExtenderScaleOptions) measureOnce(ctx context.Context, apiAddr string, 
 	if _, _, _, _, err := cl.schedule(ctx, queries[:o.Warmup], func(int) []string { return all }); err != nil {
 		return nil, err
 	}
+	cpuBefore, err := ProcessCPU(c.Pid())
+	if err != nil {
+		return nil, err
+	}
 	filter, prio, pod, fits, err := cl.schedule(ctx, queries[o.Warmup:], func(int) []string { return all })
 	if err != nil {
 		return nil, err
 	}
+	cpuAfter, err := ProcessCPU(c.Pid())
+	if err != nil {
+		return nil, err
+	}
+	run.cpuPerPod = append(run.cpuPerPod, Millis(cpuAfter-cpuBefore)/float64(pod.Len()))
 	run.filterP50 = append(run.filterP50, Millis(filter.Percentile(50)))
 	run.filterP99 = append(run.filterP99, Millis(filter.Percentile(99)))
 	run.prioP50 = append(run.prioP50, Millis(prio.Percentile(50)))
@@ -238,8 +248,8 @@ func (o *ExtenderScaleOptions) measureOnce(ctx context.Context, apiAddr string, 
 	run.rssLoad = append(run.rssLoad, mem.RSS)
 	run.rssPeak = append(run.rssPeak, mem.Peak)
 	run.heapLive = append(run.heapLive, heap.HeapLiveMiB)
-	o.Logf("extender: %d nodes, repeat %d: per pod p50 %.2f ms p99 %.2f ms (default candidates %d: p99 %.2f ms); RSS %.0f MiB, peak %.0f MiB, live heap %.0f MiB",
-		n, rep+1, Millis(pod.Percentile(50)), Millis(pod.Percentile(99)), k, Millis(dpod.Percentile(99)), mem.RSS, mem.Peak, heap.HeapLiveMiB)
+	o.Logf("extender: %d nodes, repeat %d: per pod p50 %.2f ms p99 %.2f ms, CPU %.2f ms (default candidates %d: p99 %.2f ms); RSS %.0f MiB, peak %.0f MiB, live heap %.0f MiB",
+		n, rep+1, Millis(pod.Percentile(50)), Millis(pod.Percentile(99)), run.cpuPerPod[len(run.cpuPerPod)-1], k, Millis(dpod.Percentile(99)), mem.RSS, mem.Peak, heap.HeapLiveMiB)
 	return profiles, nil
 }
 
@@ -280,6 +290,7 @@ func (r *sizeRun) figures(n, goalNodes int) []Figure {
 		NewFigure(g, "prioritize p99 (the nodes that fit)", "ms", r.prioP99, nil),
 		NewFigure(g, "filter + prioritize per pod p50, every node a candidate", "ms", r.podP50, nil),
 		NewFigure(g, "filter + prioritize per pod p99, every node a candidate", "ms", r.podP99, latencyGoal),
+		NewFigure(g, "extender CPU per pod (filter + prioritize), every node a candidate", "ms", r.cpuPerPod, nil),
 		NewFigure(g, fmt.Sprintf("filter + prioritize per pod p50, %d candidates (kube-scheduler's default share)", DefaultCandidates(n)), "ms", r.defaultP50, nil),
 		NewFigure(g, fmt.Sprintf("filter + prioritize per pod p99, %d candidates (kube-scheduler's default share)", DefaultCandidates(n)), "ms", r.defaultP99, nil),
 		NewFigure(g, "nodes that fit, median over the pods", "nodes", r.fitMedian, nil),
