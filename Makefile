@@ -42,10 +42,24 @@ lint: vet ## gofmt check and vet
 bench: ## the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
-fuzz: ## run every fuzz target for FUZZTIME each
-	@for pkg in $$($(GO) list ./...); do \
+# A target fails only when it wrote a failing input: go1.26's fuzz coordinator may
+# end a clean run with "context deadline exceeded" (Go issue 75804), which is reported
+# and skipped. FUZZFLAGS="-parallel 1" keeps a run to one worker on a shared machine.
+FUZZFLAGS ?=
+fuzz: ## run every fuzz target for FUZZTIME each (FUZZFLAGS="-parallel 1" on a busy machine)
+	@out=$$(mktemp); trap 'rm -f $$out' EXIT; \
+	for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    echo "== $$pkg $$f"; \
+	    before=$$( (ls $$dir/testdata/fuzz/$$f 2>/dev/null || true) | wc -l); \
+	    rc=0; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg 2>&1 | tee $$out || rc=$$?; \
+	    if [ $$rc -ne 0 ]; then \
+	      after=$$( (ls $$dir/testdata/fuzz/$$f 2>/dev/null || true) | wc -l); \
+	      if [ "$$after" = "$$before" ] && grep -q 'context deadline exceeded' $$out; then \
+	        echo "== $$f: no failing input written; the toolchain's end-of-fuzztime race (Go issue 75804), not a failure"; \
+	      else exit 1; fi; \
+	    fi; \
 	  done; \
 	done
 
