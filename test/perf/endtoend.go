@@ -111,6 +111,9 @@ type e2eRun struct {
 	createdLast time.Duration // after the first creation
 	boundLast   time.Duration // after the first creation
 	cpu         map[string]time.Duration
+	// api is what the run cost the API server (requests of everyone,
+	// the harness's scrapes included).
+	api APICounts
 }
 
 // e2eEnv is the running cluster of the end-to-end run.
@@ -413,6 +416,10 @@ func (e *e2eEnv) run(ctx context.Context, variant, id string, prof *e2eProfiles)
 	if !cache.WaitForCacheSync(watchCtx.Done(), inf.HasSynced) {
 		return e2eRun{}, errors.New("the pod informer did not sync")
 	}
+	apiBefore, err := ReadAPICounts(ctx, e.client)
+	if err != nil {
+		return e2eRun{}, err
+	}
 	cpuBefore := e.cpu()
 	if prof != nil {
 		prof.start(ctx)
@@ -457,6 +464,10 @@ func (e *e2eEnv) run(ctx context.Context, variant, id string, prof *e2eProfiles)
 		}
 	}
 	cpuAfter := e.cpu()
+	apiAfter, err := ReadAPICounts(ctx, e.client)
+	if err != nil {
+		return e2eRun{}, err
+	}
 	times := make([]time.Duration, 0, len(bound))
 	for _, d := range bound {
 		times = append(times, d)
@@ -470,6 +481,7 @@ func (e *e2eEnv) run(ctx context.Context, variant, id string, prof *e2eProfiles)
 		createRate:  float64(len(pods)) / createdAfter.Seconds(),
 		createdLast: createdAfter, boundLast: last,
 		cpu: map[string]time.Duration{},
+		api: apiAfter.Sub(apiBefore),
 	}
 	for k, v := range cpuAfter {
 		r.cpu[k] = v - cpuBefore[k]
@@ -661,13 +673,17 @@ func e2eFigures(runs []e2eRun, mode string) ([]Figure, []string) {
 	var notes []string
 	for _, v := range []string{variantBaseline, variantGPUPlane} {
 		rs := by[v]
-		var rate, overall, create, unsched []float64
+		var rate, overall, create, unsched, reqs, events, watchMiB []float64
 		cpu := map[string][]float64{}
 		for _, r := range rs {
 			rate = append(rate, r.rate)
 			overall = append(overall, r.overall)
 			create = append(create, r.createRate)
 			unsched = append(unsched, float64(r.unschedulable))
+			n := float64(r.bound)
+			reqs = append(reqs, Total(r.api.Requests)/n)
+			events = append(events, Total(r.api.WatchEvents)/n)
+			watchMiB = append(watchMiB, Total(r.api.WatchBytes)/(1<<20)*1000/n)
 			for k, d := range r.cpu {
 				cpu[k] = append(cpu[k], d.Seconds()*1000/float64(r.bound))
 			}
@@ -678,7 +694,14 @@ func e2eFigures(runs []e2eRun, mode string) ([]Figure, []string) {
 			NewFigure(g, "pods bound per second (first creation to last bind)", "pods/s", overall, nil),
 			NewFigure(g, "pods created per second (the creator)", "pods/s", create, nil),
 			NewFigure(g, "pods reported unschedulable on the way", "pods", unsched, nil),
+			NewFigure(g, "API requests per pod (every client)", "requests", reqs, nil),
+			NewFigure(g, "watch events sent per pod (every watcher)", "events", events, nil),
+			NewFigure(g, "watch data sent per 1,000 pods", "MiB", watchMiB, nil),
 		)
+		if len(rs) > 0 {
+			last := rs[len(rs)-1]
+			notes = append(notes, fmt.Sprintf("%s: API requests per pod in the last run: %s.", g, PerPod(last.api.Requests, float64(last.bound), 8)))
+		}
 		keys := make([]string, 0, len(cpu))
 		for k := range cpu {
 			keys = append(keys, k)
