@@ -711,10 +711,17 @@ func TestFaultPrometheusDown(t *testing.T) {
 }
 
 // TestFaultCorruptDevicesAnnotation corrupts one node's gpuplane.io/devices
-// annotation: GPU pods go to the other nodes, a pod that can only go to
-// the corrupt node waits with a reason naming the node and the annotation,
-// the extender's /state shows the error, and once the annotation is
-// repaired the waiting pod is placed there.
+// annotation: GPU pods fill the other nodes' cards, the next one waits with
+// a reason naming the corrupt node and the annotation, the extender's
+// /state shows the error, and once the annotation is repaired the waiting
+// pod is placed there.
+//
+// The waiting pod is refused by the extender alone (no kube-scheduler
+// plugin refuses a node), so kube-scheduler retries it on any change of a
+// node, the repair included. A pod that a plugin refused too (a
+// nodeSelector naming the node, say) is retried only on the changes that
+// plugin cares about, or at kube-scheduler's periodic flush of
+// unschedulable pods (5 minutes).
 func TestFaultCorruptDevicesAnnotation(t *testing.T) {
 	c := cluster.New(t, cluster.Options{})
 	ctx := t.Context()
@@ -740,8 +747,9 @@ func TestFaultCorruptDevicesAnnotation(t *testing.T) {
 	}
 	ns := createNamespace(ctx, t, client, "e2e-fault-corrupt")
 
+	// Four virtual whole cards fill the healthy nodes.
 	for i := range 4 {
-		p, err := client.CoreV1().Pods(ns).Create(ctx, extAsk{cores: 50, mem: 32}.pod(fmt.Sprintf("free-%d", i), cat), metav1.CreateOptions{})
+		p, err := client.CoreV1().Pods(ns).Create(ctx, extAsk{cores: 100}.pod(fmt.Sprintf("fill-%d", i), cat), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -749,16 +757,14 @@ func TestFaultCorruptDevicesAnnotation(t *testing.T) {
 			t.Fatalf("pod %s placed on the node with the corrupt annotation", p.Name)
 		}
 	}
-	pinned := extAsk{cores: 50, mem: 32}.pod("pinned", cat)
-	pinned.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": broken.name}
-	pinned, err := client.CoreV1().Pods(ns).Create(ctx, pinned, metav1.CreateOptions{})
+	waiting, err := client.CoreV1().Pods(ns).Create(ctx, extAsk{cores: 100}.pod("waiting", cat), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := waitFailedScheduling(ctx, t, client, pinned)
+	ev := waitFailedScheduling(ctx, t, client, waiting)
 	for _, want := range []string{broken.name + ": annotation " + api.AnnotationDevices + " is unreadable", "fix or remove it"} {
 		if !strings.Contains(ev.Message, want) {
-			t.Errorf("FailedScheduling of the pinned pod says %q, want it to contain %q", ev.Message, want)
+			t.Errorf("FailedScheduling of the waiting pod says %q, want it to contain %q", ev.Message, want)
 		}
 	}
 	var view extender.StateView
@@ -779,8 +785,8 @@ func TestFaultCorruptDevicesAnnotation(t *testing.T) {
 	if _, err := client.CoreV1().Nodes().Patch(ctx, broken.name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if node := waitBound(ctx, t, client, pinned); node != broken.name {
-		t.Fatalf("pinned pod bound to %s", node)
+	if node := waitBound(ctx, t, client, waiting); node != broken.name {
+		t.Fatalf("the waiting pod was bound to %s", node)
 	}
 	extCheckNoOvercommit(ctx, t, client, ns, cat)
 }
