@@ -47,12 +47,13 @@ func FuzzLoad(f *testing.F) {
 		if err := c.WriteYAML(&buf); err != nil {
 			t.Fatal(err)
 		}
+		written := buf.String()
 		back, err := Load(&buf)
 		if err != nil {
-			t.Fatalf("the written catalog is refused: %v\n%s", err, buf.String())
+			t.Fatalf("the written catalog is refused: %v\n%s", err, written)
 		}
 		if !reflect.DeepEqual(back, c) {
-			t.Fatalf("the written catalog loads back different:\n%s", buf.String())
+			t.Fatalf("the written catalog loads back different:\n%s\nloaded:  %+v\nwritten: %+v", written, c, back)
 		}
 	})
 }

@@ -224,7 +224,9 @@ func (f *file) catalog() (*Catalog, []FieldError) {
 	if f.Types != nil {
 		c.Types = make([]Type, len(f.Types))
 		for i, t := range f.Types {
-			c.Types[i] = Type{Name: t.Name, Vendor: t.Vendor, Aliases: t.Aliases, Products: t.Products}
+			// An empty list is written as none (omitempty) and loaded as none,
+			// so that a catalog loads back from its own YAML unchanged.
+			c.Types[i] = Type{Name: t.Name, Vendor: t.Vendor, Aliases: noneIfEmpty(t.Aliases), Products: noneIfEmpty(t.Products)}
 			if t.Memory == "" {
 				continue // validate reports it
 			}
@@ -293,4 +295,12 @@ func (c *Catalog) WriteYAML(w io.Writer) error {
 		return fmt.Errorf("GPU catalog: %w", err)
 	}
 	return enc.Close()
+}
+
+// noneIfEmpty returns nil for an empty list.
+func noneIfEmpty(l []string) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
 }
