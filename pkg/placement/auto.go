@@ -1,5 +1,7 @@
 package placement
 
+import "sync/atomic"
+
 // AutoOptions tune the auto policy. Zero fields take the defaults; the
 // defaults are what docs/placement.md measured best.
 type AutoOptions struct {
@@ -74,9 +76,11 @@ func (o AutoOptions) withDefaults() AutoOptions {
 // requests keep off those cards. With fresh load data it also prefers idle
 // cards.
 type Auto struct {
-	o AutoOptions
-	l *mixLearner
-	m measure
+	o         AutoOptions
+	l         *mixLearner
+	m         measure
+	cache     *evalCache
+	lastScale atomic.Pointer[scaleMemo]
 }
 
 var (
@@ -87,7 +91,7 @@ var (
 // NewAuto returns an auto policy that has observed nothing yet.
 func NewAuto(o AutoOptions) *Auto {
 	o = o.withDefaults()
-	return &Auto{o: o, l: newMixLearner(o.HalfLife, o.Coverage, o.MaxClasses), m: measure{memory: !o.IgnoreHostMemory, shareFill: o.ShareFill}}
+	return &Auto{o: o, l: newMixLearner(o.HalfLife, o.Coverage, o.MaxClasses), m: measure{memory: !o.IgnoreHostMemory, shareFill: o.ShareFill}, cache: newEvalCache()}
 }
 
 // Name implements Policy.
@@ -105,26 +109,52 @@ func (a *Auto) Prepare(nodes []*Node, r *Request) Policy {
 	w := a.l.workload()
 	m := a.m
 	if a.o.PressureGamma > 0 {
-		m.scale = w.typePressure(nodes, a.o.PressureGamma, a.o.PressureLimit)
+		if next := w.typePressure(nodes, a.o.PressureGamma, a.o.PressureLimit); next != nil {
+			kept := false
+			m.scale, kept = stickyScale(a.lastScale.Load(), w.version, next)
+			if !kept {
+				a.lastScale.Store(&scaleMemo{version: w.version, scale: m.scale})
+			}
+		}
 	}
-	return autoView{a: a, w: w, m: m}
+	return autoView{a: a, w: w, m: m, r: r, key: a.cache.reqKey(r, w, m.scale)}
 }
 
 // autoView is auto for one request: one snapshot of the mix and measure.
 type autoView struct {
-	a *Auto
-	w *Workload
-	m measure
+	a   *Auto
+	w   *Workload
+	m   measure
+	r   *Request
+	key uint64 // the cache key of r against w and m
 }
 
 func (v autoView) Name() string { return PolicyAuto }
 
-func (v autoView) Evaluate(n *Node, r *Request) Placement { return v.a.evaluate(v.w, v.m, n, r) }
+func (v autoView) Evaluate(n *Node, r *Request) Placement {
+	key := v.key
+	if r != v.r {
+		key = v.a.cache.reqKey(r, v.w, v.m.scale)
+	}
+	return v.a.cached(v.w, v.m, key, n, r)
+}
 
 // Evaluate implements Policy without the candidates' view (no type
 // pressure); Prepare and the returned policy's Evaluate are preferred.
 func (a *Auto) Evaluate(n *Node, r *Request) Placement {
-	return a.evaluate(a.l.workload(), a.m, n, r)
+	w := a.l.workload()
+	return a.cached(w, a.m, a.cache.reqKey(r, w, nil), n, r)
+}
+
+// cached is evaluate through the cache of results by node state.
+func (a *Auto) cached(w *Workload, m measure, req uint64, n *Node, r *Request) Placement {
+	node := a.cache.nodeKey(n)
+	if pl, ok := a.cache.get(node, req); ok {
+		return pl
+	}
+	pl := a.evaluate(w, m, n, r)
+	a.cache.put(node, req, pl)
+	return pl
 }
 
 // evaluate scores -ΔF against the mix (see fgd) in the auto measure, less

@@ -120,3 +120,19 @@ func TestAutoConcurrent(t *testing.T) {
 		t.Fatal("nothing learned")
 	}
 }
+
+func TestStickyScale(t *testing.T) {
+	last := &scaleMemo{version: 3, scale: []float64{1, 2}}
+	if got, kept := stickyScale(last, 3, []float64{1.05, 1.9}); !kept || &got[0] != &last.scale[0] {
+		t.Errorf("within 10%%: got %v kept %v, want the last scales", got, kept)
+	}
+	if got, kept := stickyScale(last, 3, []float64{1, 2.3}); kept || got[1] != 2.3 {
+		t.Errorf("beyond 10%%: got %v kept %v, want the new scales", got, kept)
+	}
+	if _, kept := stickyScale(last, 4, []float64{1, 2}); kept {
+		t.Error("scales kept across mix snapshots")
+	}
+	if _, kept := stickyScale(nil, 3, []float64{1}); kept {
+		t.Error("scales kept with nothing before")
+	}
+}

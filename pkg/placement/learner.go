@@ -15,7 +15,8 @@ type mixLearner struct {
 	since    int     // observations since the last compile
 	fade     float64 // weight kept per observation (1: nothing fades)
 	coverage float64
-	limit    int // most classes kept
+	limit    int    // most classes kept
+	version  uint64 // of the last snapshot
 	snap     atomic.Pointer[Workload]
 }
 
@@ -29,9 +30,10 @@ func newMixLearner(halfLife, coverage float64, limit int) *mixLearner {
 }
 
 // observe counts r. The snapshot is recompiled once the observations since
-// the last compile reach 1% of the weight seen (the mix then changed by at
-// most about 1%), and, while fewer than warmUp requests were seen, also when
-// a class is new. Recompiling sorts the classes, so an endless variety of
+// the last compile reach 5% of the weight seen (the mix then changed by at
+// most about 5%: 1% and 2% place no better on the trace, and every recompile
+// empties auto's cache), and, while fewer than warmUp requests were seen,
+// also when a class is new. Recompiling sorts the classes, so an endless variety of
 // requests must not trigger it on every one.
 func (l *mixLearner) observe(r *Request) {
 	l.mu.Lock()
@@ -41,8 +43,11 @@ func (l *mixLearner) observe(r *Request) {
 	}
 	isNew := l.tally.Add(r, 1)
 	l.since++
-	if (isNew && l.tally.Total() < warmUp) || float64(l.since) >= 0.01*l.tally.Total() {
-		l.snap.Store(NewWorkload(l.tally.Top(l.coverage, l.limit)))
+	if (isNew && l.tally.Total() < warmUp) || float64(l.since) >= 0.05*l.tally.Total() {
+		w := NewWorkload(l.tally.Top(l.coverage, l.limit))
+		l.version++
+		w.version = l.version
+		l.snap.Store(w)
 		l.since = 0
 	}
 }

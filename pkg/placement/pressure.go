@@ -80,6 +80,28 @@ func (w *Workload) typePressure(nodes []*Node, gamma, limit float64) []float64 {
 	return scale
 }
 
+// scaleMemo is the scales auto used last, for one mix snapshot.
+type scaleMemo struct {
+	version uint64
+	scale   []float64
+}
+
+// stickyScale returns last's scales while every new one is within 10% of
+// them, else next: weights a few percent apart place alike, and scales that
+// stay put from one request to the next let auto score unchanged nodes from
+// its cache.
+func stickyScale(last *scaleMemo, version uint64, next []float64) ([]float64, bool) {
+	if last == nil || last.version != version || len(last.scale) != len(next) {
+		return next, false
+	}
+	for i, s := range next {
+		if r := s / last.scale[i]; r > 1.1 || r < 1/1.1 {
+			return next, false
+		}
+	}
+	return last.scale, true
+}
+
 func sameTypes(a, b []string) bool {
 	if len(a) != len(b) {
 		return false

@@ -134,6 +134,7 @@ type Workload struct {
 	access  map[string][]uint64
 	classes int
 	total   float64
+	version uint64 // set by the learner: which snapshot this is
 }
 
 // shape groups the classes that ask for the same cards, differing only in

@@ -1,0 +1,119 @@
+package placement
+
+import (
+	"hash/maphash"
+	"math"
+	"sync/atomic"
+)
+
+// evalCache keeps Evaluate results by node state and request across
+// requests. Between two pods only the nodes a pod was bound to change, so
+// the extender scores most nodes from it; a miss costs one evaluation. It is
+// 4-way set-associative and lossy (a new entry replaces one of its set when
+// the set is full), bounded in memory, and lock-free. Keys are 128 bits of hash of everything
+// Evaluate reads — the node's cards, allocations, host resources and load,
+// never its name; the request; the mix snapshot; the pressure scales — so
+// two different inputs share a result only if both 64-bit halves collide.
+type evalCache struct {
+	seed  maphash.Seed
+	slots []atomic.Pointer[cacheEntry]
+}
+
+type cacheEntry struct {
+	node, req uint64
+	pl        Placement
+}
+
+// cacheSlots is the number of entries: 64k, a few MiB.
+const cacheSlots = 1 << 16
+
+func newEvalCache() *evalCache {
+	return &evalCache{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[cacheEntry], cacheSlots)}
+}
+
+// set returns the first of the 4 slots where (node, req) may be.
+func set(node, req uint64) uint64 { return (node ^ req*0x9e3779b97f4a7c15) & (cacheSlots - 1) &^ 3 }
+
+func (c *evalCache) get(node, req uint64) (Placement, bool) {
+	base := set(node, req)
+	for i := base; i < base+4; i++ {
+		if e := c.slots[i].Load(); e != nil && e.node == node && e.req == req {
+			return e.pl, true
+		}
+	}
+	return Placement{}, false
+}
+
+func (c *evalCache) put(node, req uint64, pl Placement) {
+	base := set(node, req)
+	victim := base + (node>>32^req>>32)&3 // a full set loses a slot picked by the key
+	for i := base; i < base+4; i++ {
+		if c.slots[i].Load() == nil {
+			victim = i
+			break
+		}
+	}
+	c.slots[victim].Store(&cacheEntry{node: node, req: req, pl: pl})
+}
+
+// mix folds v into h.
+func mix(h, v uint64) uint64 {
+	h ^= v
+	h *= 0x100000001b3
+	return h ^ h>>29
+}
+
+// nodeKey hashes the state of n that Evaluate reads.
+func (c *evalCache) nodeKey(n *Node) uint64 {
+	h := uint64(len(n.Cards))
+	h = mix(h, uint64(n.CPUMilli))
+	h = mix(h, uint64(n.UsedCPUMilli))
+	h = mix(h, uint64(n.MemoryMiB))
+	h = mix(h, uint64(n.UsedMemoryMiB))
+	var flags uint64
+	if n.WholeCards {
+		flags |= 1
+	}
+	if n.VGPU {
+		flags |= 2
+	}
+	if n.LoadFresh {
+		flags |= 4
+	}
+	h = mix(h, flags)
+	prev := ""
+	for i := range n.Cards {
+		cd := &n.Cards[i]
+		if i == 0 || cd.Type != prev {
+			h = mix(h, maphash.String(c.seed, cd.Type))
+			prev = cd.Type
+		}
+		h = mix(h, uint64(cd.UsedMilli)|uint64(cd.MemoryMiB)<<20)
+		h = mix(h, uint64(cd.UsedMemoryMiB))
+		if n.LoadFresh {
+			h = mix(h, math.Float64bits(cd.Load.Utilization))
+		}
+	}
+	return h
+}
+
+// reqKey hashes the request and what the policy scores it against: the mix
+// snapshot and the shape scales.
+func (c *evalCache) reqKey(r *Request, w *Workload, scale []float64) uint64 {
+	h := w.version
+	h = mix(h, uint64(r.Cards))
+	h = mix(h, uint64(r.Milli))
+	h = mix(h, uint64(r.CardMemoryMiB))
+	h = mix(h, uint64(r.CPUMilli))
+	h = mix(h, uint64(r.MemoryMiB))
+	if r.VGPU {
+		h = mix(h, 1)
+	}
+	for _, t := range r.Types {
+		h = mix(h, maphash.String(c.seed, t))
+	}
+	for _, s := range scale {
+		h = mix(h, math.Float64bits(s))
+	}
+	return h
+}
