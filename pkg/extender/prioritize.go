@@ -35,6 +35,7 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 	}
 	snaps := make([]*nodeSnapshot, len(names))
 	e.state.snapshots(names, snaps)
+	policy := prepare(e.policy, snaps, &req)
 	loads, fresh := e.load.Current()
 	raw := make([]float64, len(names))
 	scores := make([]int64, len(names))
@@ -63,9 +64,9 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 			}
 			var typ string
 			if n == &scratch {
-				raw[i], typ = score(n, &req, e.policy)
+				raw[i], typ = score(n, &req, policy)
 			} else {
-				raw[i], typ = memo.score(s, &req, e.policy)
+				raw[i], typ = memo.score(s, &req, policy)
 			}
 			if ranks != nil {
 				ranks[i] = slices.Index(types, typ)
@@ -87,12 +88,44 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 	return out
 }
 
+// prepare lets a policy that ranks nodes against each other (auto's
+// card-type pressure) see the candidates first, as the simulator does, so
+// that the extender and the replayed figures come from the same scoring.
+// kube-scheduler sends prioritize only the nodes filter kept, so the
+// candidates are the nodes that fit.
+func prepare(policy placement.Policy, snaps []*nodeSnapshot, req *podRequest) placement.Policy {
+	pre, ok := policy.(placement.Preparer)
+	if !ok {
+		return policy
+	}
+	first := firstGPUPart(req)
+	if first == nil {
+		return policy
+	}
+	nodes := make([]*placement.Node, 0, len(snaps))
+	for _, s := range snaps {
+		if s != nil {
+			nodes = append(nodes, &s.node)
+		}
+	}
+	return pre.Prepare(nodes, first)
+}
+
 // preferredTypes are the types of the pod's first GPU part in the order the
 // user wrote them ("2(V100|T4)": V100 first).
 func preferredTypes(req *podRequest) []string {
+	if r := firstGPUPart(req); r != nil {
+		return r.Types
+	}
+	return nil
+}
+
+// firstGPUPart is the request of the pod's first container that asks for
+// cards, or nil.
+func firstGPUPart(req *podRequest) *placement.Request {
 	for i := range req.parts {
 		if req.parts[i].req.Cards > 0 {
-			return req.parts[i].req.Types
+			return &req.parts[i].req
 		}
 	}
 	return nil
