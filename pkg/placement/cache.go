@@ -56,6 +56,12 @@ func (c *evalCache) put(node, req uint64, pl Placement) {
 	c.slots[victim].Store(&cacheEntry{node: node, req: req, pl: pl})
 }
 
+// keyBasis starts every key. A key must not start from a raw field: mix
+// XORs v into h before scrambling, so from h = version the keys of
+// (version 1, 2 cards) and (version 2, 1 card) were equal (1^2 == 2^1), and
+// a 1-card request got a 2-card request's cards once the mix moved on.
+const keyBasis = 0xcbf29ce484222325
+
 // mix folds v into h.
 func mix(h, v uint64) uint64 {
 	h ^= v
@@ -65,7 +71,7 @@ func mix(h, v uint64) uint64 {
 
 // nodeKey hashes the state of n that Evaluate reads.
 func (c *evalCache) nodeKey(n *Node) uint64 {
-	h := uint64(len(n.Cards))
+	h := mix(keyBasis, uint64(len(n.Cards)))
 	h = mix(h, uint64(n.CPUMilli))
 	h = mix(h, uint64(n.UsedCPUMilli))
 	h = mix(h, uint64(n.MemoryMiB))
@@ -100,7 +106,7 @@ func (c *evalCache) nodeKey(n *Node) uint64 {
 // reqKey hashes the request and what the policy scores it against: the mix
 // snapshot and the shape scales.
 func (c *evalCache) reqKey(r *Request, w *Workload, scale []float64) uint64 {
-	h := w.version
+	h := mix(keyBasis, w.version)
 	h = mix(h, uint64(r.Cards))
 	h = mix(h, uint64(r.Milli))
 	h = mix(h, uint64(r.CardMemoryMiB))

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -38,6 +39,57 @@ func TestAutoCacheMatchesEvaluate(t *testing.T) {
 			if err := n.Assign(q, view.Evaluate(n, q).Cards); err != nil {
 				t.Fatal(err)
 			}
+		}
+	}
+}
+
+// Keys of inputs that differ in their first fields stay apart: small counts
+// XORed into a small version must not cancel out.
+func TestCacheKeysKeepSmallFieldsApart(t *testing.T) {
+	c := newEvalCache()
+	reqKeys := map[uint64]string{}
+	for version := uint64(0); version < 64; version++ {
+		for cards := 1; cards <= 8; cards++ {
+			r := Whole(cards)
+			k := c.reqKey(&r, &Workload{version: version}, nil)
+			what := fmt.Sprintf("version %d, %d cards", version, cards)
+			if prev, ok := reqKeys[k]; ok {
+				t.Fatalf("request keys of %s and %s are equal", prev, what)
+			}
+			reqKeys[k] = what
+		}
+	}
+	nodeKeys := map[uint64]string{}
+	for cards := 0; cards <= 16; cards++ {
+		for cpu := int64(0); cpu < 64; cpu++ {
+			n := Node{Cards: make([]Card, cards), CPUMilli: cpu}
+			k := c.nodeKey(&n)
+			what := fmt.Sprintf("%d cards, %d milli-CPU", cards, cpu)
+			if prev, ok := nodeKeys[k]; ok {
+				t.Fatalf("node keys of %s and %s are equal", prev, what)
+			}
+			nodeKeys[k] = what
+		}
+	}
+}
+
+// A 1-card and a 2-card request alike in everything else each get their
+// own cards while the learned mix moves from version to version.
+func TestAutoCacheAcrossMixVersions(t *testing.T) {
+	a := NewAuto(AutoOptions{})
+	one, two := Whole(1), Whole(2)
+	for i := range 400 {
+		q := &one
+		if i%2 == 1 {
+			q = &two
+		}
+		a.Observe(q)
+		n := &Node{Name: "n", WholeCards: true, Cards: make([]Card, 8)}
+		for j := range n.Cards {
+			n.Cards[j] = Card{Index: j, Type: "V100", MemoryMiB: 32768}
+		}
+		if got := len(a.Evaluate(n, q).Cards.Positions()); got != q.Cards {
+			t.Fatalf("observation %d: a %d-card request was given %d cards", i, q.Cards, got)
 		}
 	}
 }
