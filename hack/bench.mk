@@ -8,8 +8,9 @@
 PERF := $(BIN)/perf
 BENCH_RESULTS ?= bench/results.json
 BENCH_DOC ?= docs/performance.md
-# Runs of each Go benchmark, repeats of each scale run.
+# Runs of each Go benchmark and how long each runs, repeats of each scale run.
 BENCH_COUNT ?= 3
+BENCH_TIME ?= 200ms
 BENCH_REPEATS ?= 3
 # Extra flags for each run, e.g. BENCH_EXTENDER_FLAGS="--nodes 5000".
 BENCH_WEBHOOK_FLAGS ?=
@@ -22,7 +23,7 @@ BENCH_ENDTOEND_FLAGS ?=
 # whole machine.
 bench-all: bench-tools tools ## Go benchmarks and every scale run, then the report (about 15 min)
 	@echo "load average before: $$(cut -d' ' -f1-3 /proc/loadavg)"
-	$(PERF) gobench --count $(BENCH_COUNT) --results $(BENCH_RESULTS)
+	$(PERF) gobench --count $(BENCH_COUNT) --benchtime $(BENCH_TIME) --results $(BENCH_RESULTS)
 	$(PERF) webhook --webhook-bin $(BIN)/webhook --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_WEBHOOK_FLAGS)
 	$(PERF) extender --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_EXTENDER_FLAGS)
 	$(PERF) endtoend --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_ENDTOEND_FLAGS)
@@ -39,7 +40,7 @@ bench-tools: ## build the load generator (bin/perf) and the webhook (bin/webhook
 	$(GO) build -o $(BIN)/webhook ./cmd/webhook
 
 bench-go: bench-tools ## only the Go benchmarks (go test -bench), into the results
-	$(PERF) gobench --count $(BENCH_COUNT) --results $(BENCH_RESULTS)
+	$(PERF) gobench --count $(BENCH_COUNT) --benchtime $(BENCH_TIME) --results $(BENCH_RESULTS)
 
 bench-webhook: bench-tools ## only the webhook under HTTPS load
 	$(PERF) webhook --webhook-bin $(BIN)/webhook --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_WEBHOOK_FLAGS)

@@ -181,13 +181,22 @@ func RunEndToEnd(ctx context.Context, o EndToEndOptions, modes []E2EMode) ([]Fig
 	return figs, notes, profiles, filepath.Join(o.BinDir, "kube-apiserver"), nil
 }
 
-func runMode(ctx context.Context, o *EndToEndOptions, m E2EMode, raw []byte) ([]Figure, []string, []string, error) {
+func runMode(ctx context.Context, o *EndToEndOptions, m E2EMode, raw []byte) (figs []Figure, notes []string, profiles []string, err error) {
 	start := time.Now()
 	c, err := cluster.Start(ctx, cluster.Options{BinDir: o.BinDir, StartTimeout: 3 * time.Minute})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	defer func() { _ = c.Stop() }()
+	defer func() {
+		if err != nil {
+			// The programs' logs go with the cluster's directory: keep their ends.
+			path := filepath.Join(o.WorkDir, "endtoend-cluster-logs.txt")
+			if werr := os.WriteFile(path, []byte(c.LogTails()), 0o644); werr == nil {
+				o.Logf("endtoend %s: the end of every program's log is in %s", m.Name, path)
+			}
+		}
+		_ = c.Stop()
+	}()
 	o.Logf("endtoend %s: control plane up in %s", m.Name, time.Since(start).Round(100*time.Millisecond))
 	env := &e2eEnv{o: o, mode: m, c: c, procs: map[string]int{}, schedCfg: map[string]string{}}
 	cfg := c.Config()
@@ -212,7 +221,6 @@ func runMode(ctx context.Context, o *EndToEndOptions, m E2EMode, raw []byte) ([]
 	env.procs["load generator"] = os.Getpid()
 
 	var runs []e2eRun
-	var profiles []string
 	for rep := 0; rep < o.Repeats; rep++ {
 		order := []string{variantBaseline, variantGPUPlane}
 		if rep%2 == 1 {
@@ -237,7 +245,7 @@ func runMode(ctx context.Context, o *EndToEndOptions, m E2EMode, raw []byte) ([]
 			runs = append(runs, r)
 		}
 	}
-	figs, notes := e2eFigures(runs, m.Name)
+	figs, notes = e2eFigures(runs, m.Name)
 	notes = append(notes, env.describe())
 	return figs, notes, profiles, nil
 }
@@ -448,8 +456,8 @@ func (e *e2eEnv) run(ctx context.Context, variant, id string, prof *e2eProfiles)
 			return e2eRun{}, err
 		case <-timeout.C:
 			n, u := obs.counts()
-			return e2eRun{}, fmt.Errorf("%d of %d pods bound after %s (%d reported unschedulable); see the scheduler log in %s",
-				n, len(pods), e.o.RunTimeout, u, filepath.Dir(e.schedCfg[variant]))
+			return e2eRun{}, fmt.Errorf("%d of %d pods bound after %s (%d reported unschedulable); pending pods say: %s",
+				n, len(pods), e.o.RunTimeout, u, e.pendingReasons(ctx, sel))
 		case <-ctx.Done():
 			return e2eRun{}, ctx.Err()
 		}
@@ -492,6 +500,35 @@ func (e *e2eEnv) run(ctx context.Context, variant, id string, prof *e2eProfiles)
 		return e2eRun{}, err
 	}
 	return r, nil
+}
+
+// pendingReasons summarises why the run's unbound pods wait: their
+// PodScheduled conditions, most frequent first.
+func (e *e2eEnv) pendingReasons(ctx context.Context, sel string) string {
+	list, err := e.client.CoreV1().Pods(e2eNamespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return err.Error()
+	}
+	count := map[string]int{}
+	for _, p := range list.Items {
+		if p.Spec.NodeName != "" {
+			continue
+		}
+		why := "no PodScheduled condition"
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled {
+				why = c.Reason + ": " + c.Message
+			}
+		}
+		count[why]++
+	}
+	return PerPod(func() map[string]float64 {
+		m := map[string]float64{}
+		for k, v := range count {
+			m[fmt.Sprintf("%q x", k)] = float64(v)
+		}
+		return m
+	}(), 1, 5)
 }
 
 // create creates pods with the creator's workers.
