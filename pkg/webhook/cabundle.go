@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
@@ -26,14 +27,7 @@ func (t mutatingTarget) setCABundle(ctx context.Context, name string, bundle []b
 	if err != nil {
 		return false, err
 	}
-	changed := false
-	for i := range cfg.Webhooks {
-		if cc := &cfg.Webhooks[i].ClientConfig; !bytes.Equal(cc.CABundle, bundle) {
-			cc.CABundle = bundle
-			changed = true
-		}
-	}
-	if !changed {
+	if !fillCABundle(len(cfg.Webhooks), func(i int) *admissionregistrationv1.WebhookClientConfig { return &cfg.Webhooks[i].ClientConfig }, bundle) {
 		return false, nil
 	}
 	_, err = api.Update(ctx, cfg, metav1.UpdateOptions{})
@@ -50,16 +44,23 @@ func (t validatingTarget) setCABundle(ctx context.Context, name string, bundle [
 	if err != nil {
 		return false, err
 	}
-	changed := false
-	for i := range cfg.Webhooks {
-		if cc := &cfg.Webhooks[i].ClientConfig; !bytes.Equal(cc.CABundle, bundle) {
-			cc.CABundle = bundle
-			changed = true
-		}
-	}
-	if !changed {
+	if !fillCABundle(len(cfg.Webhooks), func(i int) *admissionregistrationv1.WebhookClientConfig { return &cfg.Webhooks[i].ClientConfig }, bundle) {
 		return false, nil
 	}
 	_, err = api.Update(ctx, cfg, metav1.UpdateOptions{})
 	return err == nil, err
+}
+
+// fillCABundle writes bundle into the client config of each of n webhooks
+// and says whether any of them had to change; both configuration kinds share
+// it, since their webhook types differ but their client configs do not.
+func fillCABundle(n int, clientConfig func(i int) *admissionregistrationv1.WebhookClientConfig, bundle []byte) bool {
+	changed := false
+	for i := range n {
+		if cc := clientConfig(i); !bytes.Equal(cc.CABundle, bundle) {
+			cc.CABundle = bundle
+			changed = true
+		}
+	}
+	return changed
 }
