@@ -1,0 +1,342 @@
+//go:build e2e && unix
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gpuplane/gpuplane/test/cluster"
+)
+
+// adapterReadyLimit bounds the wait for Prometheus to start and scrape the exporter
+// once; a 2-core machine under load needs seconds, not minutes.
+const adapterReadyLimit = 90 * time.Second
+
+// adapterCard is one card's series as dcgm-exporter publishes it with its Kubernetes
+// mapping on: the card's identity, and the pod using it (empty when none does).
+type adapterCard struct {
+	gpu, uuid, host       string
+	namespace, pod, cname string
+	util, fbUsedMiB       float64
+}
+
+// adapterCards: pod ml/train-0 holds two cards on node-a; ml/other and a same-named pod
+// in another namespace hold one each; one card is idle. Only train-0's cards in ml may
+// count for it.
+var adapterCards = []adapterCard{
+	{gpu: "0", uuid: "GPU-0b1c6a52-7d2e-4b51-9d43-1f0e6c2a9a01", host: "node-a", namespace: "ml", pod: "train-0", cname: "trainer", util: 40, fbUsedMiB: 30000},
+	{gpu: "1", uuid: "GPU-0b1c6a52-7d2e-4b51-9d43-1f0e6c2a9a02", host: "node-a", namespace: "ml", pod: "train-0", cname: "trainer", util: 60, fbUsedMiB: 50000},
+	{gpu: "2", uuid: "GPU-0b1c6a52-7d2e-4b51-9d43-1f0e6c2a9a03", host: "node-a", namespace: "ml", pod: "other", cname: "worker", util: 10, fbUsedMiB: 2000},
+	{gpu: "3", uuid: "GPU-0b1c6a52-7d2e-4b51-9d43-1f0e6c2a9a04", host: "node-a", util: 0, fbUsedMiB: 0},
+	{gpu: "0", uuid: "GPU-7f3e9d10-2c4a-4e8b-8a6d-5b2c1e0f7d01", host: "node-b", namespace: "research", pod: "train-0", cname: "trainer", util: 90, fbUsedMiB: 70000},
+}
+
+// adapterWant is, per metric the rules serve, what the rule must compute for ml/train-0
+// from adapterCards. A rule without an entry fails the test, so a new rule comes with
+// its expectation.
+var adapterWant = map[string]float64{
+	"gpu_utilization":     (40 + 60) / 2.0, // mean over the pod's cards
+	"gpu_memory_used_mib": 30000 + 50000,   // sum over the pod's cards
+}
+
+// adapterRule is the part of a prometheus-adapter rule the test evaluates.
+type adapterRule struct {
+	SeriesQuery string `json:"seriesQuery"`
+	Resources   struct {
+		Overrides map[string]struct {
+			Resource string `json:"resource"`
+		} `json:"overrides"`
+	} `json:"resources"`
+	Name struct {
+		Matches string `json:"matches"`
+		As      string `json:"as"`
+	} `json:"name"`
+	MetricsQuery string `json:"metricsQuery"`
+}
+
+// TestAdapterRulesOnPrometheus evaluates each prometheus-adapter rule of
+// deploy/addons/prometheus-adapter, expanded for one pod as the adapter expands it, on a
+// real Prometheus that scrapes dcgm-exporter-shaped series, and checks the pod's value.
+func TestAdapterRulesOnPrometheus(t *testing.T) {
+	bin := adapterPrometheus(t)
+	rules := adapterRules(t, deployRepoRoot(t))
+
+	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		_, _ = w.Write([]byte(adapterExposition(adapterCards)))
+	}))
+	t.Cleanup(exporter.Close)
+
+	addr := freeLoopbackAddr(t)
+	adapterStartPrometheus(t, bin, addr, strings.TrimPrefix(exporter.URL, "http://"))
+	client, err := promapi.NewClient(promapi.Config{Address: "http://" + addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := promv1.NewAPI(client)
+	adapterWaitScraped(t, api, len(adapterCards)*2)
+
+	for _, rule := range rules {
+		t.Run(rule.Name.As, func(t *testing.T) {
+			want, ok := adapterWant[rule.Name.As]
+			if !ok {
+				t.Fatalf("rule for %q has no expected value in the test; add one to adapterWant", rule.Name.As)
+			}
+			query, err := adapterExpand(rule, "ml", "train-0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			val, warnings, _, err := api.Query(ctx, query, time.Now())
+			if err != nil {
+				t.Fatalf("evaluating %s: %v", query, err)
+			}
+			if len(warnings) > 0 {
+				t.Errorf("evaluating %s: warnings %v", query, warnings)
+			}
+			vec, ok := val.(model.Vector)
+			if !ok {
+				t.Fatalf("evaluating %s: got a %s, want a vector", query, val.Type())
+			}
+			t.Logf("%s = %s", query, vec)
+			if len(vec) != 1 {
+				t.Fatalf("evaluating %s: got %d samples (%s), want one for pod train-0", query, len(vec), vec)
+			}
+			got := vec[0]
+			wantLabels := model.Metric{"pod": "train-0"}
+			if !got.Metric.Equal(wantLabels) {
+				t.Errorf("evaluating %s: sample labelled %s, want %s", query, got.Metric, wantLabels)
+			}
+			if v := float64(got.Value); math.Abs(v-want) > 1e-9 {
+				t.Errorf("evaluating %s: value %v, want %v", query, v, want)
+			}
+		})
+	}
+}
+
+// adapterPrometheus returns the path of the Prometheus program in the bin directory.
+func adapterPrometheus(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv(cluster.EnvBinDir)
+	if dir == "" {
+		dir = filepath.Join(deployRepoRoot(t), "bin")
+	}
+	path := filepath.Join(dir, "prometheus")
+	if info, err := os.Stat(path); err != nil || info.IsDir() || info.Mode()&0o111 == 0 {
+		deployMissing(t, "prometheus not found as an executable at %s; `make prometheus` builds it", path)
+	}
+	return path
+}
+
+// adapterRules reads the rules from the ConfigMap that the prometheus-adapter
+// kustomization generates: the file it names as the adapter's config.yaml.
+func adapterRules(t *testing.T, root string) []adapterRule {
+	t.Helper()
+	dir := filepath.Join(root, "deploy", "addons", "prometheus-adapter")
+	raw, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kust struct {
+		ConfigMapGenerator []struct {
+			Name  string   `json:"name"`
+			Files []string `json:"files"`
+		} `json:"configMapGenerator"`
+	}
+	if err := yaml.Unmarshal(raw, &kust); err != nil {
+		t.Fatalf("reading %s: %v", filepath.Join(dir, "kustomization.yaml"), err)
+	}
+	var source string
+	for _, g := range kust.ConfigMapGenerator {
+		for _, f := range g.Files {
+			if key, file, ok := strings.Cut(f, "="); ok && key == "config.yaml" {
+				source = file
+			}
+		}
+	}
+	if source == "" {
+		t.Fatalf("%s generates no ConfigMap with a config.yaml key for the adapter", dir)
+	}
+	raw, err = os.ReadFile(filepath.Join(dir, source))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Rules []adapterRule `json:"rules"`
+	}
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		t.Fatalf("reading the adapter rules in %s: %v", source, err)
+	}
+	if len(cfg.Rules) == 0 {
+		t.Fatalf("%s holds no adapter rules", source)
+	}
+	return cfg.Rules
+}
+
+// adapterSeriesName matches the metric name a series query starts with.
+var adapterSeriesName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*`)
+
+// adapterExpand fills a rule's metricsQuery for one pod as prometheus-adapter does for
+// a pod's metric: Series is the discovered series name, LabelMatchers select the
+// namespace and the pod through the labels the rule maps to those resources, and the
+// result is grouped by the pod label.
+func adapterExpand(rule adapterRule, namespace, pod string) (string, error) {
+	series := adapterSeriesName.FindString(strings.TrimSpace(rule.SeriesQuery))
+	if series == "" {
+		return "", fmt.Errorf("seriesQuery %q does not start with a metric name", rule.SeriesQuery)
+	}
+	if ok, err := regexp.MatchString(rule.Name.Matches, series); err != nil || !ok {
+		return "", fmt.Errorf("name.matches %q does not match series %q (err %v)", rule.Name.Matches, series, err)
+	}
+	labelFor := map[string]string{}
+	for label, o := range rule.Resources.Overrides {
+		labelFor[o.Resource] = label
+	}
+	nsLabel, podLabel := labelFor["namespace"], labelFor["pod"]
+	if nsLabel == "" || podLabel == "" {
+		return "", fmt.Errorf("rule for %q maps no label to the namespace or pod resource: %v", series, rule.Resources.Overrides)
+	}
+	tmpl, err := template.New(rule.Name.As).Delims("<<", ">>").Option("missingkey=error").Parse(rule.MetricsQuery)
+	if err != nil {
+		return "", fmt.Errorf("parsing metricsQuery %q: %w", rule.MetricsQuery, err)
+	}
+	var b strings.Builder
+	err = tmpl.Execute(&b, struct {
+		Series        string
+		LabelMatchers string
+		GroupBy       string
+		GroupBySlice  []string
+	}{
+		Series:        series,
+		LabelMatchers: fmt.Sprintf("%s=%q,%s=%q", nsLabel, namespace, podLabel, pod),
+		GroupBy:       podLabel,
+		GroupBySlice:  []string{podLabel},
+	})
+	if err != nil {
+		return "", fmt.Errorf("expanding metricsQuery %q: %w", rule.MetricsQuery, err)
+	}
+	return b.String(), nil
+}
+
+// adapterExposition renders the cards as dcgm-exporter's /metrics does: one series per
+// card and field, labelled with the card and, when a pod uses it, the pod.
+func adapterExposition(cards []adapterCard) string {
+	var b strings.Builder
+	fields := []struct {
+		name, help string
+		value      func(adapterCard) float64
+	}{
+		{"DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", func(c adapterCard) float64 { return c.util }},
+		{"DCGM_FI_DEV_FB_USED", "Framebuffer memory used (in MiB).", func(c adapterCard) float64 { return c.fbUsedMiB }},
+	}
+	for _, f := range fields {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", f.name, f.help, f.name)
+		for i, c := range cards {
+			fmt.Fprintf(&b, `%s{gpu=%q,UUID=%q,pci_bus_id="00000000:%02X:00.0",device="nvidia%s",modelName="NVIDIA A100-SXM4-80GB",Hostname=%q,DCGM_FI_DRIVER_VERSION="550.90.07",container=%q,namespace=%q,pod=%q} %g`+"\n",
+				f.name, c.gpu, c.uuid, 0x10+i, c.gpu, c.host, c.cname, c.namespace, c.pod, f.value(c))
+		}
+	}
+	return b.String()
+}
+
+// adapterStartPrometheus runs Prometheus on addr scraping the exporter every second and
+// stops it, with anything it started, when the test ends.
+func adapterStartPrometheus(t *testing.T, bin, addr, exporter string) {
+	t.Helper()
+	dir := t.TempDir()
+	// The target labels stand in for what service discovery attaches to the exporter's
+	// own pod; honor_labels keeps the exporter's pod and namespace, as the
+	// ServiceMonitor's honorLabels does, else they would arrive as exported_pod.
+	config := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: dcgm-exporter
+    honor_labels: true
+    static_configs:
+      - targets: [%q]
+        labels:
+          namespace: gpu-monitoring
+          pod: dcgm-exporter-7xk2p
+`, exporter)
+	configPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "prometheus.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin,
+		"--config.file="+configPath,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr,
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Its own process group, so that the cleanup ends everything it started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		t.Fatalf("starting %s: %v", bin, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logFile.Close()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		if t.Failed() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				t.Logf("prometheus log (last 4000 bytes):\n%s", tail(b, 4000))
+			}
+		}
+	})
+}
+
+// adapterWaitScraped waits until Prometheus holds every series the exporter serves.
+func adapterWaitScraped(t *testing.T, api promv1.API, series int) {
+	t.Helper()
+	const query = `count({__name__=~"DCGM_FI_DEV_.*"})`
+	deadline := time.Now().Add(adapterReadyLimit)
+	var last error
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		val, _, _, err := api.Query(ctx, query, time.Now())
+		cancel()
+		if err == nil {
+			vec, _ := val.(model.Vector)
+			if len(vec) == 1 && int(vec[0].Value) == series {
+				return
+			}
+			err = fmt.Errorf("%s = %v, want %d", query, val, series)
+		}
+		last = err
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus did not scrape the exporter within %s: %v", adapterReadyLimit, last)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
