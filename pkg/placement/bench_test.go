@@ -26,7 +26,7 @@ func benchCluster(n int) ([]*Node, *Auto, *Workload) {
 	}
 	a := NewAuto(AutoOptions{})
 	var tally Tally
-	mix := []Request{Whole(1), Whole(1), Whole(1), Whole(2), Whole(8), Share(810, 0), Share(470, 0), Share(320, 0), Share(650, 0), Share(230, 0), Whole(1, "T4"), Request{}}
+	mix := []Request{Whole(1), Whole(1), Whole(1), Whole(2), Whole(8), Share(810, 0), Share(470, 0), Share(320, 0), Share(650, 0), Share(230, 0), Whole(1, "T4"), {}}
 	for i := 0; i < 2000; i++ {
 		q := mix[r.IntN(len(mix))]
 		q.CPUMilli, q.MemoryMiB = int64(r.IntN(16))*1000, int64(r.IntN(64))*1024
