@@ -167,3 +167,63 @@ func PerPod(m map[string]float64, pods float64, n int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// SchedulerTimes are kube-scheduler's own histograms: the scheduling
+// attempts of one profile that placed a pod (algorithm and binding), the
+// algorithm (filters, extender calls, scores: the serial part of a cycle;
+// the histogram has no profile label, the harness runs one profile per
+// kube-scheduler), and the Filter and Score extension points of the profile
+// (kube-scheduler's plugins alone).
+type SchedulerTimes struct {
+	AttemptSeconds, Attempts     float64
+	AlgorithmSeconds, Algorithms float64
+	FilterSeconds, ScoreSeconds  float64
+}
+
+// parseSchedulerTimes reads the histograms of profile from kube-scheduler's
+// /metrics.
+func parseSchedulerTimes(r io.Reader, profile string) (SchedulerTimes, error) {
+	var t SchedulerTimes
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		name, labels, value, ok := parseSample(sc.Text())
+		if !ok {
+			continue
+		}
+		switch name {
+		case "scheduler_scheduling_attempt_duration_seconds_sum":
+			if labels["profile"] == profile && labels["result"] == "scheduled" {
+				t.AttemptSeconds += value
+			}
+		case "scheduler_scheduling_attempt_duration_seconds_count":
+			if labels["profile"] == profile && labels["result"] == "scheduled" {
+				t.Attempts += value
+			}
+		case "scheduler_scheduling_algorithm_duration_seconds_sum":
+			t.AlgorithmSeconds += value
+		case "scheduler_scheduling_algorithm_duration_seconds_count":
+			t.Algorithms += value
+		case "scheduler_framework_extension_point_duration_seconds_sum":
+			if labels["profile"] != profile || labels["status"] != "Success" {
+				continue
+			}
+			switch labels["extension_point"] {
+			case "Filter":
+				t.FilterSeconds += value
+			case "Score":
+				t.ScoreSeconds += value
+			}
+		}
+	}
+	return t, sc.Err()
+}
+
+// Sub returns t - before.
+func (t SchedulerTimes) Sub(before SchedulerTimes) SchedulerTimes {
+	return SchedulerTimes{
+		AttemptSeconds: t.AttemptSeconds - before.AttemptSeconds, Attempts: t.Attempts - before.Attempts,
+		AlgorithmSeconds: t.AlgorithmSeconds - before.AlgorithmSeconds, Algorithms: t.Algorithms - before.Algorithms,
+		FilterSeconds: t.FilterSeconds - before.FilterSeconds, ScoreSeconds: t.ScoreSeconds - before.ScoreSeconds,
+	}
+}

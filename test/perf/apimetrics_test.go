@@ -70,3 +70,28 @@ func TestParseSample(t *testing.T) {
 		}
 	}
 }
+
+const schedulerMetrics = `scheduler_scheduling_attempt_duration_seconds_sum{profile="p",result="scheduled"} 2
+scheduler_scheduling_attempt_duration_seconds_count{profile="p",result="scheduled"} 1000
+scheduler_scheduling_attempt_duration_seconds_sum{profile="p",result="error"} 9
+scheduler_scheduling_attempt_duration_seconds_sum{profile="q",result="scheduled"} 7
+scheduler_scheduling_algorithm_duration_seconds_sum 1.5
+scheduler_scheduling_algorithm_duration_seconds_count 1000
+scheduler_framework_extension_point_duration_seconds_sum{extension_point="Filter",profile="p",status="Success"} 0.5
+scheduler_framework_extension_point_duration_seconds_sum{extension_point="Score",profile="p",status="Success"} 0.25
+scheduler_framework_extension_point_duration_seconds_sum{extension_point="Filter",profile="q",status="Success"} 3
+`
+
+func TestParseSchedulerTimes(t *testing.T) {
+	got, err := parseSchedulerTimes(strings.NewReader(schedulerMetrics), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := SchedulerTimes{AttemptSeconds: 2, Attempts: 1000, AlgorithmSeconds: 1.5, Algorithms: 1000, FilterSeconds: 0.5, ScoreSeconds: 0.25}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if d := got.Sub(SchedulerTimes{AttemptSeconds: 1, Attempts: 500}); d.AttemptSeconds != 1 || d.Attempts != 500 || d.FilterSeconds != 0.5 {
+		t.Errorf("difference %+v", d)
+	}
+}
