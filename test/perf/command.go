@@ -234,13 +234,15 @@ func runExtender(ctx context.Context, args []string, stderr io.Writer) error {
 	o.WorkDir, o.Logf = c.workDir, stderrLogf(stderr)
 	s := newSection(SectionExtender, "Extender at scale: /filter and /prioritize over HTTP", commandLine("extender", args))
 	s.Repeats = o.Repeats
-	s.Setup = fmt.Sprintf("A separate extender process (pkg/extender: informers, state, policy %q, HTTP handler, put together as the extender program does) "+
-		"lists and watches %s running pods and nodes of %d cards from a loopback server that streams them as kube-apiserver does (watch-list), "+
-		"so the informers' transform and cache are the real ones. The load generator then schedules pods one at a time like kube-scheduler "+
-		"with nodeCacheCapable: POST /filter with the pod and node names, then POST /prioritize with the names that fit. "+
-		"Requests in turn: %s, as the webhook admits them. Times are per call from sending to the answer read, keep-alive HTTP on 127.0.0.1; "+
-		"%d pods per repeat after %d warm-up pods, a fresh extender per repeat.",
-		o.Policy, thousands(o.Pods), CardsPerNode, strings.Join(queryRequests, ", "), o.PodsPerRepeat, o.Warmup)
+	s.Setup = fmt.Sprintf("A separate extender process runs extender.Run, as the extender program does, with the program's defaults (policy %q, "+
+		"API client 100 requests/s): its informers list and watch %s running pods and the nodes (8 cards each) from a loopback server that streams "+
+		"them as kube-apiserver does (watch-list), so the informers' transform and cache are the real ones. The load generator then schedules "+
+		"pods one at a time like kube-scheduler with nodeCacheCapable: POST /filter with the pod and the candidate node names, then POST /prioritize "+
+		"with the names that fit. Candidates: every node (the worst case, percentageOfNodesToScore: 100), and as many as kube-scheduler sends with "+
+		"the shipped configuration (its adaptive default). Requests in turn: %s, as the webhook admits them. Times are per call from sending to the "+
+		"answer read, keep-alive HTTP on 127.0.0.1; %d pods per repeat after %d warm-up pods, a fresh extender per repeat. Memory is the extender "+
+		"process's, from /proc.",
+		o.Policy, thousands(o.Pods), strings.Join(queryRequests, ", "), o.PodsPerRepeat, o.Warmup)
 	figs, notes, profiles, err := RunExtenderScale(ctx, o)
 	if err != nil {
 		return err
@@ -327,10 +329,10 @@ func runEndToEnd(ctx context.Context, args []string, stderr io.Writer) error {
 	s.Repeats = o.Repeats
 	s.Setup = fmt.Sprintf("A local control plane (etcd, kube-apiserver, kube-scheduler from bin/) with %s Node objects of 8 cards "+
 		"(labels, devices annotation and capacity as the node agent and device plugin leave them; no kubelet). Two kube-schedulers run side by side "+
-		"the whole time: the shipped %s with its extender URL pointed at the extender (a separate process, informers on this API server, "+
-		"client QPS 50, burst 100), and the same configuration without extenders. Each run creates %s pods asking 1 or 2 cards in turn "+
+		"the whole time: the shipped %s with its extender URL pointed at the extender (a separate process running extender.Run with the program's defaults, "+
+		"informers on this API server), and the same configuration without extenders. Each run creates %s pods asking 1 or 2 cards in turn "+
 		"(as the webhook admits `1` and `2` for the extender's profile; plain nvidia.com/gpu limits for the other), with %d concurrent creators at up to %.0f requests/s, "+
-		"and times every pod's binding from a watch. Rates are from the first bind to the last; the variants alternate which goes first; "+
+		"and times every pod's binding from a pod informer. Rates are from the first bind to the last; the variants alternate which goes first; "+
 		"pods are deleted between runs. Two sets, each on a fresh control plane: the client limits as shipped, and the client limits of both kube-schedulers and the extender raised "+
 		"so that CPU rather than a rate limit bounds them.", thousands(o.Nodes), filepath.Base(o.SchedulerConfig), thousands(o.Pods), o.CreateWorkers, qps)
 	modes := DefaultE2EModes()
