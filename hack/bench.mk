@@ -6,6 +6,8 @@
 # BIN and GO come from there.
 
 PERF := $(BIN)/perf
+# The webhook as the results file records it: relative to the repository.
+BENCH_WEBHOOK_BIN := $(patsubst $(CURDIR)/%,%,$(BIN))/webhook
 BENCH_RESULTS ?= bench/results.json
 BENCH_DOC ?= docs/performance.md
 # Runs of each Go benchmark and how long each runs, repeats of each scale run.
@@ -24,13 +26,13 @@ BENCH_ENDTOEND_FLAGS ?=
 bench-all: bench-tools tools ## Go benchmarks and every scale run, then the report (about 15 min)
 	@echo "load average before: $$(cut -d' ' -f1-3 /proc/loadavg)"
 	$(PERF) gobench --count $(BENCH_COUNT) --benchtime $(BENCH_TIME) --results $(BENCH_RESULTS)
-	$(PERF) webhook --webhook-bin $(BIN)/webhook --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_WEBHOOK_FLAGS)
+	$(PERF) webhook --webhook-bin $(BENCH_WEBHOOK_BIN) --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_WEBHOOK_FLAGS)
 	$(PERF) extender --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_EXTENDER_FLAGS)
 	$(PERF) endtoend --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_ENDTOEND_FLAGS)
 	$(PERF) report --results $(BENCH_RESULTS) --doc $(BENCH_DOC)
 
 bench-scale: bench-tools tools ## the three scale runs without the Go benchmarks, then the report
-	$(PERF) webhook --webhook-bin $(BIN)/webhook --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_WEBHOOK_FLAGS)
+	$(PERF) webhook --webhook-bin $(BENCH_WEBHOOK_BIN) --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_WEBHOOK_FLAGS)
 	$(PERF) extender --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_EXTENDER_FLAGS)
 	$(PERF) endtoend --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_ENDTOEND_FLAGS)
 	$(PERF) report --results $(BENCH_RESULTS) --doc $(BENCH_DOC)
@@ -43,7 +45,7 @@ bench-go: bench-tools ## only the Go benchmarks (go test -bench), into the resul
 	$(PERF) gobench --count $(BENCH_COUNT) --benchtime $(BENCH_TIME) --results $(BENCH_RESULTS)
 
 bench-webhook: bench-tools ## only the webhook under HTTPS load
-	$(PERF) webhook --webhook-bin $(BIN)/webhook --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_WEBHOOK_FLAGS)
+	$(PERF) webhook --webhook-bin $(BENCH_WEBHOOK_BIN) --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_WEBHOOK_FLAGS)
 
 bench-extender: bench-tools ## only the extender at 1,000 / 5,000 / 10,000 nodes
 	$(PERF) extender --repeats $(BENCH_REPEATS) --results $(BENCH_RESULTS) $(BENCH_EXTENDER_FLAGS)
