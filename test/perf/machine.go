@@ -174,7 +174,7 @@ func parseProcessCPU(raw []byte) (time.Duration, error) {
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
+	if err1 != nil || err2 != nil || utime < 0 || stime < 0 {
 		return 0, fmt.Errorf("unreadable CPU times %q %q in the process stat", f[11], f[12])
 	}
 	return time.Duration(utime+stime) * time.Second / clockTicks, nil

@@ -37,6 +37,7 @@ func TestParseProcessCPU(t *testing.T) {
 		{"plain", "42 (extender) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 1 1 1", 3 * time.Second, false},
 		{"name with spaces and parens", "7 (a (b) c) R 1 7 7 0 -1 0 0 0 0 0 100 0 0 0 20 0 1 0 1 1 1", time.Second, false},
 		{"truncated", "7 (x) R 1 2", 0, true},
+		{"negative ticks", "7 (x) R 1 7 7 0 -1 0 0 0 0 0 -100 0 0 0 20 0 1 0 1 1 1", 0, true},
 		{"no name", "garbage", 0, true},
 	}
 	for _, tt := range tests {
