@@ -88,12 +88,15 @@ var errUsage = errors.New("usage")
 type common struct {
 	results string
 	workDir string
-	root    string
+	// logDir holds the programs' logs and the webhook's certificate: a
+	// temporary directory, removed after a run that succeeded.
+	logDir string
+	root   string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.results, "results", "bench/results.json", "results file to put this command's section into")
-	fs.StringVar(&c.workDir, "work-dir", "", "directory for logs and profiles (default: bench/ beside the results file)")
+	fs.StringVar(&c.workDir, "work-dir", "", "directory for the CPU and heap profiles (default: the results file's directory)")
 }
 
 // resolve fills in the defaults that depend on other flags.
@@ -109,7 +112,23 @@ func (c *common) resolve() error {
 		return err
 	}
 	c.root = findRoot(wd)
+	if c.logDir, err = os.MkdirTemp("", "gpuplane-perf-"); err != nil {
+		return fmt.Errorf("creating the log directory: %w", err)
+	}
 	return nil
+}
+
+// cleanup removes the log directory after a run that succeeded and says
+// where it is after one that failed.
+func (c *common) cleanup(err error, stderr io.Writer) {
+	if c.logDir == "" {
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "perf: the programs' logs are in %s\n", c.logDir)
+		return
+	}
+	_ = os.RemoveAll(c.logDir)
 }
 
 // findRoot returns the directory holding go.mod above dir, or "" when none.
@@ -206,7 +225,7 @@ func runServeExtender(ctx context.Context, args []string, stdout, stderr io.Writ
 	return ServeExtender(klog.NewContext(ctx, klog.Background()), o, stdout)
 }
 
-func runExtender(ctx context.Context, args []string, stderr io.Writer) error {
+func runExtender(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("extender", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
@@ -224,14 +243,14 @@ func runExtender(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	var err error
 	if o.NodeCounts, err = intList(*nodes); err != nil {
 		return fmt.Errorf("--nodes: %w", err)
 	}
 	if err := c.resolve(); err != nil {
 		return err
 	}
-	o.WorkDir, o.Logf = c.workDir, stderrLogf(stderr)
+	defer func() { c.cleanup(err, stderr) }()
+	o.WorkDir, o.LogDir, o.Logf = c.workDir, c.logDir, stderrLogf(stderr)
 	s := newSection(SectionExtender, "Extender at scale: /filter and /prioritize over HTTP", commandLine("extender", args))
 	s.Repeats = o.Repeats
 	s.Setup = fmt.Sprintf("A separate extender process runs extender.Run, as the extender program does, with the program's defaults (policy %q, "+
@@ -251,7 +270,7 @@ func runExtender(ctx context.Context, args []string, stderr io.Writer) error {
 	return finish(ctx, s, c, "")
 }
 
-func runWebhook(ctx context.Context, args []string, stderr io.Writer) error {
+func runWebhook(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
@@ -269,14 +288,14 @@ func runWebhook(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	var err error
 	if o.Concurrency, err = intList(*conc); err != nil {
 		return fmt.Errorf("--concurrency: %w", err)
 	}
 	if err := c.resolve(); err != nil {
 		return err
 	}
-	o.WorkDir, o.Logf = c.workDir, stderrLogf(stderr)
+	defer func() { c.cleanup(err, stderr) }()
+	o.WorkDir, o.LogDir, o.Logf = c.workDir, c.logDir, stderrLogf(stderr)
 	s := newSection(SectionWebhook, "Webhook over HTTPS on the loopback", commandLine("webhook", args))
 	s.Repeats = o.Repeats
 	s.Setup = fmt.Sprintf("The webhook program (cmd/webhook, TLS with a fresh ECDSA P-256 certificate, HTTP/1.1) on 127.0.0.1; a Go load generator in "+
@@ -292,7 +311,7 @@ func runWebhook(ctx context.Context, args []string, stderr io.Writer) error {
 	return finish(ctx, s, c, "")
 }
 
-func runEndToEnd(ctx context.Context, args []string, stderr io.Writer) error {
+func runEndToEnd(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("endtoend", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
@@ -324,7 +343,7 @@ func runEndToEnd(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		o.BinDir = dir
 	}
-	o.WorkDir, o.Logf = c.workDir, stderrLogf(stderr)
+	o.WorkDir, o.LogDir, o.Logf = c.workDir, c.logDir, stderrLogf(stderr)
 	s := newSection(SectionEndToEnd, "End to end: kube-scheduler with and without the extender", commandLine("endtoend", args))
 	s.Repeats = o.Repeats
 	s.Setup = fmt.Sprintf("A local control plane (etcd, kube-apiserver, kube-scheduler from bin/) with %s Node objects of 8 cards "+

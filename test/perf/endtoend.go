@@ -50,9 +50,11 @@ type EndToEndOptions struct {
 	// from the start of each variant's last run: its kube-scheduler, and
 	// the extender in the extender's run.
 	ProfileSeconds int
-	WorkDir        string
-	Executable     string
-	Logf           func(format string, args ...any)
+	// WorkDir receives the profiles, LogDir the extender's log and, when
+	// a set fails, the end of every program's log.
+	WorkDir, LogDir string
+	Executable      string
+	Logf            func(format string, args ...any)
 }
 
 func (o *EndToEndOptions) setDefaults() error {
@@ -80,7 +82,7 @@ func (o *EndToEndOptions) setDefaults() error {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	if o.WorkDir == "" || o.SchedulerConfig == "" {
+	if o.WorkDir == "" || o.LogDir == "" || o.SchedulerConfig == "" {
 		return errors.New("the end-to-end run needs a work directory and the scheduler configuration")
 	}
 	if o.Executable == "" {
@@ -193,7 +195,7 @@ func runMode(ctx context.Context, o *EndToEndOptions, m E2EMode, raw []byte) (fi
 	defer func() {
 		if err != nil {
 			// The programs' logs go with the cluster's directory: keep their ends.
-			path := filepath.Join(o.WorkDir, "endtoend-cluster-logs.txt")
+			path := filepath.Join(o.LogDir, "endtoend-cluster-logs.txt")
 			if werr := os.WriteFile(path, []byte(c.LogTails()), 0o644); werr == nil {
 				o.Logf("endtoend %s: the end of every program's log is in %s", m.Name, path)
 			}
@@ -309,7 +311,7 @@ func (e *e2eEnv) startExtender(ctx context.Context) (*child, error) {
 	if e.mode.ClientQPS > 0 {
 		args = append(args, "--qps", strconv.FormatFloat(float64(e.mode.ClientQPS), 'f', -1, 32), "--burst", strconv.Itoa(e.mode.ClientBurst))
 	}
-	ch, stdout, err := startChild("extender", e.o.Executable, args, filepath.Join(e.o.WorkDir, "endtoend-extender.log"))
+	ch, stdout, err := startChild("extender", e.o.Executable, args, filepath.Join(e.o.LogDir, "endtoend-extender.log"))
 	if err != nil {
 		return nil, err
 	}

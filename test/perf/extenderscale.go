@@ -38,8 +38,8 @@ type ExtenderScaleOptions struct {
 	// after the repeats, for ProfileSeconds (default 10); 0 takes none.
 	ProfileNodes   int
 	ProfileSeconds int
-	// WorkDir receives the extender's logs and the profiles.
-	WorkDir string
+	// WorkDir receives the profiles, LogDir the extender's logs.
+	WorkDir, LogDir string
 	// Executable is this program, started again as the extender
 	// (`serve-extender`). Default: os.Executable().
 	Executable string
@@ -80,8 +80,8 @@ func (o *ExtenderScaleOptions) setDefaults() error {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	if o.WorkDir == "" {
-		return fmt.Errorf("the extender scale run needs a work directory")
+	if o.WorkDir == "" || o.LogDir == "" {
+		return fmt.Errorf("the extender scale run needs a work and a log directory")
 	}
 	if o.Executable == "" {
 		exe, err := os.Executable()
@@ -158,7 +158,7 @@ func RunExtenderScale(ctx context.Context, o ExtenderScaleOptions) ([]Figure, []
 // repeat, and stops it.
 func (o *ExtenderScaleOptions) measureOnce(ctx context.Context, apiAddr string, names []string, rep int, run *sizeRun, profile bool) ([]string, error) {
 	n := len(names)
-	logPath := filepath.Join(o.WorkDir, fmt.Sprintf("extender-%d-%d.log", n, rep+1))
+	logPath := filepath.Join(o.LogDir, fmt.Sprintf("extender-%d-%d.log", n, rep+1))
 	c, stdout, err := startChild("extender", o.Executable,
 		[]string{"serve-extender", "--server", "http://" + apiAddr, "--policy", o.Policy}, logPath)
 	if err != nil {

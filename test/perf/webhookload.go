@@ -52,14 +52,14 @@ type WebhookLoadOptions struct {
 	// Executable is this program, started as `perf serve-webhook` for the
 	// profile. Default: os.Executable().
 	Executable string
-	// WorkDir receives the webhook's certificate, log and profile.
-	WorkDir string
+	// WorkDir receives the profile, LogDir the webhook's certificate and logs.
+	WorkDir, LogDir string
 	// Logf reports progress. Default: nothing.
 	Logf func(format string, args ...any)
 }
 
 func (o *WebhookLoadOptions) setDefaults() error {
-	if o.Binary == "" || o.WorkDir == "" {
+	if o.Binary == "" || o.WorkDir == "" || o.LogDir == "" {
 		return errors.New("the webhook load needs the webhook program and a work directory")
 	}
 	if len(o.Concurrency) == 0 {
@@ -109,7 +109,7 @@ func (o *WebhookLoadOptions) measure(ctx context.Context) ([]Figure, []string, s
 	if err := o.setDefaults(); err != nil {
 		return nil, nil, "", nil, nil, err
 	}
-	certDir := filepath.Join(o.WorkDir, "webhook-certs")
+	certDir := filepath.Join(o.LogDir, "webhook-certs")
 	if err := os.MkdirAll(certDir, 0o700); err != nil {
 		return nil, nil, "", nil, nil, err
 	}
@@ -124,7 +124,7 @@ func (o *WebhookLoadOptions) measure(ctx context.Context) ([]Figure, []string, s
 	c, stdout, err := startChild("webhook", o.Binary, []string{"serve",
 		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--cert-dir", certDir,
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--scheduler-name", "gpuplane",
-	}, filepath.Join(o.WorkDir, "webhook.log"))
+	}, filepath.Join(o.LogDir, "webhook.log"))
 	if err != nil {
 		return nil, nil, "", nil, nil, err
 	}
@@ -188,7 +188,7 @@ func (o *WebhookLoadOptions) profile(ctx context.Context, certDir string, roots 
 		}
 	}
 	c, stdout, err := startChild("webhook (in-process server)", exe, []string{"serve-webhook", "--cert-dir", certDir},
-		filepath.Join(o.WorkDir, "webhook-profile.log"))
+		filepath.Join(o.LogDir, "webhook-profile.log"))
 	if err != nil {
 		return "", err
 	}
