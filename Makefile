@@ -39,8 +39,7 @@ fmt: ## gofmt the tree
 lint: vet ## gofmt check and vet
 	@out=$$(gofmt -s -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-bench: ## the benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+bench: bench-all ## the Go benchmarks and the scale runs (hack/bench.mk): bench/results.json, docs/performance.md
 
 # A target fails only when it wrote a failing input: go1.26's fuzz coordinator may
 # end a clean run with "context deadline exceeded" (Go issue 75804), which is reported
