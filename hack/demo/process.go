@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/gpuplane/gpuplane/test/cluster"
 )
 
 // process is one of gpuplane's programs, run in its own process group with its
@@ -48,7 +47,7 @@ func startProcess(name, path string, args []string, logPath string) (*process, e
 func (p *process) failed() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("%s exited (%v); the end of its log:\n%s", p.name, p.waitErr, fileTail(p.logPath, 3000))
+		return fmt.Errorf("%s exited (%v); the end of its log:\n%s", p.name, p.waitErr, cluster.FileTail(p.logPath, 3000))
 	default:
 		return nil
 	}
@@ -74,28 +73,6 @@ func (p *process) stop(grace time.Duration) error {
 	// Whatever the program started in its group goes too; ESRCH when nothing is left.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	return err
-}
-
-// fileTail returns about the last maxBytes of a file, from a line start.
-func fileTail(path string, maxBytes int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Sprintf("(%s unreadable: %v)", path, err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return fmt.Sprintf("(%s unreadable: %v)", path, err)
-	}
-	off := max(info.Size()-maxBytes, 0)
-	buf, err := io.ReadAll(io.NewSectionReader(f, off, info.Size()-off))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Sprintf("(%s unreadable: %v)", path, err)
-	}
-	if i := bytes.IndexByte(buf, '\n'); off > 0 && i >= 0 {
-		buf = buf[i+1:]
-	}
-	return string(buf)
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago; a program

@@ -260,7 +260,7 @@ func (e *env) startScheduler(ctx context.Context, extenderAddr string) error {
 func (e *env) logTails() string {
 	var b strings.Builder
 	for _, p := range e.procs {
-		fmt.Fprintf(&b, "--- end of %s's log ---\n%s\n", p.name, fileTail(p.logPath, 1500))
+		fmt.Fprintf(&b, "--- end of %s's log ---\n%s\n", p.name, cluster.FileTail(p.logPath, 1500))
 	}
 	return b.String()
 }

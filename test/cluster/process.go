@@ -77,10 +77,12 @@ func (p *process) stop(grace time.Duration) {
 
 // logTail returns about the last maxBytes of the process's log.
 func (p *process) logTail(maxBytes int64) string {
-	return fileTail(p.logPath, maxBytes)
+	return FileTail(p.logPath, maxBytes)
 }
 
-func fileTail(path string, maxBytes int64) string {
+// FileTail returns about the last maxBytes of a file, from a line start, or a
+// note saying why it could not be read; the demo uses it for its programs' logs.
+func FileTail(path string, maxBytes int64) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Sprintf("(log %s unreadable: %v)", path, err)

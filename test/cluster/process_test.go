@@ -105,12 +105,12 @@ func TestFileTail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := fileTail(path, tt.maxBytes); got != tt.want {
-				t.Errorf("fileTail(%d) = %q, want %q", tt.maxBytes, got, tt.want)
+			if got := FileTail(path, tt.maxBytes); got != tt.want {
+				t.Errorf("FileTail(%d) = %q, want %q", tt.maxBytes, got, tt.want)
 			}
 		})
 	}
-	if got := fileTail(filepath.Join(dir, "absent"), 10); !strings.Contains(got, "unreadable") {
-		t.Errorf("fileTail(absent) = %q, want a note that it is unreadable", got)
+	if got := FileTail(filepath.Join(dir, "absent"), 10); !strings.Contains(got, "unreadable") {
+		t.Errorf("FileTail(absent) = %q, want a note that it is unreadable", got)
 	}
 }
