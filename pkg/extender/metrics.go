@@ -41,7 +41,7 @@ func NewMetrics(reg prometheus.Registerer, state *State) (*Metrics, error) {
 		}, []string{"result"}),
 		nodes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gpuplane_extender_filtered_nodes_total",
-			Help: "Nodes filter answered for, by result (fit, unfit).",
+			Help: "Nodes filter answered for, by result (fit, unfit; ranked-lower: fit, but filter-best left them out for a better node).",
 		}, []string{"result"}),
 		expired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gpuplane_extender_assumed_expired_total",

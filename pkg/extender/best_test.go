@@ -1,0 +1,118 @@
+package extender
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// bestCluster has whole-card nodes at several levels of use and a vGPU node
+// whose cards are partly shared.
+func bestCluster() []runtime.Object {
+	return []runtime.Object{
+		makeNode("empty").whole(8, "V100").obj(),
+		makeNode("empty-2").whole(8, "V100").obj(),
+		makeNode("half").whole(8, "V100").obj(),
+		makeNode("half-2").whole(8, "V100").obj(),
+		makeNode("full").whole(8, "V100").obj(),
+		makeNode("t4").whole(4, "T4").obj(),
+		makeNode("a100-vgpu").vgpuCards(2, "A100").obj(),
+		makeNode("a100-vgpu-empty").vgpuCards(2, "A100").obj(),
+		makePod("a").gpus(4).on("half").obj(),
+		makePod("a2").gpus(4).on("half-2").obj(),
+		makePod("b").gpus(8).on("full").obj(),
+		makePod("share").vgpu(0, 60, 0).on("a100-vgpu").obj(),
+	}
+}
+
+// TestFilterBest checks FilterBest against what kube-scheduler does with
+// Filter and Prioritize when the extender's score decides: the nodes it
+// keeps are exactly the fitting nodes Prioritize scores highest, and the
+// refused nodes carry Filter's reasons.
+func TestFilterBest(t *testing.T) {
+	names := []string{"empty", "empty-2", "half", "half-2", "full", "t4", "a100-vgpu", "a100-vgpu-empty", "ghost"}
+	pods := map[string]*corev1.Pod{
+		"2(V100)":    makePod("p").gpus(2).types("V100").obj(),
+		"2":          makePod("p").gpus(2).obj(),
+		"8":          makePod("p").gpus(8).obj(),
+		"0.3(A100)":  makePod("p").vgpu(0, 30, 0).types("A100").obj(),
+		"9: no node": makePod("p").gpus(9).obj(),
+		"no GPU":     makePod("p").obj(),
+	}
+	want := map[string]map[string][]string{ // policy -> pod -> kept nodes
+		placement.PolicyBinpack: {
+			"2(V100)": {"half", "half-2"}, "2": {"half", "half-2"}, "8": {"empty", "empty-2"},
+			"0.3(A100)": {"a100-vgpu"}, "9: no node": {}, "no GPU": names,
+		},
+		placement.PolicySpread: {
+			"2(V100)": {"empty", "empty-2"}, "2": {"empty", "empty-2"}, "8": {"empty", "empty-2"},
+			"0.3(A100)": {"a100-vgpu-empty"}, "9: no node": {}, "no GPU": names,
+		},
+	}
+	for policy, byPod := range want {
+		for podName, wantKept := range byPod {
+			t.Run(policy+"/"+podName, func(t *testing.T) {
+				h := newHarness(t, harnessOptions{policy: policy}, bestCluster()...)
+				pod := pods[podName]
+				candidates := slices.Clone(names)
+				got := h.ext.FilterBest(h.ctx, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &candidates})
+				filter := h.ext.Filter(h.ctx, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &candidates})
+				if got.NodeNames == nil {
+					t.Fatalf("no node names in %+v", got)
+				}
+				if !slices.Equal(*got.NodeNames, wantKept) && !(len(*got.NodeNames) == 0 && len(wantKept) == 0) {
+					t.Errorf("kept %v, want %v", *got.NodeNames, wantKept)
+				}
+				if !reflect.DeepEqual(got.FailedNodes, filter.FailedNodes) ||
+					!reflect.DeepEqual(got.FailedAndUnresolvableNodes, filter.FailedAndUnresolvableNodes) {
+					t.Errorf("reasons differ from Filter's:\n got %v %v\nwant %v %v", got.FailedNodes, got.FailedAndUnresolvableNodes,
+						filter.FailedNodes, filter.FailedAndUnresolvableNodes)
+				}
+				fitting := *filter.NodeNames
+				if len(fitting) == 0 {
+					return
+				}
+				scores := scoresOf(h.ext.Prioritize(h.ctx, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &fitting}))
+				top := int64(0)
+				for _, s := range scores {
+					top = max(top, s)
+				}
+				for _, n := range fitting {
+					if kept := slices.Contains(*got.NodeNames, n); kept != (scores[n] == top) {
+						t.Errorf("%s kept=%v but Prioritize scores it %d", n, kept, scores[n])
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestFilterBestNodeObjects checks the path without nodeCacheCapable: the
+// kept Node objects are the ones that came, in order.
+func TestFilterBestNodeObjects(t *testing.T) {
+	h := newHarness(t, harnessOptions{policy: placement.PolicyBinpack}, bestCluster()...)
+	nodes := &corev1.NodeList{}
+	for _, n := range []string{"empty", "half", "full", "half-2"} {
+		nodes.Items = append(nodes.Items, *makeNode(n).whole(8, "V100").obj())
+	}
+	got := h.ext.FilterBest(h.ctx, &extenderv1.ExtenderArgs{Pod: makePod("p").gpus(2).obj(), Nodes: nodes})
+	if got.NodeNames != nil || got.Nodes == nil {
+		t.Fatalf("answer %+v, want Node objects", got)
+	}
+	var kept []string
+	for _, n := range got.Nodes.Items {
+		kept = append(kept, n.Name)
+	}
+	if want := []string{"half", "half-2"}; !slices.Equal(kept, want) {
+		t.Errorf("kept %v, want %v", kept, want)
+	}
+	if _, ok := got.FailedNodes["full"]; !ok {
+		t.Errorf("full node has no reason: %v", got.FailedNodes)
+	}
+}
