@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -14,54 +13,13 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/gpuplane/gpuplane/pkg/catalog"
 )
 
-// tlsServer serves the webhook handler on 127.0.0.1 with a fresh CA and returns its
-// address and a client pool trusting it.
+// tlsServer serves the webhook handler on 127.0.0.1 with a fresh CA, as
+// wireServer does, and returns its address and a client pool trusting it.
 func tlsServer(t *testing.T) (string, *x509.CertPool) {
-	t.Helper()
-	now := time.Now()
-	ca, err := newCA("test-ca", now, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serving, err := newServingCert(ca, servingHosts{ips: []net.IP{net.ParseIP("127.0.0.1")}}, now, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := serving.tlsCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler, err := NewHandler(HandlerOptions{Catalog: catalog.Default()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Serve(ctx, ln, handler, TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil }))
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve after cancel: %v", err)
-			}
-		case <-time.After(shutdownGrace + 5*time.Second):
-			t.Error("Serve did not return after cancel")
-		}
-	})
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.cert)
-	return ln.Addr().String(), pool
+	addr, pool, _ := wireServer(t)
+	return addr, pool
 }
 
 func admissionReview(t testing.TB, req admissionv1.AdmissionRequest) []byte {

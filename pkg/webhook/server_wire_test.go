@@ -1,17 +1,14 @@
 package webhook
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 )
 
@@ -82,7 +80,7 @@ func wireServer(t *testing.T) (string, *x509.CertPool, func()) {
 // something the webhook does not handle. The server answers a good review
 // afterwards, and once stopped leaves no goroutine behind.
 func TestWireBadInput(t *testing.T) {
-	base := wireGoroutines()
+	base := wiretest.Goroutines()
 	addr, pool, stop := wireServer(t)
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: transport}
@@ -194,7 +192,7 @@ func TestWireBadInput(t *testing.T) {
 
 	transport.CloseIdleConnections()
 	stop()
-	wireSettle(t, base)
+	wiretest.Settle(t, base)
 }
 
 // TestWireSlowClients holds connections open without finishing a TLS
@@ -205,7 +203,7 @@ func TestWireSlowClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the server's 30s read timeout")
 	}
-	base := wireGoroutines()
+	base := wiretest.Goroutines()
 	addr, pool, stop := wireServer(t)
 	cases := []struct {
 		name string
@@ -231,7 +229,7 @@ func TestWireSlowClients(t *testing.T) {
 	}
 	wg.Wait()
 	stop()
-	wireSettle(t, base)
+	wiretest.Settle(t, base)
 }
 
 // wireStall connects (over TLS when useTLS), writes sent, then reads until
@@ -253,41 +251,6 @@ func wireStall(addr string, pool *x509.CertPool, useTLS bool, sent string, limit
 		}
 		conn = tc
 	}
-	if sent != "" {
-		if _, err := io.WriteString(conn, sent); err != nil {
-			return false, err
-		}
-	}
-	if err := conn.SetDeadline(time.Now().Add(limit)); err != nil {
-		return false, err
-	}
-	_, err = io.Copy(io.Discard, bufio.NewReader(conn))
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return false, nil
-	}
-	return true, nil
-}
-
-func wireGoroutines() int {
-	runtime.GC()
-	return runtime.NumGoroutine()
-}
-
-// wireSettle waits, bounded, until the goroutine count is back to base.
-func wireSettle(t *testing.T, base int) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		n := wireGoroutines()
-		if n <= base {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("%d goroutines left, %d before the test:\n%s", n, base, buf)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	_, closed, err := wiretest.Stall(conn, sent, limit)
+	return closed, err
 }
