@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
@@ -21,10 +20,12 @@ import (
 // Informers feed a State from the API server: a node informer and a pod
 // informer that leaves out finished pods (they hold nothing, and a pod that
 // finishes arrives as a deletion). Both keep only what the extender reads
-// of each object, so that the cache of a large cluster stays small.
+// of each object, so that the cache of a large cluster stays small: of a
+// node its capacity, labels and gpuplane's annotations; of a pending pod
+// what its request is read from; of a bound pod only a summary with the
+// record of what it holds (see cachedPod).
 type Informers struct {
 	nodes, pods       cache.SharedIndexInformer
-	podLister         corelisters.PodLister
 	client            kubernetes.Interface
 	nodesReg, podsReg cache.ResourceEventHandlerRegistration
 }
@@ -36,7 +37,7 @@ type Informers struct {
 func NewInformers(client kubernetes.Interface, state *State, observe func(*placement.Request)) (*Informers, error) {
 	nodeFactory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimObject))
 	podFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithTransform(trimObject),
+		informers.WithTransform(podTransform(state, observe != nil)),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.AndSelectors(
 				fields.OneTermNotEqualSelector("status.phase", string(corev1.PodSucceeded)),
@@ -44,10 +45,9 @@ func NewInformers(client kubernetes.Interface, state *State, observe func(*place
 			).String()
 		}))
 	inf := &Informers{
-		nodes:     nodeFactory.Core().V1().Nodes().Informer(),
-		pods:      podFactory.Core().V1().Pods().Informer(),
-		podLister: podFactory.Core().V1().Pods().Lister(),
-		client:    client,
+		nodes:  nodeFactory.Core().V1().Nodes().Informer(),
+		pods:   podFactory.Core().V1().Pods().Informer(),
+		client: client,
 	}
 	var err error
 	inf.nodesReg, err = inf.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -58,23 +58,49 @@ func NewInformers(client kubernetes.Interface, state *State, observe func(*place
 	if err != nil {
 		return nil, fmt.Errorf("registering the node handlers: %w", err)
 	}
-	voc := state.voc
-	inf.podsReg, err = inf.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) {
-			withPod(obj, func(p *corev1.Pod) {
-				if observe != nil {
-					observeRequest(p, voc, observe)
-				}
-				state.SetPod(p)
-			})
-		},
-		UpdateFunc: func(_, obj any) { withPod(obj, state.SetPod) },
-		DeleteFunc: func(obj any) { withPod(obj, state.DeletePod) },
-	})
+	inf.podsReg, err = inf.pods.AddEventHandler(podHandlers(state, observe))
 	if err != nil {
 		return nil, fmt.Errorf("registering the pod handlers: %w", err)
 	}
 	return inf, nil
+}
+
+// podHandlers hand the state what the pod informer's cache holds: the
+// summary of a bound pod (its record, computed once by the transform) or a
+// pending pod. observe, when not nil, sees each GPU pod's requests on its
+// first appearance.
+func podHandlers(state *State, observe func(*placement.Request)) cache.ResourceEventHandlerFuncs {
+	set := func(obj any, first bool) {
+		switch o := obj.(type) {
+		case *cachedPod:
+			if first && observe != nil {
+				for _, r := range o.observed {
+					observe(&r) // a copy: the summary is shared
+				}
+			}
+			state.setRecord(o.UID, o.nodeName, o.record)
+		case *corev1.Pod:
+			if first && observe != nil {
+				observeRequest(o, state.voc, observe)
+			}
+			state.SetPod(o)
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { set(obj, true) },
+		UpdateFunc: func(_, obj any) { set(obj, false) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			switch o := obj.(type) {
+			case *cachedPod:
+				state.deleteRecord(o.UID, o.nodeName)
+			case *corev1.Pod:
+				state.DeletePod(o)
+			}
+		},
+	}
 }
 
 // Run runs the informers until ctx ends and both have stopped.
@@ -97,16 +123,23 @@ func (i *Informers) WaitForSync(ctx context.Context) bool {
 }
 
 // Pod implements PodGetter: from the informer's cache, else (a pod newer
-// than the cache) from the API server.
+// than the cache) from the API server. A pod the cache holds as bound comes
+// back with its identity, node and phase only, all that bind reads of a
+// bound pod.
 func (i *Informers) Pod(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
-	pod, err := i.podLister.Pods(namespace).Get(name)
-	if err == nil {
-		return pod, nil
+	obj, ok, err := i.pods.GetIndexer().GetByKey(namespace + "/" + name)
+	if err != nil {
+		return nil, fmt.Errorf("reading pod %s/%s from the cache: %w", namespace, name, err)
 	}
-	if !apierrors.IsNotFound(err) {
-		return nil, err
+	if ok {
+		switch o := obj.(type) {
+		case *corev1.Pod:
+			return o, nil
+		case *cachedPod:
+			return o.pod(), nil
+		}
 	}
-	pod, err = i.client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+	pod, err := i.client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("%w: %s/%s", errPodNotFound, namespace, name)
 	}
@@ -121,15 +154,6 @@ func withNode(obj any, f func(*corev1.Node)) {
 	}
 	if n, ok := obj.(*corev1.Node); ok {
 		f(n)
-	}
-}
-
-func withPod(obj any, f func(*corev1.Pod)) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	if p, ok := obj.(*corev1.Pod); ok {
-		f(p)
 	}
 }
 
@@ -153,8 +177,22 @@ func keptAnnotation(key string) bool {
 	return strings.HasPrefix(key, "gpuplane.io/") || strings.HasPrefix(key, "tencent.com/")
 }
 
-// trimObject is the informers' transform: it keeps of each pod and node
-// what the extender reads, nothing else.
+// podTransform is the pod informer's transform: a bound pod becomes its
+// summary, with its record computed with s's vocabulary (and its GPU
+// requests kept when learn is set), any other pod is trimmed. It passes
+// what it already transformed through unchanged.
+func podTransform(s *State, learn bool) cache.TransformFunc {
+	return func(obj any) (any, error) {
+		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
+			return s.summarize(p, learn), nil
+		}
+		return trimObject(obj)
+	}
+}
+
+// trimObject is the node informer's transform, and the pod informer's for
+// pending pods: it keeps of each pod and node what the extender reads,
+// nothing else.
 func trimObject(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Pod:

@@ -3,10 +3,12 @@ package extender
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/placement"
@@ -47,6 +49,12 @@ type podRecord struct {
 	problem string
 }
 
+// ref names the pod in logs.
+func (r *podRecord) ref() klog.ObjectRef {
+	ns, name, _ := strings.Cut(r.key, "/")
+	return klog.KRef(ns, name)
+}
+
 func (r *podRecord) expired(now time.Time) bool { return r.assumed && now.After(r.expires) }
 
 // sameAllocation tells whether two records book the same things, so that a
@@ -64,8 +72,14 @@ func (r *podRecord) sameAllocation(o *podRecord) bool {
 // its vGPU cards from its assignment annotation, and its host resources.
 // A pod whose request cannot be read still holds its host resources.
 func recordOf(pod *corev1.Pod, v *Vocabulary) *podRecord {
-	rec := &podRecord{uid: pod.UID, key: pod.Namespace + "/" + pod.Name}
 	req, err := translate(pod, v)
+	return recordFrom(pod, pod.Namespace+"/"+pod.Name, req, err)
+}
+
+// recordFrom is recordOf for a pod already translated (req, or err when its
+// request cannot be read); key is the pod's namespace/name.
+func recordFrom(pod *corev1.Pod, key string, req podRequest, err error) *podRecord {
+	rec := &podRecord{uid: pod.UID, key: key}
 	if err != nil {
 		rec.cpuMilli, rec.memMiB = hostRequests(pod)
 		rec.problem = err.Error()

@@ -21,8 +21,9 @@ import (
 var ErrAlreadyHeld = errors.New("pod already holds cards on the node")
 
 // State is the extender's picture of the cluster's GPUs, kept current by
-// informer events (SetNode, DeleteNode, SetPod, DeletePod) and by the
-// extender's own binds (Reserve, Forget). Every node has its own lock and
+// informer events (SetNode, DeleteNode, SetPod, DeletePod, or the pod
+// records the informer's cache computed) and by the extender's own binds
+// (Reserve, Forget). Every node has its own lock and
 // publishes an immutable snapshot after each change, so filter and
 // prioritize read a consistent picture of each node without waiting, and
 // changes to one node never wait on another.
@@ -47,6 +48,9 @@ type State struct {
 	// check (equal pointers compare at once, and stay in cache).
 	typesMu sync.Mutex
 	types   map[string]string
+	// typeLists holds one copy of each list of types pods ask for, keyed
+	// by its names joined with NULs; see internTypeList.
+	typeLists map[string][]string
 
 	knownNodes  atomic.Int64
 	cards       atomic.Int64
@@ -72,9 +76,10 @@ type nodeState struct {
 func NewState(v *Vocabulary, clk clock.PassiveClock, ttl time.Duration, logger klog.Logger) *State {
 	return &State{
 		voc: v, clock: clk, ttl: ttl, logger: logger,
-		nodes:   make(map[string]*nodeState),
-		assumed: make(map[types.UID]string),
-		types:   make(map[string]string),
+		nodes:     make(map[string]*nodeState),
+		assumed:   make(map[types.UID]string),
+		types:     make(map[string]string),
+		typeLists: make(map[string][]string),
 	}
 }
 
@@ -160,6 +165,43 @@ func (s *State) internTypes(cards []placement.Card) {
 	}
 }
 
+// internTypeList returns the state's single copy of a list of card types:
+// pods of one kind then share one list instead of each keeping its own (and,
+// through it, strings of its decoded object). The list is shared: callers
+// never change it.
+func (s *State) internTypeList(ts []string) []string {
+	if len(ts) == 0 {
+		return ts
+	}
+	key := strings.Join(ts, "\x00")
+	s.typesMu.Lock()
+	defer s.typesMu.Unlock()
+	if out, ok := s.typeLists[key]; ok {
+		return out
+	}
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		c, ok := s.types[t]
+		if !ok {
+			c = strings.Clone(t)
+			s.types[c] = c
+		}
+		out[i] = c
+	}
+	s.typeLists[strings.Clone(key)] = out
+	return out
+}
+
+// internRecord makes a new record's type lists the state's single copies,
+// before the record is shared.
+func (s *State) internRecord(rec *podRecord) *podRecord {
+	rec.wholeTypes = s.internTypeList(rec.wholeTypes)
+	for i := range rec.floating {
+		rec.floating[i].Types = s.internTypeList(rec.floating[i].Types)
+	}
+	return rec
+}
+
 // DeleteNode forgets a node's cards; pods still bound to it keep their
 // records until they go too.
 func (s *State) DeleteNode(name string) {
@@ -184,17 +226,27 @@ func (s *State) SetPod(pod *corev1.Pod) {
 	if node == "" {
 		return
 	}
-	if terminated(pod) {
-		s.removePod(pod.UID, node)
+	var rec *podRecord
+	if !terminated(pod) {
+		rec = s.internRecord(recordOf(pod, s.voc))
+	}
+	s.setRecord(pod.UID, node, rec)
+}
+
+// setRecord records what the pod uid, bound to node, holds: rec, or nothing
+// when rec is nil (its containers are done). rec is kept as it is, shared
+// with whoever built it (the informer's cache), and never changed.
+func (s *State) setRecord(uid types.UID, node string, rec *podRecord) {
+	if rec == nil {
+		s.removePod(uid, node)
 		return
 	}
-	rec := recordOf(pod, s.voc)
 	if rec.problem != "" {
-		s.logger.V(2).Info("Pod's GPU holding is approximate", "pod", klog.KObj(pod), "node", node, "problem", rec.problem)
+		s.logger.V(2).Info("Pod's GPU holding is approximate", "pod", rec.ref(), "node", node, "problem", rec.problem)
 	}
 	ns := s.lockNode(node, true)
-	old := ns.pods[pod.UID]
-	ns.pods[pod.UID] = rec
+	old := ns.pods[uid]
+	ns.pods[uid] = rec
 	switch {
 	case old == nil:
 		s.boundPods.Add(1)
@@ -207,7 +259,7 @@ func (s *State) SetPod(pod *corev1.Pod) {
 	} else {
 		s.unlockNode(ns)
 	}
-	s.confirm(pod.UID, node)
+	s.confirm(uid, node)
 }
 
 // confirm drops the assumed record of a pod the informer now shows bound,
@@ -225,10 +277,16 @@ func (s *State) confirm(uid types.UID, boundTo string) {
 
 // DeletePod forgets a pod: its bound record and any assumed one.
 func (s *State) DeletePod(pod *corev1.Pod) {
-	if pod.Spec.NodeName != "" {
-		s.removePod(pod.UID, pod.Spec.NodeName)
+	s.deleteRecord(pod.UID, pod.Spec.NodeName)
+}
+
+// deleteRecord forgets the pod uid: its record on node (none when node is
+// empty: the pod was pending) and any assumed one.
+func (s *State) deleteRecord(uid types.UID, node string) {
+	if node != "" {
+		s.removePod(uid, node)
 	}
-	s.Forget(pod.UID)
+	s.Forget(uid)
 }
 
 func (s *State) removePod(uid types.UID, node string) {

@@ -1,0 +1,97 @@
+package extender
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// cachedPod is what the pod informer's cache keeps of a bound pod: its
+// identity, its node and phase, and the record of what it holds, computed
+// once when the pod arrives. A bound pod is read only by the state (which
+// needs the record) and by its deletion (UID and node), so the cache need
+// not keep its containers, whose decoded resource maps are most of a
+// pod's memory; at 40,000 running pods that is the difference between the
+// extender's heap fitting its budget or not. Pending pods stay *corev1.Pod:
+// bind reads their request.
+//
+// A cachedPod is shared by the cache, the event handlers and the state, so
+// it and its record are never changed once built.
+type cachedPod struct {
+	// ObjectMeta keeps the name, namespace, UID, resource version and
+	// deletion time only: what the cache's key, the informer's resync check
+	// and a bind's identity check read.
+	metav1.ObjectMeta
+	nodeName string
+	phase    corev1.PodPhase
+	// record is what the pod holds on nodeName; nil when it holds nothing
+	// (its containers are done).
+	record *podRecord
+	// observed are the pod's GPU requests for the auto policy's learner,
+	// kept only when there is a learner and the pod asks for cards.
+	observed []placement.Request
+}
+
+// The informer's cache keys objects through meta.Accessor and treats them as
+// runtime.Objects where it can (its mutation detector deep-copies them).
+var (
+	_ metav1.Object  = (*cachedPod)(nil)
+	_ runtime.Object = (*cachedPod)(nil)
+)
+
+// GetObjectKind implements runtime.Object: a cachedPod is never encoded, so
+// it has no kind of its own.
+func (c *cachedPod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+// DeepCopyObject implements runtime.Object. The record and the observed
+// requests are immutable, so the copy shares them.
+func (c *cachedPod) DeepCopyObject() runtime.Object {
+	out := *c
+	c.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
+	return &out
+}
+
+// pod returns a Pod with what the cache knows of a bound pod: its identity,
+// node and phase. That is all bind reads of a pod that is already bound.
+func (c *cachedPod) pod() *corev1.Pod {
+	p := &corev1.Pod{}
+	c.ObjectMeta.DeepCopyInto(&p.ObjectMeta)
+	p.Spec.NodeName = c.nodeName
+	p.Status.Phase = c.phase
+	return p
+}
+
+// summarize builds the cache's summary of a bound pod with s's vocabulary;
+// learn keeps its GPU requests for the learner. The record's strings are
+// the state's single copies, so that 40,000 summaries keep no part of the
+// decoded pods alive.
+func (s *State) summarize(pod *corev1.Pod, learn bool) *cachedPod {
+	key := pod.Namespace + "/" + pod.Name
+	c := &cachedPod{
+		ObjectMeta: metav1.ObjectMeta{
+			// Name and namespace are cut from the record's key: one string
+			// for the three.
+			Namespace: key[:len(pod.Namespace)], Name: key[len(pod.Namespace)+1:],
+			UID: pod.UID, ResourceVersion: pod.ResourceVersion, DeletionTimestamp: pod.DeletionTimestamp,
+		},
+		nodeName: pod.Spec.NodeName,
+		phase:    pod.Status.Phase,
+	}
+	if terminated(pod) {
+		return c
+	}
+	req, err := translate(pod, s.voc)
+	c.record = s.internRecord(recordFrom(pod, key, req, err))
+	if learn && err == nil {
+		for i := range req.parts {
+			if r := req.parts[i].req; r.Cards > 0 {
+				r.Types = s.internTypeList(r.Types)
+				c.observed = append(c.observed, r)
+			}
+		}
+	}
+	return c
+}
