@@ -217,28 +217,34 @@ func BenchmarkFilterPrioritizeHTTP(b *testing.B) {
 
 // BenchmarkStateMemory measures the heap the extender holds for 5,000 nodes
 // of 8 cards and 40,000 bound pods: its own state, and the state together
-// with the informer cache (the trimmed objects the informers keep).
+// with the informer cache (the trimmed nodes and the summaries of bound pods
+// the informers keep, records included, as the transforms build them).
 func BenchmarkStateMemory(b *testing.B) {
 	const nodes, podsPerNode = 5000, 8
 	for b.Loop() {
 		base := heapInUse()
 		ns, ps := benchCluster(nodes, podsPerNode)
+		state := NewState(testVoc, fakeClock(), time.Minute, klog.Background())
+		transform := podTransform(state, true)
 		cache := make([]any, 0, len(ns)+len(ps))
 		for _, n := range ns {
 			cache = append(cache, trimNode(n))
 		}
 		for _, p := range ps {
-			cache = append(cache, trimPod(p))
+			obj, err := transform(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cache = append(cache, obj)
 		}
 		ns, ps = nil, nil
 		cacheBytes := heapInUse() - base
-		state := NewState(testVoc, fakeClock(), time.Minute, klog.Background())
+		handlers := podHandlers(state, func(*placement.Request) {})
 		for _, obj := range cache {
-			switch o := obj.(type) {
-			case *corev1.Node:
-				state.SetNode(o)
-			case *corev1.Pod:
-				state.SetPod(o)
+			if n, ok := obj.(*corev1.Node); ok {
+				state.SetNode(n)
+			} else {
+				handlers.OnAdd(obj, true)
 			}
 		}
 		stateBytes := heapInUse() - base - cacheBytes
