@@ -77,7 +77,7 @@ type adapterRule struct {
 // real Prometheus that scrapes dcgm-exporter-shaped series, and checks the pod's value.
 func TestAdapterRulesOnPrometheus(t *testing.T) {
 	bin := adapterPrometheus(t)
-	rules := adapterRules(t, deployRepoRoot(t))
+	rules := adapterRules(t, repoRoot(t))
 
 	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -138,7 +138,7 @@ func adapterPrometheus(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv(cluster.EnvBinDir)
 	if dir == "" {
-		dir = filepath.Join(deployRepoRoot(t), "bin")
+		dir = filepath.Join(repoRoot(t), "bin")
 	}
 	path := filepath.Join(dir, "prometheus")
 	if info, err := os.Stat(path); err != nil || info.IsDir() || info.Mode()&0o111 == 0 {

@@ -78,7 +78,7 @@ type demoFile struct {
 // it loaded the configurations of deploy/; and that it leaves nothing behind, at its
 // end or when interrupted.
 func TestDemo(t *testing.T) {
-	root := demoRepoRoot(t)
+	root := repoRoot(t)
 	bin := demoBinDir(t, root)
 
 	t.Run("to the end", func(t *testing.T) {
@@ -285,19 +285,6 @@ func demoCheckNothingLeft(t *testing.T, tmp string) {
 			t.Errorf("the demo left process %s running: %s", p.Name(), bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
 		}
 	}
-}
-
-func demoRepoRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := cluster.RepoRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
 }
 
 // demoBinDir returns a directory with the control-plane programs (linked from where

@@ -65,7 +65,7 @@ var deployCRDSources = []struct{ module, file string }{
 // defaulting, validation and admission all run, nothing is stored. Every object must
 // be accepted.
 func TestDeployManifestsDryRun(t *testing.T) {
-	root := deployRepoRoot(t)
+	root := repoRoot(t)
 	kustomize := deployKustomize(t)
 	crdFiles := deployCRDFiles(t, root)
 	dirs, components := deployKustomizations(t, root)
@@ -116,7 +116,7 @@ func TestDeployManifestsDryRun(t *testing.T) {
 // the other e2e tests and the demo load), that the real kube-scheduler accepts it,
 // and that the webhook sends GPU pods to its profile.
 func TestDeploySchedulerConfiguration(t *testing.T) {
-	root := deployRepoRoot(t)
+	root := repoRoot(t)
 	kustomize := deployKustomize(t)
 	configPath := filepath.Join(root, "deploy", "base", "scheduler", "scheduler-config.yaml")
 	file, err := os.ReadFile(configPath)
@@ -221,7 +221,7 @@ func TestDeploySchedulerConfiguration(t *testing.T) {
 // another node, a label it does not own, the node's spec, or a token naming no node
 // is refused.
 func TestDeployNodeAgentOwnNodeOnly(t *testing.T) {
-	root := deployRepoRoot(t)
+	root := repoRoot(t)
 	kustomize := deployKustomize(t)
 	objs := deployRender(t, kustomize, root, "deploy/base/nodeagent")
 	ds := deployFind(t, objs, "DaemonSet", "gpuplane-nodeagent")
@@ -381,7 +381,7 @@ func TestDeployNodeAgentOwnNodeOnly(t *testing.T) {
 // code: every gpuplane_* series of the Grafana dashboard is a metric some program
 // registers, and the HPA example asks for a metric the adapter rules define.
 func TestDeployMonitoringConsistent(t *testing.T) {
-	root := deployRepoRoot(t)
+	root := repoRoot(t)
 	kustomize := deployKustomize(t)
 
 	objs := deployRender(t, kustomize, root, "deploy/default")
@@ -459,7 +459,7 @@ func TestDeployMonitoringConsistent(t *testing.T) {
 // TestDeployProgramFlags checks that every flag the manifests pass to a gpuplane
 // program is one the program knows: each program is built and asked for --help.
 func TestDeployProgramFlags(t *testing.T) {
-	root := deployRepoRoot(t)
+	root := repoRoot(t)
 	kustomize := deployKustomize(t)
 	dirs, _ := deployKustomizations(t, root)
 
@@ -533,20 +533,6 @@ func TestDeployProgramFlags(t *testing.T) {
 	}
 }
 
-// deployRepoRoot returns the repository root.
-func deployRepoRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := cluster.RepoRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
 // deployMissing fails the test for a missing build prerequisite, or skips it when
 // GPUPLANE_E2E_SKIP_MISSING=1, as the cluster harness does for its programs.
 func deployMissing(t *testing.T, format string, args ...any) {
@@ -563,7 +549,7 @@ func deployKustomize(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv(cluster.EnvBinDir)
 	if dir == "" {
-		dir = filepath.Join(deployRepoRoot(t), "bin")
+		dir = filepath.Join(repoRoot(t), "bin")
 	}
 	path := filepath.Join(dir, "kustomize")
 	if info, err := os.Stat(path); err != nil || info.Mode()&0o111 == 0 {

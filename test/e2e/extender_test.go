@@ -142,15 +142,7 @@ func (r *extRunner) get(t *testing.T, path string) string {
 // extender's urlPrefix pointing at addr, and nothing else changed.
 func extSchedulerConfig(t *testing.T, addr string) []byte {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := cluster.RepoRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(root, "deploy", "base", "scheduler", "scheduler-config.yaml")
+	path := filepath.Join(repoRoot(t), "deploy", "base", "scheduler", "scheduler-config.yaml")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

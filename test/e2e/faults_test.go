@@ -55,7 +55,7 @@ func faultBuild(t *testing.T, pkg string) string {
 	ctx, cancel := context.WithTimeout(t.Context(), faultBuildLimit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, goTool, "build", "-o", out, "./"+pkg)
-	cmd.Dir = whRepoRoot(t)
+	cmd.Dir = repoRoot(t)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", pkg, err, msg)
 	}
@@ -371,7 +371,7 @@ func (p *faultProc) get(t *testing.T, path string) string {
 // faultExtenderRole is the extender's own ClusterRole as deploy ships it.
 func faultExtenderRole(t *testing.T) *rbacv1.ClusterRole {
 	t.Helper()
-	path := filepath.Join(whRepoRoot(t), "deploy", "base", "scheduler", "rbac.yaml")
+	path := filepath.Join(repoRoot(t), "deploy", "base", "scheduler", "rbac.yaml")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

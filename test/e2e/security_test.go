@@ -78,7 +78,7 @@ func secWorkloads(t *testing.T, objs []*unstructured.Unstructured) []secWorkload
 // they must write. Third-party node components may not be privileged unless
 // listed in secPrivileged with the reason.
 func TestSecurityPodHardening(t *testing.T) {
-	root := deployRepoRoot(t)
+	root := repoRoot(t)
 	kustomize := deployKustomize(t)
 	dirs, _ := deployKustomizations(t, root)
 	for _, dir := range dirs {
@@ -171,7 +171,7 @@ func secApplyRBAC(ctx context.Context, t *testing.T, c *cluster.Cluster, objs []
 // token it can read no other Secret, no pod, and change no other webhook
 // configuration.
 func TestSecurityWebhookLeastPrivilege(t *testing.T) {
-	root := deployRepoRoot(t)
+	root := repoRoot(t)
 	objs := deployRender(t, deployKustomize(t), root, "deploy/base/webhook")
 	c := cluster.New(t, cluster.Options{})
 	ctx := t.Context()
@@ -191,7 +191,7 @@ func TestSecurityWebhookLeastPrivilege(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := whFreePort(t)
+	port := freePort(t)
 	whRegister(ctx, t, admin, root, "https://127.0.0.1:"+strconv.Itoa(port))
 	// An unrelated Secret and webhook configuration the account must not touch.
 	if _, err := admin.CoreV1().Secrets(whNamespace).Create(ctx, &corev1.Secret{

@@ -45,13 +45,13 @@ func TestWebhook(t *testing.T) {
 	c := cluster.New(t, cluster.Options{})
 	ctx := t.Context()
 	client := c.Client()
-	root := whRepoRoot(t)
+	root := repoRoot(t)
 
 	// The webhook keeps its Secret in its own namespace; the configurations exclude it.
 	createNamespace(ctx, t, client, whNamespace)
 	ns := createNamespace(ctx, t, client, "e2e-webhook")
 
-	port := whFreePort(t)
+	port := freePort(t)
 	url := "https://127.0.0.1:" + strconv.Itoa(port)
 	whRegister(ctx, t, client, root, url)
 	stop := whStart(t, c, port)
@@ -472,27 +472,4 @@ func whCheckDown(ctx context.Context, t *testing.T, client kubernetes.Interface,
 	if !strings.Contains(err.Error(), "pods.gpuplane.io") {
 		t.Errorf("error %q does not name the webhook", err)
 	}
-}
-
-func whRepoRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := cluster.RepoRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
-func whFreePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
