@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/test/cluster"
 )
 
 // Bounds of the waits: a busy 2-core machine may be slow, a healthy one is ready in
@@ -23,7 +24,7 @@ const (
 )
 
 // waitNodes waits until every agent has labelled its node and written its cards.
-func (e *env) waitNodes(ctx context.Context, agents []*process) error {
+func (e *env) waitNodes(ctx context.Context, agents []*cluster.Process) error {
 	err := e.poll(ctx, "the node agents", agents, func(ctx context.Context) (bool, string) {
 		for _, n := range demoNodes() {
 			node, err := e.client.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
@@ -52,9 +53,9 @@ func (e *env) waitNodes(ctx context.Context, agents []*process) error {
 // waitWebhook waits until the API server calls the webhook successfully: a dry-run
 // pod with a GPU request passes through it once the caBundle is written and the API
 // server has picked it up.
-func (e *env) waitWebhook(ctx context.Context, p *process, base string) error {
+func (e *env) waitWebhook(ctx context.Context, p *cluster.Process, base string) error {
 	probe := newPod("webhook-probe", request{gpu: "1"})
-	err := e.poll(ctx, "the webhook", []*process{p}, func(ctx context.Context) (bool, string) {
+	err := e.poll(ctx, "the webhook", []*cluster.Process{p}, func(ctx context.Context) (bool, string) {
 		_, err := e.client.CoreV1().Pods(demoNamespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err != nil {
 			return false, err.Error()
@@ -71,9 +72,9 @@ func (e *env) waitWebhook(ctx context.Context, p *process, base string) error {
 // waitExtender waits until the extender is ready and its state holds every node's
 // cards as the node agents described them (with their UUIDs), so that no request
 // meets an extender that has not yet seen a node's devices.
-func (e *env) waitExtender(ctx context.Context, p *process, addr string) error {
+func (e *env) waitExtender(ctx context.Context, p *cluster.Process, addr string) error {
 	client := &http.Client{Timeout: 2 * time.Second}
-	err := e.poll(ctx, "the extender", []*process{p}, func(ctx context.Context) (bool, string) {
+	err := e.poll(ctx, "the extender", []*cluster.Process{p}, func(ctx context.Context) (bool, string) {
 		if _, err := httpGet(ctx, client, "http://"+addr+"/readyz"); err != nil {
 			return false, err.Error()
 		}
@@ -134,14 +135,14 @@ func httpGet(ctx context.Context, client *http.Client, url string) ([]byte, erro
 
 // poll calls ready until it says so, one of procs exits, ctx ends or readyLimit
 // passes; the error then carries ready's last word or the program's log.
-func (e *env) poll(ctx context.Context, what string, procs []*process, ready func(context.Context) (bool, string)) error {
+func (e *env) poll(ctx context.Context, what string, procs []*cluster.Process, ready func(context.Context) (bool, string)) error {
 	ctx, cancel := context.WithTimeout(ctx, readyLimit)
 	defer cancel()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
 		for _, p := range procs {
-			if err := p.failed(); err != nil {
+			if err := failed(p); err != nil {
 				return err
 			}
 		}

@@ -34,7 +34,7 @@ type env struct {
 	cat          *catalog.Catalog
 	cluster      *cluster.Cluster
 	client       kubernetes.Interface
-	procs        []*process
+	procs        []*cluster.Process
 
 	// The configurations of deploy/ the demo loaded.
 	schedulerConfig configFile
@@ -90,7 +90,7 @@ func setUp(ctx context.Context, root, binDir string, out io.Writer) (*env, error
 func (e *env) tearDown() error {
 	var errs []error
 	for i := len(e.procs) - 1; i >= 0; i-- {
-		errs = append(errs, e.procs[i].stop(stopGrace))
+		errs = append(errs, e.procs[i].Stop(stopGrace))
 	}
 	if e.cluster != nil {
 		errs = append(errs, e.cluster.Stop())
@@ -129,8 +129,8 @@ func (e *env) addNodes(ctx context.Context) error {
 }
 
 // run starts one of gpuplane's programs, logging into the cluster's directory.
-func (e *env) run(name, program string, args ...string) (*process, error) {
-	p, err := startProcess(name, filepath.Join(e.binDir, program), args, filepath.Join(e.cluster.Dir(), name+".log"))
+func (e *env) run(name, program string, args ...string) (*cluster.Process, error) {
+	p, err := cluster.StartProcess(name, filepath.Join(e.binDir, program), args, filepath.Join(e.cluster.Dir(), name+".log"))
 	if err != nil {
 		return nil, err
 	}
@@ -141,8 +141,8 @@ func (e *env) run(name, program string, args ...string) (*process, error) {
 // startNodeAgents runs an agent per node on described cards. It writes no runtime
 // files (--configure-runtime=false) and looks for them under a directory of its own,
 // not on this machine's /etc.
-func (e *env) startNodeAgents() ([]*process, error) {
-	var agents []*process
+func (e *env) startNodeAgents() ([]*cluster.Process, error) {
+	var agents []*cluster.Process
 	for _, n := range demoNodes() {
 		hostRoot := filepath.Join(e.cluster.Dir(), "host-"+n.name)
 		if err := os.Mkdir(hostRoot, 0o700); err != nil {
@@ -174,7 +174,7 @@ func (e *env) startNodeAgents() ([]*process, error) {
 // serving certificate (for 127.0.0.1) in a Secret and writes the CA into the
 // configurations' caBundle, as in a cluster. The configurations go first, since the
 // webhook writes the caBundle of those it finds.
-func (e *env) startWebhook(ctx context.Context) (*process, string, error) {
+func (e *env) startWebhook(ctx context.Context) (*cluster.Process, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -223,7 +223,7 @@ func (e *env) startWebhook(ctx context.Context) (*process, string, error) {
 	return p, base, err
 }
 
-func (e *env) startExtender() (*process, string, error) {
+func (e *env) startExtender() (*cluster.Process, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -260,7 +260,7 @@ func (e *env) startScheduler(ctx context.Context, extenderAddr string) error {
 func (e *env) logTails() string {
 	var b strings.Builder
 	for _, p := range e.procs {
-		fmt.Fprintf(&b, "--- end of %s's log ---\n%s\n", p.name, cluster.FileTail(p.logPath, 1500))
+		fmt.Fprintf(&b, "--- end of %s's log ---\n%s\n", p.Name(), p.LogTail(1500))
 	}
 	return b.String()
 }

@@ -72,9 +72,9 @@ func apiServerArgs(f apiServerFiles, etcdURL string, port int, certDir string) [
 
 // startAPIServer starts the API server and waits until /readyz answers ok.
 func startAPIServer(ctx context.Context, binDir, dir string, files apiServerFiles, etcdURL string, port int,
-	extra []string, client kubernetes.Interface, timeout time.Duration) (*process, error) {
+	extra []string, client kubernetes.Interface, timeout time.Duration) (*Process, error) {
 	args := append(apiServerArgs(files, etcdURL, port, filepath.Join(dir, "apiserver-certs")), extra...)
-	p, err := startProcess("kube-apiserver", filepath.Join(binDir, "kube-apiserver"), args,
+	p, err := StartProcess("kube-apiserver", filepath.Join(binDir, "kube-apiserver"), args,
 		filepath.Join(dir, "kube-apiserver.log"))
 	if err != nil {
 		return nil, err

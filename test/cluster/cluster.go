@@ -43,8 +43,8 @@ type Cluster struct {
 	startup        time.Duration
 
 	mu         sync.Mutex
-	etcd       *process
-	apiServer  *process
+	etcd       *Process
+	apiServer  *Process
 	schedulers []*Scheduler
 	stopped    bool
 }
@@ -109,7 +109,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	return err
 }
 
-func (c *Cluster) setProcess(slot **process, p *process) {
+func (c *Cluster) setProcess(slot **Process, p *Process) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	*slot = p
@@ -168,12 +168,12 @@ func (c *Cluster) Stop() error {
 
 	for _, s := range schedulers {
 		if s != nil { // nil: a start that failed before its program ran
-			s.proc.stop(c.opts.StopGrace)
+			s.proc.Stop(c.opts.StopGrace)
 		}
 	}
-	for _, p := range []*process{apiServer, etcd} {
+	for _, p := range []*Process{apiServer, etcd} {
 		if p != nil {
-			p.stop(c.opts.StopGrace)
+			p.Stop(c.opts.StopGrace)
 		}
 	}
 	if err := os.RemoveAll(c.dir); err != nil {
@@ -223,7 +223,7 @@ func (c *Cluster) IssueServingCert(hosts ...string) (tls.Certificate, error) {
 // that failed.
 func (c *Cluster) LogTails() string {
 	c.mu.Lock()
-	procs := []*process{c.etcd, c.apiServer}
+	procs := []*Process{c.etcd, c.apiServer}
 	for _, s := range c.schedulers {
 		if s != nil {
 			procs = append(procs, s.proc)
@@ -235,7 +235,7 @@ func (c *Cluster) LogTails() string {
 		if p == nil {
 			continue
 		}
-		fmt.Fprintf(&b, "----- end of %s -----\n%s\n", p.logPath, p.logTail(logTailBytes))
+		fmt.Fprintf(&b, "----- end of %s -----\n%s\n", p.LogPath(), p.LogTail(logTailBytes))
 	}
 	return b.String()
 }

@@ -32,13 +32,13 @@ func etcdArgs(dataDir string, clientPort, peerPort int) []string {
 }
 
 // startEtcd starts etcd and waits until it answers its health check.
-func startEtcd(ctx context.Context, binDir, dir string, timeout time.Duration) (*process, string, error) {
+func startEtcd(ctx context.Context, binDir, dir string, timeout time.Duration) (*Process, string, error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, "", err
 	}
 	url := "http://127.0.0.1:" + strconv.Itoa(ports[0])
-	p, err := startProcess("etcd", filepath.Join(binDir, "etcd"),
+	p, err := StartProcess("etcd", filepath.Join(binDir, "etcd"),
 		etcdArgs(filepath.Join(dir, "etcd-data"), ports[0], ports[1]), filepath.Join(dir, "etcd.log"))
 	if err != nil {
 		return nil, "", err

@@ -11,19 +11,20 @@ import (
 	"time"
 )
 
-// process is one control-plane program running in its own process group, its output
-// going to a log file.
-type process struct {
+// Process is a program running in its own process group with its output
+// going to a log file: the control plane's programs, and those the demo
+// starts beside them. Its own group lets a terminal's Ctrl-C reach the
+// caller alone, and lets Stop end whatever the program started.
+type Process struct {
 	name    string
 	cmd     *exec.Cmd
 	logPath string
-	log     *os.File
 	done    chan struct{}
 	waitErr error
 }
 
-// startProcess runs path with args; stdout and stderr go to logPath.
-func startProcess(name, path string, args []string, logPath string) (*process, error) {
+// StartProcess runs path with args; stdout and stderr go to logPath.
+func StartProcess(name, path string, args []string, logPath string) (*Process, error) {
 	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening the log of %s: %w", name, err)
@@ -36,7 +37,7 @@ func startProcess(name, path string, args []string, logPath string) (*process, e
 		log.Close()
 		return nil, fmt.Errorf("starting %s (%s): %w", name, path, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, log: log, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		log.Close()
@@ -45,21 +46,29 @@ func startProcess(name, path string, args []string, logPath string) (*process, e
 	return p, nil
 }
 
-// exited is closed once the process has ended.
-func (p *process) exited() <-chan struct{} { return p.done }
+// Name is the name the process was started with, for messages.
+func (p *Process) Name() string { return p.name }
 
-// exitError says how the process ended; only meaningful once exited is closed.
-func (p *process) exitError() error {
+// LogPath is the file its output goes to.
+func (p *Process) LogPath() string { return p.logPath }
+
+// Exited is closed once the process has ended.
+func (p *Process) Exited() <-chan struct{} { return p.done }
+
+// ExitError says how the process ended; only meaningful once Exited is closed.
+func (p *Process) ExitError() error {
 	if p.waitErr == nil {
 		return fmt.Errorf("%s exited with status 0", p.name)
 	}
 	return fmt.Errorf("%s exited: %w", p.name, p.waitErr)
 }
 
-// stop asks the whole process group to terminate, and kills it after grace. Calling it
-// on a process that already ended is fine.
-func (p *process) stop(grace time.Duration) {
+// Stop asks the whole process group to terminate, and kills it after grace;
+// it reports a program that had to be killed. Calling it on a process that
+// already ended is fine.
+func (p *Process) Stop(grace time.Duration) error {
 	pgid := p.cmd.Process.Pid
+	var err error
 	select {
 	case <-p.done:
 	default:
@@ -69,14 +78,16 @@ func (p *process) stop(grace time.Duration) {
 		case <-time.After(grace):
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			<-p.done
+			err = fmt.Errorf("%s did not stop within %s of SIGTERM and was killed", p.name, grace)
 		}
 	}
 	// Anything the program forked into its group goes too; ESRCH when nothing is left.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	return err
 }
 
-// logTail returns about the last maxBytes of the process's log.
-func (p *process) logTail(maxBytes int64) string {
+// LogTail returns about the last maxBytes of the process's log.
+func (p *Process) LogTail(maxBytes int64) string {
 	return FileTail(p.logPath, maxBytes)
 }
 

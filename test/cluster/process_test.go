@@ -15,7 +15,7 @@ func TestProcessStopEndsTheWholeGroup(t *testing.T) {
 	pidFile := filepath.Join(dir, "child.pid")
 	// The shell starts a child that ignores SIGTERM, records its pid, and waits.
 	script := `trap '' TERM; sleep 300 & echo $! > ` + pidFile + `; echo started; wait`
-	p, err := startProcess("sh", "/bin/sh", []string{"-c", script}, filepath.Join(dir, "sh.log"))
+	p, err := StartProcess("sh", "/bin/sh", []string{"-c", script}, filepath.Join(dir, "sh.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,14 +28,14 @@ func TestProcessStopEndsTheWholeGroup(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if childPid == 0 {
-		p.stop(time.Second)
-		t.Fatalf("child never started; log:\n%s", p.logTail(1024))
+		p.Stop(time.Second)
+		t.Fatalf("child never started; log:\n%s", p.LogTail(1024))
 	}
 
-	p.stop(200 * time.Millisecond)
+	p.Stop(200 * time.Millisecond)
 
 	select {
-	case <-p.exited():
+	case <-p.Exited():
 	default:
 		t.Fatal("process still running after stop")
 	}
@@ -50,7 +50,7 @@ func TestProcessStopEndsTheWholeGroup(t *testing.T) {
 	if syscall.Kill(childPid, 0) == nil && !isZombie(childPid) {
 		t.Errorf("child %d of the stopped process still runs", childPid)
 	}
-	if got := p.logTail(1024); !strings.Contains(got, "started") {
+	if got := p.LogTail(1024); !strings.Contains(got, "started") {
 		t.Errorf("log tail = %q, want the program's output", got)
 	}
 }
@@ -68,20 +68,20 @@ func isZombie(pid int) bool {
 
 func TestProcessExitIsReported(t *testing.T) {
 	dir := t.TempDir()
-	p, err := startProcess("false", "/bin/sh", []string{"-c", "echo boom; exit 3"}, filepath.Join(dir, "f.log"))
+	p, err := StartProcess("false", "/bin/sh", []string{"-c", "echo boom; exit 3"}, filepath.Join(dir, "f.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-p.exited():
+	case <-p.Exited():
 	case <-time.After(10 * time.Second):
-		p.stop(time.Second)
+		p.Stop(time.Second)
 		t.Fatal("process did not exit")
 	}
-	if err := p.exitError(); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+	if err := p.ExitError(); err == nil || !strings.Contains(err.Error(), "exit status 3") {
 		t.Errorf("exitError = %v, want exit status 3", err)
 	}
-	p.stop(time.Second) // stopping an ended process is fine
+	p.Stop(time.Second) // stopping an ended process is fine
 }
 
 func TestFileTail(t *testing.T) {

@@ -39,12 +39,12 @@ type SchedulerOptions struct {
 
 // Scheduler is a running kube-scheduler.
 type Scheduler struct {
-	proc       *process
+	proc       *Process
 	configPath string
 }
 
 // LogPath returns the path of the scheduler's log.
-func (s *Scheduler) LogPath() string { return s.proc.logPath }
+func (s *Scheduler) LogPath() string { return s.proc.LogPath() }
 
 // ConfigPath returns the path of the configuration the scheduler was started with.
 func (s *Scheduler) ConfigPath() string { return s.configPath }
@@ -137,7 +137,7 @@ func (c *Cluster) StartScheduler(ctx context.Context, opts SchedulerOptions) (*S
 		return nil, err
 	}
 	port := args.port
-	p, err := startProcess(name, filepath.Join(c.opts.BinDir, "kube-scheduler"), args.args,
+	p, err := StartProcess(name, filepath.Join(c.opts.BinDir, "kube-scheduler"), args.args,
 		filepath.Join(c.dir, name+".log"))
 	if err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func (c *Cluster) StartScheduler(ctx context.Context, opts SchedulerOptions) (*S
 	stopped := c.stopped
 	c.mu.Unlock()
 	if stopped {
-		p.stop(c.opts.StopGrace)
+		p.Stop(c.opts.StopGrace)
 		return nil, fmt.Errorf("starting %s: the cluster was stopped meanwhile", name)
 	}
 

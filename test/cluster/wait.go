@@ -15,7 +15,7 @@ type readyFunc func(ctx context.Context) (ready bool, why string)
 // waitReady polls ready until it reports true, the program exits, timeout passes or ctx
 // ends, whichever comes first. The error names the program, the last reason it gave and
 // the tail of its log.
-func waitReady(ctx context.Context, p *process, timeout time.Duration, ready readyFunc) error {
+func waitReady(ctx context.Context, p *Process, timeout time.Duration, ready readyFunc) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(readyPollInterval)
@@ -28,12 +28,12 @@ func waitReady(ctx context.Context, p *process, timeout time.Duration, ready rea
 		}
 		why = reason
 		select {
-		case <-p.exited():
+		case <-p.Exited():
 			return fmt.Errorf("%w before it was ready (last check: %s); end of %s:\n%s",
-				p.exitError(), why, p.logPath, p.logTail(logTailBytes))
+				p.ExitError(), why, p.LogPath(), p.LogTail(logTailBytes))
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready after %s (last check: %s): %w; end of %s:\n%s",
-				p.name, timeout, why, ctx.Err(), p.logPath, p.logTail(logTailBytes))
+				p.name, timeout, why, ctx.Err(), p.LogPath(), p.LogTail(logTailBytes))
 		case <-tick.C:
 		}
 	}
