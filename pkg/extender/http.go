@@ -45,20 +45,21 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 	if o.Logger.GetSink() == nil {
 		o.Logger = klog.Background()
 	}
+	bufs := &bufferPool{}
 	mux := http.NewServeMux()
 	mux.Handle("POST /filter", e.verb("filter", o, true, func(ctx context.Context, r *http.Request) (any, error) {
 		var args extenderv1.ExtenderArgs
-		if err := decode(r, &args); err != nil {
+		if err := decodeArgs(r, bufs, &args); err != nil {
 			return nil, err
 		}
-		return e.Filter(ctx, &args), nil
+		return pooledAnswer{filterAnswer{e.Filter(ctx, &args)}, bufs}, nil
 	}))
 	mux.Handle("POST /prioritize", e.verb("prioritize", o, true, func(ctx context.Context, r *http.Request) (any, error) {
 		var args extenderv1.ExtenderArgs
-		if err := decode(r, &args); err != nil {
+		if err := decodeArgs(r, bufs, &args); err != nil {
 			return nil, err
 		}
-		return e.Prioritize(ctx, &args), nil
+		return pooledAnswer{priorityAnswer(e.Prioritize(ctx, &args)), bufs}, nil
 	}))
 	mux.Handle("POST /bind", e.verb("bind", o, true, func(ctx context.Context, r *http.Request) (any, error) {
 		var args extenderv1.ExtenderBindingArgs
@@ -106,13 +107,38 @@ var errBadRequest = errors.New("bad request")
 
 func decode(r *http.Request, v any) error {
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return fmt.Errorf("%w: body larger than %d bytes", errBadRequest, tooBig.Limit)
-		}
-		return fmt.Errorf("%w: %w", errBadRequest, err)
+		return bodyError(err)
 	}
 	return nil
+}
+
+// decodeArgs reads filter's or prioritize's arguments with the wire
+// decoder, the body in a pooled buffer (nothing decoded points into it).
+func decodeArgs(r *http.Request, bufs *bufferPool, args *extenderv1.ExtenderArgs) error {
+	buf := bufs.get()
+	defer bufs.put(buf)
+	body, err := readAll(r.Body, *buf)
+	*buf = body
+	if err != nil {
+		return bodyError(err)
+	}
+	return decodeExtenderArgs(body, args)
+}
+
+// pooledAnswer is an answer that writes its own JSON, into a buffer
+// borrowed from bufs.
+type pooledAnswer struct {
+	wireAnswer
+	bufs *bufferPool
+}
+
+// bodyError is a body that could not be read or decoded, as a bad request.
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return fmt.Errorf("%w: body larger than %d bytes", errBadRequest, tooBig.Limit)
+	}
+	return fmt.Errorf("%w: %w", errBadRequest, err)
 }
 
 // verb wraps one route: logger in the context, JSON out, metrics, and a
@@ -149,6 +175,23 @@ func (e *Extender) verb(name string, o HandlerOptions, needsState bool, f func(c
 				code = http.StatusInternalServerError
 			}
 			http.Error(w, err.Error(), code)
+			return
+		}
+		if a, ok := out.(pooledAnswer); ok {
+			buf := a.bufs.get()
+			defer a.bufs.put(buf)
+			b, err := a.appendJSON(*buf)
+			*buf = b
+			if err != nil {
+				code = http.StatusInternalServerError
+				http.Error(w, fmt.Sprintf("encoding the answer: %v", err), code)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+			if _, err := w.Write(b); err != nil {
+				klog.FromContext(ctx).V(2).Info("Writing the answer failed", "err", err)
+			}
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

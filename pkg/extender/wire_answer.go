@@ -1,0 +1,182 @@
+package extender
+
+import (
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+)
+
+// wireAnswer is a verb's answer that writes its own JSON: filter's and
+// prioritize's, thousands of nodes long, which encoding/json would walk by
+// reflection and (for filter's reasons) sort.
+type wireAnswer interface {
+	// appendJSON appends the answer as encoding/json's Encoder writes it,
+	// newline included, except that map members come in no particular
+	// order (kube-scheduler decodes them into maps). Two keys that differ
+	// only in bytes that are not UTF-8 are written as one name, as with
+	// encoding/json; which value a reader keeps then depends on that order.
+	appendJSON(dst []byte) ([]byte, error)
+}
+
+var (
+	_ wireAnswer = filterAnswer{}
+	_ wireAnswer = priorityAnswer(nil)
+)
+
+// filterAnswer is filter's answer.
+type filterAnswer struct {
+	res *extenderv1.ExtenderFilterResult
+}
+
+// priorityAnswer is prioritize's answer.
+type priorityAnswer extenderv1.HostPriorityList
+
+func (a filterAnswer) appendJSON(dst []byte) ([]byte, error) {
+	if a.res == nil {
+		return append(dst, "null\n"...), nil
+	}
+	// The member names are the type's field names: it has no json tags.
+	dst = append(dst, `{"Nodes":`...)
+	if a.res.Nodes == nil {
+		dst = append(dst, "null"...)
+	} else {
+		// Whole Node objects only without nodeCacheCapable, where the
+		// request already cost as much: encoding/json does them.
+		nodes, err := json.Marshal(a.res.Nodes)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, nodes...)
+	}
+	dst = append(dst, `,"NodeNames":`...)
+	if a.res.NodeNames == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = appendJSONStrings(dst, *a.res.NodeNames)
+	}
+	dst = append(dst, `,"FailedNodes":`...)
+	dst = appendJSONStringMap(dst, a.res.FailedNodes)
+	dst = append(dst, `,"FailedAndUnresolvableNodes":`...)
+	dst = appendJSONStringMap(dst, a.res.FailedAndUnresolvableNodes)
+	dst = append(dst, `,"Error":`...)
+	dst = appendJSONString(dst, a.res.Error)
+	return append(dst, "}\n"...), nil
+}
+
+func (a priorityAnswer) appendJSON(dst []byte) ([]byte, error) {
+	if a == nil {
+		return append(dst, "null\n"...), nil
+	}
+	dst = append(dst, '[')
+	for i := range a {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"Host":`...)
+		dst = appendJSONString(dst, a[i].Host)
+		dst = append(dst, `,"Score":`...)
+		dst = strconv.AppendInt(dst, a[i].Score, 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, "]\n"...), nil
+}
+
+// appendJSONStrings appends ss as a JSON array; nil is null, as
+// encoding/json has it.
+func appendJSONStrings(dst []byte, ss []string) []byte {
+	if ss == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// appendJSONStringMap appends m as a JSON object in map order; nil is null.
+func appendJSONStringMap(dst []byte, m map[string]string) []byte {
+	if m == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '{')
+	first := true
+	for k, v := range m {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, v)
+	}
+	return append(dst, '}')
+}
+
+// jsonSafe says whether an ASCII byte goes into a JSON string as it is.
+// '<', '>' and '&' are escaped as encoding/json escapes them by default, so
+// that the answer is byte for byte what it would write, but for the order
+// of map members.
+func jsonSafe(c byte) bool {
+	return c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+}
+
+// appendJSONString appends s quoted as encoding/json quotes it: short
+// escapes for '"', '\\' and \b \f \n \r \t, \u00XX for other control
+// characters and for '<', '>' and '&', \ufffd for each byte that is not
+// UTF-8, and \u2028 and \u2029 escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if jsonSafe(c) {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

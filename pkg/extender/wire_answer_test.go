@@ -1,0 +1,135 @@
+package extender
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+)
+
+// encoderBytes is v as json.Encoder writes it, as the handler did.
+func encoderBytes(t testing.TB, v any) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// checkAnswerLikeEncoder fails unless a's JSON decodes to what encoding/json's
+// does, and, when exact, is the same bytes (maps of at most one member,
+// where order cannot differ).
+func checkAnswerLikeEncoder(t testing.TB, a wireAnswer, v, fresh func() any, exact bool) {
+	t.Helper()
+	got, err := a.appendJSON([]byte("prefix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(got, []byte("prefix")) {
+		t.Fatalf("appendJSON dropped what it was appended to: %q", got)
+	}
+	got = got[len("prefix"):]
+	want := encoderBytes(t, v())
+	if exact && !bytes.Equal(got, want) {
+		t.Fatalf("appendJSON:\n got %s\nwant %s", got, want)
+	}
+	gotV, wantV := fresh(), fresh()
+	if err := json.Unmarshal(got, gotV); err != nil {
+		t.Fatalf("appendJSON wrote %q: %v", got, err)
+	}
+	if err := json.Unmarshal(want, wantV); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotV, wantV) {
+		t.Fatalf("decoded:\n got %#v\nwant %#v", gotV, wantV)
+	}
+}
+
+func TestFilterAnswer(t *testing.T) {
+	names := []string{"node-1", "nœud-2", `q"uote`}
+	none := []string{}
+	cases := []struct {
+		name  string
+		res   *extenderv1.ExtenderFilterResult
+		exact bool
+	}{
+		{"nil", nil, true},
+		{"zero", &extenderv1.ExtenderFilterResult{}, true},
+		{"error only", &extenderv1.ExtenderFilterResult{Error: "filter: the arguments name no pod"}, true},
+		{"names", &extenderv1.ExtenderFilterResult{NodeNames: &names, FailedNodes: extenderv1.FailedNodesMap{}, FailedAndUnresolvableNodes: extenderv1.FailedNodesMap{}}, true},
+		{"no names", &extenderv1.ExtenderFilterResult{NodeNames: &none}, true},
+		{"pointer to nil names", &extenderv1.ExtenderFilterResult{NodeNames: new([]string)}, true},
+		{"one failure each", &extenderv1.ExtenderFilterResult{
+			NodeNames:                  &names,
+			FailedNodes:                extenderv1.FailedNodesMap{"a": "a: card 3 has 20% left, the pod asks 50% <of one>"},
+			FailedAndUnresolvableNodes: extenderv1.FailedNodesMap{"b\u2028": "b: no such node known to the extender (yet)\n"},
+		}, true},
+		{"many failures", &extenderv1.ExtenderFilterResult{
+			NodeNames:                  &none,
+			FailedNodes:                extenderv1.FailedNodesMap{"a": "1", "b": "2", "c": "3", "\xff": "\x00"},
+			FailedAndUnresolvableNodes: extenderv1.FailedNodesMap{"d": "4", "e": "5&"},
+		}, false},
+		{"node objects", &extenderv1.ExtenderFilterResult{
+			Nodes: &corev1.NodeList{Items: []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "v", Labels: map[string]string{"a": "<b>"}}}}},
+		}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkAnswerLikeEncoder(t, filterAnswer{tc.res},
+				func() any { return tc.res },
+				func() any { return new(*extenderv1.ExtenderFilterResult) }, tc.exact)
+		})
+	}
+}
+
+func TestPriorityAnswer(t *testing.T) {
+	cases := []struct {
+		name string
+		list extenderv1.HostPriorityList
+	}{
+		{"nil", nil},
+		{"empty", extenderv1.HostPriorityList{}},
+		{"scores", extenderv1.HostPriorityList{{Host: "a", Score: 10}, {Host: "b"}, {Host: "c", Score: -3}, {Host: "d", Score: 1 << 62}}},
+		{"odd names", extenderv1.HostPriorityList{{Host: "<&>\t\x7f\u2029é\xc3"}, {Host: ""}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkAnswerLikeEncoder(t, priorityAnswer(tc.list),
+				func() any { return tc.list },
+				func() any { return new(extenderv1.HostPriorityList) }, true)
+		})
+	}
+}
+
+func TestAppendJSONString(t *testing.T) {
+	cases := []struct{ name, in string }{
+		{"empty", ""},
+		{"plain", "node-00042.example"},
+		{"quote and backslash", `a"b\c`},
+		{"short escapes", "\b\f\n\r\t"},
+		{"other control characters", "\x00\x01\x1f\x7f"},
+		{"html", "<script>&amp;</script>"},
+		{"beyond ASCII", "nœud ノード 😀"},
+		{"line and paragraph separators", "a\u2028b\u2029c"},
+		{"invalid UTF-8", "a\xffb\xc3(\xed\xa0\x80z\xf0\x9f\x98"},
+		{"long", strings.Repeat("x<", 1000)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := appendJSONString(nil, tc.in)
+			want, err := json.Marshal(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("appendJSONString(%q) = %s, want %s", tc.in, got, want)
+			}
+		})
+	}
+}

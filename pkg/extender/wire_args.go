@@ -1,0 +1,211 @@
+package extender
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"unicode/utf8"
+
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+)
+
+// decodeExtenderArgs decodes a filter or prioritize body into args, taking
+// and refusing exactly what json.Unmarshal would, with the same result:
+// member names matched without regard to case, the last of a repeated
+// member applied over the earlier ones, null clearing a field, unknown
+// members skipped, nothing but space after the object. What it does
+// itself is the node names, thousands of short strings that reflection
+// would decode one by one; the pod and Node objects are handed to
+// encoding/json, each as its own slice of the body.
+//
+// Every error wraps errBadRequest.
+func decodeExtenderArgs(data []byte, args *extenderv1.ExtenderArgs) error {
+	s := wireScanner{data: data}
+	s.skipSpace()
+	switch s.peek() {
+	case '{':
+	case 'n':
+		// null leaves args as they are, as with json.Unmarshal.
+		if err := s.scanLiteral(); err != nil {
+			return err
+		}
+		return s.end()
+	case 0:
+		return fmt.Errorf("%w: the body is empty; want a JSON object with Pod and NodeNames or Nodes", errBadRequest)
+	default:
+		kind := jsonKind(s.peek())
+		if err := s.skipValue(0); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: the body is a JSON %s; want an object with Pod and NodeNames or Nodes", errBadRequest, kind)
+	}
+	s.pos++
+	s.skipSpace()
+	if s.peek() == '}' {
+		s.pos++
+		return s.end()
+	}
+	for {
+		keyStart := s.pos
+		plain, err := s.scanString()
+		if err != nil {
+			return err
+		}
+		field, err := argsField(data[keyStart:s.pos], plain)
+		if err != nil {
+			return err
+		}
+		s.skipSpace()
+		if err := s.expect(':', "':' after an object key"); err != nil {
+			return err
+		}
+		s.skipSpace()
+		valueStart := s.pos
+		if err := s.skipValue(1); err != nil {
+			return err
+		}
+		value := data[valueStart:s.pos]
+		switch field {
+		case "NodeNames":
+			err = decodeNodeNames(value, &args.NodeNames)
+		case "Pod":
+			err = json.Unmarshal(value, &args.Pod)
+		case "Nodes":
+			err = json.Unmarshal(value, &args.Nodes)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: member %s: %w", errBadRequest, field, err)
+		}
+		s.skipSpace()
+		switch s.peek() {
+		case ',':
+			s.pos++
+			s.skipSpace()
+			continue
+		case '}':
+			s.pos++
+			return s.end()
+		}
+		return s.syntaxError("',' or '}' after an object member")
+	}
+}
+
+// end checks that nothing but space follows the document.
+func (s *wireScanner) end() error {
+	s.skipSpace()
+	if s.pos != len(s.data) {
+		return s.syntaxError("nothing after the JSON object")
+	}
+	return nil
+}
+
+// jsonKind names the kind of value that starts with c, for messages.
+func jsonKind(c byte) string {
+	switch c {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// argsFields are ExtenderArgs' members as the type names them (it has no
+// json tags).
+var argsFields = [...]string{"Pod", "Nodes", "NodeNames"}
+
+// argsField is the field a member name (quotes included) stands for, ""
+// for a member ExtenderArgs lacks. encoding/json matches names under
+// Unicode simple case folding, which EqualFold is.
+func argsField(quoted []byte, plain bool) (string, error) {
+	name := quoted[1 : len(quoted)-1]
+	if !plain {
+		var s string
+		if err := json.Unmarshal(quoted, &s); err != nil {
+			return "", fmt.Errorf("%w: member name %s: %w", errBadRequest, quoted, err)
+		}
+		name = []byte(s)
+	}
+	for _, f := range argsFields {
+		if bytes.EqualFold(name, []byte(f)) {
+			return f, nil
+		}
+	}
+	return "", nil
+}
+
+// decodeNodeNames decodes value, one syntactically valid JSON value, into
+// *dst as encoding/json decodes into a *[]string: null clears the pointer;
+// an array's elements are written over the slice's earlier elements in
+// place, growing it as needed, a null element leaving what was there (a
+// repeated member can show the difference); an empty array leaves a fresh
+// empty slice.
+//
+// The names are cut out of one string holding the whole array: one
+// allocation instead of one per node.
+func decodeNodeNames(value []byte, dst **[]string) error {
+	switch value[0] {
+	case 'n':
+		*dst = nil
+		return nil
+	case '[':
+	default:
+		return fmt.Errorf("a JSON %s; want an array of node names or null", jsonKind(value[0]))
+	}
+	if *dst == nil {
+		*dst = new([]string)
+	}
+	names := **dst
+	arena := string(value)
+	s := wireScanner{data: value, pos: 1}
+	i := 0
+	for {
+		s.skipSpace()
+		if s.peek() == ']' {
+			break
+		}
+		if i >= cap(names) {
+			names = slices.Grow(names, 1)
+		}
+		if i >= len(names) {
+			names = names[:i+1]
+		}
+		switch value[s.pos] {
+		case '"':
+			start := s.pos
+			plain, _ := s.scanString() // value is valid JSON: no error
+			switch {
+			case plain || utf8.Valid(value[start+1:s.pos-1]) && bytes.IndexByte(value[start:s.pos], '\\') < 0:
+				names[i] = arena[start+1 : s.pos-1]
+			default:
+				if err := json.Unmarshal(value[start:s.pos], &names[i]); err != nil {
+					return err
+				}
+			}
+		case 'n':
+			s.pos += len("null")
+		default:
+			return fmt.Errorf("element %d is a JSON %s; want a node name (string)", i, jsonKind(value[s.pos]))
+		}
+		i++
+		s.skipSpace()
+		if s.peek() == ',' {
+			s.pos++
+		}
+	}
+	if i < len(names) {
+		names = names[:i]
+	}
+	if i == 0 {
+		names = []string{}
+	}
+	**dst = names
+	return nil
+}
