@@ -217,21 +217,25 @@ func BenchmarkFilterPrioritizeHTTP(b *testing.B) {
 
 // BenchmarkStateMemory measures the heap the extender holds for 5,000 nodes
 // of 8 cards and 40,000 bound pods: its own state, and the state together
-// with the informer cache (the trimmed nodes and the summaries of bound pods
-// the informers keep, records included, as the transforms build them).
+// with the informer cache (the summaries of nodes and bound pods the
+// informers keep, cards and records included, as the transforms build them).
 func BenchmarkStateMemory(b *testing.B) {
 	const nodes, podsPerNode = 5000, 8
 	for b.Loop() {
 		base := heapInUse()
 		ns, ps := benchCluster(nodes, podsPerNode)
 		state := NewState(testVoc, fakeClock(), time.Minute, klog.Background())
-		transform := podTransform(state, true)
+		nodeT, podT := nodeTransform(state), podTransform(state, true)
 		cache := make([]any, 0, len(ns)+len(ps))
 		for _, n := range ns {
-			cache = append(cache, trimNode(n))
+			obj, err := nodeT(n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cache = append(cache, obj)
 		}
 		for _, p := range ps {
-			obj, err := transform(p)
+			obj, err := podT(p)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -239,12 +243,12 @@ func BenchmarkStateMemory(b *testing.B) {
 		}
 		ns, ps = nil, nil
 		cacheBytes := heapInUse() - base
-		handlers := podHandlers(state, func(*placement.Request) {})
+		nodeH, podH := nodeHandlers(state), podHandlers(state, func(*placement.Request) {})
 		for _, obj := range cache {
-			if n, ok := obj.(*corev1.Node); ok {
-				state.SetNode(n)
+			if _, ok := obj.(*cachedNode); ok {
+				nodeH.OnAdd(obj, true)
 			} else {
-				handlers.OnAdd(obj, true)
+				podH.OnAdd(obj, true)
 			}
 		}
 		stateBytes := heapInUse() - base - cacheBytes

@@ -50,7 +50,7 @@ func TestPodTransform(t *testing.T) {
 		{name: "bound whole-card pod", pod: makePod("p").gpus(2).types("V100").on("w").obj(), holds: true,
 			observed: []placement.Request{{Cards: 2, Milli: placement.MilliPerCard, Types: v100}}},
 		{name: "bound vGPU pod with its assignment", holds: true,
-			pod: makePod("p").vgpu(0, 40, 4).types("T4").assigned("v", api.CardShare{Index: 1, Cores: 40, MemoryMiB: 1024}).obj(),
+			pod:      makePod("p").vgpu(0, 40, 4).types("T4").assigned("v", api.CardShare{Index: 1, Cores: 40, MemoryMiB: 1024}).obj(),
 			observed: []placement.Request{{Cards: 1, Milli: 400, CardMemoryMiB: 1024, VGPU: true, Types: []string{"T4"}}}},
 		{name: "bound vGPU pod without assignment", holds: true, problem: true,
 			pod:      makePod("p").vgpu(0, 40, 0).on("v").obj(),

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/informers"
@@ -35,7 +36,7 @@ type Informers struct {
 // pod once, as it first appears (the auto policy learns the workload mix
 // from it).
 func NewInformers(client kubernetes.Interface, state *State, observe func(*placement.Request)) (*Informers, error) {
-	nodeFactory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimObject))
+	nodeFactory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(nodeTransform(state)))
 	podFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithTransform(podTransform(state, observe != nil)),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -50,11 +51,7 @@ func NewInformers(client kubernetes.Interface, state *State, observe func(*place
 		client: client,
 	}
 	var err error
-	inf.nodesReg, err = inf.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { withNode(obj, state.SetNode) },
-		UpdateFunc: func(_, obj any) { withNode(obj, state.SetNode) },
-		DeleteFunc: func(obj any) { withNode(obj, func(n *corev1.Node) { state.DeleteNode(n.Name) }) },
-	})
+	inf.nodesReg, err = inf.nodes.AddEventHandler(nodeHandlers(state))
 	if err != nil {
 		return nil, fmt.Errorf("registering the node handlers: %w", err)
 	}
@@ -148,12 +145,28 @@ func (i *Informers) Pod(ctx context.Context, namespace, name string) (*corev1.Po
 
 var _ PodGetter = (*Informers)(nil)
 
-func withNode(obj any, f func(*corev1.Node)) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
+// nodeHandlers hand the state what the node informer's cache holds: the
+// summary of each node.
+func nodeHandlers(state *State) cache.ResourceEventHandlerFuncs {
+	set := func(obj any) {
+		switch o := obj.(type) {
+		case *cachedNode:
+			state.setNodeInfo(o.Name, o.info)
+		case *corev1.Node:
+			state.SetNode(o)
+		}
 	}
-	if n, ok := obj.(*corev1.Node); ok {
-		f(n)
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    set,
+		UpdateFunc: func(_, obj any) { set(obj) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if m, err := meta.Accessor(obj); err == nil {
+				state.DeleteNode(m.GetName())
+			}
+		},
 	}
 }
 
@@ -179,28 +192,19 @@ func keptAnnotation(key string) bool {
 
 // podTransform is the pod informer's transform: a bound pod becomes its
 // summary, with its record computed with s's vocabulary (and its GPU
-// requests kept when learn is set), any other pod is trimmed. It passes
-// what it already transformed through unchanged.
+// requests kept when learn is set), a pending pod is trimmed to what bind
+// reads. It passes what it already transformed through unchanged.
 func podTransform(s *State, learn bool) cache.TransformFunc {
 	return func(obj any) (any, error) {
-		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
+		p, ok := obj.(*corev1.Pod)
+		switch {
+		case !ok:
+			return obj, nil
+		case p.Spec.NodeName != "":
 			return s.summarize(p, learn), nil
 		}
-		return trimObject(obj)
+		return trimPod(p), nil
 	}
-}
-
-// trimObject is the node informer's transform, and the pod informer's for
-// pending pods: it keeps of each pod and node what the extender reads,
-// nothing else.
-func trimObject(obj any) (any, error) {
-	switch o := obj.(type) {
-	case *corev1.Pod:
-		return trimPod(o), nil
-	case *corev1.Node:
-		return trimNode(o), nil
-	}
-	return obj, nil
 }
 
 func trimMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
@@ -246,11 +250,4 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 	}
 	out.Status.Phase = p.Status.Phase
 	return out
-}
-
-func trimNode(n *corev1.Node) *corev1.Node {
-	return &corev1.Node{
-		ObjectMeta: trimMeta(n.ObjectMeta),
-		Status:     corev1.NodeStatus{Capacity: n.Status.Capacity, Allocatable: n.Status.Allocatable},
-	}
 }

@@ -137,17 +137,29 @@ func (s *State) unlockNode(ns *nodeState) {
 func (s *State) SetNode(node *corev1.Node) {
 	info := nodeInfoFrom(node, s.voc)
 	s.internTypes(info.cards)
+	s.setNodeInfo(node.Name, info)
+}
+
+// setNodeInfo records the cards read from a new or updated node. info is
+// kept as it is, shared with whoever built it (the informer's cache), and
+// never changed.
+func (s *State) setNodeInfo(name string, info *nodeInfo) {
 	if info.err != nil {
-		s.logger.Info("Node cannot take GPU pods", "node", node.Name, "err", info.err)
+		s.logger.Info("Node cannot take GPU pods", "node", name, "err", info.err)
 	}
-	ns := s.lockNode(node.Name, true)
-	if ns.info == nil {
+	ns := s.lockNode(name, true)
+	old := ns.info
+	if old == nil {
 		s.knownNodes.Add(1)
 	} else {
-		s.cards.Add(-int64(len(ns.info.cards)))
+		s.cards.Add(-int64(len(old.cards)))
 	}
 	s.cards.Add(int64(len(info.cards)))
 	ns.info = info
+	if old != nil && old.sameCards(info) {
+		ns.mu.Unlock() // nothing changed for the cards: keep the snapshot
+		return
+	}
 	s.unlockNode(ns)
 }
 

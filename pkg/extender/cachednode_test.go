@@ -1,0 +1,96 @@
+package extender
+
+import (
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/tools/cache"
+)
+
+func TestNodeTransform(t *testing.T) {
+	cases := []struct {
+		name string
+		node *corev1.Node
+	}{
+		{"whole cards from the devices annotation", makeNode("w").whole(4, "V100").obj()},
+		{"vGPU cards", makeNode("v").vgpuCards(2, "T4").obj()},
+		{"cards from capacity and the type label", makeNode("c").whole(2, "T4").noDevices().obj()},
+		{"unreadable devices annotation", makeNode("bad").whole(2, "T4").annotate("gpuplane.io/devices", "{").obj()},
+		{"no GPU", makeNode("cpu").obj()},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestState(t)
+			tc.node.ResourceVersion = "7"
+			tc.node.Status.Images = []corev1.ContainerImage{{Names: []string{"big/image"}}}
+			out, err := nodeTransform(s)(tc.node)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, ok := out.(*cachedNode)
+			if !ok {
+				t.Fatalf("node cached as %T", out)
+			}
+			if again, _ := nodeTransform(s)(c); again != c {
+				t.Error("transforming the summary again changed it")
+			}
+			if c.Name != tc.node.Name || c.ResourceVersion != "7" || c.Labels != nil || c.Annotations != nil {
+				t.Errorf("meta %+v", c.ObjectMeta)
+			}
+			if key, err := cache.MetaNamespaceKeyFunc(c); err != nil || key != tc.node.Name {
+				t.Errorf("cache key %q (%v)", key, err)
+			}
+			if want := nodeInfoFrom(tc.node, testVoc); !reflect.DeepEqual(c.info, want) {
+				t.Errorf("info %+v, want %+v", c.info, want)
+			}
+			if cp := c.DeepCopyObject().(*cachedNode); !reflect.DeepEqual(cp, c) || cp.info != c.info {
+				t.Error("the copy differs or does not share the immutable info")
+			}
+		})
+	}
+}
+
+// TestNodeHandlers drives the node handlers with summaries: a heartbeat
+// that changes nothing keeps the snapshot, a change rebuilds it, and a
+// deletion seen late carries the summary.
+func TestNodeHandlers(t *testing.T) {
+	s, _ := newTestState(t)
+	h, transform := nodeHandlers(s), nodeTransform(s)
+	summary := func(n *corev1.Node) any {
+		out, err := transform(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	h.OnAdd(summary(makeNode("w").whole(4, "V100").obj()), false)
+	s.SetPod(makePod("a").gpus(1).on("w").obj())
+	first := s.snapshot("w")
+	if got := used(t, s, "w"); !reflect.DeepEqual(got, []int64{1000, 0, 0, 0}) {
+		t.Fatalf("used %v", got)
+	}
+
+	beat := makeNode("w").whole(4, "V100").obj()
+	beat.Labels["unrelated"] = "x"
+	h.OnUpdate(nil, summary(beat))
+	if s.snapshot("w") != first {
+		t.Error("an update that changes no card rebuilt the snapshot")
+	}
+
+	grown := makeNode("w").whole(4, "V100").obj()
+	grown.Status.Allocatable[corev1.ResourceCPU] = resource.MustParse("128")
+	h.OnUpdate(nil, summary(grown))
+	if snap := s.snapshot("w"); snap == first || snap.node.CPUMilli != 128000 {
+		t.Errorf("a node with more CPU kept its old snapshot (%d CPU milli)", snap.node.CPUMilli)
+	}
+	if got := s.Sizes(); got.Nodes != 1 || got.Cards != 4 {
+		t.Errorf("sizes %+v", got)
+	}
+
+	h.OnDelete(cache.DeletedFinalStateUnknown{Key: "w", Obj: summary(grown)})
+	if got := s.Sizes(); got.Nodes != 0 || got.Cards != 0 || got.BoundPods != 1 {
+		t.Errorf("sizes %+v after the deletion: the pod's record stays until it goes", got)
+	}
+}
