@@ -3,6 +3,7 @@ package extender
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"unicode/utf8"
@@ -16,8 +17,8 @@ import (
 // member applied over the earlier ones, null clearing a field, unknown
 // members skipped, nothing but space after the object. What it does
 // itself is the node names, thousands of short strings that reflection
-// would decode one by one; the pod and Node objects are handed to
-// encoding/json, each as its own slice of the body.
+// would decode and allocate one by one; the pod and Node objects are
+// handed to encoding/json, each as its own slice of the body.
 //
 // Every error wraps errBadRequest.
 func decodeExtenderArgs(data []byte, args *extenderv1.ExtenderArgs) error {
@@ -46,6 +47,7 @@ func decodeExtenderArgs(data []byte, args *extenderv1.ExtenderArgs) error {
 		s.pos++
 		return s.end()
 	}
+	var body string // the body as a string, made when a name is cut from it
 	for {
 		keyStart := s.pos
 		plain, err := s.scanString()
@@ -61,18 +63,22 @@ func decodeExtenderArgs(data []byte, args *extenderv1.ExtenderArgs) error {
 			return err
 		}
 		s.skipSpace()
-		valueStart := s.pos
-		if err := s.skipValue(1); err != nil {
-			return err
+		if field == "NodeNames" {
+			err = s.decodeNodeNames(&args.NodeNames, &body)
+		} else {
+			valueStart := s.pos
+			if err := s.skipValue(1); err != nil {
+				return err
+			}
+			switch field {
+			case "Pod":
+				err = json.Unmarshal(data[valueStart:s.pos], &args.Pod)
+			case "Nodes":
+				err = json.Unmarshal(data[valueStart:s.pos], &args.Nodes)
+			}
 		}
-		value := data[valueStart:s.pos]
-		switch field {
-		case "NodeNames":
-			err = decodeNodeNames(value, &args.NodeNames)
-		case "Pod":
-			err = json.Unmarshal(value, &args.Pod)
-		case "Nodes":
-			err = json.Unmarshal(value, &args.Nodes)
+		if errors.Is(err, errBadRequest) {
+			return err
 		}
 		if err != nil {
 			return fmt.Errorf("%w: member %s: %w", errBadRequest, field, err)
@@ -141,63 +147,89 @@ func argsField(quoted []byte, plain bool) (string, error) {
 	return "", nil
 }
 
-// decodeNodeNames decodes value, one syntactically valid JSON value, into
-// *dst as encoding/json decodes into a *[]string: null clears the pointer;
-// an array's elements are written over the slice's earlier elements in
-// place, growing it as needed, a null element leaving what was there (a
-// repeated member can show the difference); an empty array leaves a fresh
-// empty slice.
+// decodeNodeNames decodes the value at the scanner's position into *dst
+// as encoding/json decodes into a *[]string, checking its syntax on the
+// way: null clears the pointer; an array's elements are written over the
+// slice's earlier elements in place, growing it as needed, a null element
+// leaving what was there (a repeated member can show the difference); an
+// empty array leaves a fresh empty slice.
 //
-// The names are cut out of one string holding the whole array: one
-// allocation instead of one per node.
-func decodeNodeNames(value []byte, dst **[]string) error {
-	switch value[0] {
+// The names are cut out of body, a string copy of the whole body made
+// once: one allocation instead of one per node.
+func (s *wireScanner) decodeNodeNames(dst **[]string, body *string) error {
+	switch s.peek() {
 	case 'n':
+		if err := s.scanLiteral(); err != nil {
+			return err
+		}
 		*dst = nil
 		return nil
 	case '[':
 	default:
-		return fmt.Errorf("a JSON %s; want an array of node names or null", jsonKind(value[0]))
+		kind := jsonKind(s.peek())
+		if err := s.skipValue(1); err != nil {
+			return err
+		}
+		return fmt.Errorf("a JSON %s; want an array of node names or null", kind)
 	}
+	s.pos++
 	if *dst == nil {
 		*dst = new([]string)
 	}
 	names := **dst
-	arena := string(value)
-	s := wireScanner{data: value, pos: 1}
+	// Room for as many names as there are commas before the first ']',
+	// give or take: more than one allocation per thousand names is waste.
+	if end := bytes.IndexByte(s.data[s.pos:], ']'); end > 0 {
+		names = slices.Grow(names, max(0, bytes.Count(s.data[s.pos:s.pos+end], []byte{','})+1-len(names)))
+	}
 	i := 0
-	for {
-		s.skipSpace()
-		if s.peek() == ']' {
-			break
-		}
-		if i >= cap(names) {
-			names = slices.Grow(names, 1)
-		}
-		if i >= len(names) {
-			names = names[:i+1]
-		}
-		switch value[s.pos] {
-		case '"':
-			start := s.pos
-			plain, _ := s.scanString() // value is valid JSON: no error
-			switch {
-			case plain || utf8.Valid(value[start+1:s.pos-1]) && bytes.IndexByte(value[start:s.pos], '\\') < 0:
-				names[i] = arena[start+1 : s.pos-1]
-			default:
-				if err := json.Unmarshal(value[start:s.pos], &names[i]); err != nil {
+	s.skipSpace()
+	if s.peek() == ']' {
+		s.pos++
+	} else {
+		for {
+			s.skipSpace()
+			if i >= cap(names) {
+				names = slices.Grow(names, 1)
+			}
+			if i >= len(names) {
+				names = names[:i+1]
+			}
+			switch s.peek() {
+			case '"':
+				start := s.pos
+				plain, err := s.scanString()
+				if err != nil {
 					return err
 				}
+				raw := s.data[start+1 : s.pos-1]
+				if !plain && (bytes.IndexByte(raw, '\\') >= 0 || !utf8.Valid(raw)) {
+					if err := json.Unmarshal(s.data[start:s.pos], &names[i]); err != nil {
+						return err
+					}
+					break
+				}
+				if *body == "" {
+					*body = string(s.data)
+				}
+				names[i] = (*body)[start+1 : s.pos-1]
+			case 'n':
+				if err := s.scanLiteral(); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("element %d is a JSON %s; want a node name (string)", i, jsonKind(s.peek()))
 			}
-		case 'n':
-			s.pos += len("null")
-		default:
-			return fmt.Errorf("element %d is a JSON %s; want a node name (string)", i, jsonKind(value[s.pos]))
-		}
-		i++
-		s.skipSpace()
-		if s.peek() == ',' {
-			s.pos++
+			i++
+			s.skipSpace()
+			if s.peek() == ',' {
+				s.pos++
+				continue
+			}
+			if err := s.expect(']', "',' or ']' after an array element"); err != nil {
+				return err
+			}
+			break
 		}
 	}
 	if i < len(names) {
