@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -19,25 +20,32 @@ import (
 // A cachedNode and its info are shared by the cache and the state, and never
 // changed once built.
 type cachedNode struct {
-	// ObjectMeta keeps the name, UID and resource version: what the cache's
-	// key and the informer's resync check read.
-	metav1.ObjectMeta
-	info *nodeInfo
+	// name, uid and resourceVersion are the node's: what the cache's key
+	// and the informer's resync check read (see GetObjectMeta).
+	name            string
+	uid             types.UID
+	resourceVersion string
+	info            *nodeInfo
 }
 
 var (
-	_ metav1.Object  = (*cachedNode)(nil)
-	_ runtime.Object = (*cachedNode)(nil)
+	_ metav1.ObjectMetaAccessor = (*cachedNode)(nil)
+	_ runtime.Object            = (*cachedNode)(nil)
 )
+
+// GetObjectMeta implements metav1.ObjectMetaAccessor; the metadata is built
+// when asked for rather than kept, as for cachedPod.
+func (c *cachedNode) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Name: c.name, UID: c.uid, ResourceVersion: c.resourceVersion}
+}
 
 // GetObjectKind implements runtime.Object: a cachedNode is never encoded.
 func (c *cachedNode) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
-// DeepCopyObject implements runtime.Object; the info is immutable, so the
-// copy shares it.
+// DeepCopyObject implements runtime.Object; everything a summary holds is
+// immutable, so the copy shares it.
 func (c *cachedNode) DeepCopyObject() runtime.Object {
 	out := *c
-	c.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
 	return &out
 }
 
@@ -52,10 +60,7 @@ func nodeTransform(s *State) cache.TransformFunc {
 		}
 		info := nodeInfoFrom(n, s.voc)
 		s.internTypes(info.cards)
-		return &cachedNode{
-			ObjectMeta: metav1.ObjectMeta{Name: n.Name, UID: n.UID, ResourceVersion: n.ResourceVersion},
-			info:       info,
-		}, nil
+		return &cachedNode{name: n.Name, uid: n.UID, resourceVersion: n.ResourceVersion, info: info}, nil
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -36,8 +37,9 @@ func TestNodeTransform(t *testing.T) {
 			if again, _ := nodeTransform(s)(c); again != c {
 				t.Error("transforming the summary again changed it")
 			}
-			if c.Name != tc.node.Name || c.ResourceVersion != "7" || c.Labels != nil || c.Annotations != nil {
-				t.Errorf("meta %+v", c.ObjectMeta)
+			wantMeta := &metav1.ObjectMeta{Name: tc.node.Name, UID: tc.node.UID, ResourceVersion: "7"}
+			if got := c.GetObjectMeta(); !reflect.DeepEqual(got, wantMeta) {
+				t.Errorf("meta %+v, want %+v", got, wantMeta)
 			}
 			if key, err := cache.MetaNamespaceKeyFunc(c); err != nil || key != tc.node.Name {
 				t.Errorf("cache key %q (%v)", key, err)

@@ -1,10 +1,13 @@
 package extender
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -21,12 +24,14 @@ import (
 // A cachedPod is shared by the cache, the event handlers and the state, so
 // it and its record are never changed once built.
 type cachedPod struct {
-	// ObjectMeta keeps the name, namespace, UID, resource version and
-	// deletion time only: what the cache's key, the informer's resync check
-	// and a bind's identity check read.
-	metav1.ObjectMeta
-	nodeName string
-	phase    corev1.PodPhase
+	// key is namespace/name, uid and resourceVersion the pod's: what the
+	// cache's key, the informer's resync check and a bind's identity check
+	// read (see GetObjectMeta).
+	key             string
+	uid             types.UID
+	resourceVersion string
+	nodeName        string
+	phase           corev1.PodPhase
 	// record is what the pod holds on nodeName; nil when it holds nothing
 	// (its containers are done).
 	record *podRecord
@@ -35,30 +40,37 @@ type cachedPod struct {
 	observed []placement.Request
 }
 
-// The informer's cache keys objects through meta.Accessor and treats them as
-// runtime.Objects where it can (its mutation detector deep-copies them).
+// The informer's cache reads objects' metadata through meta.Accessor and
+// treats them as runtime.Objects where it can (its mutation detector
+// deep-copies them).
 var (
-	_ metav1.Object  = (*cachedPod)(nil)
-	_ runtime.Object = (*cachedPod)(nil)
+	_ metav1.ObjectMetaAccessor = (*cachedPod)(nil)
+	_ runtime.Object            = (*cachedPod)(nil)
 )
+
+// GetObjectMeta implements metav1.ObjectMetaAccessor. The metadata is built
+// when asked for (a few times per event) rather than kept: a whole
+// ObjectMeta would be most of each summary.
+func (c *cachedPod) GetObjectMeta() metav1.Object {
+	ns, name, _ := strings.Cut(c.key, "/")
+	return &metav1.ObjectMeta{Namespace: ns, Name: name, UID: c.uid, ResourceVersion: c.resourceVersion}
+}
 
 // GetObjectKind implements runtime.Object: a cachedPod is never encoded, so
 // it has no kind of its own.
 func (c *cachedPod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
-// DeepCopyObject implements runtime.Object. The record and the observed
-// requests are immutable, so the copy shares them.
+// DeepCopyObject implements runtime.Object. Everything a summary holds is
+// immutable, so the copy shares it.
 func (c *cachedPod) DeepCopyObject() runtime.Object {
 	out := *c
-	c.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
 	return &out
 }
 
 // pod returns a Pod with what the cache knows of a bound pod: its identity,
 // node and phase. That is all bind reads of a pod that is already bound.
 func (c *cachedPod) pod() *corev1.Pod {
-	p := &corev1.Pod{}
-	c.ObjectMeta.DeepCopyInto(&p.ObjectMeta)
+	p := &corev1.Pod{ObjectMeta: *c.GetObjectMeta().(*metav1.ObjectMeta)}
 	p.Spec.NodeName = c.nodeName
 	p.Status.Phase = c.phase
 	return p
@@ -71,14 +83,8 @@ func (c *cachedPod) pod() *corev1.Pod {
 func (s *State) summarize(pod *corev1.Pod, learn bool) *cachedPod {
 	key := pod.Namespace + "/" + pod.Name
 	c := &cachedPod{
-		ObjectMeta: metav1.ObjectMeta{
-			// Name and namespace are cut from the record's key: one string
-			// for the three.
-			Namespace: key[:len(pod.Namespace)], Name: key[len(pod.Namespace)+1:],
-			UID: pod.UID, ResourceVersion: pod.ResourceVersion, DeletionTimestamp: pod.DeletionTimestamp,
-		},
-		nodeName: pod.Spec.NodeName,
-		phase:    pod.Status.Phase,
+		key: key, uid: pod.UID, resourceVersion: pod.ResourceVersion,
+		nodeName: pod.Spec.NodeName, phase: pod.Status.Phase,
 	}
 	if terminated(pod) {
 		return c

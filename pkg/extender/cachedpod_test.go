@@ -87,9 +87,9 @@ func TestPodTransform(t *testing.T) {
 			if !ok {
 				t.Fatalf("bound pod cached as %T, want *cachedPod", out)
 			}
-			wantMeta := metav1.ObjectMeta{Name: "p", Namespace: "default", UID: pod.UID, ResourceVersion: "42"}
-			if !reflect.DeepEqual(c.ObjectMeta, wantMeta) {
-				t.Errorf("meta %+v, want %+v", c.ObjectMeta, wantMeta)
+			wantMeta := &metav1.ObjectMeta{Name: "p", Namespace: "default", UID: pod.UID, ResourceVersion: "42"}
+			if got := c.GetObjectMeta(); !reflect.DeepEqual(got, wantMeta) {
+				t.Errorf("meta %+v, want %+v", got, wantMeta)
 			}
 			if c.nodeName != pod.Spec.NodeName || c.phase != pod.Status.Phase {
 				t.Errorf("node %q phase %q, want %q %q", c.nodeName, c.phase, pod.Spec.NodeName, pod.Status.Phase)
@@ -277,11 +277,9 @@ func TestInformersPodOfABoundPod(t *testing.T) {
 func TestCachedPodDeepCopy(t *testing.T) {
 	s, _ := newTestState(t)
 	c := s.summarize(full(makePod("a").gpus(1).on("w").obj()), true)
-	now := metav1.Now()
-	c.DeletionTimestamp = &now
 	cp := c.DeepCopyObject().(*cachedPod)
-	if !reflect.DeepEqual(cp, c) || cp.DeletionTimestamp == c.DeletionTimestamp {
-		t.Fatalf("copy %+v of %+v", cp, c)
+	if cp == c || !reflect.DeepEqual(cp, c) || cp.record != c.record {
+		t.Fatalf("copy %+v of %+v: not equal, or not sharing the immutable record", cp, c)
 	}
 	if !cp.GetObjectKind().GroupVersionKind().Empty() {
 		t.Fatal("a summary has a kind")

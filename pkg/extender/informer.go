@@ -75,7 +75,7 @@ func podHandlers(state *State, observe func(*placement.Request)) cache.ResourceE
 					observe(&r) // a copy: the summary is shared
 				}
 			}
-			state.setRecord(o.UID, o.nodeName, o.record)
+			state.setRecord(o.uid, o.nodeName, o.record)
 		case *corev1.Pod:
 			if first && observe != nil {
 				observeRequest(o, state.voc, observe)
@@ -92,7 +92,7 @@ func podHandlers(state *State, observe func(*placement.Request)) cache.ResourceE
 			}
 			switch o := obj.(type) {
 			case *cachedPod:
-				state.deleteRecord(o.UID, o.nodeName)
+				state.deleteRecord(o.uid, o.nodeName)
 			case *corev1.Pod:
 				state.DeletePod(o)
 			}
@@ -151,7 +151,7 @@ func nodeHandlers(state *State) cache.ResourceEventHandlerFuncs {
 	set := func(obj any) {
 		switch o := obj.(type) {
 		case *cachedNode:
-			state.setNodeInfo(o.Name, o.info)
+			state.setNodeInfo(o.name, o.info)
 		case *corev1.Node:
 			state.SetNode(o)
 		}
