@@ -22,9 +22,9 @@ import (
 // informer that leaves out finished pods (they hold nothing, and a pod that
 // finishes arrives as a deletion). Both keep only what the extender reads
 // of each object, so that the cache of a large cluster stays small: of a
-// node its capacity, labels and gpuplane's annotations; of a pending pod
-// what its request is read from; of a bound pod only a summary with the
-// record of what it holds (see cachedPod).
+// node the cards read from it (see cachedNode); of a pending pod what its
+// request is read from; of a bound pod only a summary with the record of
+// what it holds (see cachedPod).
 type Informers struct {
 	nodes, pods       cache.SharedIndexInformer
 	client            kubernetes.Interface
@@ -210,7 +210,7 @@ func podTransform(s *State, learn bool) cache.TransformFunc {
 func trimMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
 	out := metav1.ObjectMeta{
 		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
-		DeletionTimestamp: m.DeletionTimestamp, Labels: m.Labels,
+		DeletionTimestamp: m.DeletionTimestamp,
 	}
 	for k, v := range m.Annotations {
 		if keptAnnotation(k) {
@@ -225,7 +225,6 @@ func trimMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
 
 func trimPod(p *corev1.Pod) *corev1.Pod {
 	out := &corev1.Pod{ObjectMeta: trimMeta(p.ObjectMeta)}
-	out.ObjectMeta.Labels = nil
 	out.Spec = corev1.PodSpec{
 		NodeName: p.Spec.NodeName, SchedulerName: p.Spec.SchedulerName,
 		NodeSelector: p.Spec.NodeSelector, Overhead: p.Spec.Overhead,
