@@ -126,6 +126,23 @@ func jsonSafe(c byte) bool {
 	return c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
 }
 
+// jsonSafe8 says whether the 8 bytes of s all go into a JSON string as they
+// are, a word at a time: node names and reasons are almost all plain ASCII,
+// and a filter answer writes thousands of them.
+func jsonSafe8(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	_ = s[7]
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	// hasZero(v) is nonzero exactly when some byte of v is 0.
+	hasZero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
+	bad := x&highs | // beyond ASCII
+		(x-0x20*ones)&^x&highs | // control characters
+		hasZero(x^('"'*ones)) | hasZero(x^('\\'*ones)) |
+		hasZero(x^('<'*ones)) | hasZero(x^('>'*ones)) | hasZero(x^('&'*ones))
+	return bad == 0
+}
+
 // appendJSONString appends s quoted as encoding/json quotes it: short
 // escapes for '"', '\\' and \b \f \n \r \t, \u00XX for other control
 // characters and for '<', '>' and '&', \ufffd for each byte that is not
@@ -135,6 +152,12 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && jsonSafe8(s[i:i+8]) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if jsonSafe(c) {

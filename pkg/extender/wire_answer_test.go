@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -131,5 +132,34 @@ func TestAppendJSONString(t *testing.T) {
 				t.Fatalf("appendJSONString(%q) = %s, want %s", tc.in, got, want)
 			}
 		})
+	}
+}
+
+// TestJSONSafe8 holds the word-at-a-time check to the byte-at-a-time one on
+// every byte value in every position, among safe and unsafe neighbours.
+func TestJSONSafe8(t *testing.T) {
+	for _, fill := range []byte{'a', '"', 0x00, 0x80} {
+		for pos := range 8 {
+			for c := range 256 {
+				w := bytes.Repeat([]byte{fill}, 8)
+				w[pos] = byte(c)
+				want := true
+				for _, b := range w {
+					want = want && b < utf8.RuneSelf && jsonSafe(b)
+				}
+				if got := jsonSafe8(string(w)); got != want {
+					t.Fatalf("jsonSafe8(%q) = %v, want %v", w, got, want)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkAppendJSONString(b *testing.B) {
+	s := "node-04217: card type V100 is not among the pod's types (T4)"
+	buf := make([]byte, 0, 256)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = appendJSONString(buf[:0], s)
 	}
 }
