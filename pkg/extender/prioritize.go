@@ -181,10 +181,15 @@ func withLoad(dst, n *placement.Node, loads *load.Snapshot) bool {
 // scored with their measured load are never reused. Not safe for
 // concurrent use.
 type scoreMemo struct {
-	seen map[uint64][]scoredShape
+	// seen holds the first shape of each hash, in the map's own storage
+	// rather than a slice per entry: a varied cluster has thousands.
+	seen map[uint64]scoredShape
+	// clash holds the shapes whose hash an earlier, different shape took.
+	clash []scoredShape
 }
 
 type scoredShape struct {
+	hash uint64
 	node *placement.Node
 	raw  float64
 	typ  string
@@ -192,15 +197,26 @@ type scoredShape struct {
 
 func (m *scoreMemo) score(s *nodeSnapshot, req *podRequest, policy placement.Policy) (float64, string) {
 	h := s.shape.hash
-	for _, c := range m.seen[h] {
+	c, taken := m.seen[h]
+	if taken {
 		if sameShape(c.node, &s.node) {
 			return c.raw, c.typ
 		}
+		for _, c := range m.clash {
+			if c.hash == h && sameShape(c.node, &s.node) {
+				return c.raw, c.typ
+			}
+		}
 	}
 	raw, typ := score(&s.node, req, policy)
-	if m.seen == nil {
-		m.seen = make(map[uint64][]scoredShape)
+	c = scoredShape{hash: h, node: &s.node, raw: raw, typ: typ}
+	switch {
+	case taken:
+		m.clash = append(m.clash, c)
+	case m.seen == nil:
+		m.seen = map[uint64]scoredShape{h: c}
+	default:
+		m.seen[h] = c
 	}
-	m.seen[h] = append(m.seen[h], scoredShape{node: &s.node, raw: raw, typ: typ})
 	return raw, typ
 }
