@@ -7,7 +7,8 @@
 // pkg/placement, the same code the trace simulator runs. This package turns
 // pods and nodes into placement's terms (request.go, nodeinfo.go), keeps
 // what is allocated on every card (state.go), and writes the chosen cards on
-// the pod before binding it (bind.go).
+// the pod before binding it (bind.go). The informers' caches hold summaries
+// of bound pods and of nodes, not the objects (cachedpod.go, cachednode.go).
 //
 // It may import pkg/placement, pkg/api, pkg/catalog and pkg/load, and
 // Kubernetes client libraries; it must not import pkg/webhook, pkg/sim,

@@ -28,7 +28,8 @@ var _ LoadView = (*load.Source)(nil)
 // knows the pod a bind is about.
 var errPodNotFound = errors.New("pod not found")
 
-// PodGetter finds the pod a bind is about.
+// PodGetter finds the pod a bind is about. A pod already bound may come
+// back with its identity, node and phase only: bind reads no more of it.
 type PodGetter interface {
 	Pod(ctx context.Context, namespace, name string) (*corev1.Pod, error)
 }
