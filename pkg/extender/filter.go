@@ -2,7 +2,6 @@ package extender
 
 import (
 	"context"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
@@ -14,87 +13,129 @@ import (
 // nodeCacheCapable the candidates come as names and go back as names;
 // otherwise as Node objects, and the fitting ones go back as they came.
 func (e *Extender) Filter(ctx context.Context, args *extenderv1.ExtenderArgs) *extenderv1.ExtenderFilterResult {
+	return e.filter(ctx, args).result()
+}
+
+// filterOutcome is filter's verdict on every candidate before it is put in
+// the wire type: the HTTP handler writes it out as it stands, without the
+// maps of reasons and without joining each node's name to its reason.
+type filterOutcome struct {
+	args *extenderv1.ExtenderArgs
+	// err is the whole answer when the call itself is unusable.
+	err   string
+	names []string
+	fit   []bool
+	// verdicts are the candidates' verdicts, index by index; nil when no
+	// candidate was checked.
+	verdicts []verdict
+	// unusable, when set, refuses every candidate for good: the pod's GPU
+	// request is unusable. Each reason is the node's name and unusable.
+	unusable string
+	// fitting, resolvable and unresolvable count the candidates each way.
+	fitting, resolvable, unresolvable int
+}
+
+// filter is Filter before the answer is shaped.
+func (e *Extender) filter(ctx context.Context, args *extenderv1.ExtenderArgs) *filterOutcome {
 	if args.Pod == nil {
-		return &extenderv1.ExtenderFilterResult{Error: "filter: the arguments name no pod"}
+		return &filterOutcome{args: args, err: "filter: the arguments name no pod"}
 	}
 	names := candidateNames(args)
-	res := &extenderv1.ExtenderFilterResult{
-		FailedNodes:                extenderv1.FailedNodesMap{},
-		FailedAndUnresolvableNodes: extenderv1.FailedNodesMap{},
-	}
-	fit := make([]bool, len(names))
+	o := &filterOutcome{args: args, names: names, fit: make([]bool, len(names))}
 	req, err := translate(args.Pod, e.voc)
 	switch {
 	case err != nil:
 		klog.FromContext(ctx).V(2).Info("Pod's GPU request is unusable", "pod", klog.KObj(args.Pod), "err", err)
-		for _, name := range names {
-			res.FailedAndUnresolvableNodes[name] = fmt.Sprintf("%s: %v", name, err)
-		}
+		o.unusable = ": " + err.Error()
+		o.unresolvable = len(names)
 	case !req.gpu():
 		// Not a GPU pod: host resources are kube-scheduler's business.
-		for i := range fit {
-			fit[i] = true
+		for i := range o.fit {
+			o.fit[i] = true
 		}
 	default:
 		snaps := make([]*nodeSnapshot, len(names))
 		e.state.snapshots(names, snaps)
-		verdicts := make([]verdict, len(names))
+		o.verdicts = make([]verdict, len(names))
 		parallelize(len(names), func(_, lo, hi int) {
 			var memo reasonMemo
 			for i := lo; i < hi; i++ {
 				if snaps[i] == nil {
-					verdicts[i] = verdict{reason: names[i] + ": no such node known to the extender (yet)"}
+					o.verdicts[i] = verdict{node: names[i], reason: ": no such node known to the extender (yet)"}
 					continue
 				}
-				verdicts[i] = checkWith(snaps[i], &req, e.policy, &memo)
+				o.verdicts[i] = checkWith(snaps[i], &req, e.policy, &memo)
 			}
 		})
-		resolvable, unresolvable := 0, 0
-		for _, v := range verdicts {
+		for i := range o.verdicts {
+			v := &o.verdicts[i]
 			switch {
 			case v.ok:
+				o.fit[i] = true
 			case v.resolvable:
-				resolvable++
+				o.resolvable++
 			default:
-				unresolvable++
-			}
-		}
-		res.FailedNodes = make(extenderv1.FailedNodesMap, resolvable)
-		res.FailedAndUnresolvableNodes = make(extenderv1.FailedNodesMap, unresolvable)
-		for i, v := range verdicts {
-			switch {
-			case v.ok:
-				fit[i] = true
-			case v.resolvable:
-				res.FailedNodes[names[i]] = v.reason
-			default:
-				res.FailedAndUnresolvableNodes[names[i]] = v.reason
+				o.unresolvable++
 			}
 		}
 	}
-	fitting := 0
-	for _, ok := range fit {
+	for _, ok := range o.fit {
 		if ok {
-			fitting++
+			o.fitting++
 		}
 	}
-	e.metrics.nodes.WithLabelValues("fit").Add(float64(fitting))
-	e.metrics.nodes.WithLabelValues("unfit").Add(float64(len(names) - fitting))
-	if args.NodeNames != nil {
-		out := make([]string, 0, fitting)
-		for i, name := range names {
-			if fit[i] {
+	e.metrics.nodes.WithLabelValues("fit").Add(float64(o.fitting))
+	e.metrics.nodes.WithLabelValues("unfit").Add(float64(len(names) - o.fitting))
+	return o
+}
+
+// refusal is why candidate i does not fit, as its node's name and the rest
+// of the reason; refused is false when it fits.
+func (o *filterOutcome) refusal(i int) (node, rest string, resolvable, refused bool) {
+	switch {
+	case o.unusable != "":
+		return o.names[i], o.unusable, false, true
+	case o.verdicts == nil || o.verdicts[i].ok:
+		return "", "", false, false
+	}
+	v := &o.verdicts[i]
+	return v.node, v.reason, v.resolvable, true
+}
+
+// result is the outcome in the wire type.
+func (o *filterOutcome) result() *extenderv1.ExtenderFilterResult {
+	if o.err != "" {
+		return &extenderv1.ExtenderFilterResult{Error: o.err}
+	}
+	res := &extenderv1.ExtenderFilterResult{
+		FailedNodes:                make(extenderv1.FailedNodesMap, o.resolvable),
+		FailedAndUnresolvableNodes: make(extenderv1.FailedNodesMap, o.unresolvable),
+	}
+	for i, name := range o.names {
+		node, rest, resolvable, refused := o.refusal(i)
+		switch {
+		case !refused:
+		case resolvable:
+			res.FailedNodes[name] = node + rest
+		default:
+			res.FailedAndUnresolvableNodes[name] = node + rest
+		}
+	}
+	if o.args.NodeNames != nil {
+		out := make([]string, 0, o.fitting)
+		for i, name := range o.names {
+			if o.fit[i] {
 				out = append(out, name)
 			}
 		}
 		res.NodeNames = &out
 		return res
 	}
-	out := &corev1.NodeList{Items: make([]corev1.Node, 0, fitting)}
-	if args.Nodes != nil {
-		for i := range args.Nodes.Items {
-			if fit[i] {
-				out.Items = append(out.Items, args.Nodes.Items[i])
+	out := &corev1.NodeList{Items: make([]corev1.Node, 0, o.fitting)}
+	if o.args.Nodes != nil {
+		for i := range o.args.Nodes.Items {
+			if o.fit[i] {
+				out.Items = append(out.Items, o.args.Nodes.Items[i])
 			}
 		}
 	}

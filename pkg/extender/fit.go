@@ -10,13 +10,20 @@ import (
 
 // verdict is whether a pod fits a node snapshot and, when not, why.
 type verdict struct {
-	ok     bool
+	ok bool
+	// node, when set, is the first part of the reason, the node's name:
+	// filter writes thousands of reasons that differ only in it, and
+	// need not copy each into a string of its own.
+	node   string
 	reason string
 	// resolvable tells whether freeing cards (preemption) could make the
 	// pod fit: false for a wrong card type, a node without the service the
 	// pod needs or an unusable node.
 	resolvable bool
 }
+
+// text is the whole reason.
+func (v *verdict) text() string { return v.node + v.reason }
 
 // check tells whether req fits the node. Each part of a multi-part pod is
 // placed on what the parts before it left, as bind would place them.
@@ -38,7 +45,8 @@ func checkWith(s *nodeSnapshot, req *podRequest, policy placement.Policy, memo *
 		if v.OK() || memo == nil {
 			return verdictOf(v)
 		}
-		return verdict{reason: memo.reason(s, v), resolvable: resolvable(v.Short)}
+		node, rest := memo.parts(s, v)
+		return verdict{node: node, reason: rest, resolvable: resolvable(v.Short)}
 	}
 	n := cloneNode(&s.node)
 	for i := range req.parts {
@@ -133,7 +141,7 @@ type choice struct {
 // placed them, and returns what the pod will hold.
 func choose(s *nodeSnapshot, req *podRequest, policy placement.Policy) (choice, error) {
 	if v := check(s, req, policy); !v.ok {
-		return choice{}, fmt.Errorf("%w: %s", placement.ErrNoFit, v.reason)
+		return choice{}, fmt.Errorf("%w: %s", placement.ErrNoFit, v.text())
 	}
 	n := cloneNode(&s.node)
 	rec := &podRecord{cpuMilli: req.parts[0].req.CPUMilli, memMiB: req.parts[0].req.MemoryMiB}

@@ -52,7 +52,7 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 		if err := decodeArgs(r, bufs, &args); err != nil {
 			return nil, err
 		}
-		return pooledAnswer{filterAnswer{e.Filter(ctx, &args)}, bufs}, nil
+		return pooledAnswer{outcomeAnswer{e.filter(ctx, &args)}, bufs}, nil
 	}))
 	mux.Handle("POST /prioritize", e.verb("prioritize", o, true, func(ctx context.Context, r *http.Request) (any, error) {
 		var args extenderv1.ExtenderArgs

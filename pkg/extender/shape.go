@@ -120,22 +120,31 @@ type reasonMemo struct {
 
 // reason returns v's reason for the node of snapshot s.
 func (m *reasonMemo) reason(s *nodeSnapshot, v placement.Verdict) string {
+	node, rest := m.parts(s, v)
+	return node + rest
+}
+
+// parts returns v's reason for the node of snapshot s in two parts, the
+// node's name and the rest, without joining them; node is "" when the
+// reason is not worded from a memoised rest, and rest is all of it.
+func (m *reasonMemo) parts(s *nodeSnapshot, v placement.Verdict) (node, rest string) {
 	key, ok := m.key(s, v)
 	if !ok {
-		return v.Reason()
+		return "", v.Reason()
 	}
 	name := s.node.Name
 	if suffix, ok := m.suffix[key]; ok {
-		return name + suffix
+		return name, suffix
 	}
 	r := v.Reason()
-	if strings.HasPrefix(r, name+":") {
+	if len(r) > len(name) && r[len(name)] == ':' && r[:len(name)] == name {
 		if m.suffix == nil {
 			m.suffix = make(map[reasonKey]string)
 		}
 		m.suffix[key] = r[len(name):]
+		return name, r[len(name):]
 	}
-	return r
+	return "", r
 }
 
 func (m *reasonMemo) key(s *nodeSnapshot, v placement.Verdict) (reasonKey, bool) {

@@ -22,6 +22,7 @@ type wireAnswer interface {
 
 var (
 	_ wireAnswer = filterAnswer{}
+	_ wireAnswer = outcomeAnswer{}
 	_ wireAnswer = priorityAnswer(nil)
 )
 
@@ -29,6 +30,11 @@ var (
 type filterAnswer struct {
 	res *extenderv1.ExtenderFilterResult
 }
+
+// outcomeAnswer is filter's answer written from its outcome: what
+// filterAnswer would write for the outcome's result, without that result's
+// maps and joined reasons.
+type outcomeAnswer struct{ o *filterOutcome }
 
 // priorityAnswer is prioritize's answer.
 type priorityAnswer extenderv1.HostPriorityList
@@ -63,6 +69,52 @@ func (a filterAnswer) appendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `,"Error":`...)
 	dst = appendJSONString(dst, a.res.Error)
 	return append(dst, "}\n"...), nil
+}
+
+func (a outcomeAnswer) appendJSON(dst []byte) ([]byte, error) {
+	o := a.o
+	if o.err != "" || o.args.NodeNames == nil {
+		// An error, or whole Node objects: nothing to save.
+		return filterAnswer{o.result()}.appendJSON(dst)
+	}
+	dst = append(dst, `{"Nodes":null,"NodeNames":[`...)
+	first := true
+	for i, name := range o.names {
+		if o.fit[i] {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = appendJSONString(dst, name)
+		}
+	}
+	dst = append(dst, `],"FailedNodes":`...)
+	dst = o.appendRefusals(dst, true)
+	dst = append(dst, `,"FailedAndUnresolvableNodes":`...)
+	dst = o.appendRefusals(dst, false)
+	return append(dst, `,"Error":""}`+"\n"...), nil
+}
+
+// appendRefusals appends the resolvable or the other refusals as a JSON
+// object from node name to reason. A name given twice is written twice;
+// a reader keeps one, as the map would have.
+func (o *filterOutcome) appendRefusals(dst []byte, resolvable bool) []byte {
+	dst = append(dst, '{')
+	first := true
+	for i, name := range o.names {
+		node, rest, r, refused := o.refusal(i)
+		if !refused || r != resolvable {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = appendJSONString(dst, name)
+		dst = append(dst, ':')
+		dst = appendJSONString2(dst, node, rest)
+	}
+	return append(dst, '}')
 }
 
 func (a priorityAnswer) appendJSON(dst []byte) ([]byte, error) {
@@ -143,13 +195,32 @@ func jsonSafe8(s string) bool {
 	return bad == 0
 }
 
+// appendJSONString2 appends a+b as one JSON string without joining them
+// first. Escaping works rune by rune, so the two can be escaped apart
+// unless a ends in the middle of a rune b completes.
+func appendJSONString2(dst []byte, a, b string) []byte {
+	if !utf8.ValidString(a) {
+		return appendJSONString(dst, a+b)
+	}
+	dst = append(dst, '"')
+	dst = appendJSONStringBody(dst, a)
+	dst = appendJSONStringBody(dst, b)
+	return append(dst, '"')
+}
+
 // appendJSONString appends s quoted as encoding/json quotes it: short
 // escapes for '"', '\\' and \b \f \n \r \t, \u00XX for other control
 // characters and for '<', '>' and '&', \ufffd for each byte that is not
 // UTF-8, and \u2028 and \u2029 escaped.
 func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
+	dst = appendJSONStringBody(dst, s)
+	return append(dst, '"')
+}
+
+// appendJSONStringBody is appendJSONString without the quotes.
+func appendJSONStringBody(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
 		for i+8 <= len(s) && jsonSafe8(s[i:i+8]) {
@@ -200,6 +271,5 @@ func appendJSONString(dst []byte, s string) []byte {
 		i += size
 		start = i
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }

@@ -2,8 +2,10 @@ package extender
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -161,5 +163,65 @@ func BenchmarkAppendJSONString(b *testing.B) {
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
 		buf = appendJSONString(buf[:0], s)
+	}
+}
+
+// TestOutcomeAnswer: filter's answer written from its outcome decodes to
+// what encoding/json writes for Filter's result, for every kind of pod and
+// candidate (fitting, short, wrong type, corrupt, unknown, named twice).
+func TestOutcomeAnswer(t *testing.T) {
+	h := newHarness(t, harnessOptions{}, wireObjects()...)
+	ctx := context.Background()
+	nodes := &corev1.NodeList{}
+	for _, o := range wireObjects() {
+		if n, ok := o.(*corev1.Node); ok {
+			nodes.Items = append(nodes.Items, *n)
+		}
+	}
+	names := append(slices.Clone(wireNames), "v", "ghost", "\xc3", "")
+	pods := map[string]*corev1.Pod{
+		"share":    makePod("share").vgpu(0, 50, 32).obj(),
+		"big":      makePod("big").vgpu(0, 100, 0).obj(),
+		"whole":    makePod("whole").gpus(2).types("V100").obj(),
+		"multi":    makePod("multi").vgpu(0, 30, 0).vgpu(1, 100, 0).obj(),
+		"plain":    makePod("plain").obj(),
+		"unusable": makePod("unusable").gpus(65).obj(),
+		"none":     nil,
+	}
+	for name, pod := range pods {
+		for _, args := range []extenderv1.ExtenderArgs{
+			{Pod: pod, NodeNames: &names},
+			{Pod: pod, NodeNames: &[]string{}},
+			{Pod: pod, Nodes: nodes},
+			{Pod: pod},
+		} {
+			t.Run(name, func(t *testing.T) {
+				o := h.ext.filter(ctx, &args)
+				checkAnswerLikeEncoder(t, outcomeAnswer{o},
+					func() any { return o.result() },
+					func() any { return new(extenderv1.ExtenderFilterResult) }, false)
+			})
+		}
+	}
+}
+
+func TestAppendJSONString2(t *testing.T) {
+	cases := []struct{ name, a, b string }{
+		{"reason", "node-1", ": card 0 has 40% left"},
+		{"empty", "", ""},
+		{"escapes on both sides", "a\"<", "\n\u2028>"},
+		{"rune split across", "n\xc3", "\xa9ud"},
+		{"invalid on both sides", "\xff", "\xfe"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := json.Marshal(tc.a + tc.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendJSONString2(nil, tc.a, tc.b); !bytes.Equal(got, want) {
+				t.Fatalf("appendJSONString2(%q, %q) = %s, want %s", tc.a, tc.b, got, want)
+			}
+		})
 	}
 }

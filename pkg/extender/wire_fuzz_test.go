@@ -1,6 +1,7 @@
 package extender
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -68,6 +69,10 @@ func FuzzWireAnswers(f *testing.F) {
 			checkAnswerLikeEncoder(t, filterAnswer{&res},
 				func() any { return &res },
 				func() any { return new(extenderv1.ExtenderFilterResult) }, false)
+		}
+
+		if want := mustMarshal(t, host+reason); !bytes.Equal(appendJSONString2(nil, host, reason), want) {
+			t.Fatalf("appendJSONString2(%q, %q) = %s, want %s", host, reason, appendJSONString2(nil, host, reason), want)
 		}
 
 		var list extenderv1.HostPriorityList
