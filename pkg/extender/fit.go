@@ -10,12 +10,12 @@ import (
 
 // verdict is whether a pod fits a node snapshot and, when not, why.
 type verdict struct {
-	ok bool
 	// node, when set, is the first part of the reason, the node's name:
 	// filter writes thousands of reasons that differ only in it, and
 	// need not copy each into a string of its own.
 	node   string
 	reason string
+	ok     bool
 	// resolvable tells whether freeing cards (preemption) could make the
 	// pod fit: false for a wrong card type, a node without the service the
 	// pod needs or an unusable node.

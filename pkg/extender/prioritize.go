@@ -47,7 +47,7 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 	missing := make([]int, workerCount(len(names)))
 	parallelize(len(names), func(w, lo, hi int) {
 		var scratch placement.Node
-		var memo scoreMemo
+		memo := newScoreMemo(hi - lo)
 		for i := lo; i < hi; i++ {
 			s := snaps[i]
 			if s == nil || !fits(s, &req, e.policy) {
@@ -62,14 +62,24 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 					missing[w]++
 				}
 			}
-			var typ string
-			if n == &scratch {
-				raw[i], typ = score(n, &req, policy)
-			} else {
-				raw[i], typ = memo.score(s, &req, policy)
+			var slot int
+			if n != &scratch {
+				var j int
+				if j, slot = memo.lookup(snaps, s); j >= 0 {
+					raw[i] = raw[j]
+					if ranks != nil {
+						ranks[i] = ranks[j]
+					}
+					continue
+				}
 			}
+			var typ string
+			raw[i], typ = score(n, &req, policy)
 			if ranks != nil {
 				ranks[i] = slices.Index(types, typ)
+			}
+			if n != &scratch {
+				memo.put(slot, i)
 			}
 		}
 	})
@@ -175,48 +185,44 @@ func withLoad(dst, n *placement.Node, loads *load.Snapshot) bool {
 	return true
 }
 
-// scoreMemo scores the nodes of one request, evaluating the policy once per
-// distinct shape of node (many nodes of a cluster are alike: empty, full,
-// or holding the same shares) and reusing the result for the others. Nodes
-// scored with their measured load are never reused. Not safe for
-// concurrent use.
+// scoreMemo lets prioritize evaluate the policy once per distinct shape of
+// node (many nodes of a cluster are alike: empty, full, or holding the same
+// shares) and reuse the score for the others. It is an open-addressing
+// table of indexes into the request's snapshots, whose scores the caller
+// keeps: a few bytes per candidate, where a map of scores would cost
+// hundreds of KiB per call on a varied cluster. Nodes scored with their
+// measured load must not be put in. Not safe for concurrent use.
 type scoreMemo struct {
-	// seen holds the first shape of each hash, in the map's own storage
-	// rather than a slice per entry: a varied cluster has thousands.
-	seen map[uint64]scoredShape
-	// clash holds the shapes whose hash an earlier, different shape took.
-	clash []scoredShape
+	// slots hold 1 + the index of a scored snapshot, 0 when free.
+	slots []int32
 }
 
-type scoredShape struct {
-	hash uint64
-	node *placement.Node
-	raw  float64
-	typ  string
+// newScoreMemo returns a memo for up to n nodes, at most half full.
+func newScoreMemo(n int) scoreMemo {
+	size := 8
+	for size < 2*n {
+		size *= 2
+	}
+	return scoreMemo{slots: make([]int32, size)}
 }
 
-func (m *scoreMemo) score(s *nodeSnapshot, req *podRequest, policy placement.Policy) (float64, string) {
+// lookup returns the index of a node put in earlier with the shape of s
+// (all of snaps indexes the same candidates as put's), or -1 and the slot
+// for put.
+func (m *scoreMemo) lookup(snaps []*nodeSnapshot, s *nodeSnapshot) (j, slot int) {
 	h := s.shape.hash
-	c, taken := m.seen[h]
-	if taken {
-		if sameShape(c.node, &s.node) {
-			return c.raw, c.typ
-		}
-		for _, c := range m.clash {
-			if c.hash == h && sameShape(c.node, &s.node) {
-				return c.raw, c.typ
-			}
+	mask := len(m.slots) - 1
+	for slot = int(h) & mask; m.slots[slot] != 0; slot = (slot + 1) & mask {
+		t := snaps[m.slots[slot]-1]
+		if t.shape.hash == h && sameShape(&t.node, &s.node) {
+			return int(m.slots[slot] - 1), slot
 		}
 	}
-	raw, typ := score(&s.node, req, policy)
-	c = scoredShape{hash: h, node: &s.node, raw: raw, typ: typ}
-	switch {
-	case taken:
-		m.clash = append(m.clash, c)
-	case m.seen == nil:
-		m.seen = map[uint64]scoredShape{h: c}
-	default:
-		m.seen[h] = c
-	}
-	return raw, typ
+	return -1, slot
+}
+
+// put records that snapshot i, scored, has the shape lookup found free at
+// slot.
+func (m *scoreMemo) put(slot, i int) {
+	m.slots[slot] = int32(i + 1)
 }

@@ -159,15 +159,9 @@ func TestPrioritizeHonoursTheWrittenTypeOrder(t *testing.T) {
 	}
 }
 
-// TestScoreMemoHashClash: two shapes that share a hash are each scored as
-// the policy scores them, however often each comes back.
+// TestScoreMemoHashClash: shapes that share a hash are told apart, however
+// often each comes back.
 func TestScoreMemoHashClash(t *testing.T) {
-	policy, _, err := NewPolicy(placement.PolicyBinpack)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := placement.Request{Cards: 1, Milli: 300}
-	req := podRequest{parts: []requestPart{{container: wholeContainer, req: r}}}
 	node := func(name string, used ...int64) *nodeSnapshot {
 		s := &nodeSnapshot{node: placement.Node{Name: name, VGPU: true, CPUMilli: 8000, MemoryMiB: 1 << 16}}
 		for i, u := range used {
@@ -177,18 +171,16 @@ func TestScoreMemoHashClash(t *testing.T) {
 		s.shape.hash = 42 // every shape clashes
 		return s
 	}
-	nodes := []*nodeSnapshot{node("a", 0, 0), node("b", 500, 0), node("c", 700, 600), node("d", 0, 0), node("e", 500, 0), node("f", 700, 600)}
-	var memo scoreMemo
-	for round := range 2 {
-		for _, s := range nodes {
-			gotRaw, gotTyp := memo.score(s, &req, policy)
-			wantRaw, wantTyp := score(&s.node, &req, policy)
-			if gotRaw != wantRaw || gotTyp != wantTyp {
-				t.Fatalf("round %d, node %s: memo %v %q, policy %v %q", round, s.node.Name, gotRaw, gotTyp, wantRaw, wantTyp)
-			}
+	snaps := []*nodeSnapshot{node("a", 0, 0), node("b", 500, 0), node("c", 700, 600), node("d", 0, 0), node("e", 500, 0), node("f", 700, 600), node("g", 0, 0)}
+	want := []int{-1, -1, -1, 0, 1, 2, 0}
+	memo := newScoreMemo(len(snaps))
+	for i, s := range snaps {
+		j, slot := memo.lookup(snaps, s)
+		if j != want[i] {
+			t.Fatalf("node %s: memo found %d, want %d", s.node.Name, j, want[i])
 		}
-	}
-	if len(memo.seen) != 1 || len(memo.clash) != 2 {
-		t.Fatalf("memo holds %d shapes and %d clashes, want 1 and 2", len(memo.seen), len(memo.clash))
+		if j < 0 {
+			memo.put(slot, i)
+		}
 	}
 }

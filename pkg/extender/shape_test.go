@@ -91,32 +91,45 @@ func TestScoreMemoScoresLikeThePolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			hits := 0
 			for range 200 {
 				r := randomRequest(rng)
 				if learner != nil {
 					learner.Observe(&r)
 				}
 				req := podRequest{parts: []requestPart{{container: wholeContainer, req: r}}}
-				var memo scoreMemo
 				// Few distinct nodes, drawn again and again, so that the
 				// memo answers most of them.
 				pool := make([]*nodeSnapshot, 5)
 				for i := range pool {
 					pool[i] = randomNode(rng, fmt.Sprintf("n%d", i))
 				}
-				for j := range 50 {
+				snaps := make([]*nodeSnapshot, 50)
+				for j := range snaps {
 					proto := pool[rng.IntN(len(pool))]
-					s := &nodeSnapshot{node: proto.node, shape: proto.shape}
-					s.node.Name = fmt.Sprintf("copy-%d", j)
+					snaps[j] = &nodeSnapshot{node: proto.node, shape: proto.shape}
+					snaps[j].node.Name = fmt.Sprintf("copy-%d", j)
+				}
+				memo := newScoreMemo(len(snaps))
+				for j, s := range snaps {
 					if !placement.Check(&s.node, &r).OK() {
 						continue
 					}
-					gotRaw, gotTyp := memo.score(s, &req, policy)
+					k, slot := memo.lookup(snaps, s)
+					if k < 0 {
+						memo.put(slot, j)
+						continue
+					}
+					hits++
+					gotRaw, gotTyp := score(&snaps[k].node, &req, policy)
 					wantRaw, wantTyp := score(&s.node, &req, policy)
 					if gotRaw != wantRaw || gotTyp != wantTyp {
-						t.Fatalf("%s on %+v: memo %v %q, policy %v %q", r.String(), s.node, gotRaw, gotTyp, wantRaw, wantTyp)
+						t.Fatalf("%s on %+v: memo's %+v scores %v %q, the policy %v %q", r.String(), s.node, snaps[k].node, gotRaw, gotTyp, wantRaw, wantTyp)
 					}
 				}
+			}
+			if hits < 1000 {
+				t.Fatalf("the memo answered only %d times", hits)
 			}
 		})
 	}
