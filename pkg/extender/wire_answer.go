@@ -196,11 +196,14 @@ func jsonSafe8(s string) bool {
 }
 
 // appendJSONString2 appends a+b as one JSON string without joining them
-// first. Escaping works rune by rune, so the two can be escaped apart
-// unless a ends in the middle of a rune b completes.
+// first. Escaping works rune by rune, and a rune is at most 4 bytes: the
+// two can be escaped apart unless a's last 3 bytes may begin a rune that
+// b's first bytes would complete.
 func appendJSONString2(dst []byte, a, b string) []byte {
-	if !utf8.ValidString(a) {
-		return appendJSONString(dst, a+b)
+	for i := max(0, len(a)-(utf8.UTFMax-1)); i < len(a); i++ {
+		if a[i] >= utf8.RuneSelf {
+			return appendJSONString(dst, a+b)
+		}
 	}
 	dst = append(dst, '"')
 	dst = appendJSONStringBody(dst, a)

@@ -212,6 +212,11 @@ func TestAppendJSONString2(t *testing.T) {
 		{"escapes on both sides", "a\"<", "\n\u2028>"},
 		{"rune split across", "n\xc3", "\xa9ud"},
 		{"invalid on both sides", "\xff", "\xfe"},
+		{"valid rune at the end", "n\u00e9", "ud\xa9"},
+		{"invalid early, ASCII tail", "\xe2\x82abc", "\xac"},
+		{"lead byte 3 from the end", "a\xf0bc", "\x9f"},
+		{"3-byte rune split 2+1", "a\xe2\x82", "\xac!"},
+		{"4-byte rune split 1+3", "a\xf0", "\x9f\x98\x80"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
