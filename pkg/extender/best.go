@@ -1,6 +1,7 @@
 package extender
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -21,54 +22,36 @@ import (
 // rank lower are left out without a reason: kube-scheduler reports reasons
 // only for a pod that fits nowhere, and then every node has one.
 func (e *Extender) FilterBest(ctx context.Context, args *extenderv1.ExtenderArgs) *extenderv1.ExtenderFilterResult {
-	res := e.Filter(ctx, args)
-	if res.Error != "" {
-		return res
-	}
-	fitting := fittingNames(res)
-	if len(fitting) < 2 {
-		return res
-	}
-	scores := e.Prioritize(ctx, &extenderv1.ExtenderArgs{Pod: args.Pod, NodeNames: &fitting})
-	top := slices.MaxFunc(scores, func(a, b extenderv1.HostPriority) int { return int(a.Score - b.Score) }).Score
-	best := make(map[string]bool, len(scores))
-	for _, hp := range scores {
-		if hp.Score == top {
-			best[hp.Host] = true
-		}
-	}
-	e.metrics.nodes.WithLabelValues("ranked-lower").Add(float64(len(fitting) - len(best)))
-	if res.NodeNames != nil {
-		kept := (*res.NodeNames)[:0]
-		for _, name := range *res.NodeNames {
-			if best[name] {
-				kept = append(kept, name)
-			}
-		}
-		res.NodeNames = &kept
-		return res
-	}
-	kept := res.Nodes.Items[:0]
-	for _, n := range res.Nodes.Items {
-		if best[n.Name] {
-			kept = append(kept, n)
-		}
-	}
-	res.Nodes.Items = kept
-	return res
+	return e.filterBest(ctx, args).result()
 }
 
-// fittingNames are the names of the nodes a filter result keeps, in order.
-func fittingNames(res *extenderv1.ExtenderFilterResult) []string {
-	if res.NodeNames != nil {
-		return slices.Clone(*res.NodeNames)
+// filterBest is FilterBest before the answer is shaped: filter's outcome
+// with the fitting nodes that rank lower taken out of it.
+func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs) *filterOutcome {
+	o := e.filter(ctx, args)
+	if o.err != "" || o.fitting < 2 {
+		return o
 	}
-	if res.Nodes == nil {
-		return nil
+	fitting := make([]string, 0, o.fitting)
+	for i, ok := range o.fit {
+		if ok {
+			fitting = append(fitting, o.names[i])
+		}
 	}
-	names := make([]string, len(res.Nodes.Items))
-	for i := range res.Nodes.Items {
-		names[i] = res.Nodes.Items[i].Name
+	scores := e.Prioritize(ctx, &extenderv1.ExtenderArgs{Pod: args.Pod, NodeNames: &fitting})
+	top := slices.MaxFunc(scores, func(a, b extenderv1.HostPriority) int { return cmp.Compare(a.Score, b.Score) }).Score
+	lower, j := 0, 0
+	for i, ok := range o.fit {
+		if !ok {
+			continue
+		}
+		if scores[j].Score != top {
+			o.fit[i] = false
+			lower++
+		}
+		j++
 	}
-	return names
+	o.fitting -= lower
+	e.metrics.nodes.WithLabelValues("ranked-lower").Add(float64(lower))
+	return o
 }

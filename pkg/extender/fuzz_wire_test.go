@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -19,14 +20,16 @@ import (
 )
 
 // fuzzVerbs are the POST routes FuzzHandler drives, by its verb argument.
-var fuzzVerbs = []string{"/filter", "/prioritize", "/bind"}
+var fuzzVerbs = []string{"/filter", "/prioritize", "/bind", "/filter-best"}
 
-// FuzzHandler sends arbitrary bodies to filter, prioritize and bind, as
-// kube-scheduler (or anything else reaching the port) could. Whatever the
-// bytes: no 5xx; a 400 says "bad request"; a filter answer puts every
-// candidate in exactly one place and names the node in each reason; scores
-// stay 0..10 and name only candidates; and after a bind, no card, node or
-// memory is booked beyond what it holds.
+// FuzzHandler sends arbitrary bodies to filter, filter-best, prioritize and
+// bind, as kube-scheduler (or anything else reaching the port) could.
+// Whatever the bytes: no 5xx; a 400 says "bad request"; a filter answer puts
+// every candidate in exactly one place and names the node in each reason;
+// filter-best refuses what filter refuses, for the same reasons, and keeps
+// some of filter's fitting nodes whenever there are any; scores stay 0..10
+// and name only candidates; and after a bind, no card, node or memory is
+// booked beyond what it holds.
 func FuzzHandler(f *testing.F) {
 	seedPods := map[string]*corev1.Pod{
 		"share":   makePod("share").vgpu(0, 50, 32).obj(),
@@ -44,7 +47,7 @@ func FuzzHandler(f *testing.F) {
 	}
 	for _, name := range []string{"share", "whole", "multi", "both", "plain", "toomany"} {
 		p := seedPods[name]
-		for verb := range 2 {
+		for _, verb := range []int{0, 1, 3} { // filter, prioritize, filter-best
 			f.Add(uint8(verb), mustMarshal(f, extenderv1.ExtenderArgs{Pod: p, NodeNames: &wireNames}))
 			f.Add(uint8(verb), mustMarshal(f, extenderv1.ExtenderArgs{Pod: p, Nodes: nodes}))
 		}
@@ -87,8 +90,49 @@ func FuzzHandler(f *testing.F) {
 			fuzzCheckPrioritize(t, body, rec.Body.Bytes())
 		case "/bind":
 			fuzzCheckBind(t, h, body, rec.Body.Bytes())
+		case "/filter-best":
+			filter := httptest.NewRecorder()
+			handler.ServeHTTP(filter, httptest.NewRequest(http.MethodPost, "/filter", bytes.NewReader(body)))
+			fuzzCheckFilterBest(t, filter.Body.Bytes(), rec.Body.Bytes())
 		}
 	})
+}
+
+// fuzzCheckFilterBest compares filter-best's answer with filter's for the
+// same body on the same state.
+func fuzzCheckFilterBest(t *testing.T, filterAnswer, answer []byte) {
+	var all, best extenderv1.ExtenderFilterResult
+	if err := json.Unmarshal(filterAnswer, &all); err != nil {
+		t.Fatalf("filter answer is not a filter result: %v: %s", err, filterAnswer)
+	}
+	if err := json.Unmarshal(answer, &best); err != nil {
+		t.Fatalf("filter-best answer is not a filter result: %v: %s", err, answer)
+	}
+	if best.Error != all.Error || !reflect.DeepEqual(best.FailedNodes, all.FailedNodes) ||
+		!reflect.DeepEqual(best.FailedAndUnresolvableNodes, all.FailedAndUnresolvableNodes) {
+		t.Fatalf("filter-best refuses otherwise than filter:\n%s\n%s", answer, filterAnswer)
+	}
+	fit := func(r *extenderv1.ExtenderFilterResult) []string {
+		if r.NodeNames != nil {
+			return *r.NodeNames
+		}
+		var names []string
+		if r.Nodes != nil {
+			for _, n := range r.Nodes.Items {
+				names = append(names, n.Name)
+			}
+		}
+		return names
+	}
+	kept, fitting := fit(&best), fit(&all)
+	if len(fitting) > 0 && len(kept) == 0 {
+		t.Fatalf("filter-best kept none of %v", fitting)
+	}
+	for _, name := range kept {
+		if !slices.Contains(fitting, name) {
+			t.Fatalf("filter-best kept %q, which filter did not: %s", name, answer)
+		}
+	}
 }
 
 // fuzzArgs decodes the body as the handler does: the first JSON value.

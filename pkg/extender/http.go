@@ -32,8 +32,8 @@ type HandlerOptions struct {
 // DefaultMaxBodyBytes is HandlerOptions.MaxBodyBytes's default.
 const DefaultMaxBodyBytes = 64 << 20
 
-// Handler returns the extender's HTTP routes: POST /filter, /prioritize and
-// /bind in the kube-scheduler extender v1 wire format; GET /healthz,
+// Handler returns the extender's HTTP routes: POST /filter, /filter-best,
+// /prioritize and /bind in the kube-scheduler extender v1 wire format; GET /healthz,
 // /readyz, /metrics and /state.
 func (e *Extender) Handler(o HandlerOptions) http.Handler {
 	if o.MaxBodyBytes <= 0 {
@@ -53,6 +53,13 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 			return nil, err
 		}
 		return pooledAnswer{outcomeAnswer{e.filter(ctx, &args)}, bufs}, nil
+	}))
+	mux.Handle("POST /filter-best", e.verb("filter-best", o, true, func(ctx context.Context, r *http.Request) (any, error) {
+		var args extenderv1.ExtenderArgs
+		if err := decodeArgs(r, bufs, &args); err != nil {
+			return nil, err
+		}
+		return pooledAnswer{outcomeAnswer{e.filterBest(ctx, &args)}, bufs}, nil
 	}))
 	mux.Handle("POST /prioritize", e.verb("prioritize", o, true, func(ctx context.Context, r *http.Request) (any, error) {
 		var args extenderv1.ExtenderArgs

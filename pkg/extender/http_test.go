@@ -170,7 +170,7 @@ func FuzzHandlers(f *testing.F) {
 		makeNode("v").vgpuCards(2, "T4").obj(), makeNode("w").whole(2, "T4").obj(), makePod("p").vgpu(0, 50, 0).obj())
 	handler := h.ext.Handler(HandlerOptions{MaxBodyBytes: 1 << 16, Logger: klog.Background()})
 	f.Fuzz(func(t *testing.T, body string) {
-		for _, path := range []string{"/filter", "/prioritize", "/bind"} {
+		for _, path := range []string{"/filter", "/filter-best", "/prioritize", "/bind"} {
 			rec := httptest.NewRecorder()
 			handler.ServeHTTP(rec, httptest.NewRequest("POST", path, strings.NewReader(body)))
 			if rec.Code != 200 && rec.Code != 400 {

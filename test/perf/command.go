@@ -257,7 +257,8 @@ func runExtender(ctx context.Context, args []string, stderr io.Writer) (err erro
 		"API client 100 requests/s): its informers list and watch %s running pods and the nodes (8 cards each) from a loopback server that streams "+
 		"them as kube-apiserver does (watch-list), so the informers' transform and cache are the real ones. The load generator then schedules "+
 		"pods one at a time like kube-scheduler with nodeCacheCapable: POST /filter with the pod and the candidate node names, then POST /prioritize "+
-		"with the names that fit. Candidates: every node (the worst case, percentageOfNodesToScore: 100), and as many as kube-scheduler sends with "+
+		"with the names that fit; then again with the shipped configuration's single call, POST /filter-best, which answers the nodes the "+
+		"policy ranks first. Candidates: every node (the worst case, percentageOfNodesToScore: 100), and as many as kube-scheduler sends with "+
 		"the shipped configuration (its adaptive default). Requests in turn: %s, as the webhook admits them. Times are per call from sending to the "+
 		"answer read, keep-alive HTTP on 127.0.0.1; %d pods per repeat after %d warm-up pods, a fresh extender per repeat. Memory is the extender "+
 		"process's, from /proc.",

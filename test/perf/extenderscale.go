@@ -99,10 +99,11 @@ var queryRequests = []string{"1", "2(V100|A100)", "4", "0.5"}
 
 // sizeRun collects one cluster size's repeats.
 type sizeRun struct {
-	filterP50, filterP99, prioP50, prioP99, podP50, podP99 []float64
-	defaultP50, defaultP99                                 []float64
-	fitMedian, sync, rssSync, rssLoad, rssPeak, heapLive   []float64
-	cpuPerPod                                              []float64
+	filterP50, filterP99, prioP50, prioP99, podP50, podP99    []float64
+	defaultP50, defaultP99                                    []float64
+	bestP50, bestP99, bestCPU, bestDefaultP50, bestDefaultP99 []float64
+	fitMedian, sync, rssSync, rssLoad, rssPeak, heapLive      []float64
+	cpuPerPod                                                 []float64
 }
 
 // RunExtenderScale measures filter and prioritize over HTTP against
@@ -229,6 +230,29 @@ func (o *ExtenderScaleOptions) measureOnce(ctx context.Context, apiAddr string, 
 	run.defaultP50 = append(run.defaultP50, Millis(dpod.Percentile(50)))
 	run.defaultP99 = append(run.defaultP99, Millis(dpod.Percentile(99)))
 
+	// The shipped configuration: one filter-best call per pod.
+	cpuBefore, err = ProcessCPU(c.Pid())
+	if err != nil {
+		return nil, err
+	}
+	best, err := cl.scheduleBest(ctx, queries[o.Warmup:], func(int) []string { return all })
+	if err != nil {
+		return nil, err
+	}
+	cpuAfter, err = ProcessCPU(c.Pid())
+	if err != nil {
+		return nil, err
+	}
+	run.bestCPU = append(run.bestCPU, Millis(cpuAfter-cpuBefore)/float64(best.Len()))
+	run.bestP50 = append(run.bestP50, Millis(best.Percentile(50)))
+	run.bestP99 = append(run.bestP99, Millis(best.Percentile(99)))
+	dbest, err := cl.scheduleBest(ctx, queries[o.Warmup:], window)
+	if err != nil {
+		return nil, err
+	}
+	run.bestDefaultP50 = append(run.bestDefaultP50, Millis(dbest.Percentile(50)))
+	run.bestDefaultP99 = append(run.bestDefaultP99, Millis(dbest.Percentile(99)))
+
 	var profiles []string
 	if profile {
 		p, err := o.takeProfiles(ctx, cl, queries, all, n)
@@ -248,8 +272,10 @@ func (o *ExtenderScaleOptions) measureOnce(ctx context.Context, apiAddr string, 
 	run.rssLoad = append(run.rssLoad, mem.RSS)
 	run.rssPeak = append(run.rssPeak, mem.Peak)
 	run.heapLive = append(run.heapLive, heap.HeapLiveMiB)
-	o.Logf("extender: %d nodes, repeat %d: per pod p50 %.2f ms p99 %.2f ms, CPU %.2f ms (default candidates %d: p99 %.2f ms); RSS %.0f MiB, peak %.0f MiB, live heap %.0f MiB",
-		n, rep+1, Millis(pod.Percentile(50)), Millis(pod.Percentile(99)), run.cpuPerPod[len(run.cpuPerPod)-1], k, Millis(dpod.Percentile(99)), mem.RSS, mem.Peak, heap.HeapLiveMiB)
+	o.Logf("extender: %d nodes, repeat %d: per pod p50 %.2f ms p99 %.2f ms, CPU %.2f ms (default candidates %d: p99 %.2f ms); "+
+		"filter-best p50 %.2f ms p99 %.2f ms, CPU %.2f ms; RSS %.0f MiB, peak %.0f MiB, live heap %.0f MiB",
+		n, rep+1, Millis(pod.Percentile(50)), Millis(pod.Percentile(99)), run.cpuPerPod[len(run.cpuPerPod)-1], k, Millis(dpod.Percentile(99)),
+		Millis(best.Percentile(50)), Millis(best.Percentile(99)), run.bestCPU[len(run.bestCPU)-1], mem.RSS, mem.Peak, heap.HeapLiveMiB)
 	return profiles, nil
 }
 
@@ -293,6 +319,11 @@ func (r *sizeRun) figures(n, goalNodes int) []Figure {
 		NewFigure(g, "extender CPU per pod (filter + prioritize), every node a candidate", "ms", r.cpuPerPod, nil),
 		NewFigure(g, fmt.Sprintf("filter + prioritize per pod p50, %d candidates (kube-scheduler's default share)", DefaultCandidates(n)), "ms", r.defaultP50, nil),
 		NewFigure(g, fmt.Sprintf("filter + prioritize per pod p99, %d candidates (kube-scheduler's default share)", DefaultCandidates(n)), "ms", r.defaultP99, nil),
+		NewFigure(g, "filter-best per pod p50 (one call, as shipped), every node a candidate", "ms", r.bestP50, nil),
+		NewFigure(g, "filter-best per pod p99 (one call, as shipped), every node a candidate", "ms", r.bestP99, nil),
+		NewFigure(g, "extender CPU per pod (filter-best), every node a candidate", "ms", r.bestCPU, nil),
+		NewFigure(g, fmt.Sprintf("filter-best per pod p50, %d candidates (kube-scheduler's default share)", DefaultCandidates(n)), "ms", r.bestDefaultP50, nil),
+		NewFigure(g, fmt.Sprintf("filter-best per pod p99, %d candidates (kube-scheduler's default share)", DefaultCandidates(n)), "ms", r.bestDefaultP99, nil),
 		NewFigure(g, "nodes that fit, median over the pods", "nodes", r.fitMedian, nil),
 		NewFigure(g, "informer sync (start to synced)", "s", r.sync, nil),
 		NewFigure(g, "extender RSS after sync", "MiB", r.rssSync, nil),
@@ -390,6 +421,32 @@ func (c *extenderClient) schedule(ctx context.Context, pods []*corev1.Pod, candi
 	}
 	_, med, _ := Spread(fits)
 	return filter, prio, both, int(med), nil
+}
+
+// scheduleBest runs one filter-best call for each pod, as kube-scheduler
+// does with the shipped configuration, and returns their latencies.
+func (c *extenderClient) scheduleBest(ctx context.Context, pods []*corev1.Pod, candidates func(int) []string) (*Latencies, error) {
+	lat := NewLatencies(len(pods))
+	for i, pod := range pods {
+		names := candidates(i)
+		body, err := json.Marshal(extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
+		if err != nil {
+			return nil, err
+		}
+		raw, d, err := c.post(ctx, "/filter-best", body)
+		if err != nil {
+			return nil, err
+		}
+		var fr extenderv1.ExtenderFilterResult
+		if err := json.Unmarshal(raw, &fr); err != nil {
+			return nil, fmt.Errorf("filter-best answered %q: %w", truncate(raw), err)
+		}
+		if fr.Error != "" || fr.NodeNames == nil || len(*fr.NodeNames) == 0 {
+			return nil, fmt.Errorf("filter-best of %s kept no node: %q", pod.Name, fr.Error)
+		}
+		lat.Add(d)
+	}
+	return lat, nil
 }
 
 // post sends body and reads the whole answer, timing both.
