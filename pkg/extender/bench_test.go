@@ -215,6 +215,38 @@ func BenchmarkFilterPrioritizeHTTP(b *testing.B) {
 	}
 }
 
+// BenchmarkFilterBestHTTP is one pod's /filter-best over every node through
+// the HTTP handler: the shipped configuration's single call, in place of
+// the two of BenchmarkFilterPrioritizeHTTP.
+func BenchmarkFilterBestHTTP(b *testing.B) {
+	for _, nodes := range []int{1000, 5000, 10000} {
+		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
+			ext, names := benchExtender(b, nodes, 8, placement.PolicyAuto)
+			h := ext.Handler(HandlerOptions{})
+			pod := makePod("p").vgpu(0, 50, 32).types("T4").obj()
+			body, err := json.Marshal(extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
+			if err != nil {
+				b.Fatal(err)
+			}
+			durations := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := processCPU()
+			for b.Loop() {
+				start := time.Now()
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("POST", "/filter-best", bytes.NewReader(body)))
+				if rec.Code != 200 {
+					b.Fatalf("/filter-best: %d %s", rec.Code, rec.Body)
+				}
+				durations = append(durations, time.Since(start))
+			}
+			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/1e6/float64(len(durations)), "cpu-ms/op")
+			reportPercentiles(b, durations)
+		})
+	}
+}
+
 // BenchmarkStateMemory measures the heap the extender holds for 5,000 nodes
 // of 8 cards and 40,000 bound pods: its own state, and the state together
 // with the informer cache (the summaries of nodes and bound pods the

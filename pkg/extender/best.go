@@ -1,7 +1,6 @@
 package extender
 
 import (
-	"cmp"
 	"context"
 	"slices"
 
@@ -26,26 +25,30 @@ func (e *Extender) FilterBest(ctx context.Context, args *extenderv1.ExtenderArgs
 }
 
 // filterBest is FilterBest before the answer is shaped: filter's outcome
-// with the fitting nodes that rank lower taken out of it.
+// with the fitting nodes that rank lower taken out of it. They are scored
+// as Prioritize scores them, on the snapshots filter checked.
 func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs) *filterOutcome {
 	o := e.filter(ctx, args)
-	if o.err != "" || o.fitting < 2 {
+	if o.snaps == nil || o.fitting < 2 {
+		// Nothing to choose between, or no GPU request to rank by (a pod
+		// without one fits every candidate, as Prioritize scores them all
+		// alike).
 		return o
 	}
-	fitting := make([]string, 0, o.fitting)
+	fitting := make([]*nodeSnapshot, 0, o.fitting)
 	for i, ok := range o.fit {
 		if ok {
-			fitting = append(fitting, o.names[i])
+			fitting = append(fitting, o.snaps[i])
 		}
 	}
-	scores := e.Prioritize(ctx, &extenderv1.ExtenderArgs{Pod: args.Pod, NodeNames: &fitting})
-	top := slices.MaxFunc(scores, func(a, b extenderv1.HostPriority) int { return cmp.Compare(a.Score, b.Score) }).Score
+	scores := e.scoreNodes(&o.req, fitting, true)
+	top := slices.Max(scores)
 	lower, j := 0, 0
 	for i, ok := range o.fit {
 		if !ok {
 			continue
 		}
-		if scores[j].Score != top {
+		if scores[j] != top {
 			o.fit[i] = false
 			lower++
 		}

@@ -33,6 +33,11 @@ type filterOutcome struct {
 	unusable string
 	// fitting, resolvable and unresolvable count the candidates each way.
 	fitting, resolvable, unresolvable int
+	// req and snaps are the GPU request and the snapshots it was checked
+	// against (snaps nil when no candidate was checked), for filter-best to
+	// score the same picture.
+	req   podRequest
+	snaps []*nodeSnapshot
 }
 
 // filter is Filter before the answer is shaped.
@@ -56,6 +61,7 @@ func (e *Extender) filter(ctx context.Context, args *extenderv1.ExtenderArgs) *f
 	default:
 		snaps := make([]*nodeSnapshot, len(names))
 		e.state.snapshots(names, snaps)
+		o.req, o.snaps = req, snaps
 		o.verdicts = make([]verdict, len(names))
 		parallelize(len(names), func(_, lo, hi int) {
 			var memo reasonMemo

@@ -35,22 +35,33 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 	}
 	snaps := make([]*nodeSnapshot, len(names))
 	e.state.snapshots(names, snaps)
-	policy := prepare(e.policy, snaps, &req)
-	loads, fresh := e.load.Current()
-	raw := make([]float64, len(names))
-	scores := make([]int64, len(names))
-	var ranks []int
-	types := preferredTypes(&req)
-	if len(types) > 1 {
-		ranks = make([]int, len(names))
+	for i, score := range e.scoreNodes(&req, snaps, false) {
+		out[i].Score = score
 	}
-	missing := make([]int, workerCount(len(names)))
-	parallelize(len(names), func(w, lo, hi int) {
+	return out
+}
+
+// scoreNodes scores req on each snapshot, 0..10 relative to the others. A
+// nil snapshot, or one the pod does not fit, scores 0; fitting says the
+// caller has checked that every snapshot fits (filter-best scores what
+// filter kept), so they are not checked again.
+func (e *Extender) scoreNodes(req *podRequest, snaps []*nodeSnapshot, fitting bool) []int64 {
+	policy := prepare(e.policy, snaps, req)
+	loads, fresh := e.load.Current()
+	raw := make([]float64, len(snaps))
+	scores := make([]int64, len(snaps))
+	var ranks []int
+	types := preferredTypes(req)
+	if len(types) > 1 {
+		ranks = make([]int, len(snaps))
+	}
+	missing := make([]int, workerCount(len(snaps)))
+	parallelize(len(snaps), func(w, lo, hi int) {
 		var scratch placement.Node
 		memo := newScoreMemo(hi - lo)
 		for i := lo; i < hi; i++ {
 			s := snaps[i]
-			if s == nil || !fits(s, &req, e.policy) {
+			if s == nil || (!fitting && !fits(s, req, e.policy)) {
 				raw[i] = math.NaN()
 				continue
 			}
@@ -74,7 +85,7 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 				}
 			}
 			var typ string
-			raw[i], typ = score(n, &req, policy)
+			raw[i], typ = score(n, req, policy)
 			if ranks != nil {
 				ranks[i] = slices.Index(types, typ)
 			}
@@ -92,10 +103,7 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 		preferInOrder(raw, ranks)
 	}
 	placement.Normalize(raw, scores)
-	for i := range out {
-		out[i].Score = scores[i]
-	}
-	return out
+	return scores
 }
 
 // prepare lets a policy that ranks nodes against each other (auto's
