@@ -1,7 +1,6 @@
 package extender
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 )
 
@@ -79,7 +78,7 @@ func wireServer(t *testing.T, h *harness, maxBody int64, so ServerOptions) (stri
 // it is left behind.
 func TestWireBadInput(t *testing.T) {
 	h := newHarness(t, harnessOptions{}, wireObjects()...)
-	base := goroutines()
+	base := wiretest.Goroutines()
 	addr, stop := wireServer(t, h, 1<<16, ServerOptions{})
 	transport := &http.Transport{}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: transport}
@@ -160,7 +159,7 @@ func TestWireBadInput(t *testing.T) {
 
 	transport.CloseIdleConnections()
 	stop()
-	settleGoroutines(t, base)
+	wiretest.Settle(t, base)
 }
 
 // TestWireSlowClients holds connections open without finishing a request:
@@ -168,7 +167,7 @@ func TestWireBadInput(t *testing.T) {
 // keeping a goroutine and a socket per slow client for ever.
 func TestWireSlowClients(t *testing.T) {
 	h := newHarness(t, harnessOptions{}, wireObjects()...)
-	base := goroutines()
+	base := wiretest.Goroutines()
 	// ReadTimeout is shortened to keep the test quick; the header timeout is
 	// NewServer's fixed one (10s).
 	addr, stop := wireServer(t, h, 1<<16, ServerOptions{ReadTimeout: time.Second})
@@ -185,7 +184,7 @@ func TestWireSlowClients(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, tc := range cases {
 		wg.Go(func() {
-			closed, err := stallUntilClosed(addr, tc.sent, 30*time.Second)
+			_, closed, err := wiretest.DialStall(addr, tc.sent, 30*time.Second)
 			if err != nil {
 				t.Errorf("%s: %v", tc.name, err)
 			} else if !closed {
@@ -195,32 +194,7 @@ func TestWireSlowClients(t *testing.T) {
 	}
 	wg.Wait()
 	stop()
-	settleGoroutines(t, base)
-}
-
-// stallUntilClosed dials addr, writes sent and then waits, reading, until
-// the server closes the connection (true) or limit passes (false). Whatever
-// the server answers before closing (a 408 or 400) is read and dropped.
-func stallUntilClosed(addr, sent string, limit time.Duration) (bool, error) {
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return false, err
-	}
-	defer conn.Close()
-	if sent != "" {
-		if _, err := io.WriteString(conn, sent); err != nil {
-			return false, err
-		}
-	}
-	if err := conn.SetReadDeadline(time.Now().Add(limit)); err != nil {
-		return false, err
-	}
-	_, err = io.Copy(io.Discard, bufio.NewReader(conn))
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return false, nil
-	}
-	return true, nil
+	wiretest.Settle(t, base)
 }
 
 // TestWireConcurrentBindsForTheLastShare sends many binds at once for pods
@@ -278,30 +252,5 @@ func TestWireConcurrentBindsForTheLastShare(t *testing.T) {
 	view := h.state.View()
 	if c := view.Nodes[0].Cards[0]; c.UsedMilli != 1000 || len(view.Nodes[0].Overbooked) != 0 {
 		t.Fatalf("card after the race: %+v, overbooked %q; want exactly full", c, view.Nodes[0].Overbooked)
-	}
-}
-
-// goroutines is the count the leak checks start from.
-func goroutines() int {
-	runtime.GC()
-	return runtime.NumGoroutine()
-}
-
-// settleGoroutines waits, bounded, until the goroutine count is back to
-// base: servers and connections that were closed must have ended.
-func settleGoroutines(t *testing.T, base int) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		n := goroutines()
-		if n <= base {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("%d goroutines left, %d before the test:\n%s", n, base, buf)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 )
 
 // TestRunPortsApart runs the extender as its Deployment does: the
@@ -24,7 +26,7 @@ import (
 // Once Run returns, none of its goroutines is left.
 func TestRunPortsApart(t *testing.T) {
 	client := fake.NewClientset(makeNode("v").vgpuCards(2, "T4").obj(), makePod("p").vgpu(0, 50, 0).obj())
-	base := goroutines()
+	base := wiretest.Goroutines()
 	free := func() string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -112,7 +114,7 @@ func TestRunPortsApart(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not return after its context ended")
 	}
-	settleGoroutines(t, base)
+	wiretest.Settle(t, base)
 }
 
 func callQuietly(hc *http.Client, url string) (int, error) {
