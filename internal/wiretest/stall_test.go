@@ -3,6 +3,7 @@ package wiretest
 import (
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,4 +71,13 @@ func TestSettle(t *testing.T) {
 	if n := Goroutines(); n > base {
 		t.Errorf("%d goroutines after Settle, want at most %d", n, base)
 	}
+}
+
+func TestFreePort(t *testing.T) {
+	port := FreePort(t)
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("port %d is not free to listen on: %v", port, err)
+	}
+	ln.Close()
 }

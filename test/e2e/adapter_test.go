@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/prometheus/common/model"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
 
@@ -85,7 +87,7 @@ func TestAdapterRulesOnPrometheus(t *testing.T) {
 	}))
 	t.Cleanup(exporter.Close)
 
-	addr := freeLoopbackAddr(t)
+	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	adapterStartPrometheus(t, bin, addr, strings.TrimPrefix(exporter.URL, "http://"))
 	client, err := promapi.NewClient(promapi.Config{Address: "http://" + addr})
 	if err != nil {

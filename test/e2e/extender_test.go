@@ -28,6 +28,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/extender"
@@ -165,17 +166,6 @@ func extSchedulerConfig(t *testing.T, addr string) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// freeLoopbackAddr returns a 127.0.0.1 address with a port free right now.
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // extNode is a simulated GPU node as the node agent would label and
@@ -502,7 +492,7 @@ func TestExtenderBurst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	addr := freeLoopbackAddr(t)
+	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	opts := extender.DefaultOptions()
 	ext := extStart(t, c, addr, opts)
 	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, addr)}); err != nil {
@@ -638,7 +628,7 @@ func TestExtenderLoadAware(t *testing.T) {
 	t.Cleanup(prom.Close)
 	prom.Set(load.DefaultUtilMetric, samples...)
 
-	addr := freeLoopbackAddr(t)
+	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	opts := extender.DefaultOptions()
 	opts.Load.URL = prom.URL
 	opts.Load.Interval = time.Second

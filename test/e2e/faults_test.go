@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +28,7 @@ import (
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/extender"
@@ -212,7 +214,7 @@ func TestFaultExtenderKilledDuringBurst(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	addr := freeLoopbackAddr(t)
+	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	ext := faultStartExtender(t, bin, dir, c.KubeconfigPath(), addr)
 	sched, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, addr)})
 	if err != nil {
@@ -502,7 +504,7 @@ func TestFaultRacingBinds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ext := faultStartExtender(t, bin, t.TempDir(), kubeconfig, freeLoopbackAddr(t))
+	ext := faultStartExtender(t, bin, t.TempDir(), kubeconfig, "127.0.0.1:"+strconv.Itoa(wiretest.FreePort(t)))
 	create := func(name string, a extAsk) *corev1.Pod {
 		t.Helper()
 		p, err := admin.CoreV1().Pods(ns).Create(ctx, a.pod(name, cat), metav1.CreateOptions{})
@@ -658,7 +660,7 @@ func TestFaultPrometheusDown(t *testing.T) {
 	prom.Set(load.DefaultUtilMetric, loadtest.Sample{Value: 50, Labels: map[string]string{
 		"__name__": load.DefaultUtilMetric, "Hostname": "t4-a", "gpu": "0", "UUID": "GPU-t4-a-0"}})
 	prom.SetMode(loadtest.Garbage)
-	addr := freeLoopbackAddr(t)
+	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	opts := extender.DefaultOptions()
 	opts.Load.URL = prom.URL
 	opts.Load.Interval = time.Second
@@ -740,7 +742,7 @@ func TestFaultCorruptDevicesAnnotation(t *testing.T) {
 	if _, err := c.AddGPUNode(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeLoopbackAddr(t)
+	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	ext := extStart(t, c, addr, extender.DefaultOptions())
 	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, addr)}); err != nil {
 		t.Fatal(err)
@@ -861,7 +863,7 @@ func TestFaultNodeAgent(t *testing.T) {
 	c := cluster.New(t, cluster.Options{})
 	ctx := t.Context()
 	client := c.Client()
-	closedExporter := freeLoopbackAddr(t)
+	closedExporter := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 
 	const corruptJSON = "{\n  \"runtimes\": {\n    \"nvidia\": {\"path\": \"nvidia-container-runtime\"\n"
 	cases := []struct {
@@ -896,7 +898,7 @@ func TestFaultNodeAgent(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir, args := faultAgentDir(t, tc.daemonJSON)
-		health := freeLoopbackAddr(t)
+		health := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 		args = append(args, "--node-name="+tc.node, "--kubeconfig="+c.KubeconfigPath(), "--resync=1s", "--backoff-base=1s", "--backoff-max=2s",
 			"--exporter-url=http://"+closedExporter+"/metrics", "--metrics-bind-address=0", "--health-probe-bind-address="+health)
 		if tc.fake != "" {

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"net"
 	"os"
 	"testing"
 
@@ -23,16 +22,4 @@ func repoRoot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return root
-}
-
-// freePort is a TCP port of 127.0.0.1 that was free a moment ago, for a
-// program that takes its port as a flag.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gpuplane/gpuplane/cmd/webhook/app"
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
 
@@ -191,7 +192,7 @@ func TestSecurityWebhookLeastPrivilege(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := wiretest.FreePort(t)
 	whRegister(ctx, t, admin, root, "https://127.0.0.1:"+strconv.Itoa(port))
 	// An unrelated Secret and webhook configuration the account must not touch.
 	if _, err := admin.CoreV1().Secrets(whNamespace).Create(ctx, &corev1.Secret{

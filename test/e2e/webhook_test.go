@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gpuplane/gpuplane/cmd/webhook/app"
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
@@ -51,7 +52,7 @@ func TestWebhook(t *testing.T) {
 	createNamespace(ctx, t, client, whNamespace)
 	ns := createNamespace(ctx, t, client, "e2e-webhook")
 
-	port := freePort(t)
+	port := wiretest.FreePort(t)
 	url := "https://127.0.0.1:" + strconv.Itoa(port)
 	whRegister(ctx, t, client, root, url)
 	stop := whStart(t, c, port)

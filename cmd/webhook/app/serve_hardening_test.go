@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 )
 
 // TestServeListenersHardened starts the program's server as its Deployment
@@ -21,9 +23,9 @@ func TestServeListenersHardened(t *testing.T) {
 	dir := t.TempDir()
 	pool := writeServingCert(t, dir)
 	cfg := defaultConfig()
-	cfg.Host, cfg.Port, cfg.CertDir = "127.0.0.1", freePort(t), dir
-	cfg.MetricsBindAddress = "127.0.0.1:" + strconv.Itoa(freePort(t))
-	cfg.HealthProbeBindAddress = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cfg.Host, cfg.Port, cfg.CertDir = "127.0.0.1", wiretest.FreePort(t), dir
+	cfg.MetricsBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
+	cfg.HealthProbeBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	tlsAddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 
 	ctx, cancel := context.WithCancel(context.Background())

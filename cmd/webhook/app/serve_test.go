@@ -20,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 )
 
 // writeServingCert writes a self-signed serving certificate for 127.0.0.1 as tls.crt
@@ -66,24 +68,13 @@ func writeServingCert(t *testing.T, dir string) *x509.CertPool {
 	return pool
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func TestServeWithCertDir(t *testing.T) {
 	dir := t.TempDir()
 	pool := writeServingCert(t, dir)
 	cfg := defaultConfig()
-	cfg.Host, cfg.Port, cfg.CertDir = "127.0.0.1", freePort(t), dir
-	cfg.MetricsBindAddress = "127.0.0.1:" + strconv.Itoa(freePort(t))
-	cfg.HealthProbeBindAddress = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cfg.Host, cfg.Port, cfg.CertDir = "127.0.0.1", wiretest.FreePort(t), dir
+	cfg.MetricsBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
+	cfg.HealthProbeBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -160,7 +151,7 @@ func TestServeWithCertDir(t *testing.T) {
 func TestServeFailsOnMissingCertificates(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.CertDir = t.TempDir()
-	cfg.Host, cfg.Port = "127.0.0.1", freePort(t)
+	cfg.Host, cfg.Port = "127.0.0.1", wiretest.FreePort(t)
 	cfg.MetricsBindAddress, cfg.HealthProbeBindAddress = "0", "0"
 	if err := Serve(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "--cert-dir") {
 		t.Errorf("Serve = %v, want an error naming --cert-dir", err)
