@@ -173,12 +173,50 @@ func BenchmarkFilterPrioritize(b *testing.B) {
 // BenchmarkFilterPrioritizeHTTP is the same through the HTTP handler: JSON
 // in and out, as kube-scheduler calls it (no network).
 func BenchmarkFilterPrioritizeHTTP(b *testing.B) {
+	benchHTTP(b, func(b *testing.B, post poster, args []byte) func() {
+		// kube-scheduler asks prioritize about the nodes filter kept.
+		var filtered extenderv1.ExtenderFilterResult
+		if err := json.Unmarshal(post("/filter", args), &filtered); err != nil {
+			b.Fatal(err)
+		}
+		var decoded extenderv1.ExtenderArgs
+		if err := json.Unmarshal(args, &decoded); err != nil {
+			b.Fatal(err)
+		}
+		prioritizeArgs, err := json.Marshal(extenderv1.ExtenderArgs{Pod: decoded.Pod, NodeNames: filtered.NodeNames})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return func() {
+			post("/filter", args)
+			post("/prioritize", prioritizeArgs)
+		}
+	})
+}
+
+// BenchmarkFilterBestHTTP is one pod's /filter-best over every node through
+// the HTTP handler: the shipped configuration's single call, in place of
+// the two of BenchmarkFilterPrioritizeHTTP.
+func BenchmarkFilterBestHTTP(b *testing.B) {
+	benchHTTP(b, func(_ *testing.B, post poster, args []byte) func() {
+		return func() { post("/filter-best", args) }
+	})
+}
+
+// poster posts a body to a path of the handler and returns the answer,
+// failing the benchmark on anything but a 200.
+type poster func(path string, body []byte) []byte
+
+// benchHTTP runs, at each cluster size, the calls schedule returns for one
+// pod's arguments (a vGPU T4 share, every node a candidate), and reports
+// the CPU and the percentiles per pod.
+func benchHTTP(b *testing.B, schedule func(b *testing.B, post poster, args []byte) func()) {
 	for _, nodes := range []int{1000, 5000, 10000} {
 		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
 			ext, names := benchExtender(b, nodes, 8, placement.PolicyAuto)
 			h := ext.Handler(HandlerOptions{})
 			pod := makePod("p").vgpu(0, 50, 32).types("T4").obj()
-			filterBody, err := json.Marshal(extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
+			args, err := json.Marshal(extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -190,55 +228,14 @@ func BenchmarkFilterPrioritizeHTTP(b *testing.B) {
 				}
 				return rec.Body.Bytes()
 			}
-			// kube-scheduler asks prioritize about the nodes filter kept.
-			var filtered extenderv1.ExtenderFilterResult
-			if err := json.Unmarshal(post("/filter", filterBody), &filtered); err != nil {
-				b.Fatal(err)
-			}
-			prioritizeBody, err := json.Marshal(extenderv1.ExtenderArgs{Pod: pod, NodeNames: filtered.NodeNames})
-			if err != nil {
-				b.Fatal(err)
-			}
+			one := schedule(b, post, args)
 			durations := make([]time.Duration, 0, b.N)
 			b.ReportAllocs()
 			b.ResetTimer()
 			cpu := processCPU()
 			for b.Loop() {
 				start := time.Now()
-				post("/filter", filterBody)
-				post("/prioritize", prioritizeBody)
-				durations = append(durations, time.Since(start))
-			}
-			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/1e6/float64(len(durations)), "cpu-ms/op")
-			reportPercentiles(b, durations)
-		})
-	}
-}
-
-// BenchmarkFilterBestHTTP is one pod's /filter-best over every node through
-// the HTTP handler: the shipped configuration's single call, in place of
-// the two of BenchmarkFilterPrioritizeHTTP.
-func BenchmarkFilterBestHTTP(b *testing.B) {
-	for _, nodes := range []int{1000, 5000, 10000} {
-		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
-			ext, names := benchExtender(b, nodes, 8, placement.PolicyAuto)
-			h := ext.Handler(HandlerOptions{})
-			pod := makePod("p").vgpu(0, 50, 32).types("T4").obj()
-			body, err := json.Marshal(extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
-			if err != nil {
-				b.Fatal(err)
-			}
-			durations := make([]time.Duration, 0, b.N)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu := processCPU()
-			for b.Loop() {
-				start := time.Now()
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, httptest.NewRequest("POST", "/filter-best", bytes.NewReader(body)))
-				if rec.Code != 200 {
-					b.Fatalf("/filter-best: %d %s", rec.Code, rec.Body)
-				}
+				one()
 				durations = append(durations, time.Since(start))
 			}
 			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/1e6/float64(len(durations)), "cpu-ms/op")
