@@ -18,7 +18,7 @@ help: ## list the targets
 build: ## build the three programs into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-test: vet race unit e2e ## every test: vet, race on the core, unit, end-to-end
+test: vet unit e2e ## every test: vet, unit tests under the race detector, end-to-end
 
 vet: ## go vet, also over the e2e build tag
 	$(GO) vet ./...
@@ -27,8 +27,8 @@ vet: ## go vet, also over the e2e build tag
 race: ## the pure core under the race detector
 	$(GO) test -race -count=1 $(CORE_PKGS)
 
-unit: ## every unit test (no control plane)
-	$(GO) test -count=1 ./...
+unit: ## every unit test (no control plane), under the race detector
+	$(GO) test -race -count=1 ./...
 
 e2e: tools ## end-to-end tests on a real local control plane
 	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) ./test/...
