@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -86,11 +85,7 @@ func assertOnlyURLChanged(t *testing.T, in, out []byte, wantURL string) {
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := cluster.RepoRoot(wd)
+	root, err := cluster.WorkingRepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,11 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 // run is the demo: setup, submit, report, and the teardown of everything, whatever
 // happened (interrupts included).
 func run(ctx context.Context, cfg config, out io.Writer) (err error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	root, err := cluster.RepoRoot(wd)
+	root, err := cluster.WorkingRepoRoot()
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,16 @@ func RepoRoot(dir string) (string, error) {
 	}
 }
 
+// WorkingRepoRoot returns the repository root found from the working
+// directory: where tests, the demo and the harness read deploy files and bin/.
+func WorkingRepoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding the repository root: %w", err)
+	}
+	return RepoRoot(wd)
+}
+
 func declaresModule(goMod string) bool {
 	f, err := os.Open(goMod)
 	if err != nil {
@@ -61,11 +71,7 @@ func declaresModule(goMod string) bool {
 func BinDir() (string, error) {
 	dir := os.Getenv(EnvBinDir)
 	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return "", fmt.Errorf("finding the bin directory: %w", err)
-		}
-		root, err := RepoRoot(wd)
+		root, err := WorkingRepoRoot()
 		if err != nil {
 			return "", fmt.Errorf("finding the bin directory (or set %s): %w", EnvBinDir, err)
 		}

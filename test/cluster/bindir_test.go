@@ -49,6 +49,28 @@ func TestRepoRoot(t *testing.T) {
 	}
 }
 
+func TestWorkingRepoRoot(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "go.mod"), "module github.com/gpuplane/gpuplane\n", 0o644)
+	below := filepath.Join(root, "test", "e2e")
+	if err := os.MkdirAll(below, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(below)
+	got, err := WorkingRepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The temporary directory may sit behind a symbolic link.
+	want, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = filepath.EvalSymlinks(got); got != want {
+		t.Errorf("WorkingRepoRoot() from %s = %q, want %q", below, got, want)
+	}
+}
+
 func TestBinDirFromEnvironment(t *testing.T) {
 	complete := t.TempDir()
 	for _, p := range programs() {

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"os"
 	"testing"
 
 	"github.com/gpuplane/gpuplane/test/cluster"
@@ -13,11 +12,7 @@ import (
 // deploy files, bin/ and the programs' sources are read from there.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := cluster.RepoRoot(wd)
+	root, err := cluster.WorkingRepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
