@@ -125,6 +125,23 @@ func processCPU() time.Duration {
 }
 
 // reportPercentiles adds p50 and p99 of the iterations' durations.
+// timePerPod runs one pod's scheduling as the benchmark's loop and reports,
+// besides ns/op and allocations, the process's CPU per pod and the
+// percentiles of the wall time.
+func timePerPod(b *testing.B, one func()) {
+	durations := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
+	for b.Loop() {
+		start := time.Now()
+		one()
+		durations = append(durations, time.Since(start))
+	}
+	b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/1e6/float64(len(durations)), "cpu-ms/op")
+	reportPercentiles(b, durations)
+}
+
 func reportPercentiles(b *testing.B, d []time.Duration) {
 	slices.Sort(d)
 	at := func(q float64) float64 { return float64(d[int(q*float64(len(d)-1))].Nanoseconds()) / 1e6 }
@@ -148,22 +165,14 @@ func BenchmarkFilterPrioritize(b *testing.B) {
 					ext, names := benchExtender(b, nodes, 8, policy)
 					ctx := context.Background()
 					pod := pods[kind]
-					durations := make([]time.Duration, 0, b.N)
-					b.ReportAllocs()
-					b.ResetTimer()
-					cpu := processCPU()
-					for b.Loop() {
-						start := time.Now()
+					timePerPod(b, func() {
 						args := &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names}
 						res := ext.Filter(ctx, args)
 						scores := ext.Prioritize(ctx, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: res.NodeNames})
-						durations = append(durations, time.Since(start))
 						if len(*res.NodeNames) == 0 || len(scores) != len(*res.NodeNames) {
 							b.Fatalf("%d fit, %d scored", len(*res.NodeNames), len(scores))
 						}
-					}
-					b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/1e6/float64(len(durations)), "cpu-ms/op")
-					reportPercentiles(b, durations)
+					})
 				})
 			}
 		}
@@ -228,18 +237,7 @@ func benchHTTP(b *testing.B, schedule func(b *testing.B, post poster, args []byt
 				}
 				return rec.Body.Bytes()
 			}
-			one := schedule(b, post, args)
-			durations := make([]time.Duration, 0, b.N)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu := processCPU()
-			for b.Loop() {
-				start := time.Now()
-				one()
-				durations = append(durations, time.Since(start))
-			}
-			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/1e6/float64(len(durations)), "cpu-ms/op")
-			reportPercentiles(b, durations)
+			timePerPod(b, schedule(b, post, args))
 		})
 	}
 }
