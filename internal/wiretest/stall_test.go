@@ -3,6 +3,8 @@ package wiretest
 import (
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -80,4 +82,20 @@ func TestFreePort(t *testing.T) {
 		t.Fatalf("port %d is not free to listen on: %v", port, err)
 	}
 	ln.Close()
+}
+
+func TestSend(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusTeapot)
+		_, _ = io.WriteString(w, r.Method+" "+r.Header.Get("Content-Type")+" "+string(body))
+	}))
+	defer srv.Close()
+	code, answer := Send(t, srv.Client(), "POST", srv.URL, "application/json", `{}`)
+	if code != http.StatusTeapot || string(answer) != "POST application/json {}" {
+		t.Errorf("Send = %d %q, want 418 and the request echoed", code, answer)
+	}
+	if _, answer := Send(t, srv.Client(), "GET", srv.URL, "", ""); string(answer) != "GET  " {
+		t.Errorf("Send without a content type = %q, want none sent", answer)
+	}
 }

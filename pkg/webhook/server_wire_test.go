@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -134,21 +133,9 @@ func TestWireBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(tc.method, "https://"+addr+tc.path, strings.NewReader(tc.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.contentType != "" {
-				req.Header.Set("Content-Type", tc.contentType)
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != tc.code {
-				t.Fatalf("HTTP %d %q, want %d", resp.StatusCode, body, tc.code)
+			code, body := wiretest.Send(t, client, tc.method, "https://"+addr+tc.path, tc.contentType, tc.body)
+			if code != tc.code {
+				t.Fatalf("HTTP %d %q, want %d", code, body, tc.code)
 			}
 			if tc.code != http.StatusOK {
 				return
