@@ -250,7 +250,7 @@ func runExtender(ctx context.Context, args []string, stderr io.Writer) (err erro
 		return err
 	}
 	defer func() { c.cleanup(err, stderr) }()
-	o.WorkDir, o.LogDir, o.Logf = c.workDir, c.logDir, stderrLogf(stderr)
+	o.RunEnv = RunEnv{WorkDir: c.workDir, LogDir: c.logDir, Logf: stderrLogf(stderr)}
 	s := newSection(SectionExtender, "Extender at scale: /filter and /prioritize over HTTP", commandLine("extender", args))
 	s.Repeats = o.Repeats
 	s.Setup = fmt.Sprintf("A separate extender process runs extender.Run, as the extender program does, with the program's defaults (policy %q, "+
@@ -296,7 +296,7 @@ func runWebhook(ctx context.Context, args []string, stderr io.Writer) (err error
 		return err
 	}
 	defer func() { c.cleanup(err, stderr) }()
-	o.WorkDir, o.LogDir, o.Logf = c.workDir, c.logDir, stderrLogf(stderr)
+	o.RunEnv = RunEnv{WorkDir: c.workDir, LogDir: c.logDir, Logf: stderrLogf(stderr)}
 	s := newSection(SectionWebhook, "Webhook over HTTPS on the loopback", commandLine("webhook", args))
 	s.Repeats = o.Repeats
 	s.Setup = fmt.Sprintf("The webhook program (cmd/webhook, TLS with a fresh ECDSA P-256 certificate, HTTP/1.1) on 127.0.0.1; a Go load generator in "+
@@ -344,7 +344,7 @@ func runEndToEnd(ctx context.Context, args []string, stderr io.Writer) (err erro
 		}
 		o.BinDir = dir
 	}
-	o.WorkDir, o.LogDir, o.Logf = c.workDir, c.logDir, stderrLogf(stderr)
+	o.RunEnv = RunEnv{WorkDir: c.workDir, LogDir: c.logDir, Logf: stderrLogf(stderr)}
 	s := newSection(SectionEndToEnd, "End to end: kube-scheduler with and without the extender", commandLine("endtoend", args))
 	s.Repeats = o.Repeats
 	s.Setup = fmt.Sprintf("A local control plane (etcd, kube-apiserver, kube-scheduler from bin/) with %s Node objects of 8 cards "+

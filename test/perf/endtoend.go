@@ -50,11 +50,9 @@ type EndToEndOptions struct {
 	// from the start of each variant's last run: its kube-scheduler, and
 	// the extender in the extender's run.
 	ProfileSeconds int
-	// WorkDir receives the profiles, LogDir the extender's log and, when
-	// a set fails, the end of every program's log.
-	WorkDir, LogDir string
-	Executable      string
-	Logf            func(format string, args ...any)
+	// RunEnv: LogDir also receives, when a set fails, the end of every
+	// program's log.
+	RunEnv
 }
 
 func (o *EndToEndOptions) setDefaults() error {
@@ -79,20 +77,10 @@ func (o *EndToEndOptions) setDefaults() error {
 	if o.RunTimeout == 0 {
 		o.RunTimeout = 5 * time.Minute
 	}
-	if o.Logf == nil {
-		o.Logf = func(string, ...any) {}
+	if o.SchedulerConfig == "" {
+		return errors.New("the end-to-end run needs the scheduler configuration")
 	}
-	if o.WorkDir == "" || o.LogDir == "" || o.SchedulerConfig == "" {
-		return errors.New("the end-to-end run needs a work directory and the scheduler configuration")
-	}
-	if o.Executable == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("finding this program to start the extender: %w", err)
-		}
-		o.Executable = exe
-	}
-	return nil
+	return o.RunEnv.setDefaults("end-to-end run")
 }
 
 // The two variants of the end-to-end run.

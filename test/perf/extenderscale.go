@@ -38,15 +38,9 @@ type ExtenderScaleOptions struct {
 	// after the repeats, for ProfileSeconds (default 10); 0 takes none.
 	ProfileNodes   int
 	ProfileSeconds int
-	// WorkDir receives the profiles, LogDir the extender's logs.
-	WorkDir, LogDir string
-	// Executable is this program, started again as the extender
-	// (`serve-extender`). Default: os.Executable().
-	Executable string
+	RunEnv
 	// Seed makes the clusters reproducible.
 	Seed uint64
-	// Logf reports progress. Default: nothing.
-	Logf func(format string, args ...any)
 }
 
 func (o *ExtenderScaleOptions) setDefaults() error {
@@ -77,20 +71,7 @@ func (o *ExtenderScaleOptions) setDefaults() error {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
-	if o.Logf == nil {
-		o.Logf = func(string, ...any) {}
-	}
-	if o.WorkDir == "" || o.LogDir == "" {
-		return fmt.Errorf("the extender scale run needs a work and a log directory")
-	}
-	if o.Executable == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("finding this program to start the extender: %w", err)
-		}
-		o.Executable = exe
-	}
-	return nil
+	return o.RunEnv.setDefaults("extender scale run")
 }
 
 // queryRequests are the GPU requests of the pods being scheduled, in turn:

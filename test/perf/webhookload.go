@@ -49,18 +49,12 @@ type WebhookLoadOptions struct {
 	// code under load at GoalConcurrency, taken from `perf serve-webhook`
 	// (the program has no profiling endpoint).
 	ProfileSeconds int
-	// Executable is this program, started as `perf serve-webhook` for the
-	// profile. Default: os.Executable().
-	Executable string
-	// WorkDir receives the profile, LogDir the webhook's certificate and logs.
-	WorkDir, LogDir string
-	// Logf reports progress. Default: nothing.
-	Logf func(format string, args ...any)
+	RunEnv
 }
 
 func (o *WebhookLoadOptions) setDefaults() error {
-	if o.Binary == "" || o.WorkDir == "" || o.LogDir == "" {
-		return errors.New("the webhook load needs the webhook program and a work directory")
+	if o.Binary == "" {
+		return errors.New("the webhook load needs the webhook program")
 	}
 	if len(o.Concurrency) == 0 {
 		o.Concurrency = []int{1, 4}
@@ -83,10 +77,7 @@ func (o *WebhookLoadOptions) setDefaults() error {
 	if o.Request == "" {
 		o.Request = "2(V100|A100)"
 	}
-	if o.Logf == nil {
-		o.Logf = func(string, ...any) {}
-	}
-	return nil
+	return o.RunEnv.setDefaults("webhook load")
 }
 
 // RunWebhookLoad starts the webhook program with a fresh certificate on a
@@ -180,14 +171,7 @@ func (o *WebhookLoadOptions) measure(ctx context.Context) ([]Figure, []string, s
 // profile starts `perf serve-webhook` on the same certificate and takes a
 // CPU profile of it under load at the goal concurrency.
 func (o *WebhookLoadOptions) profile(ctx context.Context, certDir string, roots *x509.CertPool, bodies [][]byte) (string, error) {
-	exe := o.Executable
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return "", err
-		}
-	}
-	c, stdout, err := startChild("webhook (in-process server)", exe, []string{"serve-webhook", "--cert-dir", certDir},
+	c, stdout, err := startChild("webhook (in-process server)", o.Executable, []string{"serve-webhook", "--cert-dir", certDir},
 		filepath.Join(o.LogDir, "webhook-profile.log"))
 	if err != nil {
 		return "", err
