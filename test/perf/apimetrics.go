@@ -32,13 +32,7 @@ func ReadAPICounts(ctx context.Context, client kubernetes.Interface) (APICounts,
 
 func parseAPICounts(r io.Reader) (APICounts, error) {
 	c := APICounts{Requests: map[string]float64{}, WatchEvents: map[string]float64{}, WatchBytes: map[string]float64{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		name, labels, value, ok := parseSample(sc.Text())
-		if !ok {
-			continue
-		}
+	err := eachSample(r, func(name string, labels map[string]string, value float64) {
 		switch name {
 		case "apiserver_request_total":
 			key := labels["verb"] + " " + labels["resource"]
@@ -51,8 +45,21 @@ func parseAPICounts(r io.Reader) (APICounts, error) {
 		case "apiserver_watch_events_sizes_sum":
 			c.WatchBytes[labels["kind"]] += value
 		}
+	})
+	return c, err
+}
+
+// eachSample hands f every sample of a /metrics answer in the Prometheus
+// text format, in order; lines that are not samples are skipped.
+func eachSample(r io.Reader, f func(name string, labels map[string]string, value float64)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		if name, labels, value, ok := parseSample(sc.Text()); ok {
+			f(name, labels, value)
+		}
 	}
-	return c, sc.Err()
+	return sc.Err()
 }
 
 // parseSample reads one line of the Prometheus text format:
@@ -184,13 +191,7 @@ type SchedulerTimes struct {
 // /metrics.
 func parseSchedulerTimes(r io.Reader, profile string) (SchedulerTimes, error) {
 	var t SchedulerTimes
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		name, labels, value, ok := parseSample(sc.Text())
-		if !ok {
-			continue
-		}
+	err := eachSample(r, func(name string, labels map[string]string, value float64) {
 		switch name {
 		case "scheduler_scheduling_attempt_duration_seconds_sum":
 			if labels["profile"] == profile && labels["result"] == "scheduled" {
@@ -206,7 +207,7 @@ func parseSchedulerTimes(r io.Reader, profile string) (SchedulerTimes, error) {
 			t.Algorithms += value
 		case "scheduler_framework_extension_point_duration_seconds_sum":
 			if labels["profile"] != profile || labels["status"] != "Success" {
-				continue
+				return
 			}
 			switch labels["extension_point"] {
 			case "Filter":
@@ -215,8 +216,8 @@ func parseSchedulerTimes(r io.Reader, profile string) (SchedulerTimes, error) {
 				t.ScoreSeconds += value
 			}
 		}
-	}
-	return t, sc.Err()
+	})
+	return t, err
 }
 
 // Sub returns t - before.
