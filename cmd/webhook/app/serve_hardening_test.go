@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"crypto/tls"
 	"io"
 	"net"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gpuplane/gpuplane/internal/wiretest"
 )
 
 // TestServeListenersHardened starts the program's server as its Deployment
@@ -22,26 +19,8 @@ import (
 func TestServeListenersHardened(t *testing.T) {
 	dir := t.TempDir()
 	pool := writeServingCert(t, dir)
-	cfg := defaultConfig()
-	cfg.Host, cfg.Port, cfg.CertDir = "127.0.0.1", wiretest.FreePort(t), dir
-	cfg.MetricsBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
-	cfg.HealthProbeBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
+	cfg := serveOnLoopback(t, dir)
 	tlsAddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, cfg) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("Serve did not return after its context ended")
-		}
-	}()
 	plain := &http.Client{Timeout: 5 * time.Second}
 	deadline := time.Now().Add(20 * time.Second)
 	for {

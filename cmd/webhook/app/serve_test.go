@@ -68,18 +68,19 @@ func writeServingCert(t *testing.T, dir string) *x509.CertPool {
 	return pool
 }
 
-func TestServeWithCertDir(t *testing.T) {
-	dir := t.TempDir()
-	pool := writeServingCert(t, dir)
+// serveOnLoopback runs Serve with the serving certificate in dir, the TLS
+// port, metrics and probes each on a free port of 127.0.0.1, until the test
+// ends; the test then fails if Serve does not return cleanly.
+func serveOnLoopback(t *testing.T, dir string) Config {
+	t.Helper()
 	cfg := defaultConfig()
 	cfg.Host, cfg.Port, cfg.CertDir = "127.0.0.1", wiretest.FreePort(t), dir
 	cfg.MetricsBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	cfg.HealthProbeBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
-
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, cfg) }()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		select {
 		case err := <-done:
@@ -89,7 +90,14 @@ func TestServeWithCertDir(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Error("Serve did not return after its context ended")
 		}
-	}()
+	})
+	return cfg
+}
+
+func TestServeWithCertDir(t *testing.T) {
+	dir := t.TempDir()
+	pool := writeServingCert(t, dir)
+	cfg := serveOnLoopback(t, dir)
 
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer client.CloseIdleConnections()
