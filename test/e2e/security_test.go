@@ -4,12 +4,10 @@ package e2e
 
 import (
 	"context"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,7 +17,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/gpuplane/gpuplane/cmd/webhook/app"
 	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
@@ -200,27 +197,7 @@ func TestSecurityWebhookLeastPrivilege(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	serveCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Serve(serveCtx, app.Config{
-			Host: "127.0.0.1", Port: port, MetricsBindAddress: "0", HealthProbeBindAddress: "0",
-			SelfSigned: true, Namespace: whNamespace, SecretName: "gpuplane-webhook-tls", ServiceName: "gpuplane-webhook",
-			WebhookConfigNames: []string{"gpuplane-webhook"}, CertIPs: []net.IP{net.ParseIP("127.0.0.1")},
-			Kubeconfig: kubeconfig,
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("webhook server: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("webhook server did not stop within 30s")
-		}
-	})
+	whStart(t, kubeconfig, port)
 	whWaitServing(ctx, t, admin, ns)
 	whCheckCABundles(ctx, t, admin)
 

@@ -55,7 +55,7 @@ func TestWebhook(t *testing.T) {
 	port := wiretest.FreePort(t)
 	url := "https://127.0.0.1:" + strconv.Itoa(port)
 	whRegister(ctx, t, client, root, url)
-	stop := whStart(t, c, port)
+	stop := whStart(t, c.KubeconfigPath(), port)
 	whWaitServing(ctx, t, client, ns)
 
 	t.Run("self-signed", func(t *testing.T) { whCheckCABundles(ctx, t, client) })
@@ -111,9 +111,9 @@ func whURLConfig(t *testing.T, cc admissionregistrationv1.WebhookClientConfig, u
 	return admissionregistrationv1.WebhookClientConfig{URL: &u}
 }
 
-// whStart runs the webhook program's server in this process and returns the function
-// that stops it and waits until it has.
-func whStart(t *testing.T, c *cluster.Cluster, port int) func() {
+// whStart runs the webhook program's server in this process, with the API client of
+// kubeconfig, and returns the function that stops it and waits until it has.
+func whStart(t *testing.T, kubeconfig string, port int) func() {
 	t.Helper()
 	cfg := app.Config{
 		Host:                   "127.0.0.1",
@@ -126,7 +126,7 @@ func whStart(t *testing.T, c *cluster.Cluster, port int) func() {
 		ServiceName:            "gpuplane-webhook",
 		WebhookConfigNames:     []string{"gpuplane-webhook"},
 		CertIPs:                []net.IP{net.ParseIP("127.0.0.1")},
-		Kubeconfig:             c.KubeconfigPath(),
+		Kubeconfig:             kubeconfig,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
