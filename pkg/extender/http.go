@@ -47,27 +47,27 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 	}
 	bufs := &bufferPool{}
 	mux := http.NewServeMux()
-	mux.Handle("POST /filter", e.verb("filter", o, true, func(ctx context.Context, r *http.Request) (any, error) {
-		var args extenderv1.ExtenderArgs
-		if err := decodeArgs(r, bufs, &args); err != nil {
-			return nil, err
-		}
-		return pooledAnswer{outcomeAnswer{e.filter(ctx, &args)}, bufs}, nil
-	}))
-	mux.Handle("POST /filter-best", e.verb("filter-best", o, true, func(ctx context.Context, r *http.Request) (any, error) {
-		var args extenderv1.ExtenderArgs
-		if err := decodeArgs(r, bufs, &args); err != nil {
-			return nil, err
-		}
-		return pooledAnswer{outcomeAnswer{e.filterBest(ctx, &args)}, bufs}, nil
-	}))
-	mux.Handle("POST /prioritize", e.verb("prioritize", o, true, func(ctx context.Context, r *http.Request) (any, error) {
-		var args extenderv1.ExtenderArgs
-		if err := decodeArgs(r, bufs, &args); err != nil {
-			return nil, err
-		}
-		return pooledAnswer{priorityAnswer(e.Prioritize(ctx, &args)), bufs}, nil
-	}))
+	// The verbs that take ExtenderArgs answer with their own JSON, written
+	// into a pooled buffer.
+	for verb, answer := range map[string]func(context.Context, *extenderv1.ExtenderArgs) wireAnswer{
+		"filter": func(ctx context.Context, a *extenderv1.ExtenderArgs) wireAnswer {
+			return outcomeAnswer{e.filter(ctx, a)}
+		},
+		"filter-best": func(ctx context.Context, a *extenderv1.ExtenderArgs) wireAnswer {
+			return outcomeAnswer{e.filterBest(ctx, a)}
+		},
+		"prioritize": func(ctx context.Context, a *extenderv1.ExtenderArgs) wireAnswer {
+			return priorityAnswer(e.Prioritize(ctx, a))
+		},
+	} {
+		mux.Handle("POST /"+verb, e.verb(verb, o, true, func(ctx context.Context, r *http.Request) (any, error) {
+			var args extenderv1.ExtenderArgs
+			if err := decodeArgs(r, bufs, &args); err != nil {
+				return nil, err
+			}
+			return pooledAnswer{answer(ctx, &args), bufs}, nil
+		}))
+	}
 	mux.Handle("POST /bind", e.verb("bind", o, true, func(ctx context.Context, r *http.Request) (any, error) {
 		var args extenderv1.ExtenderBindingArgs
 		if err := decode(r, &args); err != nil {
