@@ -25,7 +25,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gpuplane/gpuplane/internal/wiretest"
-	"github.com/gpuplane/gpuplane/test/cluster"
 )
 
 // adapterReadyLimit bounds the wait for Prometheus to start and scrape the exporter
@@ -138,15 +137,7 @@ func TestAdapterRulesOnPrometheus(t *testing.T) {
 // adapterPrometheus returns the path of the Prometheus program in the bin directory.
 func adapterPrometheus(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv(cluster.EnvBinDir)
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "bin")
-	}
-	path := filepath.Join(dir, "prometheus")
-	if info, err := os.Stat(path); err != nil || info.IsDir() || info.Mode()&0o111 == 0 {
-		deployMissing(t, "prometheus not found as an executable at %s; `make prometheus` builds it", path)
-	}
-	return path
+	return binProgram(t, "prometheus", "make prometheus")
 }
 
 // adapterRules reads the rules from the ConfigMap that the prometheus-adapter

@@ -547,13 +547,21 @@ func deployMissing(t *testing.T, format string, args ...any) {
 // deployKustomize returns the path of the kustomize program in the bin directory.
 func deployKustomize(t *testing.T) string {
 	t.Helper()
+	return binProgram(t, "kustomize", "make kustomize")
+}
+
+// binProgram returns the path of program in the bin directory ($GPUPLANE_BIN_DIR, else
+// bin/ of the repository), failing (or skipping, see deployMissing) when it is not an
+// executable there; build names the make target that builds it.
+func binProgram(t *testing.T, program, build string) string {
+	t.Helper()
 	dir := os.Getenv(cluster.EnvBinDir)
 	if dir == "" {
 		dir = filepath.Join(repoRoot(t), "bin")
 	}
-	path := filepath.Join(dir, "kustomize")
-	if info, err := os.Stat(path); err != nil || info.Mode()&0o111 == 0 {
-		deployMissing(t, "kustomize not found as an executable at %s; `make kustomize` builds it", path)
+	path := filepath.Join(dir, program)
+	if info, err := os.Stat(path); err != nil || info.IsDir() || info.Mode()&0o111 == 0 {
+		deployMissing(t, "%s not found as an executable at %s; `%s` builds it", program, path, build)
 	}
 	return path
 }
