@@ -2,15 +2,15 @@ package nodeagent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/klog/v2"
+
+	"github.com/gpuplane/gpuplane/internal/httpserver"
 )
 
 // newMetricsMux serves /metrics: the agent's own series, and the DCGM ones
@@ -38,37 +38,19 @@ func newHealthMux(h *health) *http.ServeMux {
 	return mux
 }
 
-// serve listens on addr until ctx is done. bound, when set, learns the
+// serve listens on addr and serves handler with httpserver.Serve until ctx
+// is done; the channel yields its result. bound, when set, learns the
 // address actually bound (":0" in tests).
 func serve(ctx context.Context, addr string, handler http.Handler, bound func(net.Addr)) (<-chan error, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := httpserver.Listen("metrics and health", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listening on %q: %w", addr, err)
+		return nil, err
 	}
 	if bound != nil {
 		bound(ln.Addr())
 	}
-	// The ports are reachable from the pod network: a client that never
-	// finishes a request, or idles on a kept-alive connection, is cut off
-	// rather than holding a goroutine and a socket for ever.
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 15 * time.Second}
 	done := make(chan error, 1)
-	go func() {
-		err := srv.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		done <- err
-	}()
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			klog.FromContext(ctx).Error(err, "Shutting the HTTP server down")
-		}
-	}()
+	go func() { done <- httpserver.Serve(ctx, ln, handler, nil) }()
 	klog.FromContext(ctx).Info("Serving metrics and health", "address", ln.Addr().String())
 	return done, nil
 }

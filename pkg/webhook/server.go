@@ -1,15 +1,10 @@
 package webhook
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log"
-	"net"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/klog/v2"
@@ -24,10 +19,6 @@ const (
 	PathValidateWorkloads = "/validate-workloads"
 )
 
-// shutdownGrace bounds how long a server waits for requests in flight when it stops;
-// the API server gives a webhook a few seconds per request, so more would not help.
-const shutdownGrace = 10 * time.Second
-
 // HandlerOptions say what the webhook handlers need.
 type HandlerOptions struct {
 	// Catalog resolves requests. Required.
@@ -36,7 +27,8 @@ type HandlerOptions struct {
 	Mutate Options
 	// Metrics records every request. Default: nil, nothing recorded.
 	Metrics *Metrics
-	// Logger is the base logger of every request. Default: discard.
+	// Logger is the base logger of every request. Default: klog.Background(),
+	// the program's logger.
 	Logger logr.Logger
 }
 
@@ -52,7 +44,7 @@ func NewHandler(o HandlerOptions) (http.Handler, error) {
 		return nil, fmt.Errorf("building the webhook decoder: %w", err)
 	}
 	if o.Logger.GetSink() == nil {
-		o.Logger = logr.Discard()
+		o.Logger = klog.Background()
 	}
 	mux := http.NewServeMux()
 	for path, h := range map[string]admission.Handler{
@@ -71,7 +63,7 @@ func NewHandler(o HandlerOptions) (http.Handler, error) {
 	return mux, nil
 }
 
-// TLSConfig is the webhook server's TLS: 1.2 at least, with only AEAD ciphers and
+// TLSConfig is the webhook server's TLS (served by httpserver.Serve): 1.2 at least, with only AEAD ciphers and
 // forward secrecy for 1.2 (1.3 suites are all of that already), HTTP/1.1 only.
 // getCert supplies the certificate on every handshake, so a renewed one is served
 // without a restart.
@@ -91,54 +83,4 @@ func TLSConfig(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tl
 		NextProtos:     []string{"http/1.1"},
 		GetCertificate: getCert,
 	}
-}
-
-// Serve serves handler on ln until ctx ends, over TLS when tlsConfig is not nil; it
-// then waits up to shutdownGrace for requests in flight. It returns nil after ctx
-// ends, or the error that stopped the server.
-func Serve(ctx context.Context, ln net.Listener, handler http.Handler, tlsConfig *tls.Config) error {
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
-		// An empty map, not nil, keeps net/http from enabling HTTP/2 on its own.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		// Requests keep the logger of ctx but not its end: a stop lets the requests in
-		// flight finish (Shutdown below) instead of cancelling them.
-		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		// TLS handshake failures land here; they are how a wrong caBundle shows on
-		// this side.
-		ErrorLog: log.New(logWriter{klog.FromContext(ctx).WithValues("address", ln.Addr().String())}, "", 0),
-	}
-	if tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-	defer cancel()
-	err := srv.Shutdown(shutdownCtx)
-	if serveErr := <-done; !errors.Is(serveErr, http.ErrServerClosed) {
-		err = errors.Join(err, serveErr)
-	}
-	if err != nil {
-		return fmt.Errorf("stopping the server on %s: %w", ln.Addr(), err)
-	}
-	return nil
-}
-
-// logWriter passes the lines of net/http's error log to a structured logger.
-type logWriter struct{ logger logr.Logger }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.logger.Info("HTTP server error", "message", strings.TrimSpace(string(p)))
-	return len(p), nil
 }

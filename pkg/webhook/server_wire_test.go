@@ -17,11 +17,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/gpuplane/gpuplane/internal/httpserver"
 	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 )
 
-// wireServer runs Serve over TLS on 127.0.0.1 as the program does and
+// wireServer runs httpserver.Serve over TLS on 127.0.0.1 as the program does and
 // returns its address, a pool trusting its certificate, and the function
 // that stops it and waits until Serve has returned.
 func wireServer(t *testing.T) (string, *x509.CertPool, func()) {
@@ -50,7 +51,7 @@ func wireServer(t *testing.T) (string, *x509.CertPool, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(ctx, ln, handler, TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil }))
+		done <- httpserver.Serve(ctx, ln, handler, TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil }))
 	}()
 	var once sync.Once
 	stop := func() {
@@ -61,7 +62,7 @@ func wireServer(t *testing.T) (string, *x509.CertPool, func()) {
 				if err != nil {
 					t.Errorf("Serve after cancel: %v", err)
 				}
-			case <-time.After(shutdownGrace + 10*time.Second):
+			case <-time.After(httpserver.ShutdownGrace + 10*time.Second):
 				t.Error("Serve did not return after cancel")
 			}
 		})

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/klog/v2"
 
+	"github.com/gpuplane/gpuplane/internal/httpserver"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/webhook"
 )
@@ -26,7 +27,7 @@ type WebhookReady struct {
 }
 
 // ServeWebhook serves the webhook the way the webhook program's server does
-// (webhook.NewHandler with metrics, webhook.TLSConfig, webhook.Serve) with
+// (webhook.NewHandler with metrics, webhook.TLSConfig, httpserver.Serve) with
 // the certificate in certDir, on a free loopback port, and beside it
 // /debug/pprof/ for a CPU profile of the server alone. It prints a
 // WebhookReady line and returns when ctx ends.
@@ -66,5 +67,5 @@ func ServeWebhook(ctx context.Context, certDir, scheduler string, ready io.Write
 		return err
 	}
 	getCert := func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }
-	return webhook.Serve(ctx, ln, handler, webhook.TLSConfig(getCert))
+	return httpserver.Serve(ctx, ln, handler, webhook.TLSConfig(getCert))
 }

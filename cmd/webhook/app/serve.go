@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 
+	"github.com/gpuplane/gpuplane/internal/httpserver"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/webhook"
 )
@@ -74,29 +75,27 @@ func Serve(ctx context.Context, cfg Config) error {
 			_ = s.ln.Close()
 		}
 	}
-	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
-	ln, err := net.Listen("tcp", addr)
+	ln, err := httpserver.Listen("the webhook", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
-		return fmt.Errorf("listening for the webhook on %s: %w", addr, err)
+		return err
 	}
 	servers = append(servers, server{"the admission webhook", ln, handler, webhook.TLSConfig(certs.get)})
 	for _, p := range plain {
-		if p.addr == "0" {
+		if httpserver.Disabled(p.addr) {
 			continue
 		}
-		ln, err := net.Listen("tcp", p.addr)
+		ln, err := httpserver.Listen(p.what, p.addr)
 		if err != nil {
 			closeAll()
-			return fmt.Errorf("listening for %s on %s: %w", p.what, p.addr, err)
+			return err
 		}
 		servers = append(servers, server{p.what, ln, p.handler, nil})
 	}
-
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return certs.run(ctx) })
 	for _, s := range servers {
 		logger.Info("Serving "+s.what, "address", s.ln.Addr().String())
-		g.Go(func() error { return webhook.Serve(ctx, s.ln, s.handler, s.tls) })
+		g.Go(func() error { return httpserver.Serve(ctx, s.ln, s.handler, s.tls) })
 	}
 	logger.Info("Webhook configuration", "catalog", cfg.Catalog, "schedulerName", cfg.SchedulerName, "selfSigned", cfg.SelfSigned)
 	return g.Wait()
