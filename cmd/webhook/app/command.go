@@ -2,30 +2,15 @@ package app
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
+	"os"
 
-	"github.com/spf13/pflag"
-	"k8s.io/klog/v2"
+	"github.com/gpuplane/gpuplane/internal/program"
 )
 
-// Exit codes of the program.
-const (
-	ExitOK      = 0
-	ExitFailed  = 1 // a failure: bad flags, unreadable files, a server that stopped
-	ExitRefused = 2 // explain: the webhook refuses the request
-)
-
-// Streams are the program's standard streams.
-type Streams struct {
-	In       io.Reader
-	Out, Err io.Writer
-}
-
-// ServeFunc runs the webhook server until ctx ends. Serve is the real one; tests pass
-// their own to capture the configuration.
+// ServeFunc runs the webhook server until ctx ends. Serve is the real one (main
+// wraps it with program.WithLogging); tests pass their own to capture the
+// configuration.
 type ServeFunc func(ctx context.Context, cfg Config) error
 
 const usage = `Usage:
@@ -34,73 +19,38 @@ const usage = `Usage:
                                           what the webhook does with a request, as JSON
   webhook explain -f POD.yaml [--catalog FILE] [--scheduler-name S]
                                           the pod as the webhook admits it, as JSON
-
 explain exits 0, or 2 with {"input": ..., "error": ...} when the webhook refuses.
+Exit codes: 0 success, 1 failure, 2 bad flags or arguments.
 `
 
-// Main runs the program with args (without the program name) and returns its exit
-// code. serve runs the server; explain is handled here.
-func Main(ctx context.Context, args []string, streams Streams, serve ServeFunc) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "explain":
-			return runExplain(ctx, args[1:], streams)
-		case "serve":
-			args = args[1:]
-		case "help":
-			fmt.Fprint(streams.Out, usage)
-			return ExitOK
-		}
+// NewCommand returns the webhook's command line: serve (the default, or
+// `serve`) parses the server's flags and runs serve with the configuration;
+// explain and help are handled here.
+func NewCommand(serve ServeFunc) program.Command {
+	serveCmd := func(ctx context.Context, args []string, streams program.Streams) int {
+		return program.Exit("webhook", streams.Err, runServe(ctx, args, streams, serve))
 	}
-	return runServe(ctx, args, streams, serve)
+	return program.Subcommands(serveCmd, map[string]program.Command{
+		"serve":   serveCmd,
+		"explain": runExplain,
+		"help": func(_ context.Context, _ []string, streams program.Streams) int {
+			fmt.Fprint(streams.Out, usage)
+			return program.ExitOK
+		},
+	})
 }
 
-func runServe(ctx context.Context, args []string, streams Streams, serve ServeFunc) int {
-	cfg := defaultConfig()
-	fs := pflag.NewFlagSet("webhook", pflag.ContinueOnError)
-	fs.SetOutput(streams.Err)
-	cfg.addFlags(fs)
-	addLogFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(streams.Err, "%s\nServer flags:\n%s", usage, fs.FlagUsages())
-	}
-	if code, done := parse(fs, args, streams.Err); done {
-		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(streams.Err, "webhook: unexpected argument %q; the server takes flags only\n", fs.Arg(0))
-		return ExitFailed
+func runServe(ctx context.Context, args []string, streams program.Streams, serve ServeFunc) error {
+	// The Deployment passes its namespace through the downward API.
+	cfg := Config{Namespace: os.Getenv("POD_NAMESPACE")}.Default()
+	flags := program.NewFlags("webhook", usage)
+	cfg.addFlags(flags.Section("webhook"))
+	flags.AddLogging(&cfg.Logging)
+	if err := flags.ParseFlagsOnly(args, streams.Out); err != nil {
+		return err
 	}
 	if err := cfg.validate(); err != nil {
-		fmt.Fprintf(streams.Err, "webhook: %v\n", err)
-		return ExitFailed
+		return program.Usage(err)
 	}
-	if err := serve(ctx, cfg); err != nil {
-		fmt.Fprintf(streams.Err, "webhook: %v\n", err)
-		return ExitFailed
-	}
-	return ExitOK
-}
-
-// parse parses args; done says the program ends here with code (help, or bad flags).
-func parse(fs *pflag.FlagSet, args []string, stderr io.Writer) (code int, done bool) {
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, pflag.ErrHelp):
-		return ExitOK, true
-	case err != nil:
-		fmt.Fprintf(stderr, "%s: %v (see --help)\n", fs.Name(), err)
-		return ExitFailed, true
-	}
-	return ExitOK, false
-}
-
-// addLogFlags adds klog's verbosity flags; logs go to stderr, where the container
-// runtime collects them, so the file options are left out.
-func addLogFlags(fs *pflag.FlagSet) {
-	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
-	klog.InitFlags(klogFlags)
-	for _, name := range []string{"v", "vmodule"} {
-		fs.AddGoFlag(klogFlags.Lookup(name))
-	}
+	return serve(ctx, cfg)
 }

@@ -9,39 +9,45 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	logsapi "k8s.io/component-base/logs/api/v1"
 )
 
-// Config is everything the webhook server is started with, after flags and defaults.
+// Config is everything the webhook server is started with, after flags and
+// defaults. Default gives each zero field the default written on it; the flags
+// show the same defaults.
 type Config struct {
-	// Host is the address the webhook listens on; empty for every address.
+	// Host is the address the webhook listens on; empty (the default) for
+	// every address.
 	Host string
-	// Port is the webhook's TLS port.
+	// Port is the webhook's TLS port. Default 9443.
 	Port int
 	// CertDir holds tls.crt and tls.key, reloaded when they change. Ignored with
-	// SelfSigned.
+	// SelfSigned. Default $TMPDIR/k8s-webhook-server/serving-certs.
 	CertDir string
-	// Catalog is the catalog file; empty for the built-in catalog.
+	// Catalog is the catalog file; empty (the default) for the built-in catalog.
 	Catalog string
-	// SchedulerName is written into every pod carrying a GPU request; empty leaves the
-	// pod's scheduler alone.
+	// SchedulerName is written into every pod carrying a GPU request; empty (the
+	// default) leaves the pod's scheduler alone.
 	SchedulerName string
-	// MetricsBindAddress serves /metrics; "0" turns it off.
+	// MetricsBindAddress serves /metrics; "0" turns it off. Default ":8080".
 	MetricsBindAddress string
 	// HealthProbeBindAddress serves /healthz and /readyz; "0" turns it off.
+	// Default ":8081".
 	HealthProbeBindAddress string
-
 	// SelfSigned makes the webhook keep its own CA and serving certificate in a Secret
 	// and write the CA into the caBundle of its webhook configurations.
 	SelfSigned bool
-	// Namespace holds the Secret and the Service (SelfSigned).
+	// Namespace holds the Secret and the Service (SelfSigned). Default
+	// "gpuplane-system"; the command sets $POD_NAMESPACE first when it is set.
 	Namespace string
-	// SecretName is the Secret of the certificates (SelfSigned).
+	// SecretName is the Secret of the certificates (SelfSigned). Default
+	// "gpuplane-webhook-tls".
 	SecretName string
 	// ServiceName is the Service in front of the webhook, named by the certificate
-	// (SelfSigned).
+	// (SelfSigned). Default "gpuplane-webhook".
 	ServiceName string
 	// WebhookConfigNames are the webhook configurations whose caBundle is kept
-	// (SelfSigned).
+	// (SelfSigned). Default ["gpuplane-webhook"].
 	WebhookConfigNames []string
 	// CertDNSNames and CertIPs are added to the serving certificate (SelfSigned).
 	CertDNSNames []string
@@ -49,29 +55,46 @@ type Config struct {
 	// Kubeconfig is the kubeconfig file for the API server (SelfSigned); empty for the
 	// in-cluster configuration, or $KUBECONFIG.
 	Kubeconfig string
+	// Logging is the logging flags (-v, --vmodule, --logging-format); default
+	// component-base's: text on standard error, verbosity 0.
+	Logging logsapi.LoggingConfiguration
 }
 
 // defaultNamespace is gpuplane's own namespace, where its programs run.
 const defaultNamespace = "gpuplane-system"
 
-// defaultConfig is the configuration before flags; every default is set here.
-func defaultConfig() Config {
-	ns := defaultNamespace
-	// The Deployment passes its namespace through the downward API.
-	if v := os.Getenv("POD_NAMESPACE"); v != "" {
-		ns = v
+// Default returns c with every zero field set to its default.
+func (c Config) Default() Config {
+	if c.Port == 0 {
+		c.Port = 9443
 	}
-	return Config{
-		Port:                   9443,
-		CertDir:                filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs"),
-		MetricsBindAddress:     ":8080",
-		HealthProbeBindAddress: ":8081",
-		Namespace:              ns,
-		SecretName:             "gpuplane-webhook-tls",
-		ServiceName:            "gpuplane-webhook",
-		WebhookConfigNames:     []string{"gpuplane-webhook"},
+	if c.CertDir == "" {
+		c.CertDir = filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs")
 	}
+	if c.MetricsBindAddress == "" {
+		c.MetricsBindAddress = ":8080"
+	}
+	if c.HealthProbeBindAddress == "" {
+		c.HealthProbeBindAddress = ":8081"
+	}
+	if c.Namespace == "" {
+		c.Namespace = defaultNamespace
+	}
+	if c.SecretName == "" {
+		c.SecretName = "gpuplane-webhook-tls"
+	}
+	if c.ServiceName == "" {
+		c.ServiceName = "gpuplane-webhook"
+	}
+	if c.WebhookConfigNames == nil {
+		c.WebhookConfigNames = []string{"gpuplane-webhook"}
+	}
+	logsapi.SetRecommendedLoggingConfiguration(&c.Logging)
+	return c
 }
+
+// LoggingConfiguration is c's logging flags, for program.WithLogging.
+func (c Config) LoggingConfiguration() *logsapi.LoggingConfiguration { return &c.Logging }
 
 // addFlags binds the flags of the server to c, whose values are the defaults shown.
 func (c *Config) addFlags(fs *pflag.FlagSet) {

@@ -8,9 +8,9 @@ import (
 	"io"
 	"os"
 
-	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gpuplane/gpuplane/internal/program"
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/webhook"
@@ -24,55 +24,59 @@ type explainConfig struct {
 	file          string
 }
 
-func runExplain(ctx context.Context, args []string, streams Streams) int {
+func runExplain(ctx context.Context, args []string, streams program.Streams) int {
 	var cfg explainConfig
-	fs := pflag.NewFlagSet("webhook explain", pflag.ContinueOnError)
-	fs.SetOutput(streams.Err)
+	flags := program.NewFlags(explainName, usage)
+	fs := flags.Section("explain")
 	fs.StringVar(&cfg.role, "role", "", "Role of the pod (train, service, notebook, or the catalog's).")
 	fs.StringVar(&cfg.catalog, "catalog", "", "GPU catalog file (YAML); empty uses the built-in catalog.")
 	fs.StringVar(&cfg.schedulerName, "scheduler-name", "", "Scheduler the webhook writes into GPU pods, as its --scheduler-name.")
 	fs.StringVarP(&cfg.file, "filename", "f", "", "A Pod (YAML or JSON; - for standard input) to print as the webhook admits it, instead of a REQUEST.")
-	fs.Usage = func() {
-		fmt.Fprintf(streams.Err, "%s\nExplain flags:\n%s", usage, fs.FlagUsages())
-	}
-	if code, done := parse(fs, args, streams.Err); done {
-		return code
-	}
+	// A request may start with "-" ("-1"): it is the request, which the webhook
+	// refuses, not a flag (SPEC §8).
+	flags.SingleDashArgs()
+	rest, err := flags.Parse(args, streams.Out)
 	switch {
-	case cfg.file == "" && fs.NArg() != 1:
-		fmt.Fprintf(streams.Err, "webhook explain: give one REQUEST, such as '2(V100)', or -f POD.yaml (got %d arguments)\n", fs.NArg())
-		return ExitFailed
-	case cfg.file != "" && (fs.NArg() != 0 || cfg.role != ""):
-		fmt.Fprintln(streams.Err, "webhook explain: -f takes the request and role from the pod's annotations; give no REQUEST and no --role with it")
-		return ExitFailed
+	case err != nil:
+		return program.Exit(explainName, streams.Err, err)
+	case cfg.file == "" && len(rest) != 1:
+		return program.Exit(explainName, streams.Err,
+			program.Usagef("give one REQUEST, such as '2(V100)', or -f POD.yaml (got %d arguments)", len(rest)))
+	case cfg.file != "" && (len(rest) != 0 || cfg.role != ""):
+		return program.Exit(explainName, streams.Err,
+			program.Usagef("-f takes the request and role from the pod's annotations; give no REQUEST and no --role with it"))
 	}
 	cat, err := catalog.LoadFile(cfg.catalog)
 	if err != nil {
-		fmt.Fprintf(streams.Err, "webhook explain: %v\n", err)
-		return ExitFailed
+		return program.Exit(explainName, streams.Err, err)
 	}
 	opts := webhook.Options{SchedulerName: cfg.schedulerName}
 	if cfg.file != "" {
 		return explainPod(ctx, cfg.file, cat, opts, streams)
 	}
-	input := fs.Arg(0)
+	input := rest[0]
 	e, err := webhook.Explain(input, cfg.role, cat, opts)
 	if err != nil {
-		return writeJSON(streams, webhook.Refused{Input: input, Error: err.Error()}, ExitRefused)
+		return writeJSON(streams, webhook.Refused{Input: input, Error: err.Error()}, exitRefused)
 	}
-	return writeJSON(streams, e, ExitOK)
+	return writeJSON(streams, e, program.ExitOK)
 }
 
-func explainPod(ctx context.Context, file string, cat *catalog.Catalog, opts webhook.Options, streams Streams) int {
+// explainName names the command in its messages.
+const explainName = "webhook explain"
+
+// exitRefused is explain's exit code when the webhook refuses the request
+// (SPEC §7): the usage code, since the request is the command's argument.
+const exitRefused = program.ExitUsage
+
+func explainPod(ctx context.Context, file string, cat *catalog.Catalog, opts webhook.Options, streams program.Streams) int {
 	data, err := readInput(file, streams.In)
 	if err != nil {
-		fmt.Fprintf(streams.Err, "webhook explain: %v\n", err)
-		return ExitFailed
+		return program.Exit(explainName, streams.Err, err)
 	}
 	podJSON, err := yaml.YAMLToJSON(data)
 	if err != nil {
-		fmt.Fprintf(streams.Err, "webhook explain: %s is neither YAML nor JSON: %v\n", file, err)
-		return ExitFailed
+		return program.Exit(explainName, streams.Err, fmt.Errorf("%s is neither YAML nor JSON: %w", file, err))
 	}
 	var head struct {
 		Kind     string `json:"kind"`
@@ -81,18 +85,16 @@ func explainPod(ctx context.Context, file string, cat *catalog.Catalog, opts web
 		} `json:"metadata"`
 	}
 	if err := json.Unmarshal(podJSON, &head); err != nil || (head.Kind != "" && head.Kind != "Pod") {
-		fmt.Fprintf(streams.Err, "webhook explain: %s does not hold a Pod (kind %q); explain -f reads one Pod\n", file, head.Kind)
-		return ExitFailed
+		return program.Exit(explainName, streams.Err, fmt.Errorf("%s does not hold a Pod (kind %q); explain -f reads one Pod", file, head.Kind))
 	}
 	out, err := webhook.ExplainPod(ctx, podJSON, cat, opts)
 	switch {
 	case errors.Is(err, webhook.ErrDenied):
-		return writeJSON(streams, webhook.Refused{Input: head.Metadata.Annotations[api.AnnotationGPU], Error: err.Error()}, ExitRefused)
+		return writeJSON(streams, webhook.Refused{Input: head.Metadata.Annotations[api.AnnotationGPU], Error: err.Error()}, exitRefused)
 	case err != nil:
-		fmt.Fprintf(streams.Err, "webhook explain: %s: %v\n", file, err)
-		return ExitFailed
+		return program.Exit(explainName, streams.Err, fmt.Errorf("%s: %w", file, err))
 	}
-	return writeJSON(streams, json.RawMessage(out), ExitOK)
+	return writeJSON(streams, json.RawMessage(out), program.ExitOK)
 }
 
 func readInput(file string, stdin io.Reader) ([]byte, error) {
@@ -110,16 +112,15 @@ func readInput(file string, stdin io.Reader) ([]byte, error) {
 	return data, nil
 }
 
-// writeJSON prints v as indented JSON and returns code, or ExitFailed when stdout
+// writeJSON prints v as indented JSON and returns code, or ExitFailure when stdout
 // cannot be written.
-func writeJSON(streams Streams, v any, code int) int {
+func writeJSON(streams program.Streams, v any, code int) int {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err == nil {
 		_, err = streams.Out.Write(append(data, '\n'))
 	}
 	if err != nil {
-		fmt.Fprintf(streams.Err, "webhook explain: writing the answer: %v\n", err)
-		return ExitFailed
+		return program.Exit(explainName, streams.Err, fmt.Errorf("writing the answer: %w", err))
 	}
 	return code
 }

@@ -73,7 +73,7 @@ func writeServingCert(t *testing.T, dir string) *x509.CertPool {
 // ends; the test then fails if Serve does not return cleanly.
 func serveOnLoopback(t *testing.T, dir string) Config {
 	t.Helper()
-	cfg := defaultConfig()
+	cfg := Config{}.Default()
 	cfg.Host, cfg.Port, cfg.CertDir = "127.0.0.1", wiretest.FreePort(t), dir
 	cfg.MetricsBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	cfg.HealthProbeBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
@@ -157,7 +157,7 @@ func TestServeWithCertDir(t *testing.T) {
 }
 
 func TestServeFailsOnMissingCertificates(t *testing.T) {
-	cfg := defaultConfig()
+	cfg := Config{}.Default()
 	cfg.CertDir = t.TempDir()
 	cfg.Host, cfg.Port = "127.0.0.1", wiretest.FreePort(t)
 	cfg.MetricsBindAddress, cfg.HealthProbeBindAddress = "0", "0"
