@@ -6,22 +6,19 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 
 	"github.com/gpuplane/gpuplane/cmd/nodeagent/app"
+	"github.com/gpuplane/gpuplane/internal/program"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// nvml.New only prepares the library; it is loaded on the first pass, so
 	// a node without a driver gets a condition, not a crash.
 	lib := nvml.New()
-	code := app.Main(ctx, os.Args[1:], app.Streams{Out: os.Stdout, Err: os.Stderr}, app.Agent(lib), app.Check(lib))
-	stop()
-	os.Exit(code)
+	program.Main(app.NewCommand(
+		program.WithLogging(app.Agent(lib, os.Stdout)),
+		program.WithLogging(app.Check(lib, os.Stdout))))
 }

@@ -3,121 +3,76 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 
-	"github.com/spf13/pflag"
-	"k8s.io/klog/v2"
+	"github.com/gpuplane/gpuplane/internal/program"
 )
 
-// Exit codes: check exits ExitNotReady when a checked step is not ready,
-// and for anything that keeps it (or the agent) from running.
-const (
-	ExitOK       = 0
-	ExitNotReady = 1
-)
+// RunFunc runs the agent until ctx ends, or one pass of the check. Agent and
+// Check return the real ones (main wraps them with program.WithLogging); tests
+// pass their own to capture the configuration.
+type RunFunc func(ctx context.Context, cfg Config) error
 
-// Streams are the program's output streams.
-type Streams struct {
-	Out, Err io.Writer
-}
-
-// AgentFunc runs the agent until ctx ends.
-type AgentFunc func(ctx context.Context, cfg Config, streams Streams) error
-
-// CheckFunc runs one pass of the checklist, prints it to streams.Out and
-// reports whether every checked step is ready.
-type CheckFunc func(ctx context.Context, cfg Config, streams Streams) (bool, error)
+// ErrNotReady is what the check's RunFunc returns when a checked step is not
+// ready: check exits 1 then, with the checklist it printed as its message.
+var ErrNotReady = errors.New("not every checked step is ready")
 
 const usage = `Usage:
   nodeagent [flags]          run the node agent (a DaemonSet on GPU nodes)
   nodeagent check [flags]    one pass of the node checklist, without the API server:
                              driver, devices, runtime, device plugin, exporter;
                              exits 0 when every checked step is ready, 1 otherwise
+Exit codes: 0 success (check: ready), 1 failure (check: not ready), 2 bad flags or arguments.
 `
 
-// Main runs the program with args (without the program name) and returns
-// its exit code.
-func Main(ctx context.Context, args []string, streams Streams, agent AgentFunc, check CheckFunc) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "check":
-			return runCheck(ctx, args[1:], streams, check)
-		case "help":
-			fmt.Fprint(streams.Out, usage)
-			return ExitOK
-		}
-	}
-	return runAgent(ctx, args, streams, agent)
+// NewCommand returns the node agent's command line: the agent (the default)
+// and `check` parse their flags and call agent or check with the
+// configuration; help is handled here.
+func NewCommand(agent, check RunFunc) program.Command {
+	return program.Subcommands(
+		func(ctx context.Context, args []string, streams program.Streams) int {
+			return program.Exit("nodeagent", streams.Err, runAgent(ctx, args, streams, agent))
+		},
+		map[string]program.Command{
+			"check": func(ctx context.Context, args []string, streams program.Streams) int {
+				err := runCheck(ctx, args, streams, check)
+				if errors.Is(err, ErrNotReady) {
+					// The checklist on stdout says which steps and why.
+					return program.ExitFailure
+				}
+				return program.Exit("nodeagent check", streams.Err, err)
+			},
+			"help": func(_ context.Context, _ []string, streams program.Streams) int {
+				fmt.Fprint(streams.Out, usage)
+				return program.ExitOK
+			},
+		})
 }
 
-func runAgent(ctx context.Context, args []string, streams Streams, agent AgentFunc) int {
-	cfg := defaultConfig(false)
-	fs := newFlagSet("nodeagent", streams, "Agent flags")
-	cfg.addAgentFlags(fs)
-	if code, done := parse(fs, args, streams); done {
-		return code
+func runAgent(ctx context.Context, args []string, streams program.Streams, agent RunFunc) error {
+	cfg := Config{Options: agentOptions()}.Default()
+	flags := program.NewFlags("nodeagent", usage)
+	cfg.addAgentFlags(flags.Section("agent"))
+	flags.AddLogging(&cfg.Logging)
+	if err := flags.ParseFlagsOnly(args, streams.Out); err != nil {
+		return err
 	}
-	if err := cfg.complete(fs, true); err != nil {
-		fmt.Fprintf(streams.Err, "nodeagent: %v\n", err)
-		return ExitNotReady
+	if err := cfg.complete(flags, true); err != nil {
+		return program.Usage(err)
 	}
-	if err := agent(ctx, cfg, streams); err != nil {
-		fmt.Fprintf(streams.Err, "nodeagent: %v\n", err)
-		return ExitNotReady
-	}
-	return ExitOK
+	return agent(ctx, cfg)
 }
 
-func runCheck(ctx context.Context, args []string, streams Streams, check CheckFunc) int {
-	cfg := defaultConfig(true)
-	fs := newFlagSet("nodeagent check", streams, "Check flags")
-	cfg.addCheckFlags(fs)
-	if code, done := parse(fs, args, streams); done {
-		return code
+func runCheck(ctx context.Context, args []string, streams program.Streams, check RunFunc) error {
+	cfg := Config{}.Default()
+	flags := program.NewFlags("nodeagent check", usage)
+	cfg.addCheckFlags(flags.Section("check"))
+	flags.AddLogging(&cfg.Logging)
+	if err := flags.ParseFlagsOnly(args, streams.Out); err != nil {
+		return err
 	}
-	if err := cfg.complete(fs, false); err != nil {
-		fmt.Fprintf(streams.Err, "nodeagent check: %v\n", err)
-		return ExitNotReady
+	if err := cfg.complete(flags, false); err != nil {
+		return program.Usage(err)
 	}
-	ready, err := check(ctx, cfg, streams)
-	if err != nil {
-		fmt.Fprintf(streams.Err, "nodeagent check: %v\n", err)
-		return ExitNotReady
-	}
-	if !ready {
-		return ExitNotReady
-	}
-	return ExitOK
-}
-
-func newFlagSet(name string, streams Streams, title string) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(streams.Err)
-	fs.SortFlags = false
-	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
-	klog.InitFlags(klogFlags)
-	fs.AddGoFlagSet(klogFlags)
-	fs.Usage = func() {
-		fmt.Fprintf(streams.Err, "%s\n%s:\n%s", usage, title, fs.FlagUsages())
-	}
-	return fs
-}
-
-// parse parses args; done says the program ends here with code (help, bad
-// flags, stray arguments).
-func parse(fs *pflag.FlagSet, args []string, streams Streams) (code int, done bool) {
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, pflag.ErrHelp):
-		return ExitOK, true
-	case err != nil:
-		fmt.Fprintf(streams.Err, "%s: %v (see --help)\n", fs.Name(), err)
-		return ExitNotReady, true
-	case fs.NArg() > 0:
-		fmt.Fprintf(streams.Err, "%s: unexpected argument %q; it takes flags only\n", fs.Name(), fs.Arg(0))
-		return ExitNotReady, true
-	}
-	return ExitOK, false
+	return check(ctx, cfg)
 }

@@ -2,30 +2,40 @@ package app
 
 import (
 	"github.com/spf13/pflag"
+	logsapi "k8s.io/component-base/logs/api/v1"
 
+	"github.com/gpuplane/gpuplane/internal/program"
 	"github.com/gpuplane/gpuplane/pkg/nodeagent"
 )
 
-// Config is what the agent or check is started with, after flags.
+// Config is what the agent or check is started with, after flags. Default
+// gives each zero field the default written on it (nodeagent.Options
+// documents its own); the flags show the same defaults.
 type Config struct {
 	nodeagent.Options
-	// Kubeconfig is the kubeconfig file; empty: the in-cluster
+	// Kubeconfig is the kubeconfig file; empty (the default): the in-cluster
 	// configuration, or $KUBECONFIG outside a cluster.
 	Kubeconfig string
+	// Logging is the logging flags (-v, --vmodule, --logging-format); default
+	// component-base's: text on standard error, verbosity 0.
+	Logging logsapi.LoggingConfiguration
 }
 
-// defaultConfig is the configuration before flags: the nodeagent defaults,
-// with the agent writing runtime files and serving HTTP, and check doing
-// neither unless asked.
-func defaultConfig(check bool) Config {
-	o := nodeagent.Options{}.Default()
-	if !check {
-		o.ApplyRuntime = true
-		o.MetricsBindAddress = ":9401"
-		o.HealthProbeBindAddress = ":8081"
-	}
-	return Config{Options: o}
+// agentOptions are the agent's options before the defaults: unlike check, it
+// writes the runtime files and serves HTTP unless told otherwise.
+func agentOptions() nodeagent.Options {
+	return nodeagent.Options{ApplyRuntime: true, MetricsBindAddress: ":9401", HealthProbeBindAddress: ":8081"}
 }
+
+// Default returns c with every zero field set to its default.
+func (c Config) Default() Config {
+	c.Options = c.Options.Default()
+	logsapi.SetRecommendedLoggingConfiguration(&c.Logging)
+	return c
+}
+
+// LoggingConfiguration is c's logging flags, for program.WithLogging.
+func (c Config) LoggingConfiguration() *logsapi.LoggingConfiguration { return &c.Logging }
 
 // addCommonFlags binds the flags both modes share.
 func (c *Config) addCommonFlags(fs *pflag.FlagSet) {
@@ -99,8 +109,8 @@ func (c *Config) addCheckFlags(fs *pflag.FlagSet) {
 }
 
 // complete applies what the flags imply and validates.
-func (c *Config) complete(fs *pflag.FlagSet, agent bool) error {
-	if !fs.Changed("runtime") {
+func (c *Config) complete(flags *program.Flags, agent bool) error {
+	if !flags.Changed("runtime") {
 		c.Runtimes = nil
 	}
 	c.Options = c.Options.Default()

@@ -3,12 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/klog/v2"
 
 	"github.com/gpuplane/gpuplane/pkg/nodeagent"
 )
@@ -16,9 +16,10 @@ import (
 // userAgent names the agent in the API server's audit log.
 const userAgent = "gpuplane-nodeagent"
 
-// Agent returns the AgentFunc that runs the real agent on lib.
-func Agent(lib nvml.Interface) AgentFunc {
-	return func(ctx context.Context, cfg Config, streams Streams) error {
+// Agent returns the RunFunc that runs the real agent on lib; out takes the
+// diffs of a dry run.
+func Agent(lib nvml.Interface, out io.Writer) RunFunc {
+	return func(ctx context.Context, cfg Config) error {
 		restCfg, err := restConfig(cfg.Kubeconfig)
 		if err != nil {
 			return err
@@ -27,16 +28,19 @@ func Agent(lib nvml.Interface) AgentFunc {
 		if err != nil {
 			return fmt.Errorf("creating the Kubernetes client: %w", err)
 		}
-		ctx = klog.NewContext(ctx, klog.Background())
-		return nodeagent.Run(ctx, cfg.Options, nodeagent.Deps{NVML: lib, Client: client, Out: streams.Out})
+		return nodeagent.Run(ctx, cfg.Options, nodeagent.Deps{NVML: lib, Client: client, Out: out})
 	}
 }
 
-// Check returns the CheckFunc that runs the real check on lib.
-func Check(lib nvml.Interface) CheckFunc {
-	return func(ctx context.Context, cfg Config, streams Streams) (bool, error) {
-		ctx = klog.NewContext(ctx, klog.Background())
-		return nodeagent.RunCheck(ctx, cfg.Options, nodeagent.Deps{NVML: lib, Out: streams.Out})
+// Check returns the RunFunc that runs the real check on lib and prints the
+// checklist to out; it returns ErrNotReady when a checked step is not ready.
+func Check(lib nvml.Interface, out io.Writer) RunFunc {
+	return func(ctx context.Context, cfg Config) error {
+		ready, err := nodeagent.RunCheck(ctx, cfg.Options, nodeagent.Deps{NVML: lib, Out: out})
+		if err == nil && !ready {
+			err = ErrNotReady
+		}
+		return err
 	}
 }
 
