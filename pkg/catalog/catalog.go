@@ -29,8 +29,10 @@ type Catalog struct {
 	// the node label "<role>=true". Nil: train, service, notebook; empty:
 	// none.
 	Roles []string
-	// Tolerations are added to every pod that asks for a GPU. Nil: tolerate
-	// the nvidia.com/gpu taint (Exists, NoSchedule); empty: none.
+	// Tolerations are added to pods that ask for the default vendor's
+	// cards, whole or through vGPU, unless that vendor lists its own (see
+	// Vendor.Tolerations). Nil: tolerate the nvidia.com/gpu taint (Exists,
+	// NoSchedule); empty: none.
 	Tolerations []Toleration
 
 	idx *index
@@ -47,6 +49,17 @@ type Vendor struct {
 	// Default marks the vendor of requests that name none. vGPU is offered
 	// for the default vendor's cards only.
 	Default bool
+	// Label is the key of the node label "<Label>=true" that marks the
+	// nodes giving this vendor's cards whole to pods; a request for whole
+	// cards requires it. Empty: the catalog's Labels.GPU ("gpu") for the
+	// default vendor, the vendor's name ("amd", "ascend") for the others,
+	// so that one vendor's nodes never draw another's pods or DaemonSets.
+	Label string
+	// Tolerations are added to pods that ask for this vendor's cards. Nil:
+	// for the default vendor the catalog's Tolerations, for the others the
+	// taint named like the vendor's resource (amd.com/gpu Exists
+	// NoSchedule), as device-plugin guides taint such nodes; empty: none.
+	Tolerations []Toleration
 }
 
 // Type is a GPU type.
@@ -104,6 +117,8 @@ type index struct {
 	byVendor    [][]string     // Vendors index -> its type names, sorted
 	minMiB      []int64        // Vendors index -> smallest memory of its types (0: none)
 	maxMiB      []int64        // Vendors index -> largest memory of its types
+	vendorLabel []string       // Vendors index -> its node label key
+	vendorTols  [][]Toleration // Vendors index -> its tolerations
 	products    []product      // most specific first
 }
 
@@ -133,6 +148,9 @@ func (c *Catalog) clone() *Catalog {
 		Labels:      c.Labels,
 		Roles:       slices.Clone(c.Roles),
 		Tolerations: slices.Clone(c.Tolerations),
+	}
+	for i := range out.Vendors {
+		out.Vendors[i].Tolerations = slices.Clone(out.Vendors[i].Tolerations)
 	}
 	for i := range out.Types {
 		out.Types[i].Aliases = slices.Clone(out.Types[i].Aliases)
@@ -185,11 +203,42 @@ func (c *Catalog) setDefaults(def *Catalog) {
 			}
 		}
 	}
-	for i := range c.Tolerations {
-		if c.Tolerations[i].Operator == "" {
-			c.Tolerations[i].Operator = "Equal" // as Kubernetes defaults it
+	defaultOperator(c.Tolerations)
+	for i := range c.Vendors {
+		defaultOperator(c.Vendors[i].Tolerations)
+	}
+}
+
+// defaultOperator sets the operator Kubernetes defaults to, Equal.
+func defaultOperator(ts []Toleration) {
+	for i := range ts {
+		if ts[i].Operator == "" {
+			ts[i].Operator = "Equal"
 		}
 	}
+}
+
+// vendorLabel is the node label key of vendor v (see Vendor.Label).
+func (c *Catalog) vendorLabel(v *Vendor) string {
+	switch {
+	case v.Label != "":
+		return v.Label
+	case v.Default:
+		return c.Labels.GPU
+	}
+	return v.Name
+}
+
+// vendorTolerations are the tolerations of vendor v's pods (see
+// Vendor.Tolerations).
+func (c *Catalog) vendorTolerations(v *Vendor) []Toleration {
+	switch {
+	case v.Tolerations != nil:
+		return v.Tolerations
+	case v.Default:
+		return c.Tolerations
+	}
+	return []Toleration{{Key: v.Resource, Operator: "Exists", Effect: "NoSchedule"}}
 }
 
 func (c *Catalog) hasVendorFold(name string) bool {
@@ -215,6 +264,8 @@ func (c *Catalog) build() {
 	for i, v := range c.Vendors {
 		x.vendors[strings.ToUpper(v.Name)] = i
 		x.vendorNames = append(x.vendorNames, v.Name)
+		x.vendorLabel = append(x.vendorLabel, c.vendorLabel(&c.Vendors[i]))
+		x.vendorTols = append(x.vendorTols, c.vendorTolerations(&c.Vendors[i]))
 		if v.Default {
 			x.def = i
 		}
@@ -292,6 +343,28 @@ func (c *Catalog) Vendor(name string) (*Vendor, bool) {
 		return nil, false
 	}
 	return &c.Vendors[i], true
+}
+
+// VendorLabel returns the key of the node label ("<key>=true") that marks
+// the nodes giving vendor's cards whole to pods, "" for a vendor this
+// catalog does not have (see Vendor.Label).
+func (c *Catalog) VendorLabel(vendor string) string {
+	i, ok := lookup(c.idx.vendors, strings.TrimSpace(vendor))
+	if !ok {
+		return ""
+	}
+	return c.idx.vendorLabel[i]
+}
+
+// VendorTolerations returns the tolerations of pods asking for vendor's
+// cards (see Vendor.Tolerations), nil for a vendor this catalog does not
+// have; a fresh slice.
+func (c *Catalog) VendorTolerations(vendor string) []Toleration {
+	i, ok := lookup(c.idx.vendors, strings.TrimSpace(vendor))
+	if !ok {
+		return nil
+	}
+	return slices.Clone(c.idx.vendorTols[i])
 }
 
 // DefaultVendor returns the vendor of requests that name none.

@@ -20,6 +20,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(header + "types:\n  - name: X1\n    memory: 1536Mi\n    aliases: [x-1]\n    products: [\"X 1*\"]\nroles: []\n"))
 	f.Add([]byte(header + "vendors:\n  - name: a\n    resource: a.io/gpu\n    default: true\ntypes:\n  - name: B\n    memory: 1Gi\n"))
 	f.Add([]byte(header + "anchors: &a [x]\nroles: *a\n"))
+	f.Add([]byte(header + "vendors:\n  - name: a\n    resource: a.io/gpu\n    default: true\n    label: a-gpu\n    tolerations: []\n  - name: b\n    resource: b.io/gpu\n    tolerations:\n      - key: b\n        operator: Exists\ntypes:\n  - name: B\n    memory: 1Gi\n"))
+	f.Add([]byte(header + "vgpu: [a]\nroles: {a: b}\ntypes:\n  - name: [x]\n    memory: 1Gi\n    name: y\n    colour: z\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Load(bytes.NewReader(data))
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -40,9 +41,11 @@ type file struct {
 }
 
 type fileVendor struct {
-	Name     string `yaml:"name"`
-	Resource string `yaml:"resource"`
-	Default  bool   `yaml:"default,omitempty"`
+	Name        string            `yaml:"name"`
+	Resource    string            `yaml:"resource"`
+	Default     bool              `yaml:"default,omitempty"`
+	Label       string            `yaml:"label,omitempty"`
+	Tolerations *[]fileToleration `yaml:"tolerations,omitempty"`
 }
 
 type fileType struct {
@@ -150,23 +153,24 @@ func (m lineMap) find(path string) int {
 	return m[""]
 }
 
-// decode parses one YAML document, checks its shape against the schema
-// (unknown fields, repeated fields, kinds of values), and decodes it.
+// decode parses one YAML document strictly: the decoder itself refuses
+// unknown and repeated fields and values of the wrong kind. A second pass
+// over the document's nodes records the line of every field, so that these
+// errors and those of validation name their line and field path.
 func decode(data []byte) (*file, lineMap, []FieldError) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	nodes := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
+	if err := nodes.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, nil, []FieldError{{Msg: "the catalog is empty; it needs at least apiVersion: " + APIVersion + " and kind: " + FileKind}}
 		}
 		return nil, nil, []FieldError{yamlError(err)}
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+	if err := nodes.Decode(&extra); !errors.Is(err, io.EOF) {
 		line := extra.Line
 		if err != nil {
-			fe := yamlError(err)
-			line = fe.Line
+			line = yamlError(err).Line
 		}
 		return nil, nil, []FieldError{{Line: line, Msg: "a catalog is a single YAML document; remove the \"---\" and what follows"}}
 	}
@@ -175,25 +179,183 @@ func decode(data []byte) (*file, lineMap, []FieldError) {
 		root = root.Content[0]
 	}
 	// A field missing at the top is reported on the document's first line.
-	s := shape{lines: lineMap{"": root.Line}}
-	s.check(root, "", fileSchema)
-	if len(s.errs) > 0 {
-		return nil, nil, s.errs
-	}
+	lines := lineMap{"": root.Line}
+	kinds := map[string]string{}
+	lines.record(root, "", kinds)
+
 	var f file
-	if err := root.Decode(&f); err != nil {
-		return nil, nil, []FieldError{yamlError(err)}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, nil, []FieldError{yamlError(err)}
+		}
+		errs := make([]FieldError, 0, len(te.Errors))
+		for _, msg := range te.Errors {
+			errs = append(errs, lines.explain(msg, kinds))
+		}
+		return nil, nil, errs
 	}
 	var errs []FieldError
 	if f.APIVersion != APIVersion {
-		errs = append(errs, FieldError{Line: s.lines.find("apiVersion"), Field: "apiVersion",
+		errs = append(errs, FieldError{Line: lines.find("apiVersion"), Field: "apiVersion",
 			Msg: fmt.Sprintf("%q: this program reads apiVersion %s", f.APIVersion, APIVersion)})
 	}
 	if f.Kind != FileKind {
-		errs = append(errs, FieldError{Line: s.lines.find("kind"), Field: "kind",
+		errs = append(errs, FieldError{Line: lines.find("kind"), Field: "kind",
 			Msg: fmt.Sprintf("%q: a catalog has kind %s", f.Kind, FileKind)})
 	}
-	return &f, s.lines, errs
+	return &f, lines, errs
+}
+
+// record notes the line of every field and list item under n at its first
+// occurrence, and in kinds the kind of its value. It does not follow
+// aliases: what an alias names is recorded where its anchor is, and an
+// alias bomb costs nothing here.
+func (m lineMap) record(n *yaml.Node, path string, kinds map[string]string) {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			p := idx(path, i)
+			m.add(p, item.Line, item, kinds)
+			m.record(item, p, kinds)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			m.add(p, k.Line, v, kinds)
+			m.record(v, p, kinds)
+		}
+	}
+}
+
+func (m lineMap) add(path string, line int, v *yaml.Node, kinds map[string]string) {
+	if _, ok := m[path]; ok {
+		return
+	}
+	m[path] = line
+	kinds[path] = tagKind(v.ShortTag())
+}
+
+// at returns the deepest path recorded on line that ends in name ("" for
+// any) and, unless kind is "", whose value is of that kind.
+func (m lineMap) at(line int, name, kind string, kinds map[string]string) string {
+	best := ""
+	for p, l := range m {
+		if l != line || len(p) <= len(best) {
+			continue
+		}
+		if name != "" && p != name && !strings.HasSuffix(p, "."+name) {
+			continue
+		}
+		if kind != "" && kinds[p] != kind {
+			continue
+		}
+		best = p
+	}
+	return best
+}
+
+// The strict decoder's messages, whose parts explain turns into a
+// FieldError with the field's path and what would be accepted.
+var (
+	yamlUnknown  = regexp.MustCompile(`^line (\d+): field (.+) not found in type (\S+)$`)
+	yamlRepeated = regexp.MustCompile(`^line (\d+): mapping key "(.+)" already defined at line (\d+)$`)
+	yamlKind     = regexp.MustCompile(`^line (\d+): cannot unmarshal (!!\w+)(?: .*)? into (\S+)$`)
+)
+
+// explain turns one message of the strict decoder into a FieldError.
+func (m lineMap) explain(msg string, kinds map[string]string) FieldError {
+	if g := yamlUnknown.FindStringSubmatch(msg); g != nil {
+		line := atoi(g[1])
+		return FieldError{Line: line, Field: m.at(line, g[2], "", kinds), Msg: fmt.Sprintf("unknown field %q; known: %s", g[2], strings.Join(fileFields[g[3]], ", "))}
+	}
+	if g := yamlRepeated.FindStringSubmatch(msg); g != nil {
+		line, first := atoi(g[1]), atoi(g[3])
+		return FieldError{Line: line, Field: m.at(first, g[2], "", kinds), Msg: fmt.Sprintf("field %q is repeated (first at line %s)", g[2], g[3])}
+	}
+	if g := yamlKind.FindStringSubmatch(msg); g != nil {
+		line := atoi(g[1])
+		got, want := tagKind(g[2]), goKind(g[3])
+		if got != want {
+			p, where := "", "the catalog"
+			if g[3] != fileTypeName {
+				p = m.at(line, "", got, kinds)
+				where = p
+			}
+			return FieldError{Line: line, Field: p, Msg: fmt.Sprintf("%s must be %s, not %s", where, want, got)}
+		}
+	}
+	return yamlError(errors.New(msg))
+}
+
+// Kinds of YAML values, as messages name them.
+const (
+	kindScalar  = "a single value"
+	kindMapping = "a mapping of fields"
+	kindList    = "a list"
+)
+
+func tagKind(tag string) string {
+	switch tag {
+	case "!!map":
+		return kindMapping
+	case "!!seq":
+		return kindList
+	}
+	return kindScalar
+}
+
+// goKind is the kind of YAML value a Go type of the file form takes.
+func goKind(typ string) string {
+	typ = strings.TrimPrefix(typ, "*")
+	switch {
+	case strings.HasPrefix(typ, "[]"):
+		return kindList
+	case fileFields[typ] != nil:
+		return kindMapping
+	}
+	return kindScalar
+}
+
+// fileTypeName is how the decoder names the file form's top type.
+var fileTypeName = reflect.TypeFor[file]().String()
+
+// fileFields maps the name of each struct type of the file form, as the
+// decoder writes it ("catalog.fileType"), to its YAML field names in order:
+// read off the struct tags, so that the file form is the one schema.
+var fileFields = func() map[string][]string {
+	out := map[string][]string{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || out[t.String()] != nil {
+			return
+		}
+		names := make([]string, 0, t.NumField())
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			names = append(names, name)
+		}
+		out[t.String()] = names
+		for i := range t.NumField() {
+			walk(t.Field(i).Type)
+		}
+	}
+	walk(reflect.TypeFor[file]())
+	return out
+}()
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+): `)
@@ -203,6 +365,9 @@ func yamlError(err error) FieldError {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n  ")
 	msg = strings.TrimPrefix(msg, "yaml: ")
+	if strings.Contains(msg, "excessive aliasing") {
+		return FieldError{Msg: "the catalog expands to more than a catalog ever holds (through YAML aliases?)"}
+	}
 	fe := FieldError{Msg: msg}
 	if m := yamlLine.FindStringSubmatchIndex(msg); m != nil {
 		fe.Line, _ = strconv.Atoi(msg[m[2]:m[3]])
@@ -218,7 +383,10 @@ func (f *file) catalog() (*Catalog, []FieldError) {
 	if f.Vendors != nil {
 		c.Vendors = make([]Vendor, len(f.Vendors))
 		for i, v := range f.Vendors {
-			c.Vendors[i] = Vendor(v)
+			c.Vendors[i] = Vendor{Name: v.Name, Resource: v.Resource, Default: v.Default, Label: v.Label}
+			if v.Tolerations != nil {
+				c.Vendors[i].Tolerations = tolerations(*v.Tolerations)
+			}
 		}
 	}
 	if f.Types != nil {
@@ -252,13 +420,33 @@ func (f *file) catalog() (*Catalog, []FieldError) {
 	if l := f.Labels; l != nil {
 		c.Labels = Labels(*l)
 	}
-	if f.Tolerations != nil {
-		c.Tolerations = make([]Toleration, len(f.Tolerations))
-		for i, t := range f.Tolerations {
-			c.Tolerations[i] = Toleration(t)
-		}
-	}
+	c.Tolerations = tolerations(f.Tolerations)
 	return c, errs
+}
+
+// tolerations converts the file form, keeping nil (absent) apart from
+// empty (none).
+func tolerations(ts []fileToleration) []Toleration {
+	if ts == nil {
+		return nil
+	}
+	out := make([]Toleration, len(ts))
+	for i, t := range ts {
+		out[i] = Toleration(t)
+	}
+	return out
+}
+
+// fileTolerations is the inverse of tolerations.
+func fileTolerations(ts []Toleration) []fileToleration {
+	if ts == nil {
+		return nil
+	}
+	out := make([]fileToleration, len(ts))
+	for i, t := range ts {
+		out[i] = fileToleration(t)
+	}
+	return out
 }
 
 func memoryMessage(err error) string {
@@ -275,7 +463,11 @@ func (c *Catalog) WriteYAML(w io.Writer) error {
 	f := file{APIVersion: APIVersion, Kind: FileKind, Roles: c.Roles}
 	f.Vendors = make([]fileVendor, len(c.Vendors))
 	for i, v := range c.Vendors {
-		f.Vendors[i] = fileVendor(v)
+		f.Vendors[i] = fileVendor{Name: v.Name, Resource: v.Resource, Default: v.Default, Label: v.Label}
+		if v.Tolerations != nil {
+			ts := fileTolerations(v.Tolerations)
+			f.Vendors[i].Tolerations = &ts
+		}
 	}
 	f.Types = make([]fileType, len(c.Types))
 	for i, t := range c.Types {
@@ -285,9 +477,9 @@ func (c *Catalog) WriteYAML(w io.Writer) error {
 	f.VGPU = &fileVGPU{CoreResource: c.VGPU.CoreResource, CoresPerCard: c.VGPU.CoresPerCard,
 		MemoryResource: c.VGPU.MemoryResource, MemoryUnit: gpuspec.FormatMemory(c.VGPU.MemoryUnitMiB * gpuspec.MiB)}
 	f.Labels = (*fileLabels)(&c.Labels)
-	f.Tolerations = make([]fileToleration, len(c.Tolerations))
-	for i, t := range c.Tolerations {
-		f.Tolerations[i] = fileToleration(t)
+	f.Tolerations = fileTolerations(c.Tolerations)
+	if f.Tolerations == nil {
+		f.Tolerations = []fileToleration{}
 	}
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)

@@ -157,6 +157,15 @@ func TestLoadRefused(t *testing.T) {
 		{"bad resource names", header + "vendors:\n  - name: nvidia\n    resource: gpu\n    default: true\n  - name: amd\n    resource: kubernetes.io/gpu\n", []string{
 			`line 5: vendors[0].resource: "gpu": not an extended resource name (like example.com/gpu): must include a prefix (e.g. 'example.com/key')`,
 			`line 8: vendors[1].resource: "kubernetes.io/gpu": extended resources may not use the kubernetes.io domain nor start with requests.`}},
+		{"vendor on the gpu label", header + "vendors:\n  - name: nvidia\n    resource: nvidia.com/gpu\n    default: true\n  - name: amd\n    resource: amd.com/gpu\n    label: gpu\n", []string{
+			`line 9: vendors[1].label: label "gpu" of vendor amd is already labels.gpu; each vendor's nodes need a label of their own, e.g. amd`}},
+		{"vendor labels", header + "vendors:\n  - name: nvidia\n    resource: nvidia.com/gpu\n    default: true\n  - name: amd\n    resource: amd.com/gpu\n    label: vgpu\n  - name: intel\n    resource: intel.com/gpu\n    label: \"bad key!\"\nroles: [intel-x, Intel]\n", []string{
+			`line 9: vendors[1].label: label "vgpu" of vendor amd is already labels.vgpu; each vendor's nodes need a label of their own, e.g. amd`,
+			`line 12: vendors[2].label: "bad key!": not a label key:`}},
+		{"role on a vendor's label", header + "roles: [amd]\n", []string{
+			`line 3: roles[0]: role "amd" is already the label key of the label of vendor amd`}},
+		{"vendor tolerations", header + "vendors:\n  - name: nvidia\n    resource: nvidia.com/gpu\n    default: true\n    tolerations:\n      - key: a\n        operator: In\n", []string{
+			`line 9: vendors[0].tolerations[0].operator: "In": must be Exists or Equal`}},
 		{"resource used twice", header + "vgpu:\n  coreResource: nvidia.com/gpu\n", []string{
 			`line 4: vgpu.coreResource: resource "nvidia.com/gpu" is already the resource of vendor nvidia`}},
 		{"cores not hundreds", header + "vgpu:\n  coresPerCard: 50\n", []string{

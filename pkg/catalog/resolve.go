@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gpuplane/gpuplane/pkg/gpuspec"
@@ -52,13 +53,21 @@ type Resolved struct {
 	// Cores is vGPU cores per card: CoresPerCard for KindVGPU,
 	// Hundredths*CoresPerCard/100 for KindShare; 0 otherwise.
 	Cores int
-	// MemoryMiB is vGPU memory per card for KindVGPU and KindShare, a whole
-	// number of the catalog's memory unit; 0 otherwise. When the request
-	// gives none it is proportional to the card: the share of the memory of
-	// the smallest named type, or with no type named, of the smallest type
-	// of the default vendor, so that it fits whatever card the pod lands on.
-	// It is rounded down to the unit (shares of one card then fit on the
-	// card together, as their cores do), and is at least one unit.
+	// MemoryMiB is vGPU memory per card, a whole number of the catalog's
+	// memory unit, for KindShare and for KindVGPU when the request gives
+	// it; 0 otherwise.
+	//
+	// A whole virtual card (KindVGPU) is the whole card, its memory
+	// included: unless the request writes an amount, no memory resource is
+	// asked, and the scheduler extender books all of the memory of the card
+	// it picks (it is not known at admission) and writes it in the pod's
+	// assignment.
+	//
+	// A share without an amount gets the share of the memory of the
+	// smallest named type, or with no type named, of the smallest type of
+	// the default vendor, so that it fits whatever card the pod lands on. It
+	// is rounded down to the unit (shares of one card then fit on the card
+	// together, as their cores do), and is at least one unit.
 	MemoryMiB int64
 	// MemoryGiven is set when the request wrote the memory amount.
 	MemoryGiven bool
@@ -69,20 +78,22 @@ type Resolved struct {
 	Types []string
 	// Resources are the container's limits (and equal requests), in this
 	// order: KindWhole: the vendor's resource, Count. KindVGPU and
-	// KindShare: the core resource, Count*Cores; the memory resource,
-	// Count*MemoryMiB/MemoryUnitMiB.
+	// KindShare: the core resource, Count*Cores; then, when MemoryMiB is
+	// not 0, the memory resource, Count*MemoryMiB/MemoryUnitMiB.
 	Resources []Amount
 	// Required are node-selector requirements, all of which must hold:
-	// gpu In [true] for KindWhole, vgpu In [true] for KindVGPU and
-	// KindShare, and gpu-type In Types when types are named.
+	// the vendor's node label In [true] for KindWhole (gpu for the default
+	// vendor), vgpu In [true] for KindVGPU and KindShare, and gpu-type In
+	// Types when types are named.
 	Required []Requirement
 	// Preferred has one term per type when two or more are named: type i
 	// of n weighs 100 - i*(100/n) (integer division, at least 1), so
 	// weights fall in the written order from 100 (2 types: 100, 50; 3: 100,
 	// 67, 34).
 	Preferred []Preference
-	// Tolerations are the catalog's, for every kind but KindNone: a pod
-	// that wants no GPU has no business on a tainted GPU node.
+	// Tolerations are the vendor's (see Vendor.Tolerations), for every kind
+	// but KindNone: a pod that wants no GPU has no business on a tainted GPU
+	// node, and a pod of one vendor none on another vendor's.
 	Tolerations []Toleration
 	// Env is set for KindNone only: NVIDIA_VISIBLE_DEVICES=none, so that
 	// the container sees no card even on a GPU node whose runtime would
@@ -241,7 +252,7 @@ func (c *Catalog) Resolve(req gpuspec.Request) (Resolved, error) {
 	}
 
 	b.trueVal[0] = "true"
-	label := c.Labels.GPU
+	label := x.vendorLabel[vendor]
 	if res.Kind == KindWhole {
 		b.amounts[0] = Amount{Name: vd.Resource, Value: int64(res.Count)}
 		res.Resources = b.amounts[:1:1]
@@ -252,8 +263,11 @@ func (c *Catalog) Resolve(req gpuspec.Request) (Resolved, error) {
 		}
 		n := int64(res.Count)
 		b.amounts[0] = Amount{Name: c.VGPU.CoreResource, Value: n * int64(res.Cores)}
-		b.amounts[1] = Amount{Name: c.VGPU.MemoryResource, Value: n * res.MemoryMiB / c.VGPU.MemoryUnitMiB}
-		res.Resources = b.amounts[:2:2]
+		res.Resources = b.amounts[:1:1]
+		if res.MemoryMiB > 0 {
+			b.amounts[1] = Amount{Name: c.VGPU.MemoryResource, Value: n * res.MemoryMiB / c.VGPU.MemoryUnitMiB}
+			res.Resources = b.amounts[:2:2]
+		}
 	}
 	b.required[0] = Requirement{Key: label, Operator: OperatorIn, Values: b.trueVal[:1:1]}
 	res.Required = b.required[:1:1]
@@ -271,14 +285,14 @@ func (c *Catalog) Resolve(req gpuspec.Request) (Resolved, error) {
 	if n := len(names); n >= 2 {
 		res.Preferred = preferences(c.Labels.GPUType, names)
 	}
-	if len(c.Tolerations) <= len(b.tols) {
-		res.Tolerations = b.tols[:len(c.Tolerations):len(c.Tolerations)]
-		copy(res.Tolerations, c.Tolerations)
-	} else {
-		res.Tolerations = append([]Toleration(nil), c.Tolerations...)
-	}
-	if len(res.Tolerations) == 0 {
+	switch tols := x.vendorTols[vendor]; {
+	case len(tols) == 0:
 		res.Tolerations = nil
+	case len(tols) <= len(b.tols):
+		res.Tolerations = b.tols[:len(tols):len(tols)]
+		copy(res.Tolerations, tols)
+	default:
+		res.Tolerations = slices.Clone(tols)
 	}
 	return res, nil
 }
@@ -324,11 +338,12 @@ func (c *Catalog) sizeVGPU(req gpuspec.Request, res *Resolved, types []int, vend
 		res.Cores = g.CoresPerCard
 	}
 	if req.MemoryBytes == 0 {
-		mem := cardMiB
 		if res.Kind == KindShare {
-			mem = int64(res.Hundredths) * cardMiB / 100
+			mem := int64(res.Hundredths) * cardMiB / 100
+			res.MemoryMiB = max(mem/unit, 1) * unit
 		}
-		res.MemoryMiB = max(mem/unit, 1) * unit
+		// A whole virtual card is the whole card: the extender books all
+		// of its memory (see Resolved.MemoryMiB).
 		return nil
 	}
 	mem := req.MemoryBytes / gpuspec.MiB
@@ -346,9 +361,13 @@ func (c *Catalog) sizeVGPU(req gpuspec.Request, res *Resolved, types []int, vend
 	}
 	if len(types) > 0 && mem > cardMiB {
 		written := gpuspec.FormatMemory(req.MemoryBytes)
+		without := "the share's proportion of the card"
+		if res.Kind == KindVGPU {
+			without = "all of the card's"
+		}
 		return refuse(req, written, ErrMemory,
 			fmt.Sprintf("memory %s is more than a %s has (%s)", written, cardName, gpuspec.FormatMemory(cardMiB*gpuspec.MiB)),
-			fmt.Sprintf("ask for at most %s, or leave the memory out for the share's proportion of the card", gpuspec.FormatMemory(cardMiB*gpuspec.MiB)))
+			fmt.Sprintf("ask for at most %s, or leave the memory out for %s", gpuspec.FormatMemory(cardMiB*gpuspec.MiB), without))
 	}
 	if largest := c.idx.maxMiB[vendor]; mem > largest {
 		written := gpuspec.FormatMemory(req.MemoryBytes)

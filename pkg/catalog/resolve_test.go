@@ -18,7 +18,19 @@ func pref(w int32, typ string) Preference {
 	return Preference{Weight: w, Requirement: in("gpu-type", typ)}
 }
 
-var gpuTol = []Toleration{{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}}
+// The built-in catalog's type names, as messages list them.
+const (
+	allTypes    = "A10, A100, A100-40GB, A16, A2, A30, A40, A800, A800-40GB, Ascend910, B100, B200, G2, G3, GB200, GH200, GH200-96GB, H100, H20, H200, H800, L2, L20, L4, L40, L40S, MI250, MI300X, P100, P100-12GB, P4, P40, RTX-3090, RTX-4090, RTX-4090D, RTX-5000-Ada, RTX-6000-Ada, RTX-A4000, RTX-A5000, RTX-A6000, RTX-PRO-6000, T4, V100, V100-16GB"
+	nvidiaTypes = "A10, A100, A100-40GB, A16, A2, A30, A40, A800, A800-40GB, B100, B200, G2, G3, GB200, GH200, GH200-96GB, H100, H20, H200, H800, L2, L20, L4, L40, L40S, P100, P100-12GB, P4, P40, RTX-3090, RTX-4090, RTX-4090D, RTX-5000-Ada, RTX-6000-Ada, RTX-A4000, RTX-A5000, RTX-A6000, RTX-PRO-6000, T4, V100, V100-16GB"
+)
+
+// tolerations of each vendor's pods in the built-in catalog.
+func tolerationsOf(vendor string) []Toleration {
+	resource := map[string]string{"nvidia": "nvidia.com/gpu", "amd": "amd.com/gpu", "ascend": "huawei.com/Ascend910"}[vendor]
+	return []Toleration{{Key: resource, Operator: "Exists", Effect: "NoSchedule"}}
+}
+
+var gpuTol = tolerationsOf("nvidia")
 
 func whole(t *testing.T, c *Catalog, vendor string, n int, types ...string) Resolved {
 	t.Helper()
@@ -26,8 +38,9 @@ func whole(t *testing.T, c *Catalog, vendor string, n int, types ...string) Reso
 	if !ok {
 		t.Fatalf("no vendor %s", vendor)
 	}
+	label := map[string]string{"nvidia": "gpu", "amd": "amd", "ascend": "ascend"}[vendor]
 	r := Resolved{Kind: KindWhole, Count: n, Vendor: v, Resources: []Amount{{v.Resource, int64(n)}},
-		Required: []Requirement{in("gpu", "true")}, Tolerations: gpuTol}
+		Required: []Requirement{in(label, "true")}, Tolerations: tolerationsOf(vendor)}
 	if len(types) > 0 {
 		r.Types = types
 		r.Required = append(r.Required, in("gpu-type", types...))
@@ -38,12 +51,12 @@ func whole(t *testing.T, c *Catalog, vendor string, n int, types ...string) Reso
 func vgpu(t *testing.T, c *Catalog, kind Kind, n, hundredths, cores int, memMiB int64, given bool, types ...string) Resolved {
 	t.Helper()
 	r := Resolved{Kind: kind, Count: n, Hundredths: hundredths, Cores: cores, MemoryMiB: memMiB, MemoryGiven: given,
-		Vendor: c.DefaultVendor(),
-		Resources: []Amount{
-			{"tencent.com/vcuda-core", int64(n * cores)},
-			{"tencent.com/vcuda-memory", int64(n) * memMiB / 256},
-		},
-		Required: []Requirement{in("vgpu", "true")}, Tolerations: gpuTol}
+		Vendor:    c.DefaultVendor(),
+		Resources: []Amount{{"tencent.com/vcuda-core", int64(n * cores)}},
+		Required:  []Requirement{in("vgpu", "true")}, Tolerations: gpuTol}
+	if memMiB > 0 {
+		r.Resources = append(r.Resources, Amount{"tencent.com/vcuda-memory", int64(n) * memMiB / 256})
+	}
 	if len(types) > 0 {
 		r.Types = types
 		r.Required = append(r.Required, in("gpu-type", types...))
@@ -93,17 +106,19 @@ func TestResolve(t *testing.T) {
 			whole(t, c, "nvidia", 1, "T4", "V100", "A100", "H100", "H200").
 				withPreferred(pref(100, "T4"), pref(80, "V100"), pref(60, "A100"), pref(40, "H100"), pref(20, "H200")),
 			"1(T4|V100|A100|H100|H200)"},
-		// N(VGPU): a whole card's cores, the smallest default-vendor card's memory
-		{"vgpu card", "1(VGPU)", vgpu(t, c, KindVGPU, 1, 0, 100, 16384, false), "1(VGPU)"},
-		{"vgpu cards", "3(vgpu)", vgpu(t, c, KindVGPU, 3, 0, 100, 16384, false), "3(VGPU)"},
-		{"vgpu cards of a type", "2(VGPU,H200)", vgpu(t, c, KindVGPU, 2, 0, 100, 141*1024, false, "H200"), "2(VGPU,H200)"},
+		// N(VGPU): whole cards, cores and memory: no memory resource is
+		// asked, the extender books all of the memory of the card it picks
+		{"vgpu card", "1(VGPU)", vgpu(t, c, KindVGPU, 1, 0, 100, 0, false), "1(VGPU)"},
+		{"vgpu cards", "3(vgpu)", vgpu(t, c, KindVGPU, 3, 0, 100, 0, false), "3(VGPU)"},
+		{"vgpu cards of a type", "2(VGPU,H200)", vgpu(t, c, KindVGPU, 2, 0, 100, 0, false, "H200"), "2(VGPU,H200)"},
 		{"vgpu cards with memory", "2(VGPU,8Gi)", vgpu(t, c, KindVGPU, 2, 0, 100, 8192, true), "2(VGPU,8Gi)"},
-		{"vgpu cards of alternatives take the smaller memory", "1(VGPU,A100|T4)",
-			vgpu(t, c, KindVGPU, 1, 0, 100, 16384, false, "A100", "T4").withPreferred(pref(100, "A100"), pref(50, "T4")),
+		{"vgpu cards of alternatives", "1(VGPU,A100|T4)",
+			vgpu(t, c, KindVGPU, 1, 0, 100, 0, false, "A100", "T4").withPreferred(pref(100, "A100"), pref(50, "T4")),
 			"1(VGPU,A100|T4)"},
-		// F, F(TYPE), F(VGPU)
-		{"half a card", "0.5", vgpu(t, c, KindShare, 1, 50, 50, 8192, false), "0.5"},
-		{"half a card through vgpu", "0.5(VGPU)", vgpu(t, c, KindShare, 1, 50, 50, 8192, false), "0.5"},
+		// F, F(TYPE), F(VGPU): with no type, the share of the smallest
+		// default-vendor card (a P4, 8Gi)
+		{"half a card", "0.5", vgpu(t, c, KindShare, 1, 50, 50, 4096, false), "0.5"},
+		{"half a card through vgpu", "0.5(VGPU)", vgpu(t, c, KindShare, 1, 50, 50, 4096, false), "0.5"},
 		{"half a T4", "0.5(T4)", vgpu(t, c, KindShare, 1, 50, 50, 8192, false, "T4"), "0.5(T4)"},
 		{"a third of a V100 rounds memory down to the unit", "0.33(V100)",
 			vgpu(t, c, KindShare, 1, 33, 33, 42*256, false, "V100"), "0.33(V100)"},
@@ -113,7 +128,7 @@ func TestResolve(t *testing.T) {
 		{"share with memory", "0.5(T4,8Gi)", vgpu(t, c, KindShare, 1, 50, 50, 8192, true, "T4"), "0.5(T4,8Gi)"},
 		{"share with all the card's memory", "0.1(T4,16Gi)", vgpu(t, c, KindShare, 1, 10, 10, 16384, true, "T4"), "0.1(T4,16Gi)"},
 		{"share with memory only", "0.5(8Gi)", vgpu(t, c, KindShare, 1, 50, 50, 8192, true), "0.5(8Gi)"},
-		{"untyped share up to the largest card", "0.5(141Gi)", vgpu(t, c, KindShare, 1, 50, 50, 141*1024, true), "0.5(141Gi)"},
+		{"untyped share up to the largest card", "0.5(192Gi)", vgpu(t, c, KindShare, 1, 50, 50, 192*1024, true), "0.5(192Gi)"},
 		{"memory in Mi", "0.5(T4,1536Mi)", vgpu(t, c, KindShare, 1, 50, 50, 1536, true, "T4"), "0.5(T4,1536Mi)"},
 		// N(VENDOR), N(VENDOR,TYPE)
 		{"vendor alone", "1(ascend)", whole(t, c, "ascend", 1), "1(ascend)"},
@@ -163,19 +178,19 @@ func TestResolveRefused(t *testing.T) {
 		msg   string
 	}{
 		{"unknown type", "2(X999)", ErrUnknownName, "X999",
-			`"2(X999)": unknown type "X999"; known types: A10, A100, A100-40GB, Ascend910, G2, G3, H100, H200, L40S, MI250, MI300X, P100, T4, V100, V100-16GB; vendors: amd, ascend, nvidia`},
+			`"2(X999)": unknown type "X999"; known types: ` + allTypes + `; vendors: amd, ascend, nvidia`},
 		{"unknown alternative", "2(V100|X999)", ErrUnknownName, "X999",
-			`"2(V100|X999)": unknown type "X999"; known types: A10, A100, A100-40GB, Ascend910, G2, G3, H100, H200, L40S, MI250, MI300X, P100, T4, V100, V100-16GB; vendors: amd, ascend, nvidia`},
+			`"2(V100|X999)": unknown type "X999"; known types: ` + allTypes + `; vendors: amd, ascend, nvidia`},
 		{"unknown vendor", "2(foo,T4)", ErrUnknownName, "foo",
 			`"2(foo,T4)": unknown vendor "foo"; vendors: amd, ascend, nvidia`},
 		{"memory larger than the card", "0.5(T4,1Ti)", ErrMemory, "1Ti",
 			`"0.5(T4,1Ti)": memory 1Ti is more than a T4 has (16Gi); ask for at most 16Gi, or leave the memory out for the share's proportion of the card`},
 		{"memory larger than the smallest alternative", "0.5(A100|T4,20Gi)", ErrMemory, "20Gi",
 			`"0.5(A100|T4,20Gi)": memory 20Gi is more than a T4 has (16Gi); ask for at most 16Gi, or leave the memory out for the share's proportion of the card`},
-		{"memory larger than any card", "0.5(142Gi)", ErrMemory, "142Gi",
-			`"0.5(142Gi)": memory 142Gi is more than any nvidia card has (the largest, 141Gi); ask for at most 141Gi`},
+		{"memory larger than any card", "0.5(193Gi)", ErrMemory, "193Gi",
+			`"0.5(193Gi)": memory 193Gi is more than any nvidia card has (the largest, 192Gi); ask for at most 192Gi`},
 		{"vgpu card memory larger than the card", "1(VGPU,T4,32Gi)", ErrMemory, "32Gi",
-			`"1(VGPU,T4,32Gi)": memory 32Gi is more than a T4 has (16Gi); ask for at most 16Gi, or leave the memory out for the share's proportion of the card`},
+			`"1(VGPU,T4,32Gi)": memory 32Gi is more than a T4 has (16Gi); ask for at most 16Gi, or leave the memory out for all of the card's`},
 		{"memory not a whole unit", "0.5(T4,1000Mi)", ErrMemory, "1000Mi",
 			`"0.5(T4,1000Mi)": memory 1000Mi is not a whole number of 256Mi units; vGPU memory is counted in units of 256Mi: write 768Mi or 1Gi`},
 		{"memory below one unit", "0.5(100Mi)", ErrMemory, "100Mi",
@@ -183,7 +198,7 @@ func TestResolveRefused(t *testing.T) {
 		{"type of another vendor than the scope", "2(amd,V100)", ErrVendor, "V100",
 			`"2(amd,V100)": "V100" is a type of vendor nvidia, not amd; amd types: MI250, MI300X`},
 		{"alternatives of two vendors", "2(V100|MI250)", ErrVendor, "MI250",
-			`"2(V100|MI250)": "MI250" is a type of vendor amd but "V100" of nvidia: alternatives must be types of one vendor; nvidia types: A10, A100, A100-40GB, G2, G3, H100, H200, L40S, P100, T4, V100, V100-16GB; amd types: MI250, MI300X`},
+			`"2(V100|MI250)": "MI250" is a type of vendor amd but "V100" of nvidia: alternatives must be types of one vendor; nvidia types: ` + nvidiaTypes + `; amd types: MI250, MI300X`},
 		{"type where the vendor goes", "2(V100,A100)", ErrVendor, "V100",
 			`"2(V100,A100)": "V100" is a type, not a vendor; write 2(V100|A100) for any of these types; a vendor comes first, as in 2(amd,MI250)`},
 		{"vendor as an alternative", "2(amd|V100)", ErrVendor, "amd",
@@ -201,7 +216,7 @@ func TestResolveRefused(t *testing.T) {
 		{"syntax errors come from the parser", "1.5", gpuspec.ErrRange, "1.5",
 			`"1.5": fractions must be below 1; ask for 2 cards or 0.5`},
 		{"written input is quoted as written", "2 ( x999 )", ErrUnknownName, "x999",
-			`"2 ( x999 )": unknown type "x999"; known types: A10, A100, A100-40GB, Ascend910, G2, G3, H100, H200, L40S, MI250, MI300X, P100, T4, V100, V100-16GB; vendors: amd, ascend, nvidia`},
+			`"2 ( x999 )": unknown type "x999"; known types: ` + allTypes + `; vendors: amd, ascend, nvidia`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -282,5 +297,75 @@ func TestKindString(t *testing.T) {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(k), got, want)
 		}
+	}
+}
+
+// TestVendorsHaveTheirOwnNodesAndTaints checks that a request for another
+// vendor's cards requires that vendor's node label and tolerates that
+// vendor's taint, never the default vendor's, and that a catalog can set
+// both per vendor.
+func TestVendorsHaveTheirOwnNodesAndTaints(t *testing.T) {
+	custom, err := Load(strings.NewReader(header + `
+vendors:
+  - name: nvidia
+    resource: nvidia.com/gpu
+    default: true
+  - name: amd
+    resource: amd.com/gpu
+    label: example.com/amd-gpu
+    tolerations:
+      - key: example.com/accelerator
+        operator: Equal
+        value: amd
+        effect: NoSchedule
+  - name: ascend
+    resource: huawei.com/Ascend910
+    tolerations: []
+tolerations:
+  - key: example.com/gpu
+    operator: Exists
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		c        *Catalog
+		in       string
+		required []Requirement
+		tols     []Toleration
+	}{
+		{"built-in amd", Default(), "2(amd,MI250)", []Requirement{in("amd", "true"), in("gpu-type", "MI250")}, tolerationsOf("amd")},
+		{"built-in ascend", Default(), "1(ascend)", []Requirement{in("ascend", "true")}, tolerationsOf("ascend")},
+		{"built-in nvidia", Default(), "1(T4)", []Requirement{in("gpu", "true"), in("gpu-type", "T4")}, tolerationsOf("nvidia")},
+		{"built-in vgpu", Default(), "1(VGPU)", []Requirement{in("vgpu", "true")}, tolerationsOf("nvidia")},
+		{"custom label and tolerations", custom, "1(amd)", []Requirement{in("example.com/amd-gpu", "true")},
+			[]Toleration{{Key: "example.com/accelerator", Operator: "Equal", Value: "amd", Effect: "NoSchedule"}}},
+		{"custom empty tolerations", custom, "1(ascend)", []Requirement{in("ascend", "true")}, nil},
+		{"default vendor takes the top-level tolerations", custom, "1", []Requirement{in("gpu", "true")},
+			[]Toleration{{Key: "example.com/gpu", Operator: "Exists"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.c.ParseResolve(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Required, tc.required) {
+				t.Errorf("required %+v, want %+v", got.Required, tc.required)
+			}
+			if !reflect.DeepEqual(got.Tolerations, tc.tols) {
+				t.Errorf("tolerations %+v, want %+v", got.Tolerations, tc.tols)
+			}
+			if got.Vendor != nil && tc.c.VendorLabel(got.Vendor.Name) != got.Required[0].Key && got.Kind == KindWhole {
+				t.Errorf("VendorLabel(%s) = %q, want %q", got.Vendor.Name, tc.c.VendorLabel(got.Vendor.Name), got.Required[0].Key)
+			}
+			if got.Vendor != nil && !reflect.DeepEqual(tc.c.VendorTolerations(got.Vendor.Name), tc.tols) && len(tc.tols) > 0 {
+				t.Errorf("VendorTolerations(%s) = %+v, want %+v", got.Vendor.Name, tc.c.VendorTolerations(got.Vendor.Name), tc.tols)
+			}
+		})
+	}
+	if l := Default().VendorLabel("intel"); l != "" {
+		t.Errorf("VendorLabel of an unknown vendor = %q", l)
 	}
 }

@@ -147,6 +147,32 @@ func (c *Catalog) validate() []FieldError {
 		}
 		labels[l.key] = l.field
 	}
+	// A vendor's node label is its own: another vendor's nodes, the type
+	// and vGPU labels and the roles may not use it.
+	for i := range c.Vendors {
+		vd := &c.Vendors[i]
+		f := idx("vendors", i) + ".label"
+		key := c.vendorLabel(vd)
+		if msg := labelKeyProblem(key); msg != "" {
+			v.addf(f, "%q: %s", key, msg)
+			continue
+		}
+		prev, ok := labels[key]
+		switch {
+		case ok && vd.Default && prev == "labels.gpu":
+			// The default vendor's nodes are the gpu=true ones.
+		case ok:
+			v.addf(f, "label %q of vendor %s is already %s; each vendor's nodes need a label of their own, e.g. %s",
+				key, vd.Name, prev, strings.ToLower(vd.Name))
+		default:
+			labels[key] = "the label of vendor " + vd.Name
+		}
+	}
+	for i, vd := range c.Vendors {
+		for j, t := range vd.Tolerations {
+			validateToleration(&v, idx(idx("vendors", i)+".tolerations", j), t)
+		}
+	}
 	roles := map[string]bool{}
 	for i, r := range c.Roles {
 		f := idx("roles", i)
