@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,8 +74,11 @@ func FuzzParseResolve(f *testing.F) {
 		r, err := c.ParseResolve(in)
 		if err != nil {
 			var e *gpuspec.Error
-			if !errors.As(err, &e) || e.Input != in {
+			if !errors.As(err, &e) || e.Input != in || !strings.HasPrefix(err.Error(), gpuspec.QuoteInput(in)+": ") {
 				t.Fatalf("ParseResolve(%q): error %v does not quote the input", in, err)
+			}
+			if q := gpuspec.QuoteInput(in); len(q) > len(strconv.Quote(strings.Repeat("\U0010FFFF", gpuspec.MaxQuote)+"…")) {
+				t.Fatalf("ParseResolve(%q): the quote %s is not capped", in, q)
 			}
 			if e.Part != "" && !strings.HasPrefix(in[e.Offset:], e.Part) {
 				t.Fatalf("ParseResolve(%q): part %q is not at offset %d", in, e.Part, e.Offset)

@@ -369,3 +369,36 @@ tolerations:
 		t.Errorf("VendorLabel of an unknown vendor = %q", l)
 	}
 }
+
+// TestHintsResolve checks that the requests a refusal proposes resolve with
+// the built-in catalog: "1(H100,80Gi)" once proposed "0.5(T4,80Gi)", which
+// is refused because a T4 has 16Gi.
+func TestHintsResolve(t *testing.T) {
+	c := Default()
+	cases := []struct {
+		in   string
+		hint []string // the requests the message proposes
+	}{
+		{"1(H100,80Gi)", []string{"1(H100)", "1(VGPU,H100,80Gi)"}},
+		{"2(V100,8Gi)", []string{"2(V100)", "2(VGPU,V100,8Gi)"}},
+		{"1(amd,64Gi)", []string{"1(amd)"}},
+		{"1 0(V100)", []string{"10(V100)", "1(V100)"}},
+		{"2(V100,A100)", []string{"2(V100|A100)"}},
+		{"2(amd|V100)", []string{"2(amd)"}},
+		{"0.5(MI250)", []string{"1(amd,MI250)"}},
+	}
+	for _, tc := range cases {
+		_, err := c.ParseResolve(tc.in)
+		if err == nil {
+			t.Fatalf("ParseResolve(%q) accepted", tc.in)
+		}
+		for _, h := range tc.hint {
+			if !strings.Contains(err.Error(), h) {
+				t.Errorf("ParseResolve(%q): %v; want it to propose %s", tc.in, err, h)
+			}
+			if _, err := c.ParseResolve(h); err != nil {
+				t.Errorf("ParseResolve(%q) proposes %s, which is refused: %v", tc.in, h, err)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Sentinel classes of a refused request. Every error Parse returns is an
@@ -43,11 +44,43 @@ type Error struct {
 	Err error
 }
 
-// Error renders `"INPUT": MSG; HINT`.
+// MaxQuote bounds, in bytes, how much of the input an error message
+// quotes: a longer input is cut at a rune boundary and "…" marks the cut,
+// so that a huge annotation is not echoed back whole.
+const MaxQuote = 64
+
+// QuoteInput quotes the input as error messages do: whole up to MaxQuote
+// bytes, else its first MaxQuote bytes or fewer, never splitting a UTF-8
+// sequence, followed by "…".
+func QuoteInput(s string) string {
+	if len(s) <= MaxQuote {
+		return strconv.Quote(s)
+	}
+	cut := MaxQuote
+	if start := splitAt(s, cut); start >= 0 {
+		cut = start
+	}
+	return strconv.Quote(s[:cut] + "…")
+}
+
+// splitAt returns the start of the UTF-8 sequence that offset cut of s
+// falls inside, or -1 when cut is at a boundary (or inside bytes that are
+// not UTF-8 anyway).
+func splitAt(s string, cut int) int {
+	for k := 1; k < utf8.UTFMax && k <= cut; k++ {
+		r, w := utf8.DecodeRuneInString(s[cut-k:])
+		if (r != utf8.RuneError || w > 1) && w > k {
+			return cut - k
+		}
+	}
+	return -1
+}
+
+// Error renders `"INPUT": MSG; HINT`, the input quoted by QuoteInput.
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.Grow(len(e.Input) + len(e.Msg) + len(e.Hint) + 8)
-	b.WriteString(strconv.Quote(e.Input))
+	b.Grow(min(len(e.Input), MaxQuote) + len(e.Msg) + len(e.Hint) + 16)
+	b.WriteString(QuoteInput(e.Input))
 	b.WriteString(": ")
 	b.WriteString(e.Msg)
 	if e.Hint != "" {

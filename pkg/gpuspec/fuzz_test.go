@@ -3,9 +3,11 @@ package gpuspec
 import (
 	"errors"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParse checks that Parse never panics, that every error is an *Error
@@ -26,9 +28,11 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &e) {
 				t.Fatalf("Parse(%q): error %T is not *Error", in, err)
 			}
-			if e.Input != in || !strings.HasPrefix(e.Error(), strconv.Quote(in)+": ") {
-				t.Fatalf("Parse(%q): error %q does not quote the input", in, e.Error())
+			if e.Input != in {
+				t.Fatalf("Parse(%q): error for input %q", in, e.Input)
 			}
+			checkQuote(t, in, e.Error())
+			checkHint(t, e)
 			if e.Offset < 0 || e.Offset > len(in) {
 				t.Fatalf("Parse(%q): offset %d outside the input", in, e.Offset)
 			}
@@ -58,4 +62,63 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("String not stable: %q then %q", canon, again)
 		}
 	})
+}
+
+// checkQuote checks that an error message starts with the input quoted and
+// capped: whole up to MaxQuote bytes, else a prefix of at most MaxQuote
+// bytes that ends on a character boundary, followed by "…".
+func checkQuote(t *testing.T, in, text string) {
+	t.Helper()
+	q, err := strconv.QuotedPrefix(text)
+	if err != nil || !strings.HasPrefix(text[len(q):], ": ") {
+		t.Fatalf("error %q does not start with a quoted input", text)
+	}
+	quoted, err := strconv.Unquote(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in) <= MaxQuote {
+		if quoted != in {
+			t.Fatalf("error %q quotes %q, want the whole input %q", text, quoted, in)
+		}
+		return
+	}
+	prefix, cut := strings.CutSuffix(quoted, "…")
+	switch {
+	case !cut || !strings.HasPrefix(in, prefix):
+		t.Fatalf("error %q: the quote of a %d-byte input is not a prefix and \"…\"", text, len(in))
+	case len(prefix) > MaxQuote || MaxQuote-len(prefix) >= utf8.UTFMax,
+		len(prefix) < MaxQuote && splitAt(in, MaxQuote) != len(prefix):
+		t.Fatalf("error %q quotes %d bytes of the input, want %d less at most a character", text, len(prefix), MaxQuote)
+	case splitAt(in, len(prefix)) >= 0:
+		t.Fatalf("error %q cuts the input inside a character", text)
+	}
+}
+
+// rewrite finds the requests a hint proposes: numbers, with what follows in
+// parentheses, standing as words ("write 2(V100) or 1(V100)", "0.5").
+var rewrite = regexp.MustCompile(`(?:^|\s)(\d[\d.]*(?:\([^()\s]*\))?)(?:$|[\s,;:])`)
+
+// hintRewrites returns the requests a hint proposes.
+func hintRewrites(hint string) []string {
+	var out []string
+	for _, m := range rewrite.FindAllStringSubmatch(hint, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// checkHint checks that every request (or memory amount) a refusal's hint
+// proposes is accepted: a hint never sends its reader to another refusal.
+func checkHint(t *testing.T, e *Error) {
+	t.Helper()
+	for _, r := range hintRewrites(e.Hint) {
+		// A memory amount fixes the syntax of one field: it may still be
+		// out of range, but not refused for the same kind of fault.
+		if _, err := Parse(r); err != nil {
+			if _, merr := ParseMemory(r); merr != nil && errors.Is(merr, e.Err) {
+				t.Errorf("Parse(%q) hints %q, which is refused: %v", e.Input, r, err)
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package gpuspec
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -53,6 +54,15 @@ func ParseMemory(s string) (int64, error) {
 	return b, nil
 }
 
+// memoryHint proposes a rewrite of a memory amount, "write R", if R is
+// written right (it may still be out of range), or else fallback.
+func memoryHint(rewrite, fallback string) string {
+	if _, pe := parseMemory(rewrite); pe != nil && pe.err != ErrRange {
+		return fallback
+	}
+	return "write " + rewrite
+}
+
 // FormatMemory writes bytes in the largest binary unit that holds it
 // exactly: 8Gi, 1536Mi, 1Ti; amounts below a KiB are written as bytes.
 func FormatMemory(bytes int64) string {
@@ -98,12 +108,12 @@ func parseMemory(s string) (int64, *partError) {
 		return 0, &partError{msg: "a memory amount is empty", hint: accepted, err: ErrSyntax}
 	case intEnd == 0 && fracStart < len(s) && s[0] == '.':
 		return 0, &partError{part: s, msg: fmt.Sprintf("memory %q has no digit before the point", s),
-			hint: "write 0" + s, err: ErrSyntax}
+			hint: memoryHint("0"+s[:numEnd]+cmp.Or(unit, "Gi"), "write a digit before the point, e.g. 0.5Gi"), err: ErrSyntax}
 	case intEnd == 0:
 		return 0, &partError{part: s, msg: fmt.Sprintf("memory %q does not start with a number", s), hint: accepted, err: ErrSyntax}
 	case fracStart != intEnd && fracStart == fracEnd:
 		return 0, &partError{off: intEnd, part: s, msg: fmt.Sprintf("memory %q has no digit after the point", s),
-			hint: "write " + s[:intEnd] + unit, err: ErrSyntax}
+			hint: memoryHint(s[:intEnd]+cmp.Or(unit, "Gi"), "write a digit after the point, e.g. 1.5Gi"), err: ErrSyntax}
 	}
 	var unitKiB uint64
 	for _, u := range memoryUnits {

@@ -1,7 +1,9 @@
 package gpuspec
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -24,7 +26,13 @@ func Parse(s string) (Request, error) {
 			Msg:  fmt.Sprintf("the request is %d bytes long, more than %d", len(s), MaxInputLen),
 			Hint: accepted, Err: ErrRange}
 	}
-	p := parser{in: s}
+	return parse(s, false)
+}
+
+// parse is Parse; quiet skips checking the rewrites a hint proposes (see
+// parser.suggest), which is how those checks parse without recursing.
+func parse(s string, quiet bool) (Request, error) {
+	p := parser{in: s, quiet: quiet}
 	if err := p.normalize(); err != nil {
 		return Request{}, err
 	}
@@ -35,13 +43,50 @@ func Parse(s string) (Request, error) {
 	return r, nil
 }
 
+// accepts reports whether s parses.
+func accepts(s string) bool {
+	_, err := parse(s, true)
+	return err == nil
+}
+
 // parser reads src, the input with whitespace dropped and full-width
 // forms folded to ASCII, and reports errors at offsets of the input as
 // written.
 type parser struct {
-	in   string // as written
-	src  string // normalised: printable ASCII, no whitespace
-	offs []int  // offs[i] is the offset in `in` of src[i]; nil when src == in
+	in    string // as written
+	src   string // normalised: printable ASCII, no whitespace
+	offs  []int  // offs[i] is the offset in `in` of src[i]; nil when src == in
+	quiet bool   // parsing a hint's rewrite: do not check rewrites in turn
+}
+
+// parses returns the rewrites of the input that parse, without
+// repeats, so that a hint never proposes what would be refused. A quiet
+// parser does not check (its hints are not shown) and keeps them all.
+func (p *parser) parses(rewrites ...string) []string {
+	ok := rewrites[:0:0]
+	for _, r := range rewrites {
+		if r != "" && !slices.Contains(ok, r) && (p.quiet || accepts(r)) {
+			ok = append(ok, r)
+		}
+	}
+	return ok
+}
+
+// first returns the first of the rewrites that parses, or "".
+func (p *parser) first(rewrites ...string) string {
+	if ok := p.parses(rewrites...); len(ok) > 0 {
+		return ok[0]
+	}
+	return ""
+}
+
+// rewrite is a hint proposing the first of the rewrites that parses,
+// "write R", or else fallback.
+func (p *parser) rewrite(fallback string, rewrites ...string) string {
+	if r := p.first(rewrites...); r != "" {
+		return "write " + r
+	}
+	return fallback
 }
 
 // normalize fills src. The common case, printable ASCII without spaces,
@@ -61,33 +106,94 @@ func (p *parser) normalize() error {
 	}
 	b := make([]byte, 0, len(s))
 	offs := make([]int, 0, len(s))
+	space := -1 // the offset of the white space since the last character kept
 	for i := 0; i < len(s); {
 		r, w := utf8.DecodeRuneInString(s[i:])
+		c := byte(0) // r folded to ASCII, if it is kept
 		switch {
 		case r == utf8.RuneError && w <= 1:
 			return &Error{Input: s, Offset: i, Part: s[i : i+1],
 				Msg:  fmt.Sprintf("byte 0x%02x at offset %d is not UTF-8 text", s[i], i),
 				Hint: accepted, Err: ErrSyntax}
 		case unicode.IsSpace(r):
-			// Spaces are ignored wherever they are.
-		case r >= 0xFF01 && r <= 0xFF5E:
-			// Full-width forms of ASCII, as typed with a CJK input method:
-			// （）， and the rest count as ()、, etc.
-			b = append(b, byte(r-0xFEE0))
-			offs = append(offs, i)
-		case r > ' ' && r < 0x7f:
-			b = append(b, byte(r))
-			offs = append(offs, i)
+			// Spaces are ignored wherever they are, except inside a number.
+			if space < 0 {
+				space = i
+			}
+		case fold(r) != 0:
+			c = fold(r)
 		default:
 			return &Error{Input: s, Offset: i, Part: s[i : i+w],
 				Msg:  fmt.Sprintf("unexpected character %q at offset %d", r, i),
 				Hint: accepted, Err: ErrSyntax}
+		}
+		if c != 0 {
+			if space >= 0 && len(b) > 0 && isNumberChar(b[len(b)-1]) && isNumberChar(c) {
+				return p.spaceInNumber(b, space, i)
+			}
+			b = append(b, c)
+			offs = append(offs, i)
+			space = -1
 		}
 		i += w
 	}
 	p.src = string(b)
 	p.offs = offs
 	return nil
+}
+
+// fold returns the printable ASCII character r is or stands for, 0 for
+// none: full-width forms of ASCII, as typed with a CJK input method
+// (（）， and the rest), count as ()、, etc.
+func fold(r rune) byte {
+	switch {
+	case r >= 0xFF01 && r <= 0xFF5E:
+		return byte(r - 0xFEE0)
+	case r > ' ' && r < 0x7f:
+		return byte(r)
+	}
+	return 0
+}
+
+// isNumberChar tells the characters of counts, shares and memory amounts
+// that a space may not separate.
+func isNumberChar(c byte) bool { return isDigit(c) || c == '.' }
+
+// spaceInNumber refuses white space at in[space:next] between two
+// characters of one number, src the input read so far: "1 0(V100)" is a
+// typo far more often than ten cards.
+func (p *parser) spaceInNumber(src []byte, space, next int) error {
+	in := p.in
+	left := len(src)
+	for left > 0 && isNumberChar(src[left-1]) {
+		left--
+	}
+	right, digits := next, []byte(nil)
+	for right < len(in) {
+		r, w := utf8.DecodeRuneInString(in[right:])
+		if !isNumberChar(fold(r)) {
+			break
+		}
+		digits = append(digits, fold(r))
+		right += w
+	}
+	number := string(src[left:]) + in[space:next] + string(digits)
+	hint := "a number is written without spaces"
+	// The number joined, or cut at the space.
+	if ok := p.parses(canonical(in[:space]+in[next:]), canonical(in[:space]+in[right:])); len(ok) > 0 {
+		hint += ": write " + strings.Join(ok, " or ")
+	}
+	return &Error{Input: in, Offset: space, Part: in[space:next],
+		Msg: fmt.Sprintf("a space inside the number %q", number), Hint: hint, Err: ErrSyntax}
+}
+
+// canonical is the canonical form of s, or "" when s is refused.
+func canonical(s string) string {
+	r, err := parse(s, true)
+	if err != nil {
+		return ""
+	}
+	return r.String()
 }
 
 // off maps a position of src to an offset of the input.
@@ -131,7 +237,7 @@ func (p *parser) parse(r *Request) error {
 	switch c := src[i]; {
 	case c == '(' && r.Count == 0 && r.Hundredths == 0:
 		return p.fail(0, len(src), ErrConflict, "0 means no GPU and takes nothing in parentheses",
-			"write 0 alone, or a count from 1 to 64 such as 1"+src[i:])
+			"write 0 alone, or a count from 1 to 64 such as "+cmp.Or(p.first("1"+src[i:]), "1"))
 	case c == '(':
 		return p.parseArgs(i+1, r)
 	case isLetter(c):
@@ -140,9 +246,9 @@ func (p *parser) parse(r *Request) error {
 			j++
 		}
 		return p.fail(i, j, ErrSyntax, fmt.Sprintf("expected \"(\" before %q", p.part(i, j)),
-			fmt.Sprintf("write %s(%s)", src[:i], src[i:j]))
+			p.rewrite("put the type in parentheses, as in 2(V100)", src[:i]+"("+src[i:j]+")", "1("+src[i:j]+")"))
 	case c == ')':
-		return p.unexpected(i, " without an opening \"(\"", "write e.g. "+src[:i]+"(T4)")
+		return p.unexpected(i, " without an opening \"(\"", "write e.g. "+cmp.Or(p.first(src[:i]+"(T4)", src[:i]), "2(T4)"))
 	}
 	return p.unexpected(i, " after "+strconv.Quote(p.part(0, i)), accepted)
 }
@@ -173,14 +279,14 @@ func (p *parser) parseAmount(r *Request) (int, error) {
 			j++
 		}
 		return 0, p.fail(0, j, ErrSyntax, "a share needs a digit before the point",
-			"write 0"+src[:j])
+			p.rewrite("write a share such as 0.5", "0"+src[:j]))
 	case i == 0 && isLetter(src[0]):
 		j := 0
 		for j < len(src) && isNameChar(src[j]) {
 			j++
 		}
 		return 0, p.fail(0, j, ErrSyntax, fmt.Sprintf("a request starts with a number, not %q", p.part(0, j)),
-			fmt.Sprintf("put the count first: 1(%s)", src[:j]))
+			"put the count first: "+cmp.Or(p.first("1("+src[:j]+")"), "1(V100)"))
 	case i == 0:
 		return 0, p.unexpected(0, "", accepted)
 	}
@@ -193,7 +299,8 @@ func (p *parser) parseAmount(r *Request) (int, error) {
 		if trimmed == "" {
 			trimmed = "0"
 		}
-		return 0, p.fail(0, i, ErrSyntax, "a count is written without leading zeros", "write "+trimmed+src[i:])
+		return 0, p.fail(0, i, ErrSyntax, "a count is written without leading zeros",
+			p.rewrite("write the count without leading zeros, as in 2", trimmed+src[i:], trimmed))
 	}
 	n := 0
 	for _, c := range digits {
@@ -221,7 +328,7 @@ func (p *parser) parseShare(r *Request, dot int) (int, error) {
 	frac := src[dot+1 : j]
 	if frac == "" {
 		hint := "write a share such as 0.5"
-		if t := strings.TrimLeft(digits, "0"); t != "" {
+		if t := strings.TrimLeft(digits, "0"); t != "" && len(p.parses(t)) > 0 {
 			hint = "write a whole count such as " + t + ", or a share such as 0.5"
 		}
 		return 0, p.fail(0, j, ErrSyntax, "a share needs a digit after the point", hint)
@@ -231,13 +338,14 @@ func (p *parser) parseShare(r *Request, dot int) (int, error) {
 		intTrim := strings.TrimLeft(digits, "0")
 		switch {
 		case intTrim == "":
-			return 0, p.fail(0, j, ErrSyntax, "a share is written with a single 0 before the point", "write 0."+frac)
+			return 0, p.fail(0, j, ErrSyntax, "a share is written with a single 0 before the point",
+				p.rewrite("write a share such as 0.5", "0."+frac))
 		case fracTrim == "":
 			return 0, p.fail(0, j, ErrSyntax, "a whole count is written without a point",
-				"write "+intTrim)
+				p.rewrite("write a whole count such as 2", intTrim))
 		case len(intTrim) <= 2 && atoi(intTrim) < MaxCount:
 			return 0, p.fail(0, j, ErrRange, "fractions must be below 1",
-				fmt.Sprintf("ask for %d cards or 0.%s", atoi(intTrim)+1, fracTrim))
+				fmt.Sprintf("ask for %d cards or %s", atoi(intTrim)+1, cmp.Or(p.first("0."+fracTrim), "a share such as 0.5")))
 		}
 		return 0, p.fail(0, j, ErrRange, "fractions must be below 1",
 			"ask for at most 64 whole cards, or a share of one card such as 0.5")
@@ -287,7 +395,7 @@ func (p *parser) parseArgs(i int, r *Request) error {
 	if i < len(src) && src[i] == ')' {
 		amount := src[:open]
 		return p.fail(open, i+1, ErrSyntax, "the parentheses are empty",
-			fmt.Sprintf("write %s for any card, or name a type: %s(T4)", amount, amount))
+			fmt.Sprintf("write %s for any card, or name a type: %s", cmp.Or(p.first(amount), "2"), cmp.Or(p.first(amount+"(T4)"), "2(T4)")))
 	}
 	var (
 		names  [2]span // name fields, in written order
@@ -365,12 +473,6 @@ func (p *parser) parseArgs(i int, r *Request) error {
 		return p.unexpected(i, " after \")\"", "nothing may follow the closing parenthesis")
 	}
 
-	if memAt >= 0 && !r.VGPU && r.Hundredths == 0 {
-		return p.fail(memAt, len(src)-1, ErrConflict,
-			fmt.Sprintf("memory %q applies only to vGPU: a share or VGPU cards", p.part(memAt, nextField(src, memAt))),
-			fmt.Sprintf("write 0.5(T4,%[1]s) or %[2]d(VGPU,%[1]s), or leave the memory out for whole cards",
-				FormatMemory(r.MemoryBytes), r.Count))
-	}
 	last := names[0]
 	if nNames == 2 {
 		scope := names[0]
@@ -385,6 +487,22 @@ func (p *parser) parseArgs(i int, r *Request) error {
 	if nNames > 0 {
 		r.Names = p.splitNames(last)
 	}
+	if memAt >= 0 && !r.VGPU && r.Hundredths == 0 {
+		// The same cards whole, or as vGPU cards with that memory.
+		whole, cards := *r, *r
+		whole.MemoryBytes = 0
+		cards.VGPU = true
+		var hint []string
+		if ok := p.parses(whole.String()); len(ok) > 0 {
+			hint = append(hint, "write "+ok[0]+" for whole cards")
+		}
+		if ok := p.parses(cards.String()); len(ok) > 0 {
+			hint = append(hint, ok[0]+" for vGPU cards with that memory each")
+		}
+		return p.fail(memAt, len(src)-1, ErrConflict,
+			fmt.Sprintf("memory %q applies only to vGPU: a share or VGPU cards", p.part(memAt, nextField(src, memAt))),
+			cmp.Or(strings.Join(hint, ", or "), "leave the memory out for whole cards"))
+	}
 	return nil
 }
 
@@ -398,8 +516,16 @@ func nextField(src string, i int) int {
 
 // missingClose reports input that ends inside parentheses.
 func (p *parser) missingClose(i, open int) error {
+	// Closed as written, without a dangling separator, or without the
+	// parentheses if nothing is in them.
+	written := p.src[:i]
+	trimmed := strings.TrimRight(written, ",|")
+	hint := "close the parenthesis, as in 2(V100)"
+	if ok := p.parses(written+")", trimmed+")", strings.TrimSuffix(trimmed, "(")); len(ok) > 0 {
+		hint = "write " + ok[0]
+	}
 	return &Error{Input: p.in, Offset: len(p.in), Msg: fmt.Sprintf("missing \")\" for the \"(\" at offset %d", p.off(open)),
-		Hint: "write " + p.src[:i] + ")", Err: ErrSyntax}
+		Hint: hint, Err: ErrSyntax}
 }
 
 // checkNames checks a name field src[i:j] (names joined by '|') and reports

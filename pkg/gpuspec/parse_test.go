@@ -143,9 +143,9 @@ var refusedCases = []struct {
 	{"missing close", "2(V100", ErrSyntax, 6, "",
 		`"2(V100": missing ")" for the "(" at offset 1; write 2(V100)`},
 	{"missing close after comma", "0.5(T4,", ErrSyntax, 7, "",
-		`"0.5(T4,": missing ")" for the "(" at offset 3; write 0.5(T4,)`},
+		`"0.5(T4,": missing ")" for the "(" at offset 3; write 0.5(T4)`},
 	{"missing close right after open", "2(", ErrSyntax, 2, "",
-		`"2(": missing ")" for the "(" at offset 1; write 2()`},
+		`"2(": missing ")" for the "(" at offset 1; write 2`},
 	{"finer than a hundredth", "0.125", ErrPrecision, 0, "0.125",
 		`"0.125": a share finer than a hundredth of a card; vGPU cores are hundredths of a card: write 0.12 or 0.13`},
 	{"finer than a hundredth near zero", "0.001", ErrPrecision, 0, "0.001",
@@ -215,7 +215,7 @@ var refusedCases = []struct {
 	{"alternative starts with a digit", "2(V100|100)", ErrSyntax, 7, "100",
 		`"2(V100|100)": "100" is not a name: names start with a letter; a type name is like V100, A100-40GB or V100M16`},
 	{"name too long", "1(" + strings.Repeat("A", 64) + ")", ErrSyntax, 2, strings.Repeat("A", 64),
-		`"1(` + strings.Repeat("A", 64) + `)": "` + strings.Repeat("A", 64) + `" is not a name: names are at most 63 characters; a type name is like V100, A100-40GB or V100M16`},
+		`"1(` + strings.Repeat("A", 62) + `…": "` + strings.Repeat("A", 64) + `" is not a name: names are at most 63 characters; a type name is like V100, A100-40GB or V100M16`},
 	{"name twice", "2(V100|v100)", ErrConflict, 7, "v100",
 		`"2(V100|v100)": "v100" is named twice; name each type once`},
 	{"vgpu as alternative", "2(VGPU|T4)", ErrConflict, 2, "VGPU",
@@ -227,7 +227,29 @@ var refusedCases = []struct {
 	{"vendor with alternatives", "2(amd|nvidia,MI250)", ErrConflict, 2, "amd|nvidia",
 		`"2(amd|nvidia,MI250)": "amd|nvidia": the vendor before the comma is a single name; write 2(amd,MI250|MI300X) for types of one vendor, or 2(V100|A100) for alternatives`},
 	{"memory for whole cards", "2(V100,8Gi)", ErrConflict, 7, "8Gi",
-		`"2(V100,8Gi)": memory "8Gi" applies only to vGPU: a share or VGPU cards; write 0.5(T4,8Gi) or 2(VGPU,8Gi), or leave the memory out for whole cards`},
+		`"2(V100,8Gi)": memory "8Gi" applies only to vGPU: a share or VGPU cards; write 2(V100) for whole cards, or 2(VGPU,V100,8Gi) for vGPU cards with that memory each`},
+	{"memory for whole cards of a large type", "1(H100,80Gi)", ErrConflict, 7, "80Gi",
+		`"1(H100,80Gi)": memory "80Gi" applies only to vGPU: a share or VGPU cards; write 1(H100) for whole cards, or 1(VGPU,H100,80Gi) for vGPU cards with that memory each`},
+	{"memory for any whole cards", "3(amd,8Gi)", ErrConflict, 6, "8Gi",
+		`"3(amd,8Gi)": memory "8Gi" applies only to vGPU: a share or VGPU cards; write 3(amd) for whole cards, or 3(VGPU,amd,8Gi) for vGPU cards with that memory each`},
+	// A space inside a number is refused: "1 0" is a typo far more often
+	// than ten cards.
+	{"space inside the count", "1 0(V100)", ErrSyntax, 1, " ",
+		`"1 0(V100)": a space inside the number "1 0"; a number is written without spaces: write 10(V100) or 1(V100)`},
+	{"space inside a count joined too large", "6 5", ErrSyntax, 1, " ",
+		`"6 5": a space inside the number "6 5"; a number is written without spaces: write 6`},
+	{"tab inside the count", "1\t\t2", ErrSyntax, 1, "\t\t",
+		`"1\t\t2": a space inside the number "1\t\t2"; a number is written without spaces: write 12 or 1`},
+	{"space inside a share", "0. 5(T4)", ErrSyntax, 2, " ",
+		`"0. 5(T4)": a space inside the number "0. 5"; a number is written without spaces: write 0.5(T4)`},
+	{"space before the point", "0 .5", ErrSyntax, 1, " ",
+		`"0 .5": a space inside the number "0 .5"; a number is written without spaces: write 0.5 or 0`},
+	{"space inside a memory amount", "0.5(T4,1 6Gi)", ErrSyntax, 8, " ",
+		`"0.5(T4,1 6Gi)": a space inside the number "1 6"; a number is written without spaces: write 0.5(T4,16Gi) or 0.5(T4,1Gi)`},
+	{"full-width space inside a full-width count", "１　０（V100）", ErrSyntax, 3, "　",
+		`"１\u3000０（V100）": a space inside the number "1\u30000"; a number is written without spaces: write 10(V100) or 1(V100)`},
+	{"space inside a number with no rewrite", "1(V100,1 6Gi)", ErrSyntax, 8, " ",
+		`"1(V100,1 6Gi)": a space inside the number "1 6"; a number is written without spaces`},
 	{"memory twice", "0.5(8Gi,4Gi)", ErrConflict, 8, "4Gi",
 		`"0.5(8Gi,4Gi)": a second memory amount "4Gi"; give one memory amount, e.g. 0.5(T4,8Gi)`},
 	{"memory without unit", "0.5(T4,8)", ErrSyntax, 8, "",
@@ -259,7 +281,9 @@ var refusedCases = []struct {
 	{"error offsets count the input as written", "2（V100，，）", ErrSyntax, 11, "，",
 		`"2（V100，，）": empty field before "，" at offset 11; fields are separated by one comma, e.g. 0.5(T4,8Gi)`},
 	{"too long", strings.Repeat(" ", MaxInputLen) + "1", ErrRange, MaxInputLen, "",
-		`"` + strings.Repeat(" ", MaxInputLen) + `1": the request is 513 bytes long, more than 512; ` + accepted},
+		`"` + strings.Repeat(" ", MaxQuote) + `…": the request is 513 bytes long, more than 512; ` + accepted},
+	{"a long input is quoted in part, not splitting a character", "1(V100," + strings.Repeat("é", 40) + ")", ErrSyntax, 7, "é",
+		`"1(V100,` + strings.Repeat("é", 28) + `…": unexpected character 'é' at offset 7; ` + accepted},
 }
 
 func TestParseRefused(t *testing.T) {
@@ -292,6 +316,24 @@ func TestParseRefused(t *testing.T) {
 				t.Errorf("message\n got %s\nwant %s", err.Error(), tc.msg)
 			}
 		})
+	}
+}
+
+// TestHintsAreAccepted checks that every request a refusal's hint
+// proposes parses: "1(H100,80Gi)" once proposed "0.5(T4,80Gi)", which the
+// catalog refuses (a T4 has 16Gi), and "0)" proposed "0(T4)".
+func TestHintsAreAccepted(t *testing.T) {
+	for _, tc := range refusedCases {
+		_, err := Parse(tc.in)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("Parse(%q): %v", tc.in, err)
+		}
+		checkHint(t, e)
+	}
+	if got := hintRewrites("write 0.5(T4,8Gi) or 2(VGPU,8Gi), or 1 for a whole card; units of 256Mi: 12"); !reflect.DeepEqual(got,
+		[]string{"0.5(T4,8Gi)", "2(VGPU,8Gi)", "1", "12"}) {
+		t.Errorf("hintRewrites = %q", got)
 	}
 }
 
