@@ -18,6 +18,12 @@ import (
 // Pieces of expected patches, written out as the API server receives them.
 const tolerateGPU = `{"op":"add","path":"/spec/tolerations","value":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}]}`
 
+// tolerate is the patch adding the toleration of a vendor's taint, named
+// like its resource.
+func tolerate(key string) string {
+	return `{"op":"add","path":"/spec/tolerations","value":[{"key":"` + key + `","operator":"Exists","effect":"NoSchedule"}]}`
+}
+
 func patchOf(ops ...string) string { return "[" + strings.Join(ops, ",") + "]" }
 
 func applied(v string) string {
@@ -110,9 +116,11 @@ func TestMutatePatch(t *testing.T) {
 				tolerateGPU),
 		},
 		{
-			name: "N(VGPU): a whole card's worth of vGPU each",
+			// A whole virtual card is the whole card: its cores here, all of
+			// its memory booked by the extender on the card it picks.
+			name: "N(VGPU): whole virtual cards, cores only",
 			pod:  makePod().withGPU("1(VGPU)").obj(),
-			patch: patchOf(applied("1(VGPU)"), resources(0, "tencent.com/vcuda-core=100", "tencent.com/vcuda-memory=64"),
+			patch: patchOf(applied("1(VGPU)"), resources(0, "tencent.com/vcuda-core=100"),
 				affinity(terms(reqs(vgpuTrue))), tolerateGPU),
 		},
 		{
@@ -137,13 +145,13 @@ func TestMutatePatch(t *testing.T) {
 			name: "N(VENDOR)",
 			pod:  makePod().withGPU("1(ascend)").obj(),
 			patch: patchOf(applied("1(ascend)"), resources(0, "huawei.com/Ascend910=1"),
-				affinity(terms(reqs(gpuTrue))), tolerateGPU),
+				affinity(terms(reqs(in("ascend", "true")))), tolerate("huawei.com/Ascend910")),
 		},
 		{
 			name: "N(VENDOR,TYPE)",
 			pod:  makePod().withGPU("2(amd,MI250)").obj(),
 			patch: patchOf(applied("2(amd,MI250)"), resources(0, "amd.com/gpu=2"),
-				affinity(terms(reqs(gpuTrue, in("gpu-type", "MI250")))), tolerateGPU),
+				affinity(terms(reqs(in("amd", "true"), in("gpu-type", "MI250")))), tolerate("amd.com/gpu")),
 		},
 		{
 			name: "0: no GPU, and the container sees none",
