@@ -427,24 +427,22 @@ func (f *file) catalog() (*Catalog, []FieldError) {
 // tolerations converts the file form, keeping nil (absent) apart from
 // empty (none).
 func tolerations(ts []fileToleration) []Toleration {
-	if ts == nil {
-		return nil
-	}
-	out := make([]Toleration, len(ts))
-	for i, t := range ts {
-		out[i] = Toleration(t)
-	}
-	return out
+	return convertList(ts, func(t fileToleration) Toleration { return Toleration(t) })
 }
 
 // fileTolerations is the inverse of tolerations.
 func fileTolerations(ts []Toleration) []fileToleration {
+	return convertList(ts, func(t Toleration) fileToleration { return fileToleration(t) })
+}
+
+// convertList converts a list item by item, keeping nil apart from empty.
+func convertList[T, U any](ts []T, conv func(T) U) []U {
 	if ts == nil {
 		return nil
 	}
-	out := make([]fileToleration, len(ts))
+	out := make([]U, len(ts))
 	for i, t := range ts {
-		out[i] = fileToleration(t)
+		out[i] = conv(t)
 	}
 	return out
 }
