@@ -2,16 +2,24 @@
 // extended resources, GPU types with their memory, aliases and product-name
 // patterns, the vGPU resources and units, the node label keys, the roles
 // and the taints to tolerate. It loads a catalog from YAML strictly (every
-// problem reported with its line) and ships a built-in default
-// (default.yaml, loaded through the same loader).
+// problem reported with its line: the YAML decoder refuses unknown,
+// repeated and mistyped fields, and a pass over the nodes gives the lines)
+// and ships a built-in default (default.yaml, loaded through the same
+// loader) of the cards sold from 2017 to 2026.
 //
 // Its main job is Resolve: turning a request parsed by pkg/gpuspec into
 // what a pod needs: resources, node affinity, tolerations, environment.
 // Decisions, all documented where they are made:
-//   - vGPU memory per card is proportional to the card unless given, and
-//     with several types named it is sized to the smallest of them, with
-//     none named to the smallest type of the default vendor: the pod then
-//     fits whatever card it lands on (Resolved.MemoryMiB).
+//   - A whole virtual card ("1(VGPU)") is the whole card: it asks cores
+//     only, and the scheduler extender books all of the memory of the card
+//     it picks (Resolved.MemoryMiB).
+//   - A share's memory is proportional to the card unless given, and with
+//     several types named it is sized to the smallest of them, with none
+//     named to the smallest type of the default vendor: the pod then fits
+//     whatever card it lands on.
+//   - Each vendor has its own node label and tolerations (Vendor.Label,
+//     Vendor.Tolerations), so that one vendor's pods never require or
+//     tolerate another vendor's nodes.
 //   - An explicit memory amount must be a whole number of the vGPU memory
 //     unit and fit every named type; with no type named it must fit the
 //     vendor's largest card, and the extender places it on a card that big.

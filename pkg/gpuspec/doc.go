@@ -19,7 +19,9 @@
 //	memory  = digits [ "." digits ] ( "Ki" | "Mi" | "Gi" | "Ti" )
 //
 // Before parsing, all white space (anything unicode.IsSpace reports) is
-// dropped wherever it is, and full-width forms of ASCII characters
+// dropped wherever it is, except between two characters of a number
+// (digits and the point), where it is refused: "1 0(V100)" is a typo far
+// more often than ten cards. Full-width forms of ASCII characters
 // (U+FF01..U+FF5E, e.g. "（", "）", "，", "｜") count as their ASCII
 // counterparts. Letter case does not matter anywhere.
 //
@@ -52,6 +54,10 @@
 //   - Names are kept as written (case included); String writes them back the
 //     same way, so Parse(r.String()) returns r.
 //   - Input longer than 512 bytes is refused unread.
+//   - A message quotes at most MaxQuote bytes of the input (QuoteInput).
+//   - A hint proposes a rewrite of the input only if it parses: the parser
+//     checks each one, quietly (without checking the rewrites of its own
+//     refusals), before naming it.
 //
 // Every error is an *Error: its message quotes the input, names the part
 // that is wrong and says what would be accepted; its Offset points at the
