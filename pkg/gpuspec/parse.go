@@ -72,10 +72,13 @@ func (p *parser) parses(rewrites ...string) []string {
 	return ok
 }
 
-// first returns the first of the rewrites that parses, or "".
+// first returns the first of the rewrites that parses (checking no more),
+// or "".
 func (p *parser) first(rewrites ...string) string {
-	if ok := p.parses(rewrites...); len(ok) > 0 {
-		return ok[0]
+	for _, r := range rewrites {
+		if r != "" && (p.quiet || accepts(r)) {
+			return r
+		}
 	}
 	return ""
 }
@@ -521,8 +524,8 @@ func (p *parser) missingClose(i, open int) error {
 	written := p.src[:i]
 	trimmed := strings.TrimRight(written, ",|")
 	hint := "close the parenthesis, as in 2(V100)"
-	if ok := p.parses(written+")", trimmed+")", strings.TrimSuffix(trimmed, "(")); len(ok) > 0 {
-		hint = "write " + ok[0]
+	if r := p.first(written+")", trimmed+")", strings.TrimSuffix(trimmed, "(")); r != "" {
+		hint = "write " + r
 	}
 	return &Error{Input: p.in, Offset: len(p.in), Msg: fmt.Sprintf("missing \")\" for the \"(\" at offset %d", p.off(open)),
 		Hint: hint, Err: ErrSyntax}
