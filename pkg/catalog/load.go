@@ -191,8 +191,12 @@ func decode(data []byte) (*file, lineMap, []FieldError) {
 		if !errors.As(err, &te) {
 			return nil, nil, []FieldError{yamlError(err)}
 		}
-		errs := make([]FieldError, 0, len(te.Errors))
+		errs := make([]FieldError, 0, min(len(te.Errors), maxErrors+1))
 		for _, msg := range te.Errors {
+			if len(errs) == maxErrors {
+				errs = append(errs, FieldError{Msg: fmt.Sprintf("and %d more problems; fix these first", len(te.Errors)-maxErrors)})
+				break
+			}
 			errs = append(errs, lines.explain(msg, kinds))
 		}
 		return nil, nil, errs
@@ -260,6 +264,10 @@ func (m lineMap) at(line int, name, kind string, kinds map[string]string) string
 	}
 	return best
 }
+
+// maxErrors bounds the problems a refusal lists; each costs a look through
+// the lines of the file.
+const maxErrors = 50
 
 // The strict decoder's messages, whose parts explain turns into a
 // FieldError with the field's path and what would be accepted.

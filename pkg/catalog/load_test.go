@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -302,5 +303,24 @@ func TestLoadRefusesAliasBombs(t *testing.T) {
 	_, err := Load(strings.NewReader(b.String()))
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "expands to more than") {
 		t.Fatalf("Load of an alias bomb: %v", err)
+	}
+}
+
+func TestLoadListsAtMostSoManyProblems(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(header)
+	for i := range 2 * maxErrors {
+		fmt.Fprintf(&b, "colour%d: blue\n", i)
+	}
+	_, err := Load(strings.NewReader(b.String()))
+	var le *LoadError
+	if !errors.As(err, &le) || len(le.Errs) != maxErrors+1 {
+		t.Fatalf("Load of %d unknown fields: %v", 2*maxErrors, err)
+	}
+	if last := le.Errs[maxErrors].Msg; last != "and 50 more problems; fix these first" {
+		t.Errorf("last problem %q", last)
+	}
+	if first := le.Errs[0].String(); !strings.HasPrefix(first, `line 3: colour0: unknown field "colour0"`) {
+		t.Errorf("first problem %q", first)
 	}
 }
