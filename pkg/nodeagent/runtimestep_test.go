@@ -228,3 +228,70 @@ func TestRuntimeStepHostRoot(t *testing.T) {
 		t.Fatalf("step under a host root: %+v", r)
 	}
 }
+
+// guideDaemonJSON is the docker configuration of the install guide
+// (issue 14): the runtime named by its full path.
+const guideDaemonJSON = `{"insecure-registries":["docker.oa.com:8080"], "default-runtime": "nvidia", "runtimes": {"nvidia": {"path": "/usr/bin/nvidia-container-runtime", "runtimeArgs": []}}}`
+
+// TestRuntimeStepEquivalentPaths: a runtime path an operator would write
+// for the installed binary is taken as it is; the file is not touched and
+// no restart is asked for.
+func TestRuntimeStepEquivalentPaths(t *testing.T) {
+	daemon := func(path string) string {
+		return strings.Replace(guideDaemonJSON, "/usr/bin/nvidia-container-runtime", path, 1)
+	}
+	tests := []struct {
+		name        string
+		daemon      string
+		runtimePath string // --runtime-path; "" is the default bare name
+		wantReason  string
+		wantSame    bool // the file is byte-for-byte unchanged
+	}{
+		{name: "the guide's full path", daemon: guideDaemonJSON, wantReason: "RuntimeConfigured", wantSame: true},
+		{name: "the bare name, found on the search path", daemon: daemon("nvidia-container-runtime"), wantReason: "RuntimeConfigured", wantSame: true},
+		{name: "full path in --runtime-path, bare name in the file", daemon: daemon("nvidia-container-runtime"),
+			runtimePath: "/usr/bin/nvidia-container-runtime", wantReason: "RuntimeConfigured", wantSame: true},
+		{name: "the other install directory", daemon: daemon("/usr/local/bin/nvidia-container-runtime"), wantReason: "RuntimeConfigured", wantSame: true},
+		{name: "a full path to nothing is rewritten", daemon: daemon("/opt/nvidia/nvidia-container-runtime"), wantReason: "RestartNeeded"},
+		{name: "another binary is rewritten", daemon: daemon("/usr/bin/runc"), wantReason: "RestartNeeded"},
+		{name: "a relative path is rewritten", daemon: daemon("bin/nvidia-container-runtime"), wantReason: "RestartNeeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			host := t.TempDir()
+			for _, d := range []string{"etc/docker", "usr/bin", "usr/local/bin"} {
+				if err := os.MkdirAll(filepath.Join(host, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, b := range []string{"usr/bin/nvidia-container-runtime", "usr/local/bin/nvidia-container-runtime", "usr/bin/runc"} {
+				if err := os.WriteFile(filepath.Join(host, b), nil, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			path := filepath.Join(host, "etc/docker/daemon.json")
+			if err := os.WriteFile(path, []byte(tt.daemon), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			opts := Options{HostRoot: host, ApplyRuntime: true, Runtimes: []string{"docker"}, RuntimePath: tt.runtimePath}.Default()
+			step, runner := newTestRuntimeStep(opts, nil, "")
+			r, _ := step.run(context.Background())
+			if r.Reason != tt.wantReason {
+				t.Fatalf("runtime step %s: %s, want %s", r.Reason, r.Message, tt.wantReason)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if same := string(got) == tt.daemon; same != tt.wantSame {
+				t.Errorf("file unchanged: %v, want %v:\n%s", same, tt.wantSame, got)
+			}
+			if _, err := os.Stat(path + runtime.BackupSuffix); tt.wantSame && err == nil {
+				t.Error("a backup was written for a file left as it was")
+			}
+			if len(runner.calls) != 0 {
+				t.Errorf("restarts: %v", runner.calls)
+			}
+		})
+	}
+}
