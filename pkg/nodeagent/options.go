@@ -171,7 +171,9 @@ func (o Options) Validate(agent bool) error {
 func (o Options) runtimeConfig() RuntimeConfig {
 	all := []runtime.Target{
 		{Kind: runtime.Docker, Path: hostPath(o.HostRoot, o.DockerConfig), RestartCommand: runtime.SplitCommand(o.DockerRestartCommand)},
-		{Kind: runtime.Containerd, Path: hostPath(o.HostRoot, o.ContainerdConfig), RestartCommand: runtime.SplitCommand(o.ContainerdRestartCommand)},
+		{Kind: runtime.Containerd, Path: hostPath(o.HostRoot, o.ContainerdConfig), RestartCommand: runtime.SplitCommand(o.ContainerdRestartCommand),
+			DropIn:       hostPath(o.HostRoot, filepath.Join(filepath.Dir(o.ContainerdConfig), "conf.d", runtime.DropInName)),
+			DropInImport: filepath.Join(filepath.Dir(o.ContainerdConfig), "conf.d", "*.toml")},
 	}
 	cfg := RuntimeConfig{
 		Targets:     all,

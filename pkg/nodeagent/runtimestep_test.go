@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -293,5 +294,83 @@ func TestRuntimeStepEquivalentPaths(t *testing.T) {
 				t.Errorf("restarts: %v", runner.calls)
 			}
 		})
+	}
+}
+
+// operatorConfigTOML is a containerd config.toml with an operator's notes.
+const operatorConfigTOML = `# Managed by hand: ask the platform team before changing.
+version = 2
+root = "/var/lib/containerd"
+
+[plugins]
+  # Our pause image mirror.
+  [plugins."io.containerd.grpc.v1.cri"]
+    sandbox_image = "registry.local:5000/pause:3.10"
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      default_runtime_name = "runc"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+          SystemdCgroup = true # the kubelet uses systemd
+`
+
+// TestRuntimeStepContainerdKeepsTheOperatorsFile: the NVIDIA runtime goes
+// into a drop-in under conf.d; config.toml only gains the imports line, and
+// keeps every line (comments included) as the operator wrote it.
+func TestRuntimeStepContainerdKeepsTheOperatorsFile(t *testing.T) {
+	host := t.TempDir()
+	for _, d := range []string{"etc/containerd", "usr/bin"} {
+		if err := os.MkdirAll(filepath.Join(host, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(host, "usr/bin/nvidia-container-runtime"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(host, "etc/containerd/config.toml")
+	if err := os.WriteFile(path, []byte(operatorConfigTOML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{HostRoot: host, ApplyRuntime: true, Runtimes: []string{"containerd"}}.Default()
+	step, _ := newTestRuntimeStep(opts, nil, "")
+	if r, _ := step.run(context.Background()); r.Reason != "RestartNeeded" {
+		t.Fatalf("first pass: %s: %s", r.Reason, r.Message)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added []string
+	rest := string(got)
+	for _, line := range strings.SplitAfter(operatorConfigTOML, "\n") {
+		i := strings.Index(rest, line)
+		if i < 0 {
+			t.Fatalf("line %q of the operator's file is gone:\n%s", line, got)
+		}
+		if extra := strings.TrimSpace(rest[:i]); extra != "" {
+			added = append(added, extra)
+		}
+		rest = rest[i+len(line):]
+	}
+	if want := []string{`imports = ["/etc/containerd/conf.d/*.toml"]`}; !reflect.DeepEqual(added, want) {
+		t.Errorf("lines added to config.toml: %q, want %q", added, want)
+	}
+	dropIn, err := os.ReadFile(filepath.Join(host, "etc/containerd/conf.d/99-nvidia.toml"))
+	if err != nil {
+		t.Fatalf("no drop-in: %v", err)
+	}
+	for _, want := range []string{"default_runtime_name = 'nvidia'", "BinaryName = 'nvidia-container-runtime'", "SystemdCgroup = true", "sandbox_image"} {
+		if !strings.Contains(string(dropIn), want) {
+			t.Errorf("drop-in lacks %q:\n%s", want, dropIn)
+		}
+	}
+	// The next pass finds both files right and writes nothing.
+	before, _ := os.ReadFile(path)
+	step2, _ := newTestRuntimeStep(opts, nil, "")
+	if r, _ := step2.run(context.Background()); r.Reason != "RuntimeConfigured" {
+		t.Fatalf("second pass: %s: %s", r.Reason, r.Message)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Error("config.toml rewritten by a pass that found it right")
 	}
 }
