@@ -208,16 +208,26 @@ func TestOptionsHostRoot(t *testing.T) {
 	}
 }
 
-func TestRuntimeStepHostRoot(t *testing.T) {
+// hostTree makes a host root with the directories dirs and an empty
+// executable at each of bins, and returns it.
+func hostTree(t *testing.T, dirs, bins []string) string {
+	t.Helper()
 	host := t.TempDir()
-	for _, d := range []string{"etc/docker", "usr/bin"} {
+	for _, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(host, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(host, "usr/bin/nvidia-container-runtime"), nil, 0o755); err != nil {
-		t.Fatal(err)
+	for _, b := range bins {
+		if err := os.WriteFile(filepath.Join(host, b), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
+	return host
+}
+
+func TestRuntimeStepHostRoot(t *testing.T) {
+	host := hostTree(t, []string{"etc/docker", "usr/bin"}, []string{"usr/bin/nvidia-container-runtime"})
 	if err := os.WriteFile(filepath.Join(host, "etc/docker/daemon.json"), []byte(seedDaemonJSON), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -259,17 +269,8 @@ func TestRuntimeStepEquivalentPaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			host := t.TempDir()
-			for _, d := range []string{"etc/docker", "usr/bin", "usr/local/bin"} {
-				if err := os.MkdirAll(filepath.Join(host, d), 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, b := range []string{"usr/bin/nvidia-container-runtime", "usr/local/bin/nvidia-container-runtime", "usr/bin/runc"} {
-				if err := os.WriteFile(filepath.Join(host, b), nil, 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
+			host := hostTree(t, []string{"etc/docker", "usr/bin", "usr/local/bin"},
+				[]string{"usr/bin/nvidia-container-runtime", "usr/local/bin/nvidia-container-runtime", "usr/bin/runc"})
 			path := filepath.Join(host, "etc/docker/daemon.json")
 			if err := os.WriteFile(path, []byte(tt.daemon), 0o644); err != nil {
 				t.Fatal(err)
@@ -318,15 +319,7 @@ root = "/var/lib/containerd"
 // into a drop-in under conf.d; config.toml only gains the imports line, and
 // keeps every line (comments included) as the operator wrote it.
 func TestRuntimeStepContainerdKeepsTheOperatorsFile(t *testing.T) {
-	host := t.TempDir()
-	for _, d := range []string{"etc/containerd", "usr/bin"} {
-		if err := os.MkdirAll(filepath.Join(host, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(host, "usr/bin/nvidia-container-runtime"), nil, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	host := hostTree(t, []string{"etc/containerd", "usr/bin"}, []string{"usr/bin/nvidia-container-runtime"})
 	path := filepath.Join(host, "etc/containerd/config.toml")
 	if err := os.WriteFile(path, []byte(operatorConfigTOML), 0o644); err != nil {
 		t.Fatal(err)
