@@ -12,7 +12,7 @@ has_nvml() {
     return 0
   fi
   local d
-  for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib /usr/local/nvidia/lib64 /usr/local/cuda/lib64 ${LD_LIBRARY_PATH//:/ }; do
+  for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib /usr/local/nvidia/lib64 /usr/local/cuda/lib64 ${LD_LIBRARY_PATH:+${LD_LIBRARY_PATH//:/ }}; do
     [ -e "$d/libnvidia-ml.so.1" ] && return 0
   done
   return 1
