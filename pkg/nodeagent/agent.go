@@ -14,8 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -45,13 +47,17 @@ type Agent struct {
 
 	// afterPass, when set, is called after every pass (tests wait on it).
 	afterPass func(Report, error)
+	// recorder posts the node Events (a label kept against the agent's
+	// view); nil posts none. Run sets it.
+	recorder events.EventRecorder
 
-	// written is the node as the last patch returned it, and olderRVs the
-	// resource versions known to be older than it: the informer's cache may
-	// still hold one of those on the next pass, which must then not redo
-	// the patch. Used by the worker goroutine only.
-	written  *corev1.Node
-	olderRVs map[string]bool
+	// Used by the worker goroutine only:
+	// readLive: the last pass wrote to the node, so the next one reads it
+	// from the API server, not from the informer's cache, which may not
+	// have caught up with the write yet.
+	readLive bool
+	// lastKept is the kept-labels note last announced by an Event.
+	lastKept string
 }
 
 func newAgent(opts Options, client kubernetes.Interface, cl *Checklist, cat *catalog.Catalog, clk clock.WithTicker, m *metrics.Agent) *Agent {
@@ -94,6 +100,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("watching node %q: %w", a.nodeName, err)
 	}
 	lister := nodes.Lister()
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: a.client.EventsV1()})
+	broadcaster.StartRecordingToSink(ctx.Done())
+	defer broadcaster.Shutdown()
+	a.recorder = broadcaster.NewRecorder(scheme.Scheme, FieldManager)
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 	// Not waiting for the cache to sync: the first pass runs at once and, if
@@ -131,13 +141,16 @@ func (a *Agent) matters(o, n *corev1.Node) bool {
 	if !equality.Semantic.DeepEqual(o.Status.Allocatable, n.Status.Allocatable) {
 		return true
 	}
-	for _, k := range ownedLabels(a.catalog) {
+	labels, annotations := ownedKeys(a.catalog)
+	for _, k := range labels {
 		if o.Labels[k] != n.Labels[k] {
 			return true
 		}
 	}
-	if o.Annotations[api.AnnotationDevices] != n.Annotations[api.AnnotationDevices] {
-		return true
+	for _, k := range annotations {
+		if o.Annotations[k] != n.Annotations[k] {
+			return true
+		}
 	}
 	for _, t := range conditionTypes() {
 		oc, nc := findCondition(o, t), findCondition(n, t)
@@ -172,67 +185,103 @@ func (a *Agent) processNext(ctx context.Context, lister corelisters.NodeLister) 
 // errTransient marks a pass that found a failure that may pass by itself.
 var errTransient = errors.New("a step failed and is retried")
 
-// sync runs one pass: checklist, then the patches it calls for.
+// sync runs one pass: checklist, then the applies it calls for.
 func (a *Agent) sync(ctx context.Context, lister corelisters.NodeLister) (Report, error) {
 	start := a.clock.Now()
+	rep, err := a.pass(ctx, lister)
+	a.metrics.ObservePass(a.clock.Since(start), err != nil || rep.Transient)
+	if err == nil && rep.Transient {
+		err = fmt.Errorf("%w: %s", errTransient, rep.notReadySummary())
+	}
+	return rep, err
+}
+
+func (a *Agent) pass(ctx context.Context, lister corelisters.NodeLister) (Report, error) {
 	logger := klog.FromContext(ctx)
-	node, err := lister.Get(a.nodeName)
-	if apierrors.IsNotFound(err) {
-		// The cache may not have synced yet; ask the API server.
-		node, err = a.client.CoreV1().Nodes().Get(ctx, a.nodeName, metav1.GetOptions{})
-	}
+	node, err := a.readNode(ctx, lister)
 	if err != nil {
-		a.metrics.ObservePass(a.clock.Since(start), true)
-		return Report{}, fmt.Errorf("reading node %q: %w", a.nodeName, err)
+		return Report{}, err
 	}
-	node = a.freshest(node)
 	rep := a.checklist.Run(ctx, node)
 	a.record(rep)
+	conds := conditionsFromSteps(rep.stepMap())
 
-	want, err := desiredMetadata(rep.GPUs, rep.Discovered, a.vgpu, a.catalog)
-	if err != nil {
-		a.metrics.ObservePass(a.clock.Since(start), true)
-		return rep, err
-	}
-	meta := want.diff(node)
-	conds := changedConditions(node, conditionsFromSteps(rep.stepMap()), metav1.NewTime(a.clock.Now()))
-	if !meta.empty() || len(conds) > 0 {
-		logger.V(2).Info("Patching node", "labels", len(meta.Labels), "annotations", len(meta.Annotations), "conditions", len(conds))
-		if _, err := patchNode(ctx, a.client, node, meta, conds, a.metrics.NodePatched, a.remember); err != nil {
-			a.metrics.ObservePass(a.clock.Since(start), true)
+	wrote := false
+	defer func() { a.readLive = wrote }()
+	if rep.Discovered {
+		// NVML unreadable: labels and annotation are left as they are, since
+		// a passing driver hiccup must not make pods lose their node.
+		w, err := writtenBy(node)
+		if err != nil {
 			return rep, err
 		}
-		for _, c := range conds {
-			logger.Info("Condition changed", "type", c.Type, "status", c.Status, "reason", c.Reason, "message", c.Message)
+		plan, err := planMetadata(node, rep.GPUs, a.vgpu, a.catalog, w)
+		if err != nil {
+			return rep, err
+		}
+		note := plan.keptNote(a.catalog)
+		if note != "" {
+			d := conds[api.ConditionDriverReady]
+			d.Message += "; " + note
+			conds[api.ConditionDriverReady] = d
+		}
+		a.announceKept(node, note)
+		if plan.Changes {
+			logger.V(2).Info("Applying labels and annotations", "labels", len(plan.Labels), "annotations", len(plan.Annotations))
+			_, err := applyMetadata(ctx, a.client, node.Name, plan)
+			a.metrics.NodePatched("metadata", err == nil)
+			if err != nil {
+				return rep, err
+			}
+			wrote = true
 		}
 	}
-	a.metrics.ObservePass(a.clock.Since(start), rep.Transient)
-	if rep.Transient {
-		return rep, fmt.Errorf("%w: %s", errTransient, rep.notReadySummary())
+	all, changed := desiredConditions(node, conds, metav1.NewTime(a.clock.Now()))
+	if changed > 0 {
+		_, err := applyConditions(ctx, a.client, node.Name, all)
+		a.metrics.NodePatched("status", err == nil)
+		if err != nil {
+			return rep, err
+		}
+		wrote = true
+		for _, c := range all {
+			if cur := findCondition(node, string(c.Type)); cur == nil || cur.Status != c.Status || cur.Reason != c.Reason || cur.Message != c.Message {
+				logger.Info("Condition changed", "type", c.Type, "status", c.Status, "reason", c.Reason, "message", c.Message)
+			}
+		}
 	}
 	return rep, nil
 }
 
-// freshest returns the node the pass should judge: the cached one, unless
-// the cache still shows a version older than the agent's own last patch.
-func (a *Agent) freshest(cached *corev1.Node) *corev1.Node {
-	if a.written != nil && a.olderRVs[cached.ResourceVersion] {
-		return a.written
+// readNode returns the node from the informer's cache, or from the API
+// server when the cache may be behind: not synced yet, or the last pass
+// wrote (a stale copy would make this pass redo the write).
+func (a *Agent) readNode(ctx context.Context, lister corelisters.NodeLister) (*corev1.Node, error) {
+	var node *corev1.Node
+	var err error = apierrors.NewNotFound(corev1.Resource("nodes"), a.nodeName)
+	if !a.readLive {
+		node, err = lister.Get(a.nodeName)
 	}
-	a.written, a.olderRVs = nil, nil
-	return cached
+	if apierrors.IsNotFound(err) {
+		node, err = a.client.CoreV1().Nodes().Get(ctx, a.nodeName, metav1.GetOptions{})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading node %q: %w", a.nodeName, err)
+	}
+	return node, nil
 }
 
-// remember notes the node a patch produced and the version it replaced.
-func (a *Agent) remember(before, after *corev1.Node) {
-	if before.ResourceVersion == "" || before.ResourceVersion == after.ResourceVersion {
+// announceKept posts a Warning Event on the node when the labels the agent
+// keeps against its own view change (not on every pass).
+func (a *Agent) announceKept(node *corev1.Node, note string) {
+	if note == a.lastKept {
 		return
 	}
-	if a.olderRVs == nil {
-		a.olderRVs = map[string]bool{}
+	a.lastKept = note
+	if note == "" || a.recorder == nil {
+		return
 	}
-	a.olderRVs[before.ResourceVersion] = true
-	a.written = after
+	a.recorder.Eventf(node, nil, corev1.EventTypeWarning, "LabelKept", "Labeling", "%s", note)
 }
 
 func (a *Agent) record(rep Report) {

@@ -65,7 +65,9 @@ func unowned(n *corev1.Node) *corev1.Node {
 	n.Status.Conditions = slices.DeleteFunc(n.Status.Conditions, func(c corev1.NodeCondition) bool {
 		return slices.Contains(conditionTypes(), string(c.Type))
 	})
-	n.ResourceVersion, n.ManagedFields = "", nil
+	// Type meta is how a reply names the kind (an apply's reply does), not
+	// part of the stored node.
+	n.ResourceVersion, n.ManagedFields, n.TypeMeta = "", nil, metav1.TypeMeta{}
 	return n
 }
 

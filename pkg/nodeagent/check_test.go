@@ -59,12 +59,12 @@ func TestRunCheck(t *testing.T) {
 			},
 		},
 		{
-			name:   "unknown card",
+			name:   "unknown card: typed by its product name, and usable",
 			daemon: seedDaemonJSON,
 			change: func(o *Options) {
 				o.FakeDevices = writeTemp(t, "cards.yaml", "- product: NVIDIA Quantum 9000\n  memoryMiB: 1000\n")
 			},
-			wantLines: []string{`[FAIL] devices        UnknownProduct: card 0 "NVIDIA Quantum 9000" match no nvidia type of the catalog`},
+			wantLines: []string{`[ ok ] devices        ProductNotInCatalog: 1 cards: 1xQUANTUM-9000 (NVIDIA Quantum 9000, 1000 MiB); card 0 "NVIDIA Quantum 9000" not in the catalog`},
 		},
 		{
 			name:   "corrupt daemon.json",

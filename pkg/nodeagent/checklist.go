@@ -95,7 +95,10 @@ func (c *Checklist) Run(ctx context.Context, node *corev1.Node) Report {
 	rep.Steps = append(rep.Steps, rt)
 
 	if node != nil {
-		rep.Steps = append(rep.Steps, devicePluginStep(node, rep.GPUs, rep.Discovered, c.vgpu, c.catalog, c.devicePluginDir))
+		// vgpu=true set on the node by anyone (the operator, as deploy.md
+		// says) makes it a vGPU node as much as --vgpu does.
+		vgpu := c.vgpu || node.Labels[c.catalog.Labels.VGPU] == "true"
+		rep.Steps = append(rep.Steps, devicePluginStep(node, rep.GPUs, rep.Discovered, vgpu, c.catalog, c.devicePluginDir))
 	} else {
 		rep.Steps = append(rep.Steps, devicePluginDirStep(c.devicePluginDir, c.vgpu, c.catalog))
 	}

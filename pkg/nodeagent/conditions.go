@@ -37,15 +37,19 @@ func conditionsFromSteps(steps map[string]StepResult) map[string]StepResult {
 	}
 }
 
-// changedConditions returns the conditions of want that differ from the
-// node's in status, reason or message, ready to be patched: the transition
-// time moves only when the status changes, and the heartbeat is set only
-// when something changed, so that a pass finding nothing new sends nothing.
-func changedConditions(node *corev1.Node, want map[string]StepResult, now metav1.Time) []corev1.NodeCondition {
-	var out []corev1.NodeCondition
+// desiredConditions returns the agent's four conditions as want says, ready
+// to be applied (an apply names all of them: one left out would be
+// removed), and how many differ from the node's in status, reason or
+// message. The transition time moves only when the status changes, and the
+// heartbeat only when something changed, so that a pass finding nothing
+// new changes nothing.
+func desiredConditions(node *corev1.Node, want map[string]StepResult, now metav1.Time) (conds []corev1.NodeCondition, changed int) {
 	for _, t := range conditionTypes() {
 		r, ok := want[t]
 		if !ok || r.Verdict == "" {
+			if cur := findCondition(node, t); cur != nil {
+				conds = append(conds, *cur)
+			}
 			continue
 		}
 		c := corev1.NodeCondition{
@@ -58,15 +62,17 @@ func changedConditions(node *corev1.Node, want map[string]StepResult, now metav1
 		}
 		if cur := findCondition(node, t); cur != nil {
 			if cur.Status == c.Status && cur.Reason == c.Reason && cur.Message == c.Message {
+				conds = append(conds, *cur)
 				continue
 			}
 			if cur.Status == c.Status {
 				c.LastTransitionTime = cur.LastTransitionTime
 			}
 		}
-		out = append(out, c)
+		conds = append(conds, c)
+		changed++
 	}
-	return out
+	return conds, changed
 }
 
 func findCondition(node *corev1.Node, t string) *corev1.NodeCondition {

@@ -1,6 +1,7 @@
 package nodeagent
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -61,15 +62,15 @@ func TestConditionsFromSteps(t *testing.T) {
 	}
 }
 
-func TestChangedConditions(t *testing.T) {
+func TestDesiredConditions(t *testing.T) {
 	t0 := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	t1 := metav1.NewTime(t0.Add(time.Minute))
 	want := conditionsFromSteps(allReady())
 	fresh := makeNode("n").node()
 
-	first := changedConditions(fresh, want, t0)
-	if len(first) != 4 {
-		t.Fatalf("%d conditions on a fresh node, want 4", len(first))
+	first, n := desiredConditions(fresh, want, t0)
+	if len(first) != 4 || n != 4 {
+		t.Fatalf("%d conditions, %d changed on a fresh node, want 4 and 4", len(first), n)
 	}
 	for _, c := range first {
 		if c.Status != corev1.ConditionTrue || !c.LastTransitionTime.Equal(&t0) || !c.LastHeartbeatTime.Equal(&t0) {
@@ -78,8 +79,25 @@ func TestChangedConditions(t *testing.T) {
 	}
 	applied := fresh.DeepCopy()
 	applied.Status.Conditions = append(applied.Status.Conditions, first...)
-	if again := changedConditions(applied, want, t1); len(again) != 0 {
-		t.Fatalf("unchanged conditions patched again: %+v", again)
+	again, n := desiredConditions(applied, want, t1)
+	if n != 0 || !reflect.DeepEqual(again, first) {
+		t.Fatalf("unchanged conditions changed (%d): %+v", n, again)
+	}
+
+	// changedOne returns the one condition that changed.
+	changedOne := func(t *testing.T, want map[string]StepResult) corev1.NodeCondition {
+		t.Helper()
+		conds, n := desiredConditions(applied, want, t1)
+		if n != 1 || len(conds) != 4 {
+			t.Fatalf("%d changed of %d, want 1 of 4", n, len(conds))
+		}
+		for _, c := range conds {
+			if c.LastHeartbeatTime.Equal(&t1) {
+				return c
+			}
+		}
+		t.Fatal("no condition has the new heartbeat")
+		return corev1.NodeCondition{}
 	}
 
 	// Same status, new message: the transition time stays.
@@ -87,25 +105,22 @@ func TestChangedConditions(t *testing.T) {
 	r := msg[api.ConditionRuntimeReady]
 	r.Message = "changed"
 	msg[api.ConditionRuntimeReady] = r
-	changed := changedConditions(applied, msg, t1)
-	if len(changed) != 1 || changed[0].Type != api.ConditionRuntimeReady || !changed[0].LastTransitionTime.Equal(&t0) || !changed[0].LastHeartbeatTime.Equal(&t1) {
-		t.Fatalf("message change: %+v", changed)
+	if c := changedOne(t, msg); c.Type != api.ConditionRuntimeReady || !c.LastTransitionTime.Equal(&t0) {
+		t.Fatalf("message change: %+v", c)
 	}
 
 	// New status: the transition time moves.
 	down := conditionsFromSteps(allReady())
 	down[api.ConditionExporterReady] = StepResult{Verdict: NotReady, Reason: "ExporterUnreachable", Message: "gone"}
-	changed = changedConditions(applied, down, t1)
-	if len(changed) != 1 || changed[0].Status != corev1.ConditionFalse || !changed[0].LastTransitionTime.Equal(&t1) {
-		t.Fatalf("status change: %+v", changed)
+	if c := changedOne(t, down); c.Status != corev1.ConditionFalse || !c.LastTransitionTime.Equal(&t1) {
+		t.Fatalf("status change: %+v", c)
 	}
 
 	// Unknown verdicts become Unknown conditions.
 	unk := conditionsFromSteps(allReady())
 	unk[api.ConditionDevicePluginReady] = StepResult{Verdict: Unknown, Reason: "CardsUnknown", Message: "?"}
-	changed = changedConditions(applied, unk, t1)
-	if len(changed) != 1 || changed[0].Status != corev1.ConditionUnknown {
-		t.Fatalf("unknown: %+v", changed)
+	if c := changedOne(t, unk); c.Status != corev1.ConditionUnknown {
+		t.Fatalf("unknown: %+v", c)
 	}
 }
 

@@ -15,10 +15,12 @@ import (
 // NodeGPUs is what the node holds, in the catalog's terms.
 type NodeGPUs struct {
 	Inventory discovery.Inventory
-	// Devices are the cards whose product maps to a catalog type.
+	// Devices are the cards, each with its type: the catalog type its
+	// product matches, or one derived from the product name.
 	Devices api.Devices
 	// Unknown are the cards whose product matches no catalog type (or a
-	// type of another vendor than the default one, which NVML cannot see).
+	// type of another vendor than the default one, which NVML cannot see):
+	// they are typed by catalog.DeriveTypeName, and still used.
 	Unknown []discovery.Card
 	// Types counts the cards of each type, most numerous first.
 	Types []TypeCount
@@ -30,19 +32,23 @@ type TypeCount struct {
 	Count int
 }
 
-// Classify maps each card to the catalog type its product name matches.
+// Classify maps each card to the catalog type its product name matches; a
+// product the catalog does not list is typed by a name derived from it, so
+// that a card sold after the catalog was written is still usable.
 func Classify(inv discovery.Inventory, cat *catalog.Catalog) NodeGPUs {
 	g := NodeGPUs{Inventory: inv}
 	counts := map[string]int{}
 	nvidia := cat.DefaultVendor().Name
 	for _, c := range inv.Cards {
-		t, ok := cat.MatchProduct(c.Product)
-		if !ok || t.Vendor != nvidia {
+		name := ""
+		if t, ok := cat.MatchProduct(c.Product); ok && t.Vendor == nvidia {
+			name = t.Name
+		} else {
 			g.Unknown = append(g.Unknown, c)
-			continue
+			name = catalog.DeriveTypeName(c.Product)
 		}
-		g.Devices = append(g.Devices, api.Device{Index: c.Index, UUID: c.UUID, Type: t.Name, Product: c.Product, MemoryMiB: c.MemoryMiB})
-		counts[t.Name]++
+		g.Devices = append(g.Devices, api.Device{Index: c.Index, UUID: c.UUID, Type: name, Product: c.Product, MemoryMiB: c.MemoryMiB})
+		counts[name]++
 	}
 	for t, n := range counts {
 		g.Types = append(g.Types, TypeCount{Type: t, Count: n})
@@ -53,11 +59,8 @@ func Classify(inv discovery.Inventory, cat *catalog.Catalog) NodeGPUs {
 	return g
 }
 
-// Labelable reports whether the node's cards can be described by labels:
-// at least one card, and every card of a known type. A node with an
-// unknown card is not labelled at all rather than labelled with what is
-// only partly true.
-func (g NodeGPUs) Labelable() bool { return len(g.Devices) > 0 && len(g.Unknown) == 0 }
+// Labelable reports whether there are cards to describe by labels.
+func (g NodeGPUs) Labelable() bool { return len(g.Devices) > 0 }
 
 // SingleType returns the type of the node's cards when they are all of one.
 func (g NodeGPUs) SingleType() (string, bool) {
@@ -117,32 +120,47 @@ func driverStep(inv discovery.Inventory, err error) StepResult {
 	return r
 }
 
-// devicesStep judges the cards found.
+// devicesStep judges the cards found. Cards the catalog does not list are
+// usable, typed by their product name; the message says so, and how to give
+// them a catalog type.
 func devicesStep(g NodeGPUs, cat *catalog.Catalog) StepResult {
 	r := StepResult{Step: StepDevices, Verdict: NotReady}
-	switch {
-	case len(g.Inventory.Cards) == 0:
+	if len(g.Inventory.Cards) == 0 {
 		r.Reason = "NoCards"
 		r.Message = "NVML reports no cards"
 		return r
-	case len(g.Unknown) > 0:
-		r.Reason = "UnknownProduct"
+	}
+	r.Verdict = Ready
+	var notes []string
+	if len(g.Unknown) > 0 {
+		r.Reason = "ProductNotInCatalog"
 		var names []string
 		for _, c := range g.Unknown {
 			names = append(names, fmt.Sprintf("card %d %q", c.Index, c.Product))
 		}
-		r.Message = fmt.Sprintf("%s match no %s type of the catalog (known: %s): the node gets no type, count, memory or devices annotation; add the product name to a type's products in the catalog (--catalog)",
-			strings.Join(names, ", "), cat.DefaultVendor().Name, strings.Join(cat.TypeNames(), ", "))
-		return r
+		notes = append(notes, fmt.Sprintf("%s not in the catalog: typed %s from the product name and used as such; to give it a catalog type (and aliases, shares sized by its memory), add the product name to a type's products in the catalog (--catalog)",
+			strings.Join(names, ", "), derivedNames(g.Unknown)))
 	}
-	r.Verdict = Ready
 	if len(g.Types) > 1 {
-		r.Reason = "MixedTypes"
-		r.Message = fmt.Sprintf("%d cards of several types (%s): the %s label is not set, since the device plugin hands out any of them; requests naming a type do not land here",
-			len(g.Devices), g.summary(), cat.Labels.GPUType)
+		r.Reason = cmp.Or(r.Reason, "MixedTypes")
+		notes = append(notes, fmt.Sprintf("%d cards of several types (%s): the agent sets no %s label, since the device plugin hands out any of them; requests naming a type do not land here unless the label is set by hand",
+			len(g.Devices), g.summary(), cat.Labels.GPUType))
+		r.Message = strings.Join(notes, "; ")
 		return r
 	}
-	r.Reason = "CardsFound"
-	r.Message = fmt.Sprintf("%d cards: %s (%s, %d MiB)", len(g.Devices), g.summary(), g.Devices[0].Product, g.MinMemoryMiB())
+	r.Reason = cmp.Or(r.Reason, "CardsFound")
+	notes = append([]string{fmt.Sprintf("%d cards: %s (%s, %d MiB)", len(g.Devices), g.summary(), g.Devices[0].Product, g.MinMemoryMiB())}, notes...)
+	r.Message = strings.Join(notes, "; ")
 	return r
+}
+
+// derivedNames lists the distinct derived types of cards, in order.
+func derivedNames(cards []discovery.Card) string {
+	var names []string
+	for _, c := range cards {
+		if n := catalog.DeriveTypeName(c.Product); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
 }

@@ -28,13 +28,13 @@ func TestClassifyDGXA100(t *testing.T) {
 	cat := catalog.Default()
 	// As shipped, go-nvml's DGX A100 mock names its cards "Mock NVIDIA
 	// A100-SXM4-40GB", which no pattern of the catalog matches: the agent
-	// must say so, not guess.
+	// must say so, and type them by the product name rather than drop them.
 	shipped := Classify(discover(t, dgxa100.New()), cat)
-	if len(shipped.Devices) != 0 || len(shipped.Unknown) != 8 || shipped.Labelable() {
+	if len(shipped.Devices) != 8 || len(shipped.Unknown) != 8 || !shipped.Labelable() || shipped.Devices[0].Type != "MOCK-NVIDIA-A100-SXM4-40GB" {
 		t.Fatalf("mock product names classified as %+v", shipped)
 	}
 	step := devicesStep(shipped, cat)
-	if step.Verdict != NotReady || step.Reason != "UnknownProduct" || !strings.Contains(step.Message, `card 0 "Mock NVIDIA A100-SXM4-40GB"`) {
+	if step.Verdict != Ready || step.Reason != "ProductNotInCatalog" || !strings.Contains(step.Message, `card 0 "Mock NVIDIA A100-SXM4-40GB"`) {
 		t.Fatalf("devices step = %+v", step)
 	}
 
@@ -88,16 +88,19 @@ func TestClassifyMixed(t *testing.T) {
 	}
 }
 
+// TestClassifyPartlyUnknown: a product the catalog does not list is typed
+// by its product name and used, not left out (issue 14: a card sold after
+// the catalog was written must not make a dead node).
 func TestClassifyPartlyUnknown(t *testing.T) {
 	cat := catalog.Default()
 	srv := newMockServer(cfgT4, cfgT4)
 	srv.Devices[1].(*server.Device).Config.Name = "NVIDIA Quantum 9000"
 	g := Classify(discover(t, srv), cat)
-	if g.Labelable() || len(g.Devices) != 1 || len(g.Unknown) != 1 {
+	if !g.Labelable() || len(g.Devices) != 2 || len(g.Unknown) != 1 || g.Devices[1].Type != "QUANTUM-9000" {
 		t.Fatalf("classified as %+v", g)
 	}
 	s := devicesStep(g, cat)
-	if s.Reason != "UnknownProduct" || !strings.Contains(s.Message, `card 1 "NVIDIA Quantum 9000"`) || !strings.Contains(s.Message, "T4") {
+	if s.Verdict != Ready || s.Reason != "ProductNotInCatalog" || !strings.Contains(s.Message, `card 1 "NVIDIA Quantum 9000" not in the catalog: typed QUANTUM-9000`) {
 		t.Fatalf("devices step = %+v", s)
 	}
 }

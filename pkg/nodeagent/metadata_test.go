@@ -1,160 +1,146 @@
 package nodeagent
 
 import (
+	"maps"
+	"reflect"
 	"testing"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 )
 
-// flatten turns a change into comparable strings: "v" for a value, "<del>"
-// for a removal.
-func flatten(m map[string]*string) map[string]string {
-	out := map[string]string{}
-	for k, v := range m {
-		if v == nil {
-			out[k] = "<del>"
-		} else {
-			out[k] = *v
-		}
-	}
-	return out
-}
-
-func TestDesiredMetadata(t *testing.T) {
+func TestPlanMetadata(t *testing.T) {
 	cat := catalog.Default()
-	single := Classify(discover(t, newMockServer(cfgT4, cfgT4)), cat)
+	t4s := Classify(discover(t, newMockServer(cfgT4, cfgT4)), cat)
+	v100s := Classify(discover(t, newMockServer(cfgV100x16, cfgV100x16)), cat)
 	mixed := Classify(discover(t, newMockServer(cfgV100x32, cfgT4)), cat)
-	cases := []struct {
-		name       string
-		g          NodeGPUs
-		discovered bool
-		vgpu       bool
-		wantLabels map[string]string
-		wantDevs   string // "<del>", "" (not touched) or "set"
-	}{
-		{
-			name: "one type", g: single, discovered: true,
-			wantLabels: map[string]string{"gpu": "true", "gpu-type": "T4", "vgpu": "<del>", api.LabelGPUCount: "2", api.LabelGPUMemory: "15360"},
-			wantDevs:   "set",
-		},
-		{
-			name: "one type on a vGPU node", g: single, discovered: true, vgpu: true,
-			wantLabels: map[string]string{"gpu": "true", "gpu-type": "T4", "vgpu": "true", api.LabelGPUCount: "2", api.LabelGPUMemory: "15360"},
-			wantDevs:   "set",
-		},
-		{
-			name: "mixed types: no gpu-type, smallest memory", g: mixed, discovered: true,
-			wantLabels: map[string]string{"gpu": "true", "gpu-type": "<del>", "vgpu": "<del>", api.LabelGPUCount: "2", api.LabelGPUMemory: "15360"},
-			wantDevs:   "set",
-		},
-		{
-			name: "unknown product: only the gpu label stays", g: NodeGPUs{Unknown: single.Inventory.Cards, Inventory: single.Inventory}, discovered: true,
-			wantLabels: map[string]string{"gpu-type": "<del>", "vgpu": "<del>", api.LabelGPUCount: "<del>", api.LabelGPUMemory: "<del>"},
-			wantDevs:   "<del>",
-		},
-		{
-			name: "NVML unreadable: nothing touched", discovered: false, vgpu: true,
-			wantLabels: map[string]string{},
-			wantDevs:   "",
-		},
+	none := Classify(discover(t, newMockServer()), cat)
+	t4Labels := map[string]string{"gpu": "true", "gpu-type": "T4", api.LabelGPUCount: "2", api.LabelGPUMemory: "15360"}
+	with := func(m map[string]string, kv ...string) map[string]string {
+		m = maps.Clone(m)
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				delete(m, kv[i])
+			} else {
+				m[kv[i]] = kv[i+1]
+			}
+		}
+		return m
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ch, err := desiredMetadata(tc.g, tc.discovered, tc.vgpu, cat)
+	mine := func(keys ...string) written {
+		w := written{Labels: map[string]bool{}, Annotations: map[string]bool{}}
+		for _, k := range keys {
+			w.Labels[k] = true
+		}
+		return w
+	}
+	tests := []struct {
+		name        string
+		g           NodeGPUs
+		vgpu        bool
+		labels      map[string]string // the node's
+		written     written
+		wantLabels  map[string]string // the plan's
+		wantKept    []string          // keys kept against the agent's view
+		wantTypedAs string
+		wantChanges bool
+	}{
+		{name: "bare node gets everything", g: t4s, labels: map[string]string{},
+			wantLabels: t4Labels, wantChanges: true},
+		{name: "--vgpu adds vgpu=true", g: t4s, vgpu: true, labels: map[string]string{},
+			wantLabels: with(t4Labels, "vgpu", "true"), wantChanges: true},
+		{name: "vgpu=true by hand is not the agent's to remove", g: t4s, labels: map[string]string{"gpu": "true", "vgpu": "true"},
+			wantLabels: t4Labels, wantChanges: true},
+		{name: "vgpu=true the agent wrote is left out, so removed", g: t4s, labels: with(t4Labels, "vgpu", "true"), written: mine("gpu-type", "vgpu"),
+			wantLabels: t4Labels, wantChanges: true},
+		{name: "gpu-type by hand, same value: applied too, nothing kept", g: t4s, labels: map[string]string{"gpu-type": "T4"},
+			wantLabels: t4Labels, wantChanges: true},
+		{name: "gpu-type by hand, other value: kept, cards typed by it", g: v100s, labels: map[string]string{"gpu": "true", "gpu-type": "V100"},
+			wantLabels:  map[string]string{"gpu": "true", api.LabelGPUCount: "2", api.LabelGPUMemory: "16384"},
+			wantKept:    []string{"gpu-type"},
+			wantTypedAs: "V100", wantChanges: true},
+		{name: "gpu-type the agent wrote, other value: corrected", g: v100s, labels: map[string]string{"gpu": "true", "gpu-type": "V100"}, written: mine("gpu-type"),
+			wantLabels:  map[string]string{"gpu": "true", "gpu-type": "V100-16GB", api.LabelGPUCount: "2", api.LabelGPUMemory: "16384"},
+			wantChanges: true},
+		{name: "mixed: no gpu-type from the agent", g: mixed, labels: map[string]string{},
+			wantLabels: map[string]string{"gpu": "true", api.LabelGPUCount: "2", api.LabelGPUMemory: "15360"}, wantChanges: true},
+		{name: "mixed: gpu-type by hand kept and said", g: mixed, labels: map[string]string{"gpu-type": "V100"},
+			wantLabels: map[string]string{"gpu": "true", api.LabelGPUCount: "2", api.LabelGPUMemory: "15360"},
+			wantKept:   []string{"gpu-type"}, wantChanges: true},
+		{name: "mixed: the agent's own gpu-type is left out, so removed", g: mixed, labels: map[string]string{"gpu-type": "V100"}, written: mine("gpu-type"),
+			wantLabels: map[string]string{"gpu": "true", api.LabelGPUCount: "2", api.LabelGPUMemory: "15360"}, wantChanges: true},
+		{name: "no cards: the agent's gpu label stays, the rest goes", g: none, labels: t4Labels, written: mine("gpu", "gpu-type", api.LabelGPUCount),
+			wantLabels: map[string]string{"gpu": "true"}, wantChanges: true},
+		{name: "no cards, nothing written: nothing to do", g: none, labels: map[string]string{"gpu": "true"},
+			wantLabels: map[string]string{}, wantChanges: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			node := makeNode("n").withLabels(tt.labels).node()
+			if tt.written.Labels == nil {
+				tt.written = mine()
+			}
+			p, err := planMetadata(node, tt.g, tt.vgpu, cat, tt.written)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := flatten(ch.Labels)
-			if len(got) != len(tc.wantLabels) {
-				t.Fatalf("labels %v, want %v", got, tc.wantLabels)
+			if !maps.Equal(p.Labels, tt.wantLabels) {
+				t.Errorf("labels %v, want %v", p.Labels, tt.wantLabels)
 			}
-			for k, v := range tc.wantLabels {
-				if got[k] != v {
-					t.Errorf("label %s = %q, want %q", k, got[k], v)
-				}
+			var kept []string
+			for _, k := range p.Kept {
+				kept = append(kept, k.Key)
 			}
-			devs, ok := ch.Annotations[api.AnnotationDevices]
-			switch tc.wantDevs {
-			case "":
-				if ok {
-					t.Errorf("devices annotation touched")
+			if !reflect.DeepEqual(kept, tt.wantKept) {
+				t.Errorf("kept %v, want %v", kept, tt.wantKept)
+			}
+			if (p.keptNote(cat) != "") != (len(tt.wantKept) > 0) {
+				t.Errorf("note %q with kept %v", p.keptNote(cat), kept)
+			}
+			if p.TypedAs != tt.wantTypedAs || p.Changes != tt.wantChanges {
+				t.Errorf("typed as %q, changes %v; want %q, %v", p.TypedAs, p.Changes, tt.wantTypedAs, tt.wantChanges)
+			}
+			if !tt.g.Labelable() {
+				return
+			}
+			devices, err := api.DecodeDevices(p.Annotations[api.AnnotationDevices])
+			if err != nil || len(devices) != len(tt.g.Devices) {
+				t.Fatalf("devices annotation %q: %v", p.Annotations[api.AnnotationDevices], err)
+			}
+			for i, d := range devices {
+				want := tt.g.Devices[i].Type
+				if tt.wantTypedAs != "" {
+					want = tt.wantTypedAs
 				}
-			case "<del>":
-				if !ok || devs != nil {
-					t.Errorf("devices annotation not removed")
-				}
-			default:
-				if !ok || devs == nil {
-					t.Fatal("devices annotation not set")
-				}
-				decoded, err := api.DecodeDevices(*devs)
-				if err != nil || len(decoded) != len(tc.g.Devices) {
-					t.Errorf("annotation %s: %v", *devs, err)
+				if d.Type != want {
+					t.Errorf("card %d typed %q, want %q", i, d.Type, want)
 				}
 			}
 		})
 	}
 }
 
-func TestMetadataDiff(t *testing.T) {
+// TestPlanMetadataSteady: a node as the plan left it needs no change.
+func TestPlanMetadataSteady(t *testing.T) {
 	cat := catalog.Default()
 	g := Classify(discover(t, newMockServer(cfgT4, cfgT4)), cat)
-	ch, err := desiredMetadata(g, true, false, cat)
+	p, err := planMetadata(makeNode("n").node(), g, false, cat, written{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	devices := *ch.Annotations[api.AnnotationDevices]
-	cases := []struct {
-		name   string
-		node   nodeBuilder
-		want   map[string]string
-		wantAn map[string]string
-	}{
-		{
-			name:   "bare node gets everything",
-			node:   makeNode("n"),
-			want:   map[string]string{"gpu": "true", "gpu-type": "T4", api.LabelGPUCount: "2", api.LabelGPUMemory: "15360"},
-			wantAn: map[string]string{api.AnnotationDevices: devices},
-		},
-		{
-			name: "already right: nothing",
-			node: makeNode("n").withLabels(map[string]string{"gpu": "true", "gpu-type": "T4", api.LabelGPUCount: "2", api.LabelGPUMemory: "15360", "train": "true"}).
-				withAnnotation(api.AnnotationDevices, devices),
-			want: map[string]string{}, wantAn: map[string]string{},
-		},
-		{
-			name: "stale type and a vgpu label left over",
-			node: makeNode("n").withLabels(map[string]string{"gpu": "true", "gpu-type": "V100", "vgpu": "true", api.LabelGPUCount: "2", api.LabelGPUMemory: "15360"}).
-				withAnnotation(api.AnnotationDevices, devices),
-			want:   map[string]string{"gpu-type": "T4", "vgpu": "<del>"},
-			wantAn: map[string]string{},
-		},
+	b := makeNode("n").withLabels(p.Labels)
+	for k, v := range p.Annotations {
+		b = b.withAnnotation(k, v)
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			d := ch.diff(tc.node.node())
-			if got := flatten(d.Labels); !equalMaps(got, tc.want) {
-				t.Errorf("labels %v, want %v", got, tc.want)
-			}
-			if got := flatten(d.Annotations); !equalMaps(got, tc.wantAn) {
-				t.Errorf("annotations %v, want %v", got, tc.wantAn)
-			}
-			if d.empty() != (len(tc.want) == 0 && len(tc.wantAn) == 0) {
-				t.Errorf("empty() = %v", d.empty())
-			}
-		})
+	w := written{Labels: map[string]bool{}, Annotations: map[string]bool{api.AnnotationDevices: true}}
+	for k := range p.Labels {
+		w.Labels[k] = true
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
+	again, err := planMetadata(b.node(), g, false, cat, w)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
+	if again.Changes || len(again.Kept) > 0 {
+		t.Fatalf("steady node: %+v", again)
 	}
-	return true
 }

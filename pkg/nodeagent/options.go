@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gpuplane/gpuplane/pkg/nodeagent/runtime"
@@ -170,12 +171,14 @@ func (o Options) Validate(agent bool) error {
 func (o Options) runtimeConfig() RuntimeConfig {
 	all := []runtime.Target{
 		{Kind: runtime.Docker, Path: hostPath(o.HostRoot, o.DockerConfig), RestartCommand: runtime.SplitCommand(o.DockerRestartCommand)},
-		{Kind: runtime.Containerd, Path: hostPath(o.HostRoot, o.ContainerdConfig), RestartCommand: runtime.SplitCommand(o.ContainerdRestartCommand)},
+		{Kind: runtime.Containerd, Path: hostPath(o.HostRoot, o.ContainerdConfig), RestartCommand: runtime.SplitCommand(o.ContainerdRestartCommand),
+			DropIn:       hostPath(o.HostRoot, filepath.Join(filepath.Dir(o.ContainerdConfig), "conf.d", runtime.DropInName)),
+			DropInImport: filepath.Join(filepath.Dir(o.ContainerdConfig), "conf.d", "*.toml")},
 	}
 	cfg := RuntimeConfig{
 		Targets:     all,
 		Detect:      o.Runtimes == nil,
-		Spec:        runtime.RuntimeSpec{Name: o.RuntimeName, Path: o.RuntimePath},
+		Spec:        runtime.RuntimeSpec{Name: o.RuntimeName, Path: o.RuntimePath, Accepts: sameBinary(o.RuntimePath, o.HostRoot, o.RuntimeSearchPaths)},
 		SearchPaths: o.RuntimeSearchPaths,
 		HostRoot:    o.HostRoot,
 		Mode:        runtime.ModeCheck,
@@ -194,6 +197,33 @@ func (o Options) runtimeConfig() RuntimeConfig {
 		cfg.Mode = runtime.ModeApply
 	}
 	return cfg
+}
+
+// sameBinary returns the test of a runtime path already in a file: it
+// names the binary of want when it is want itself, a full path to an
+// executable of the same name on the host (the install guide's
+// /usr/bin/nvidia-container-runtime), or that bare name found in one of
+// the search directories (as the runtime finds it on its PATH).
+func sameBinary(want, root string, dirs []string) func(string) bool {
+	return func(p string) bool {
+		switch {
+		case p == want:
+			return true
+		case filepath.Base(p) != filepath.Base(want):
+			return false
+		case filepath.IsAbs(p):
+			_, err := runtime.FindBinary(hostPath(root, p), nil)
+			return err == nil
+		case !strings.ContainsRune(p, '/'):
+			host := make([]string, len(dirs))
+			for i, d := range dirs {
+				host[i] = hostPath(root, d)
+			}
+			_, err := runtime.FindBinary(p, host)
+			return err == nil
+		}
+		return false
+	}
 }
 
 // hostPath places an absolute host path under root; relative paths (check

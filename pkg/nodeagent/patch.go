@@ -2,70 +2,60 @@ package nodeagent
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 )
 
-// metadataPatch is a JSON merge patch of the changed labels and
-// annotations: a key with null is removed, keys not named are untouched.
-func metadataPatch(ch metadataChange) ([]byte, error) {
-	meta := map[string]map[string]*string{}
-	if len(ch.Labels) > 0 {
-		meta["labels"] = ch.Labels
-	}
-	if len(ch.Annotations) > 0 {
-		meta["annotations"] = ch.Annotations
-	}
-	return json.Marshal(map[string]any{"metadata": meta})
-}
+// FieldManager names the agent in the node's managed fields; it is how the
+// agent knows which labels and annotations it wrote.
+const FieldManager = "gpuplane-nodeagent"
 
-// statusPatch is a strategic merge patch of the changed conditions; node
-// conditions merge by type, so the kubelet's and other agents' conditions
-// are untouched.
-func statusPatch(conds []corev1.NodeCondition) ([]byte, error) {
-	return json.Marshal(map[string]any{"status": map[string]any{"conditions": conds}})
-}
+// StatusFieldManager names the agent's applies of its conditions. A name
+// of its own keeps each manager's entry to one part of the node, so that
+// no apply of one part can drop the other's fields (client-go's fake
+// clientset, unlike the API server, does not tell subresources apart).
+const StatusFieldManager = "gpuplane-nodeagent-status"
 
-// patchNode sends the patches that are not empty and returns the node as
-// the API server has it after them (node itself when nothing was sent);
-// patched learns each version a patch replaced and produced. It is the only
-// place the agent writes to the API server.
-func patchNode(ctx context.Context, client kubernetes.Interface, node *corev1.Node, ch metadataChange, conds []corev1.NodeCondition,
-	observe func(part string, ok bool), patched func(before, after *corev1.Node)) (*corev1.Node, error) {
-	nodes := client.CoreV1().Nodes()
-	if !ch.empty() {
-		body, err := metadataPatch(ch)
-		if err != nil {
-			return node, fmt.Errorf("building the metadata patch of node %q: %w", node.Name, err)
-		}
-		after, err := nodes.Patch(ctx, node.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager})
-		observe("metadata", err == nil)
-		if err != nil {
-			return node, fmt.Errorf("patching the labels and annotations of node %q: %w", node.Name, err)
-		}
-		patched(node, after)
-		node = after
+// applyMetadata applies the plan's labels and annotations with server-side
+// apply. Keys the agent wrote before and the plan leaves out are removed by
+// the API server; keys of other managers are untouched. It does not force:
+// a person changing one of the agent's keys between the read and the apply
+// makes the apply fail with a conflict, and the next pass sees the key as
+// theirs.
+func applyMetadata(ctx context.Context, client kubernetes.Interface, name string, p metadataPlan) (*corev1.Node, error) {
+	ac := corev1ac.Node(name)
+	if len(p.Labels) > 0 {
+		ac.WithLabels(p.Labels)
 	}
-	if len(conds) > 0 {
-		body, err := statusPatch(conds)
-		if err != nil {
-			return node, fmt.Errorf("building the status patch of node %q: %w", node.Name, err)
-		}
-		after, err := nodes.Patch(ctx, node.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager}, "status")
-		observe("status", err == nil)
-		if err != nil {
-			return node, fmt.Errorf("patching the conditions of node %q: %w", node.Name, err)
-		}
-		patched(node, after)
-		node = after
+	if len(p.Annotations) > 0 {
+		ac.WithAnnotations(p.Annotations)
+	}
+	node, err := client.CoreV1().Nodes().Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("applying the labels and annotations of node %q: %w", name, err)
 	}
 	return node, nil
 }
 
-// FieldManager names the agent in the node's managed fields.
-const FieldManager = "gpuplane-nodeagent"
+// applyConditions applies the agent's four conditions, all of them (one
+// left out would be removed), to the status subresource. Conditions merge
+// by type, so the kubelet's are untouched. It forces: these condition types
+// are the agent's alone, and an agent that wrote them by merge patch
+// before must be able to take them over.
+func applyConditions(ctx context.Context, client kubernetes.Interface, name string, conds []corev1.NodeCondition) (*corev1.Node, error) {
+	ac := corev1ac.Node(name).WithStatus(corev1ac.NodeStatus())
+	for _, c := range conds {
+		ac.Status.WithConditions(corev1ac.NodeCondition().
+			WithType(c.Type).WithStatus(c.Status).WithReason(c.Reason).WithMessage(c.Message).
+			WithLastHeartbeatTime(c.LastHeartbeatTime).WithLastTransitionTime(c.LastTransitionTime))
+	}
+	node, err := client.CoreV1().Nodes().ApplyStatus(ctx, ac, metav1.ApplyOptions{FieldManager: StatusFieldManager, Force: true})
+	if err != nil {
+		return nil, fmt.Errorf("applying the conditions of node %q: %w", name, err)
+	}
+	return node, nil
+}

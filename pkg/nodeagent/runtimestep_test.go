@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -207,16 +208,26 @@ func TestOptionsHostRoot(t *testing.T) {
 	}
 }
 
-func TestRuntimeStepHostRoot(t *testing.T) {
+// hostTree makes a host root with the directories dirs and an empty
+// executable at each of bins, and returns it.
+func hostTree(t *testing.T, dirs, bins []string) string {
+	t.Helper()
 	host := t.TempDir()
-	for _, d := range []string{"etc/docker", "usr/bin"} {
+	for _, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(host, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(host, "usr/bin/nvidia-container-runtime"), nil, 0o755); err != nil {
-		t.Fatal(err)
+	for _, b := range bins {
+		if err := os.WriteFile(filepath.Join(host, b), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
+	return host
+}
+
+func TestRuntimeStepHostRoot(t *testing.T) {
+	host := hostTree(t, []string{"etc/docker", "usr/bin"}, []string{"usr/bin/nvidia-container-runtime"})
 	if err := os.WriteFile(filepath.Join(host, "etc/docker/daemon.json"), []byte(seedDaemonJSON), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -226,5 +237,133 @@ func TestRuntimeStepHostRoot(t *testing.T) {
 	if r.Reason != "RestartNeeded" || !strings.Contains(r.Message, filepath.Join(host, "usr/bin/nvidia-container-runtime")) ||
 		!strings.Contains(r.Message, filepath.Join(host, "etc/docker/daemon.json")) {
 		t.Fatalf("step under a host root: %+v", r)
+	}
+}
+
+// guideDaemonJSON is the docker configuration of the install guide
+// (issue 14): the runtime named by its full path.
+const guideDaemonJSON = `{"insecure-registries":["docker.oa.com:8080"], "default-runtime": "nvidia", "runtimes": {"nvidia": {"path": "/usr/bin/nvidia-container-runtime", "runtimeArgs": []}}}`
+
+// TestRuntimeStepEquivalentPaths: a runtime path an operator would write
+// for the installed binary is taken as it is; the file is not touched and
+// no restart is asked for.
+func TestRuntimeStepEquivalentPaths(t *testing.T) {
+	daemon := func(path string) string {
+		return strings.Replace(guideDaemonJSON, "/usr/bin/nvidia-container-runtime", path, 1)
+	}
+	tests := []struct {
+		name        string
+		daemon      string
+		runtimePath string // --runtime-path; "" is the default bare name
+		wantReason  string
+		wantSame    bool // the file is byte-for-byte unchanged
+	}{
+		{name: "the guide's full path", daemon: guideDaemonJSON, wantReason: "RuntimeConfigured", wantSame: true},
+		{name: "the bare name, found on the search path", daemon: daemon("nvidia-container-runtime"), wantReason: "RuntimeConfigured", wantSame: true},
+		{name: "full path in --runtime-path, bare name in the file", daemon: daemon("nvidia-container-runtime"),
+			runtimePath: "/usr/bin/nvidia-container-runtime", wantReason: "RuntimeConfigured", wantSame: true},
+		{name: "the other install directory", daemon: daemon("/usr/local/bin/nvidia-container-runtime"), wantReason: "RuntimeConfigured", wantSame: true},
+		{name: "a full path to nothing is rewritten", daemon: daemon("/opt/nvidia/nvidia-container-runtime"), wantReason: "RestartNeeded"},
+		{name: "another binary is rewritten", daemon: daemon("/usr/bin/runc"), wantReason: "RestartNeeded"},
+		{name: "a relative path is rewritten", daemon: daemon("bin/nvidia-container-runtime"), wantReason: "RestartNeeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			host := hostTree(t, []string{"etc/docker", "usr/bin", "usr/local/bin"},
+				[]string{"usr/bin/nvidia-container-runtime", "usr/local/bin/nvidia-container-runtime", "usr/bin/runc"})
+			path := filepath.Join(host, "etc/docker/daemon.json")
+			if err := os.WriteFile(path, []byte(tt.daemon), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			opts := Options{HostRoot: host, ApplyRuntime: true, Runtimes: []string{"docker"}, RuntimePath: tt.runtimePath}.Default()
+			step, runner := newTestRuntimeStep(opts, nil, "")
+			r, _ := step.run(context.Background())
+			if r.Reason != tt.wantReason {
+				t.Fatalf("runtime step %s: %s, want %s", r.Reason, r.Message, tt.wantReason)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if same := string(got) == tt.daemon; same != tt.wantSame {
+				t.Errorf("file unchanged: %v, want %v:\n%s", same, tt.wantSame, got)
+			}
+			if _, err := os.Stat(path + runtime.BackupSuffix); tt.wantSame && err == nil {
+				t.Error("a backup was written for a file left as it was")
+			}
+			if len(runner.calls) != 0 {
+				t.Errorf("restarts: %v", runner.calls)
+			}
+		})
+	}
+}
+
+// operatorConfigTOML is a containerd config.toml with an operator's notes.
+const operatorConfigTOML = `# Managed by hand: ask the platform team before changing.
+version = 2
+root = "/var/lib/containerd"
+
+[plugins]
+  # Our pause image mirror.
+  [plugins."io.containerd.grpc.v1.cri"]
+    sandbox_image = "registry.local:5000/pause:3.10"
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      default_runtime_name = "runc"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+          SystemdCgroup = true # the kubelet uses systemd
+`
+
+// TestRuntimeStepContainerdKeepsTheOperatorsFile: the NVIDIA runtime goes
+// into a drop-in under conf.d; config.toml only gains the imports line, and
+// keeps every line (comments included) as the operator wrote it.
+func TestRuntimeStepContainerdKeepsTheOperatorsFile(t *testing.T) {
+	host := hostTree(t, []string{"etc/containerd", "usr/bin"}, []string{"usr/bin/nvidia-container-runtime"})
+	path := filepath.Join(host, "etc/containerd/config.toml")
+	if err := os.WriteFile(path, []byte(operatorConfigTOML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{HostRoot: host, ApplyRuntime: true, Runtimes: []string{"containerd"}}.Default()
+	step, _ := newTestRuntimeStep(opts, nil, "")
+	if r, _ := step.run(context.Background()); r.Reason != "RestartNeeded" {
+		t.Fatalf("first pass: %s: %s", r.Reason, r.Message)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added []string
+	rest := string(got)
+	for _, line := range strings.SplitAfter(operatorConfigTOML, "\n") {
+		i := strings.Index(rest, line)
+		if i < 0 {
+			t.Fatalf("line %q of the operator's file is gone:\n%s", line, got)
+		}
+		if extra := strings.TrimSpace(rest[:i]); extra != "" {
+			added = append(added, extra)
+		}
+		rest = rest[i+len(line):]
+	}
+	if want := []string{`imports = ["/etc/containerd/conf.d/*.toml"]`}; !reflect.DeepEqual(added, want) {
+		t.Errorf("lines added to config.toml: %q, want %q", added, want)
+	}
+	dropIn, err := os.ReadFile(filepath.Join(host, "etc/containerd/conf.d/99-nvidia.toml"))
+	if err != nil {
+		t.Fatalf("no drop-in: %v", err)
+	}
+	for _, want := range []string{"default_runtime_name = 'nvidia'", "BinaryName = 'nvidia-container-runtime'", "SystemdCgroup = true", "sandbox_image"} {
+		if !strings.Contains(string(dropIn), want) {
+			t.Errorf("drop-in lacks %q:\n%s", want, dropIn)
+		}
+	}
+	// The next pass finds both files right and writes nothing.
+	before, _ := os.ReadFile(path)
+	step2, _ := newTestRuntimeStep(opts, nil, "")
+	if r, _ := step2.run(context.Background()); r.Reason != "RuntimeConfigured" {
+		t.Fatalf("second pass: %s: %s", r.Reason, r.Message)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Error("config.toml rewritten by a pass that found it right")
 	}
 }

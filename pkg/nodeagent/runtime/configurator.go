@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,13 @@ type Target struct {
 	// RestartCommand restarts the runtime after a change, e.g.
 	// ["systemctl", "restart", "docker"]; empty means never restart.
 	RestartCommand []string
+	// DropIn (containerd only) is the drop-in file the runtime is written
+	// to, as the agent sees it, and DropInImport the pattern config.toml's
+	// imports must hold to read it, as the host sees it
+	// (/etc/containerd/conf.d/*.toml). Empty DropIn: config.toml itself is
+	// rewritten (re-encoded, losing its comments).
+	DropIn       string
+	DropInImport string
 }
 
 // Present reports whether the runtime looks installed: its configuration
@@ -90,6 +98,9 @@ func (c *Configurator) Ensure(ctx context.Context, t Target, mode Mode) (Outcome
 		return out, err
 	}
 	out.Exists = exists
+	if t.Kind == Containerd && t.DropIn != "" {
+		return c.ensureDropIn(ctx, t, mode, out, old, perm)
+	}
 	var planned []byte
 	switch t.Kind {
 	case Docker:
@@ -119,6 +130,59 @@ func (c *Configurator) Ensure(ctx context.Context, t Target, mode Mode) (Outcome
 		return out, err
 	}
 	out.Written = true
+	return c.restart(ctx, t, out)
+}
+
+// ensureDropIn is Ensure for containerd with a drop-in: the runtime goes
+// into t.DropIn, and config.toml gains at most its imports line.
+func (c *Configurator) ensureDropIn(ctx context.Context, t Target, mode Mode, out Outcome, old []byte, perm fs.FileMode) (Outcome, error) {
+	oldDropIn, dropInPerm, _, err := readConfig(t.DropIn)
+	if err != nil {
+		return out, err
+	}
+	p, err := PlanContainerdDropIn(old, oldDropIn, c.Spec, t.DropInImport)
+	if err != nil {
+		return out, fmt.Errorf("%s: %w", t.Path, err)
+	}
+	out.Changed = p.ConfigChanged || p.DropInChanged
+	if !out.Changed {
+		return out, nil
+	}
+	if p.DropInChanged {
+		out.Diff += UnifiedDiff(t.DropIn, t.DropIn+" (gpuplane)", oldDropIn, p.DropIn)
+	}
+	if p.ConfigChanged {
+		out.Diff += UnifiedDiff(t.Path, t.Path+" (gpuplane)", old, p.Config)
+	}
+	if mode != ModeApply {
+		return out, nil
+	}
+	// The drop-in first: config.toml then never imports a file not there.
+	if p.DropInChanged {
+		if err := os.MkdirAll(filepath.Dir(t.DropIn), 0o755); err != nil {
+			return out, fmt.Errorf("creating the drop-in directory of %q: %w", t.DropIn, err)
+		}
+		if err := writeFileAtomic(t.DropIn, p.DropIn, dropInPerm); err != nil {
+			return out, err
+		}
+	}
+	if p.ConfigChanged {
+		if out.Exists {
+			out.BackupPath = t.Path + BackupSuffix
+			if err := writeFileAtomic(out.BackupPath, old, perm); err != nil {
+				return out, fmt.Errorf("keeping a backup before changing %q: %w", t.Path, err)
+			}
+		}
+		if err := writeFileAtomic(t.Path, p.Config, perm); err != nil {
+			return out, err
+		}
+	}
+	out.Written = true
+	return c.restart(ctx, t, out)
+}
+
+// restart runs the target's restart command after a write, when enabled.
+func (c *Configurator) restart(ctx context.Context, t Target, out Outcome) (Outcome, error) {
 	if !c.Restart || len(t.RestartCommand) == 0 {
 		return out, nil
 	}

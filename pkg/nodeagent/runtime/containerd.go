@@ -73,7 +73,7 @@ func PlanContainerd(old []byte, spec RuntimeSpec) (out []byte, changed bool, err
 	if err != nil {
 		return nil, false, fmt.Errorf("%w (under plugins.%q.containerd.runtimes.%s)", err, plugin, spec.Name)
 	}
-	if options["BinaryName"] != spec.Path {
+	if name, ok := options["BinaryName"].(string); !ok || !spec.accepts(name) {
 		options["BinaryName"] = spec.Path
 		changed = true
 	}

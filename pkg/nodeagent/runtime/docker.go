@@ -24,6 +24,15 @@ type RuntimeSpec struct {
 	// Path is the runtime binary as the container runtime will exec it;
 	// default "nvidia-container-runtime" (looked up in the runtime's PATH).
 	Path string
+	// Accepts reports whether a path already in a file names the same
+	// binary as Path (its full path, say), so that the file is left as it
+	// is; nil accepts Path itself only.
+	Accepts func(path string) bool
+}
+
+// accepts reports whether p, found in a file, names the runtime binary.
+func (s RuntimeSpec) accepts(p string) bool {
+	return p == s.Path || s.Accepts != nil && s.Accepts(p)
 }
 
 // DefaultRuntimeName and DefaultRuntimePath are RuntimeSpec's defaults.
@@ -81,7 +90,7 @@ func PlanDocker(old []byte, spec RuntimeSpec) (out []byte, changed bool, err err
 	wantDefault := encodeJSONString(spec.Name)
 
 	entryChanged := false
-	if p, ok := entry.get(dockerKeyPath); !ok || !jsonStringEquals(p, spec.Path) {
+	if p, ok := entry.get(dockerKeyPath); !ok || !jsonStringAccepted(p, spec) {
 		entry.set(dockerKeyPath, wantPath)
 		entryChanged = true
 	}
@@ -102,6 +111,13 @@ func PlanDocker(old []byte, spec RuntimeSpec) (out []byte, changed bool, err err
 	}
 	out = append(top.render(unit, 0), '\n')
 	return out, true, nil
+}
+
+// jsonStringAccepted reports whether raw is a JSON string naming spec's
+// runtime binary, whatever escapes it was written with.
+func jsonStringAccepted(raw json.RawMessage, spec RuntimeSpec) bool {
+	var s string
+	return json.Unmarshal(raw, &s) == nil && spec.accepts(s)
 }
 
 // jsonStringEquals reports whether raw is a JSON string equal to want,
