@@ -53,12 +53,14 @@ func handmadeTrace(t *testing.T) *Trace {
 }
 
 // The protocol on a trace small enough to follow by hand: exact placements,
-// the drop of a pod that fits nowhere, and the allocation recorded at the
-// first pod at or beyond each arrived threshold.
+// the drop of a pod that fits nowhere, the allocation right after the first
+// pod at or beyond each arrived threshold (First), and the paper script's
+// reading (At): the bucket of 90% holds p7 alone; no pod rounds to 100..130
+// or a neighbour, so those fall back to First.
 func TestReplayHandmadeTrace(t *testing.T) {
 	tr := handmadeTrace(t)
 	order := []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
-	res, err := Replay(tr.Nodes, tr.Pods, order, placement.Binpack(), 1)
+	res, err := Replay(tr.Nodes, tr.Pods, order, placement.Binpack(), 1, TiesRandom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,9 +69,14 @@ func TestReplayHandmadeTrace(t *testing.T) {
 	}
 	want := []float64{90, 90, 90, 90, 100}
 	for k := range want {
-		if !res.Reached[k] || math.Abs(res.At[k]-want[k]) > 1e-9 {
-			t.Errorf("allocation at %d%% arrived = %v (reached %v), want %v", Thresholds()[k], res.At[k], res.Reached[k], want[k])
+		if !res.Reached[k] || math.Abs(res.First[k]-want[k]) > 1e-9 || math.Abs(res.At[k]-want[k]) > 1e-9 {
+			t.Errorf("allocation at %d%% arrived = %v, first %v (reached %v), want %v", Thresholds()[k], res.At[k], res.First[k], res.Reached[k], want[k])
 		}
+	}
+	// The curve: p1 arrives at 33.3% with 33.3% allocated, p5 leaves both at
+	// 66.7%, nothing rounds to 70.
+	if len(res.Curve) != 134 || math.Abs(res.Curve[33]-100.0/3) > 1e-9 || math.Abs(res.Curve[67]-200.0/3) > 1e-9 || !math.IsNaN(res.Curve[70]) {
+		t.Errorf("curve %v", res.Curve)
 	}
 	// Replay works on a copy: the trace's nodes are untouched.
 	for _, n := range tr.Nodes {
@@ -111,6 +118,57 @@ func TestReplayHandmadePlacements(t *testing.T) {
 
 // Ties among equally good nodes go to one of them at random, the same one
 // for the same seed, and not always the first.
+// The paper's analysis reads the allocation at arrived % T as the mean over
+// the pods whose arrived %, rounded half to even, is T, and over T-1 and
+// T+1 when none is.
+func TestArrivedBuckets(t *testing.T) {
+	var b arrivedBuckets
+	for _, p := range [][2]float64{{99.4, 90}, {99.6, 91}, {100.4, 93}, {100.5, 94}, {101.5, 95}, {103.2, 96}, {105, 97}} {
+		b.add(p[0], p[1])
+	}
+	for _, c := range []struct {
+		t    int
+		want float64
+		ok   bool
+	}{
+		{99, 90, true},
+		{100, (91 + 93 + 94) / 3.0, true},
+		{101, (91 + 93 + 94 + 95) / 4.0, true}, // empty: 100 and 102 (101.5 rounds to 102)
+		{102, 95, true},
+		{104, (96 + 97) / 2.0, true},
+		{107, 0, false},
+		{3, 0, false},
+	} {
+		got, ok := b.at(c.t)
+		if ok != c.ok || math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("at(%d) = %v, %v; want %v, %v", c.t, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// With TiesFirstName, as in the paper's simulator, equal best scores go to
+// the node whose name sorts first, whatever the seed and the list order.
+func TestTiesFirstName(t *testing.T) {
+	nodes, err := ReadNodes(strings.NewReader("sn,cpu_milli,memory_mib,gpu,model\nnode-b,8000,32768,2,T4\nnode-c,8000,32768,2,T4\nnode-a,8000,32768,2,T4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := ReadPods(strings.NewReader("name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\np,1000,1024,1,1000,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := int64(1); seed <= 20; seed++ {
+		pk := newPicker(cloneNodes(nodes), seed)
+		pk.byName = true
+		if best, _, ok := pk.pick(&pods[0].Request, placement.Binpack()); !ok || nodes[best].Name != "node-a" {
+			t.Fatalf("seed %d: pod on node %d, want node-a", seed, best)
+		}
+	}
+	if _, err := ParseTies("first"); err == nil {
+		t.Error("ParseTies accepted first")
+	}
+}
+
 func TestReplayTiesAreSeeded(t *testing.T) {
 	nodes, err := ReadNodes(strings.NewReader("sn,cpu_milli,memory_mib,gpu,model\na,0,0,1,T4\nb,0,0,1,T4\nc,0,0,1,T4\nd,0,0,1,T4\n"))
 	if err != nil {
