@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -41,6 +43,11 @@ type Options struct {
 	Parallel int
 	// JSON prints one JSON object per policy instead of a table.
 	JSON bool
+	// Plot, when set, is the SVG file the allocation-against-arrival curves
+	// of every policy are drawn into.
+	Plot string
+	// Progress, when set, gets a line per replay finished while several run.
+	Progress io.Writer
 }
 
 func (o *Options) setDefaults() {
@@ -62,8 +69,14 @@ func (o *Options) setDefaults() {
 }
 
 // RunSimulate runs the simulate subcommand with args (without the word
-// "simulate") and writes its report to stdout.
+// "simulate"), writes its report to stdout and its progress to standard
+// error.
 func RunSimulate(args []string, stdout io.Writer) error {
+	return RunSimulateIO(args, stdout, os.Stderr)
+}
+
+// RunSimulateIO is RunSimulate with the progress written to stderr.
+func RunSimulateIO(args []string, stdout, stderr io.Writer) error {
 	reg := placement.Builtin()
 	o, err := ParseFlags(args, reg.Names(), stdout)
 	if errors.Is(err, flag.ErrHelp) {
@@ -72,6 +85,7 @@ func RunSimulate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	o.Progress = stderr
 	return Run(o, reg, stdout)
 }
 
@@ -95,6 +109,7 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	fs.Float64Var(&o.Auto.PressureGamma, "auto-pressure", 3, "auto: exponent of the card-type pressure on typed classes (0 = off)")
 	hostMem := fs.Bool("auto-host-memory", true, "auto: a class must also fit the node's free host memory")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per policy")
+	fs.StringVar(&o.Plot, "plot", "", "also draw allocation % against arrived % of every policy (mean over the seeds) into this SVG file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(out, "Usage: simulate --nodes NODES.csv --pods PODS.csv [--policy P|all] [--seed N | --seeds A-B] [--inflate 1.3] [--json]\n\n"+
@@ -244,6 +259,11 @@ func Run(o Options, reg *placement.Registry, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.Plot != "" {
+		if err := writePlotFile(o, results); err != nil {
+			return err
+		}
+	}
 	if !o.JSON {
 		writeTableHeader(stdout, len(o.Seeds) > 1)
 	}
@@ -275,6 +295,24 @@ func (t *Trace) ReplayAll(o Options, reg *placement.Registry, cfg placement.Conf
 	jobs := make(chan job)
 	errs := make([]error, len(o.Policies)*len(o.Seeds))
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done, all := 0, len(o.Policies)*len(o.Seeds)
+	start := time.Now()
+	progress := func(j job, r Result, err error) {
+		if o.Progress == nil || all < 2 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		msg := fmt.Sprintf("%.2f%% allocated at 100%% arrived", r.At[1])
+		if err != nil {
+			msg = "failed: " + err.Error()
+		} else if !r.Reached[1] {
+			msg = "100% arrived never reached"
+		}
+		fmt.Fprintf(o.Progress, "simulate: %d/%d %s seed %d: %s (%s)\n", done, all, o.Policies[j.p], o.Seeds[j.s], msg, time.Since(start).Round(time.Second))
+	}
 	for w := 0; w < o.Parallel; w++ {
 		wg.Add(1)
 		go func() {
@@ -285,6 +323,7 @@ func (t *Trace) ReplayAll(o Options, reg *placement.Registry, cfg placement.Conf
 					results[j.p][j.s], err = Replay(t.Nodes, t.Pods, orders[j.s], pol, o.Seeds[j.s], o.Ties)
 				}
 				errs[j.p*len(o.Seeds)+j.s] = err
+				progress(j, results[j.p][j.s], err)
 			}
 		}()
 	}
@@ -296,4 +335,34 @@ func (t *Trace) ReplayAll(o Options, reg *placement.Registry, cfg placement.Conf
 	close(jobs)
 	wg.Wait()
 	return results, errors.Join(errs...)
+}
+
+// writePlotFile draws every policy's mean curve into o.Plot.
+func writePlotFile(o Options, results [][]Result) error {
+	series := make([]Series, len(o.Policies))
+	for p, name := range o.Policies {
+		series[p] = MeanCurve(name, results[p])
+	}
+	title := fmt.Sprintf("GPU allocation against arrival: %s on %s, %s %s, ties to %s",
+		strings.TrimSuffix(filepath.Base(o.PodsFile), ".csv"), strings.TrimSuffix(filepath.Base(o.NodesFile), ".csv"),
+		plural(len(o.Seeds), "seed", "seeds"), seedsString(o.Seeds), o.Ties)
+	f, err := os.Create(o.Plot)
+	if err != nil {
+		return fmt.Errorf("--plot: %w", err)
+	}
+	if err := WritePlot(f, title, series); err != nil {
+		f.Close()
+		return fmt.Errorf("--plot %s: %w", o.Plot, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--plot %s: %w", o.Plot, err)
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
