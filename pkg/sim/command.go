@@ -46,6 +46,9 @@ type Options struct {
 	// Plot, when set, is the SVG file the allocation-against-arrival curves
 	// of every policy are drawn into.
 	Plot string
+	// Limit also reports, per seed, the offline packing and the upper bound
+	// of the pods arrived by 100% (ComputeLimit).
+	Limit bool
 	// Progress, when set, gets a line per replay finished while several run.
 	Progress io.Writer
 }
@@ -109,6 +112,7 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	fs.Float64Var(&o.Auto.PressureGamma, "auto-pressure", 3, "auto: exponent of the card-type pressure on typed classes (0 = off)")
 	hostMem := fs.Bool("auto-host-memory", true, "auto: a class must also fit the node's free host memory")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per policy")
+	fs.BoolVar(&o.Limit, "limit", false, "also report, per seed, an offline packing and an upper bound of the allocation at 100% arrived (one JSON object per seed)")
 	fs.StringVar(&o.Plot, "plot", "", "also draw allocation % against arrived % of every policy (mean over the seeds) into this SVG file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -264,6 +268,11 @@ func Run(o Options, reg *placement.Registry, stdout io.Writer) error {
 			return err
 		}
 	}
+	if o.Limit {
+		if err := t.writeLimits(o, reg, cfg, stdout); err != nil {
+			return err
+		}
+	}
 	if !o.JSON {
 		writeTableHeader(stdout, len(o.Seeds) > 1)
 	}
@@ -365,4 +374,23 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// writeLimits prints the limit at 100% arrived of every seed, one JSON
+// object per line.
+func (t *Trace) writeLimits(o Options, reg *placement.Registry, cfg placement.Config, stdout io.Writer) error {
+	capacity := t.Capacity()
+	for _, seed := range o.Seeds {
+		auto, err := reg.New(placement.PolicyAuto, cfg)
+		if err != nil {
+			return err
+		}
+		l, err := ComputeLimit(t.Nodes, t.Pods, Arrivals(t.Pods, capacity, seed, o.Inflate), 100, auto)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, `{"limit":{"seed":%d,"arrived_pods":%d,"arrived":%s,"offline":%s,"offline_by":%q,"upper_bound":%s}}`+"\n",
+			seed, l.ArrivedPods, num(float64(l.ArrivedMilli)*100/float64(capacity)), num(l.Offline), l.OfflineBy, num(l.UpperBound))
+	}
+	return nil
 }
