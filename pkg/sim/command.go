@@ -46,6 +46,9 @@ type Options struct {
 	// Plot, when set, is the SVG file the allocation-against-arrival curves
 	// of every policy are drawn into.
 	Plot string
+	// Sampling, when set, replays kube-scheduler's node sampling in front of
+	// every policy.
+	Sampling *Sampling
 	// Limit also reports, per seed, the offline packing and the upper bound
 	// of the pods arrived by 100% (ComputeLimit).
 	Limit bool
@@ -112,6 +115,8 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	fs.Float64Var(&o.Auto.PressureGamma, "auto-pressure", 3, "auto: exponent of the card-type pressure on typed classes (0 = off)")
 	hostMem := fs.Bool("auto-host-memory", true, "auto: a class must also fit the node's free host memory")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per policy")
+	sampling := fs.Bool("kube-scheduler-sampling", false, "replay kube-scheduler's node sampling: from a start that rotates across pods, keep the nodes that pass its own filters (CPU, memory, card type) until it has percentageOfNodesToScore of them; the policy sees only those")
+	pct := fs.Int("percentage-of-nodes-to-score", 0, "with --kube-scheduler-sampling: kube-scheduler's percentageOfNodesToScore (0 = its adaptive default, max(5, 50 - nodes/125)%, at least 100 nodes)")
 	fs.BoolVar(&o.Limit, "limit", false, "also report, per seed, an offline packing and an upper bound of the allocation at 100% arrived (one JSON object per seed)")
 	fs.StringVar(&o.Plot, "plot", "", "also draw allocation % against arrived % of every policy (mean over the seeds) into this SVG file")
 	if err := fs.Parse(args); err != nil {
@@ -142,6 +147,14 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 		o.Policies = policies
 	} else {
 		o.Policies = []string{*policy}
+	}
+	if *pct < 0 || *pct > 100 {
+		return o, fmt.Errorf("%w: --percentage-of-nodes-to-score %d, want 0 (adaptive) to 100", ErrUsage, *pct)
+	}
+	if *sampling {
+		o.Sampling = &Sampling{PercentageOfNodesToScore: *pct}
+	} else if *pct != 0 {
+		return o, fmt.Errorf("%w: --percentage-of-nodes-to-score needs --kube-scheduler-sampling", ErrUsage)
 	}
 	t, err := ParseTies(*ties)
 	if err != nil {
@@ -329,7 +342,7 @@ func (t *Trace) ReplayAll(o Options, reg *placement.Registry, cfg placement.Conf
 			for j := range jobs {
 				pol, err := reg.New(o.Policies[j.p], cfg) // a fresh policy per replay: learners start empty
 				if err == nil {
-					results[j.p][j.s], err = Replay(t.Nodes, t.Pods, orders[j.s], pol, o.Seeds[j.s], o.Ties)
+					results[j.p][j.s], err = ReplayWith(t.Nodes, t.Pods, orders[j.s], pol, o.Seeds[j.s], ReplayOptions{Ties: o.Ties, Sampling: o.Sampling})
 				}
 				errs[j.p*len(o.Seeds)+j.s] = err
 				progress(j, results[j.p][j.s], err)

@@ -25,17 +25,17 @@ func TestComputeLimit(t *testing.T) {
 		{
 			// Two cards, CPU for one of the two pods: the packing places one,
 			// the relaxation (no sharing of CPU) both.
-			name:  "cpu binds",
-			nodes: "sn,cpu_milli,memory_mib,gpu,model\nn,8000,32768,2,T4\n",
-			pods:  "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\np1,6000,1024,1,1000,\np2,6000,1024,1,1000,\n",
+			name:      "cpu binds",
+			nodes:     "sn,cpu_milli,memory_mib,gpu,model\nn,8000,32768,2,T4\n",
+			pods:      "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\np1,6000,1024,1,1000,\np2,6000,1024,1,1000,\n",
 			threshold: 100, wantPods: 2, offline: 50, bound: 100,
 		},
 		{
 			// A type no node has, and a pod larger than any node: neither
 			// counts in the bound.
-			name:  "types and sizes",
-			nodes: "sn,cpu_milli,memory_mib,gpu,model\nn,8000,32768,2,T4\nm,8000,32768,2,T4\n",
-			pods:  "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\np1,1000,1024,1,1000,V100\np2,1000,1024,4,1000,\np3,1000,1024,1,500,\n",
+			name:      "types and sizes",
+			nodes:     "sn,cpu_milli,memory_mib,gpu,model\nn,8000,32768,2,T4\nm,8000,32768,2,T4\n",
+			pods:      "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\np1,1000,1024,1,1000,V100\np2,1000,1024,4,1000,\np3,1000,1024,1,500,\n",
 			threshold: 200, wantPods: 3, offline: 12.5, bound: 12.5,
 		},
 	}

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -84,6 +85,51 @@ func (t Ties) String() string {
 //
 // nodes is not changed: the replay works on a copy.
 func Replay(nodes []placement.Node, pods []Pod, order []int, p placement.Policy, seed int64, ties Ties) (Result, error) {
+	return ReplayWith(nodes, pods, order, p, seed, ReplayOptions{Ties: ties})
+}
+
+// ReplayOptions are the ways a replay may differ from the paper's.
+type ReplayOptions struct {
+	Ties Ties
+	// Sampling, when set, replays kube-scheduler's node sampling in front
+	// of the policy (see Sampling).
+	Sampling *Sampling
+}
+
+// Sampling is kube-scheduler's node sampling: for each pod it walks the
+// nodes from where the previous pod's walk stopped (wrapping around),
+// keeps those that pass its own filters — free CPU and memory, and the
+// card type the webhook's node affinity asks for — and stops once it has
+// NodesToFind of them; the extender (the policy) only sees those. GPU
+// resources are ignored by kube-scheduler, so a kept node may have no card
+// for the pod.
+type Sampling struct {
+	// PercentageOfNodesToScore as in KubeSchedulerConfiguration; 0 is the
+	// adaptive default.
+	PercentageOfNodesToScore int
+}
+
+// NodesToFind is how many feasible nodes kube-scheduler looks for among n:
+// every node below 100; else the percentage of n, the adaptive default
+// being 50 - n/125 (at least 5), and never fewer than 100.
+func (s Sampling) NodesToFind(n int) int {
+	const minNodes, minPercentage = 100, 5
+	if n < minNodes {
+		return n
+	}
+	pct := s.PercentageOfNodesToScore
+	if pct <= 0 {
+		pct = max(50-n/125, minPercentage)
+	}
+	if pct >= 100 {
+		return n
+	}
+	return max(n*pct/100, minNodes)
+}
+
+// ReplayWith is Replay with the options o.
+func ReplayWith(nodes []placement.Node, pods []Pod, order []int, p placement.Policy, seed int64, o ReplayOptions) (Result, error) {
+	ties := o.Ties
 	cluster := cloneNodes(nodes)
 	var capacity int64
 	for i := range cluster {
@@ -96,6 +142,9 @@ func Replay(nodes []placement.Node, pods []Pod, order []int, p placement.Policy,
 	learner, _ := p.(placement.Learner)
 	pk := newPicker(cluster, seed)
 	pk.byName = ties == TiesFirstName
+	if o.Sampling != nil {
+		pk.sample = o.Sampling.NodesToFind(len(cluster))
+	}
 	next := 0
 	for _, k := range order {
 		pod := &pods[k]
@@ -202,6 +251,8 @@ type picker struct {
 	gen     uint32
 	ties    rng
 	byName  bool // ties to the first name, else at random
+	sample  int  // > 0: kube-scheduler's sampling keeps this many nodes
+	start   int  // where kube-scheduler's next walk starts
 	fits    []*placement.Node
 	fitIdx  []int
 }
@@ -293,6 +344,24 @@ func (p *picker) cannotFit(i int, r *placement.Request) bool {
 	return r.Cards > s.idle
 }
 
+// kubeFits is kube-scheduler's own filter of node i for r: free CPU and
+// memory, and one of the card types r allows (the webhook's node affinity).
+func (p *picker) kubeFits(i int, r *placement.Request) bool {
+	s := &p.sum[i]
+	if r.CPUMilli > s.freeCPU || r.MemoryMiB > s.freeMem {
+		return false
+	}
+	if len(r.Types) == 0 {
+		return true
+	}
+	for _, c := range p.cluster[i].Cards {
+		if slices.Contains(r.Types, c.Type) {
+			return true
+		}
+	}
+	return false
+}
+
 // hash mixes what Check and Evaluate read of a memoised node: its card type,
 // host resources and the allocation of each card.
 func (p *picker) hash(i int) uint64 {
@@ -364,11 +433,28 @@ func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placemen
 		p.gen = 1
 	}
 	p.fits, p.fitIdx = p.fits[:0], p.fitIdx[:0]
-	for i := range p.cluster {
+	n := len(p.cluster)
+	found, walked := 0, 0
+	for k := 0; k < n; k++ {
+		i := k
+		if p.sample > 0 {
+			i = (p.start + k) % n
+			walked++
+			if !p.kubeFits(i, r) {
+				continue
+			}
+			found++
+		}
 		if !p.cannotFit(i, r) && placement.Check(&p.cluster[i], r).OK() {
 			p.fits = append(p.fits, &p.cluster[i])
 			p.fitIdx = append(p.fitIdx, i)
 		}
+		if p.sample > 0 && found == p.sample {
+			break
+		}
+	}
+	if p.sample > 0 && n > 0 {
+		p.start = (p.start + walked) % n
 	}
 	if len(p.fits) == 0 {
 		return -1, 0, false

@@ -247,3 +247,51 @@ func TestSummariseJSON(t *testing.T) {
 		t.Errorf("JSON =\n%s\nwant\n%s", got, want)
 	}
 }
+
+// kube-scheduler's count of feasible nodes to find (its
+// numFeasibleNodesToFind): every node below 100, else the adaptive
+// percentage max(5, 50 - n/125), never fewer than 100.
+func TestSamplingNodesToFind(t *testing.T) {
+	for _, c := range []struct{ pct, n, want int }{
+		{0, 50, 50},
+		{0, 100, 100},   // 49%: 49 nodes, raised to 100
+		{0, 1213, 497},  // 41%
+		{0, 4852, 582},  // 12%
+		{0, 5000, 500},  // 10%
+		{0, 10000, 500}, // 5%
+		{100, 5000, 5000},
+		{30, 1000, 300},
+		{1, 1000, 100},
+	} {
+		if got := (Sampling{PercentageOfNodesToScore: c.pct}).NodesToFind(c.n); got != c.want {
+			t.Errorf("NodesToFind(pct %d, %d nodes) = %d, want %d", c.pct, c.n, got, c.want)
+		}
+	}
+}
+
+// With sampling the policy only sees the first nodes (from a rotating
+// start) that pass kube-scheduler's filters: binpack would take the fuller
+// node c, but a sample of two from a sees a and b; the next pod's walk
+// starts at c and keeps c and e, walking over d, which is short of CPU.
+func TestSamplingRotates(t *testing.T) {
+	nodes, err := ReadNodes(strings.NewReader("sn,cpu_milli,memory_mib,gpu,model\na,8000,32768,2,T4\nb,8000,32768,2,T4\nc,8000,32768,2,T4\nd,500,32768,2,T4\ne,8000,32768,2,T4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes[2].Cards[0].UsedMilli = 500 // c is the fullest
+	r := placement.Request{Cards: 1, Milli: 100, CPUMilli: 1000}
+	pk := newPicker(cloneNodes(nodes), 1)
+	pk.byName, pk.sample = true, 2
+	for step, want := range []string{"a", "c", "a", "c"} {
+		best, _, ok := pk.pick(&r, placement.Binpack())
+		if !ok || pk.cluster[best].Name != want {
+			t.Fatalf("pod %d on %v, want %s", step, best, want)
+		}
+		// undo, so that only the walk's start changes
+		pk.cluster[best].Cards = append([]placement.Card(nil), nodes[best].Cards...)
+		pk.summarise(best)
+	}
+	if pk.start != 0 {
+		t.Errorf("next walk starts at %d, want 0 (walks: a b | c d e | a b | c d e)", pk.start)
+	}
+}
