@@ -365,7 +365,7 @@ func writePlotFile(o Options, results [][]Result) error {
 	for p, name := range o.Policies {
 		series[p] = MeanCurve(name, results[p])
 	}
-	title := fmt.Sprintf("GPU allocation against arrival: %s on %s, %s %s, ties to %s",
+	title := fmt.Sprintf("GPU allocation against arrival (mean of the seeds)\n%s on %s, %s %s, ties to %s",
 		strings.TrimSuffix(filepath.Base(o.PodsFile), ".csv"), strings.TrimSuffix(filepath.Base(o.NodesFile), ".csv"),
 		plural(len(o.Seeds), "seed", "seeds"), seedsString(o.Seeds), o.Ties)
 	f, err := os.Create(o.Plot)

@@ -42,9 +42,9 @@ func MeanCurve(name string, runs []Result) Series {
 
 // plot geometry, in SVG user units
 const (
-	plotW, plotH     = 1000, 460
+	plotW, plotH     = 1000, 470
 	panelW, panelH   = 400, 320
-	panelTop         = 60
+	panelTop         = 70
 	panelLeft1       = 70
 	panelLeft2       = 560
 	legendTop        = panelTop + panelH + 50
@@ -60,7 +60,7 @@ const (
 )
 
 // plotColors are told apart by most readers, colour-blind ones included.
-var plotColors = []string{"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442"}
+var plotColors = []string{"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#000000", "#e69f00", "#56b4e9", "#f0e442"}
 
 // axis maps data values to panel coordinates.
 type axis struct {
@@ -73,6 +73,9 @@ func (a axis) at(v float64) float64 { return a.from + (v-a.lo)/(a.hi-a.lo)*(a.to
 func (a axis) ticks() []float64 {
 	var out []float64
 	for v := math.Ceil(a.lo/a.step-1e-9) * a.step; v <= a.hi+1e-9; v += a.step {
+		if v == 0 {
+			v = 0 // not -0
+		}
 		out = append(out, v)
 	}
 	return out
@@ -80,13 +83,18 @@ func (a axis) ticks() []float64 {
 
 // WritePlot draws the series as an SVG: allocation % against arrived %,
 // the whole run on the left and, on the right, the part from 80% arrived
-// with the allocation axis zoomed in where the policies part ways.
+// with the allocation axis zoomed in where the policies part ways. A
+// newline in title starts a smaller second line.
 func WritePlot(w io.Writer, title string, series []Series) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="%d">`+"\n",
 		plotW, plotH, plotW, plotH, plotFontSize)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", plotW, plotH)
-	fmt.Fprintf(&b, `<text x="%d" y="28" text-anchor="middle" font-size="16" font-weight="bold">%s</text>`+"\n", plotW/2, html.EscapeString(title))
+	head, sub, _ := strings.Cut(title, "\n")
+	fmt.Fprintf(&b, `<text x="%d" y="22" text-anchor="middle" font-size="16" font-weight="bold">%s</text>`+"\n", plotW/2, html.EscapeString(head))
+	if sub != "" {
+		fmt.Fprintf(&b, `<text x="%d" y="40" text-anchor="middle" font-size="%d">%s</text>`+"\n", plotW/2, plotFontSize, html.EscapeString(sub))
+	}
 
 	maxX := 100.0
 	for _, s := range series {

@@ -30,7 +30,7 @@ func TestWritePlot(t *testing.T) {
 		{Name: "a<b", X: []float64{0, 50, 100, 130}, Y: []float64{0, 50, 93.3, 93.6}},
 	}
 	var b strings.Builder
-	if err := WritePlot(&b, "default trace, seeds 42-51", series); err != nil {
+	if err := WritePlot(&b, "allocation\ndefault trace, seeds 42-51", series); err != nil {
 		t.Fatal(err)
 	}
 	d := xml.NewDecoder(strings.NewReader(b.String()))
@@ -57,7 +57,10 @@ func TestWritePlot(t *testing.T) {
 		t.Errorf("elements %v, want one svg and %d polylines", count, 2*len(series))
 	}
 	all := strings.Join(texts, "|")
-	for _, want := range []string{"default trace, seeds 42-51", "fgd", "a<b", "|130|", "|100|", "allocation %", "arrived % of the cluster's GPUs"} {
+	if strings.Contains(all, "-0") {
+		t.Errorf("plot text has a -0 tick: %s", all)
+	}
+	for _, want := range []string{"allocation|default trace, seeds 42-51", "|0|", "fgd", "a<b", "|130|", "|100|", "allocation %", "arrived % of the cluster's GPUs"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("plot text lacks %q: %s", want, all)
 		}
