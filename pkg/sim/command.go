@@ -117,7 +117,7 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per policy")
 	sampling := fs.Bool("kube-scheduler-sampling", false, "replay kube-scheduler's node sampling: from a start that rotates across pods, keep the nodes that pass its own filters (CPU, memory, card type) until it has percentageOfNodesToScore of them; the policy sees only those")
 	pct := fs.Int("percentage-of-nodes-to-score", 0, "with --kube-scheduler-sampling: kube-scheduler's percentageOfNodesToScore (0 = its adaptive default, max(5, 50 - nodes/125)%, at least 100 nodes)")
-	fs.BoolVar(&o.Limit, "limit", false, "also report, per seed, an offline packing and an upper bound of the allocation at 100% arrived (one JSON object per seed)")
+	fs.BoolVar(&o.Limit, "limit", false, "also report, per seed, offline packings (first-fit decreasing by GPU with the tightest node, bestfit, fgd, auto) and an upper bound of the allocation at 100% arrived (one JSON object per seed)")
 	fs.StringVar(&o.Plot, "plot", "", "also draw allocation % against arrived % of every policy (mean over the seeds) into this SVG file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -394,16 +394,27 @@ func plural(n int, one, many string) string {
 func (t *Trace) writeLimits(o Options, reg *placement.Registry, cfg placement.Config, stdout io.Writer) error {
 	capacity := t.Capacity()
 	for _, seed := range o.Seeds {
-		auto, err := reg.New(placement.PolicyAuto, cfg)
+		var packers []placement.Policy
+		for _, name := range []string{placement.PolicyBestFit, placement.PolicyFGD, placement.PolicyAuto} {
+			p, err := reg.New(name, cfg)
+			if err != nil {
+				return err
+			}
+			packers = append(packers, p)
+		}
+		l, err := ComputeLimit(t.Nodes, t.Pods, Arrivals(t.Pods, capacity, seed, o.Inflate), 100, packers...)
 		if err != nil {
 			return err
 		}
-		l, err := ComputeLimit(t.Nodes, t.Pods, Arrivals(t.Pods, capacity, seed, o.Inflate), 100, auto)
-		if err != nil {
-			return err
+		var tried strings.Builder
+		for i, p := range l.Tried {
+			if i > 0 {
+				tried.WriteByte(',')
+			}
+			fmt.Fprintf(&tried, "%q:%s", p.By, num(p.Allocation))
 		}
-		fmt.Fprintf(stdout, `{"limit":{"seed":%d,"arrived_pods":%d,"arrived":%s,"offline":%s,"offline_by":%q,"upper_bound":%s}}`+"\n",
-			seed, l.ArrivedPods, num(float64(l.ArrivedMilli)*100/float64(capacity)), num(l.Offline), l.OfflineBy, num(l.UpperBound))
+		fmt.Fprintf(stdout, `{"limit":{"seed":%d,"arrived_pods":%d,"arrived":%s,"offline":%s,"offline_by":%q,"tried":{%s},"upper_bound":%s}}`+"\n",
+			seed, l.ArrivedPods, num(float64(l.ArrivedMilli)*100/float64(capacity)), num(l.Offline), l.OfflineBy, tried.String(), num(l.UpperBound))
 	}
 	return nil
 }

@@ -18,13 +18,16 @@ type Limit struct {
 	ArrivedPods  int
 	ArrivedMilli int64
 	// Offline is the allocation % of the best of the offline packings
-	// tried, which know every arrived pod: first-fit decreasing by GPU
-	// request, each pod to the node it leaves the least GPU (then CPU) free
-	// on and a share to the tightest card, and the same order placed by
-	// auto. CPU-only pods are left out: they allocate no GPU.
+	// tried, which know every arrived pod and place them largest GPU request
+	// first (typed before untyped among equals): each pod to the node it
+	// leaves the least GPU (then CPU) free on and a share to the tightest
+	// card, and the same order placed by each policy given. CPU-only pods
+	// are left out: they allocate no GPU.
 	Offline float64
 	// OfflineBy names the packing that gave Offline.
 	OfflineBy string
+	// Tried is every offline packing's allocation %, in the order tried.
+	Tried []Packing
 	// UpperBound is the allocation % of a relaxation no placement can beat:
 	// each GPU pod's request may be split over the cards of every node class
 	// (card type, cards per node, CPU, memory) one such pod fits on when
@@ -33,9 +36,17 @@ type Limit struct {
 	UpperBound float64
 }
 
+// Packing is one offline packing's outcome.
+type Packing struct {
+	By         string
+	Allocation float64
+}
+
 // ComputeLimit returns the limit at arrived % threshold for the pods of
-// order (Arrivals), placed on nodes (not changed).
-func ComputeLimit(nodes []placement.Node, pods []Pod, order []int, threshold int, auto placement.Policy) (Limit, error) {
+// order (Arrivals), placed on nodes (not changed). The offline packings are
+// first-fit decreasing with the tightest node and with each of policies
+// (fresh ones: a learner sees the pods in the packing's order).
+func ComputeLimit(nodes []placement.Node, pods []Pod, order []int, threshold int, policies ...placement.Policy) (Limit, error) {
 	var capacity int64
 	for i := range nodes {
 		capacity += nodes[i].GPUMilli()
@@ -64,15 +75,14 @@ func ComputeLimit(nodes []placement.Node, pods []Pod, order []int, threshold int
 		return cmp.Or(cmp.Compare(rb.GPUMilli(), ra.GPUMilli()), cmp.Compare(typeFreedom(ra), typeFreedom(rb)),
 			cmp.Compare(rb.CPUMilli, ra.CPUMilli), cmp.Compare(rb.MemoryMiB, ra.MemoryMiB))
 	})
-	for _, p := range []placement.Policy{tightestFit{}, auto} {
-		if p == nil {
-			continue
-		}
+	for _, p := range append([]placement.Policy{tightestFit{}}, policies...) {
 		res, err := Replay(nodes, pods, gpuPods, p, 0, TiesFirstName)
 		if err != nil {
 			return l, fmt.Errorf("offline packing with %s: %w", p.Name(), err)
 		}
-		if a := float64(res.PlacedMilli) * 100 / float64(capacity); a > l.Offline || l.OfflineBy == "" {
+		a := float64(res.PlacedMilli) * 100 / float64(capacity)
+		l.Tried = append(l.Tried, Packing{By: p.Name(), Allocation: a})
+		if a > l.Offline || l.OfflineBy == "" {
 			l.Offline, l.OfflineBy = a, p.Name()
 		}
 	}

@@ -60,6 +60,9 @@ func TestComputeLimit(t *testing.T) {
 			if l.ArrivedPods != tc.wantPods || math.Abs(l.Offline-tc.offline) > 1e-9 || math.Abs(l.UpperBound-tc.bound) > 1e-9 {
 				t.Errorf("limit %+v, want %d pods, offline %v, bound %v", l, tc.wantPods, tc.offline, tc.bound)
 			}
+			if len(l.Tried) != 2 || l.Tried[0].By != (tightestFit{}).Name() || l.Tried[1].By != placement.PolicyAuto {
+				t.Errorf("packings tried %+v, want tightest fit and auto", l.Tried)
+			}
 			if l.Offline > l.UpperBound+1e-9 {
 				t.Errorf("offline %v above the upper bound %v", l.Offline, l.UpperBound)
 			}
