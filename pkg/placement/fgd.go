@@ -1,6 +1,9 @@
 package placement
 
-import "math"
+import (
+	"iter"
+	"math"
+)
 
 // fgd is Fragmentation Gradient Descent (Weng et al., "Beware of
 // Fragmentation", USENIX ATC '23): place a request where it increases the
@@ -32,11 +35,7 @@ func (p fgd) Evaluate(n *Node, r *Request) Placement {
 	}
 	best := -1.0
 	var bestSet CardSet
-	for i := range n.Cards {
-		c := &n.Cards[i]
-		if !r.allows(c.Type) || !shareFits(c, r) {
-			continue
-		}
+	for i := range shareCards(n, r) {
 		if sameStateBefore(n, r, i) {
 			continue // the same node state as an earlier card: the earlier one wins ties
 		}
@@ -46,6 +45,18 @@ func (p fgd) Evaluate(n *Node, r *Request) Placement {
 		}
 	}
 	return Placement{Score: best, Cards: bestSet}
+}
+
+// shareCards yields the positions of the cards of n share r may take.
+func shareCards(n *Node, r *Request) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := range n.Cards {
+			c := &n.Cards[i]
+			if r.allows(c.Type) && shareFits(c, r) && !yield(i) {
+				return
+			}
+		}
+	}
 }
 
 // paperScore is the FGD score plugin's integer: ⌊100·sigmoid(gain/1000)⌋
@@ -103,11 +114,8 @@ func bestShareAfter(w *Workload, n *Node, r *Request, m measure, tie func(i int)
 	var tried [MaxCards]int
 	var triedU [MaxCards]float64
 	nTried := 0
-	for i := range n.Cards {
+	for i := range shareCards(n, r) {
 		c := &n.Cards[i]
-		if !r.allows(c.Type) || !shareFits(c, r) {
-			continue
-		}
 		k := 0
 		for ; k < nTried; k++ {
 			o := &n.Cards[tried[k]]

@@ -106,12 +106,8 @@ func pickCards(n *Node, r *Request, o cardOrder) CardSet {
 	}
 	best := -1
 	var bestFree int64
-	for i := range n.Cards {
-		c := &n.Cards[i]
-		if !r.allows(c.Type) || !shareFits(c, r) {
-			continue
-		}
-		f := c.FreeMilli()
+	for i := range shareCards(n, r) {
+		f := n.Cards[i].FreeMilli()
 		if best < 0 || (o == tightest && f < bestFree) || (o == loosest && f > bestFree) {
 			best, bestFree = i, f
 		}
