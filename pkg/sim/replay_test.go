@@ -295,3 +295,22 @@ func TestSamplingRotates(t *testing.T) {
 		t.Errorf("next walk starts at %d, want 0 (walks: a b | c d e | a b | c d e)", pk.start)
 	}
 }
+
+// ParseTies accepts exactly the names String gives back.
+func FuzzParseTies(f *testing.F) {
+	for _, s := range []string{"name", "random", "", "Name", "first"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ties, err := ParseTies(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "want name") {
+				t.Errorf("error %q does not say what is accepted", err)
+			}
+			return
+		}
+		if ties.String() != s {
+			t.Errorf("ParseTies(%q) = %v", s, ties)
+		}
+	})
+}
