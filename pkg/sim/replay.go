@@ -79,9 +79,9 @@ func (t Ties) String() string {
 // arrives, before it is placed, never one still to come.
 //
 // After each pod, arrived % = GPU milli requested so far (placed or not) /
-// capacity and allocation % = GPU milli placed so far / capacity. The
-// allocation reported for threshold T is the one right after the first pod
-// whose arrival brings arrived % to T or beyond — no interpolation.
+// capacity and allocation % = GPU milli placed so far / capacity; Result.At
+// reads them as the paper's analysis script does, Result.First right after
+// the first pod whose arrival brings arrived % to a threshold.
 //
 // nodes is not changed: the replay works on a copy.
 func Replay(nodes []placement.Node, pods []Pod, order []int, p placement.Policy, seed int64, ties Ties) (Result, error) {
@@ -90,6 +90,7 @@ func Replay(nodes []placement.Node, pods []Pod, order []int, p placement.Policy,
 
 // ReplayOptions are the ways a replay may differ from the paper's.
 type ReplayOptions struct {
+	// Ties is how equal best scores are broken.
 	Ties Ties
 	// Sampling, when set, replays kube-scheduler's node sampling in front
 	// of the policy (see Sampling).
@@ -129,7 +130,6 @@ func (s Sampling) NodesToFind(n int) int {
 
 // ReplayWith is Replay with the options o.
 func ReplayWith(nodes []placement.Node, pods []Pod, order []int, p placement.Policy, seed int64, o ReplayOptions) (Result, error) {
-	ties := o.Ties
 	cluster := cloneNodes(nodes)
 	var capacity int64
 	for i := range cluster {
@@ -141,7 +141,7 @@ func ReplayWith(nodes []placement.Node, pods []Pod, order []int, p placement.Pol
 	var buckets arrivedBuckets
 	learner, _ := p.(placement.Learner)
 	pk := newPicker(cluster, seed)
-	pk.byName = ties == TiesFirstName
+	pk.byName = o.Ties == TiesFirstName
 	if o.Sampling != nil {
 		pk.sample = o.Sampling.NodesToFind(len(cluster))
 	}
