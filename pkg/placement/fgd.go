@@ -1,5 +1,10 @@
 package placement
 
+import (
+	"iter"
+	"math"
+)
+
 // fgd is Fragmentation Gradient Descent (Weng et al., "Beware of
 // Fragmentation", USENIX ATC '23): place a request where it increases the
 // node's fragmentation against the workload mix the least, choosing the
@@ -12,13 +17,66 @@ func FGD(w *Workload) Policy { return fgd{w: w} }
 
 func (fgd) Name() string { return PolicyFGD }
 
-// Evaluate scores -ΔF: the decrease of the node's fragmentation F_n(M). The
+// Evaluate scores the placement as the paper's simulator does: with
+// -ΔF the decrease of the node's fragmentation F_n(M) in milli (the
 // request's own cores leave the free pool, so -ΔF = g - (usable before -
-// usable after) with g the request's GPU milli.
+// usable after), g the request's GPU milli), the score is the integer
+// ⌊100·sigmoid(-ΔF/1000)⌋, and a share takes the first card (by position)
+// of the best such score. The integer makes placements whose ΔF differ by
+// less than about 40 milli equal, and equal scores go to the node whose
+// name sorts first in the paper's simulator: both decide where FGD puts
+// most pods (docs/placement.md, "A faithful FGD").
 func (p fgd) Evaluate(n *Node, r *Request) Placement {
 	before := p.w.usable(n, 0, 0, 0, 0, paperMeasure())
-	after, set := bestAfter(p.w, n, r, paperMeasure(), nil)
-	return Placement{Score: float64(r.GPUMilli()) + after - before, Cards: set}
+	g := float64(r.GPUMilli())
+	if !r.IsShare() {
+		after, set := bestAfter(p.w, n, r, paperMeasure(), nil)
+		return Placement{Score: paperScore(g + after - before), Cards: set}
+	}
+	best := -1.0
+	var bestSet CardSet
+	for i := range shareCards(n, r) {
+		if sameStateBefore(n, r, i) {
+			continue // the same node state as an earlier card: the earlier one wins ties
+		}
+		after := p.w.usable(n, CardSet(0).With(i), r.Milli, r.CPUMilli, r.MemoryMiB, paperMeasure())
+		if s := paperScore(g + after - before); s > best {
+			best, bestSet = s, CardSet(0).With(i)
+		}
+	}
+	return Placement{Score: best, Cards: bestSet}
+}
+
+// shareCards yields the positions of the cards of n share r may take.
+func shareCards(n *Node, r *Request) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := range n.Cards {
+			c := &n.Cards[i]
+			if r.allows(c.Type) && shareFits(c, r) && !yield(i) {
+				return
+			}
+		}
+	}
+}
+
+// paperScore is the FGD score plugin's integer: ⌊100·sigmoid(gain/1000)⌋
+// for a decrease of fragmentation gain in milli.
+func paperScore(gain float64) float64 {
+	return math.Trunc(100 / (1 + math.Exp(-gain/1000)))
+}
+
+// sameStateBefore tells whether a card before position i that r may take
+// leaves the node in the same state as card i would (same type, free cores
+// and idleness).
+func sameStateBefore(n *Node, r *Request, i int) bool {
+	c := &n.Cards[i]
+	for j := 0; j < i; j++ {
+		o := &n.Cards[j]
+		if o.FreeMilli() == c.FreeMilli() && o.Type == c.Type && o.Idle() == c.Idle() && shareFits(o, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // bestAfter returns the highest usable GPU left on n once r is placed, over
@@ -56,11 +114,8 @@ func bestShareAfter(w *Workload, n *Node, r *Request, m measure, tie func(i int)
 	var tried [MaxCards]int
 	var triedU [MaxCards]float64
 	nTried := 0
-	for i := range n.Cards {
+	for i := range shareCards(n, r) {
 		c := &n.Cards[i]
-		if !r.allows(c.Type) || !shareFits(c, r) {
-			continue
-		}
 		k := 0
 		for ; k < nTried; k++ {
 			o := &n.Cards[tried[k]]

@@ -10,7 +10,8 @@ import (
 // share fits both cards) + 0.5*1000 (a whole card fits card 1) = 1250 and
 // F = 250. A new 0.5 share on card 0 leaves free 1000, all usable: F = 0,
 // ΔF = -250. On card 1 it leaves two half cards, usable by shares only:
-// F = 1000 - 500 = 500, ΔF = +250. FGD takes card 0 and scores 250.
+// F = 1000 - 500 = 500, ΔF = +250. FGD takes card 0 and scores, as the
+// paper's score plugin, ⌊100·sigmoid(250/1000)⌋ = 56.
 func TestFGDHandComputed(t *testing.T) {
 	w := NewWorkload([]Class{{Cards: 1, Milli: 1000, Weight: 1}, {Cards: 1, Milli: 500, Weight: 1}})
 	n := makeNode("n", "T4", 2).withUsed(0, 500).build()
@@ -18,8 +19,56 @@ func TestFGDHandComputed(t *testing.T) {
 		t.Fatalf("F = %v, want 250", f)
 	}
 	pl := FGD(w).Evaluate(n, req(Share(500, 0), 0, 0))
-	if pl.Cards != CardSetOf(0) || math.Abs(pl.Score-250) > 1e-9 {
-		t.Fatalf("FGD places the share on %v scoring %v, want {0} and 250", pl.Cards, pl.Score)
+	if pl.Cards != CardSetOf(0) || pl.Score != 56 {
+		t.Fatalf("FGD places the share on %v scoring %v, want {0} and 56", pl.Cards, pl.Score)
+	}
+}
+
+// The paper's score plugin turns the decrease of fragmentation g (milli)
+// into the integer ⌊100·sigmoid(g/1000)⌋: no change is 50, any growth of
+// less than about 40 milli is 49, a whole card's growth is 26.
+func TestPaperScore(t *testing.T) {
+	for _, c := range []struct{ gain, want float64 }{
+		{0, 50}, {30, 50}, {-1, 49}, {-20, 49}, {-41, 48}, {250, 56}, {-1000, 26}, {-8000, 0}, {8000, 99},
+	} {
+		if got := paperScore(c.gain); got != c.want {
+			t.Errorf("paperScore(%v) = %v, want %v", c.gain, got, c.want)
+		}
+	}
+}
+
+// A share goes to the first card of the best integer score, as in the
+// paper's simulator, even where the exact ΔF prefers a later card. Mix:
+// 0.5 shares (weight .97), 0.993 (.02) and 0.99 (.01); cards with 995 and
+// 992 free; a 0.005 share. On card 0 the 0.993 class loses card 0: gain
+// 5 - .97·5 - .02·995 - .01·5 = -19.8 (score 49). On card 1 the 0.99 class
+// loses card 1: gain 5 - .97·5 - .01·992 = -9.77 (score 49). Equal: card 0.
+func TestFGDShareFirstCardOfBestScore(t *testing.T) {
+	w := NewWorkload([]Class{{Cards: 1, Milli: 500, Weight: .97}, {Cards: 1, Milli: 993, Weight: .02}, {Cards: 1, Milli: 990, Weight: .01}})
+	n := makeNode("n", "T4", 2).withUsed(0, 5).withUsed(1, 8).build()
+	pl := FGD(w).Evaluate(n, req(Share(5, 0), 0, 0))
+	if pl.Cards != CardSetOf(0) || pl.Score != 49 {
+		t.Fatalf("FGD places the share on %v scoring %v, want {0} and 49", pl.Cards, pl.Score)
+	}
+}
+
+// BestFit as the paper's simulator scores it: ⌊100·(1 - (½·CPU left/128
+// cores + ½·GPU left/8 cards))⌋. A node with 500 CPU milli more left is
+// no worse once truncated.
+func TestBestFitPaperScore(t *testing.T) {
+	r := req(Whole(1), 8000, 0)
+	for _, c := range []struct {
+		cpu  int64
+		want float64
+	}{
+		{64000, 59}, // ½·56/128 + ½·3/8 = .40625: 59.375
+		{64500, 59}, // ½·56.5/128 + ½·3/8 = .4082: 59.18
+		{96000, 46}, // ½·88/128 + ½·3/8 = .53125: 46.875
+	} {
+		n := makeNode("n", "T4", 4).withHost(c.cpu, 0, 256*1024, 0).build()
+		if pl := BestFit().Evaluate(n, r); pl.Score != c.want || pl.Cards != CardSetOf(0) {
+			t.Errorf("CPU %d: score %v on %v, want %v on {0}", c.cpu, pl.Score, pl.Cards, c.want)
+		}
 	}
 }
 

@@ -1,5 +1,7 @@
 package placement
 
+import "math"
+
 // The baseline policies: what HAMi and gpu-admission ship (binpack, spread)
 // and the classic best fit. They look at one node at a time and at
 // allocations only.
@@ -38,21 +40,34 @@ func (spread) Evaluate(n *Node, r *Request) Placement {
 
 type bestFit struct{}
 
-// BestFit takes the node the request leaves the least GPU free on (the
-// tightest fit), ties going to the node it leaves the least CPU share free
-// on; on a node, a share goes to the tightest card.
+// BestFit is the ATC '23 paper simulator's BestFit: a node scores
+// ⌊100·(1 - (½·CPU left/128 cores + ½·GPU left/8 cards))⌋ once the request
+// is placed (the tightest fit in CPU and GPU together, the figures being
+// the paper's largest node), higher is better; on a node, a share goes to
+// the tightest card (the first among equals) and whole cards to the first
+// idle ones. A node whose CPU is not tracked counts no CPU left.
 func BestFit() Policy { return bestFit{} }
 
 func (bestFit) Name() string { return PolicyBestFit }
+
+// The paper simulator's normalisers of BestFit: its largest node.
+const (
+	bestFitMaxCPU = 128000
+	bestFitMaxGPU = 8000
+)
 
 func (bestFit) Evaluate(n *Node, r *Request) Placement {
 	var set CardSet
 	if r.Cards > 0 {
 		set = pickCards(n, r, tightest)
 	}
-	left := float64(n.GPUMilli() - n.UsedGPUMilli() - r.GPUMilli())
-	// The CPU share is below 1, a milli of GPU: it only breaks ties.
-	return Placement{Score: -(left + 0.999*(1-cpuUsedAfter(n, r))), Cards: set}
+	gpuLeft := float64(n.GPUMilli() - n.UsedGPUMilli() - r.GPUMilli())
+	var cpuLeft float64
+	if n.CPUMilli > 0 {
+		cpuLeft = float64(n.FreeCPUMilli() - r.CPUMilli)
+	}
+	left := 0.5*cpuLeft/bestFitMaxCPU + 0.5*gpuLeft/bestFitMaxGPU
+	return Placement{Score: math.Trunc((1 - left) * 100), Cards: set}
 }
 
 // gpuUsedAfter is the node's allocated GPU share once r is placed.
@@ -91,12 +106,8 @@ func pickCards(n *Node, r *Request, o cardOrder) CardSet {
 	}
 	best := -1
 	var bestFree int64
-	for i := range n.Cards {
-		c := &n.Cards[i]
-		if !r.allows(c.Type) || !shareFits(c, r) {
-			continue
-		}
-		f := c.FreeMilli()
+	for i := range shareCards(n, r) {
+		f := n.Cards[i].FreeMilli()
 		if best < 0 || (o == tightest && f < bestFree) || (o == loosest && f > bestFree) {
 			best, bestFree = i, f
 		}

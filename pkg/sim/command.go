@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -34,10 +36,24 @@ type Options struct {
 	FGDCoverage float64
 	// Auto tunes the auto policy (ablations); the zero value is its defaults.
 	Auto placement.AutoOptions
+	// Ties is how equal best scores are broken; default TiesFirstName, the
+	// paper simulator's.
+	Ties Ties
 	// Parallel is how many replays run at once; default the CPU count.
 	Parallel int
 	// JSON prints one JSON object per policy instead of a table.
 	JSON bool
+	// Plot, when set, is the SVG file the allocation-against-arrival curves
+	// of every policy are drawn into.
+	Plot string
+	// Sampling, when set, replays kube-scheduler's node sampling in front of
+	// every policy.
+	Sampling *Sampling
+	// Limit also reports, per seed, the offline packing and the upper bound
+	// of the pods arrived by 100% (ComputeLimit).
+	Limit bool
+	// Progress, when set, gets a line per replay finished while several run.
+	Progress io.Writer
 }
 
 func (o *Options) setDefaults() {
@@ -59,8 +75,14 @@ func (o *Options) setDefaults() {
 }
 
 // RunSimulate runs the simulate subcommand with args (without the word
-// "simulate") and writes its report to stdout.
+// "simulate"), writes its report to stdout and its progress to standard
+// error.
 func RunSimulate(args []string, stdout io.Writer) error {
+	return RunSimulateIO(args, stdout, os.Stderr)
+}
+
+// RunSimulateIO is RunSimulate with the progress written to stderr.
+func RunSimulateIO(args []string, stdout, stderr io.Writer) error {
 	reg := placement.Builtin()
 	o, err := ParseFlags(args, reg.Names(), stdout)
 	if errors.Is(err, flag.ErrHelp) {
@@ -69,6 +91,7 @@ func RunSimulate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	o.Progress = stderr
 	return Run(o, reg, stdout)
 }
 
@@ -85,12 +108,17 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	seeds := fs.String("seeds", "", "replay every seed of a range such as 42-51 (or a list 1,2,3) and report mean and standard deviation; overrides --seed")
 	fs.Float64Var(&o.Inflate, "inflate", 1.3, "resample the arrivals until the requested GPU reaches this multiple of the cluster's GPUs")
 	fs.Float64Var(&o.FGDCoverage, "fgd-coverage", 0.95, "share of the trace's pods, most frequent classes first, in the mix fgd measures against")
+	ties := fs.String("ties", "name", "equal best scores go to the node whose name sorts first (name: the paper's simulator) or to one at random (random: kube-scheduler)")
 	fs.IntVar(&o.Parallel, "parallel", runtime.NumCPU(), "replays run at once")
 	fs.Float64Var(&o.Auto.Coverage, "auto-coverage", 0.99, "auto: share of the observed pods, most frequent classes first, its learned mix keeps")
 	fs.Float64Var(&o.Auto.ShareFill, "auto-share-fill", 0.5, "auto: weight, 0..1, of what a share class could consume of a node against the paper's count (0 = the paper's measure)")
 	fs.Float64Var(&o.Auto.PressureGamma, "auto-pressure", 3, "auto: exponent of the card-type pressure on typed classes (0 = off)")
 	hostMem := fs.Bool("auto-host-memory", true, "auto: a class must also fit the node's free host memory")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per policy")
+	sampling := fs.Bool("kube-scheduler-sampling", false, "replay kube-scheduler's node sampling: from a start that rotates across pods, keep the nodes that pass its own filters (CPU, memory, card type) until it has percentageOfNodesToScore of them; the policy sees only those")
+	pct := fs.Int("percentage-of-nodes-to-score", 0, "with --kube-scheduler-sampling: kube-scheduler's percentageOfNodesToScore (0 = its adaptive default, max(5, 50 - nodes/125)%, at least 100 nodes)")
+	fs.BoolVar(&o.Limit, "limit", false, "also report, per seed, offline packings (first-fit decreasing by GPU with the tightest node, bestfit, fgd, auto) and an upper bound of the allocation at 100% arrived (one JSON object per seed)")
+	fs.StringVar(&o.Plot, "plot", "", "also draw allocation % against arrived % of every policy (mean over the seeds) into this SVG file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(out, "Usage: simulate --nodes NODES.csv --pods PODS.csv [--policy P|all] [--seed N | --seeds A-B] [--inflate 1.3] [--json]\n\n"+
@@ -120,6 +148,19 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	} else {
 		o.Policies = []string{*policy}
 	}
+	if *pct < 0 || *pct > 100 {
+		return o, fmt.Errorf("%w: --percentage-of-nodes-to-score %d, want 0 (adaptive) to 100", ErrUsage, *pct)
+	}
+	if *sampling {
+		o.Sampling = &Sampling{PercentageOfNodesToScore: *pct}
+	} else if *pct != 0 {
+		return o, fmt.Errorf("%w: --percentage-of-nodes-to-score needs --kube-scheduler-sampling", ErrUsage)
+	}
+	t, err := ParseTies(*ties)
+	if err != nil {
+		return o, err
+	}
+	o.Ties = t
 	if *seeds != "" {
 		s, err := ParseSeeds(*seeds)
 		if err != nil {
@@ -235,6 +276,16 @@ func Run(o Options, reg *placement.Registry, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.Plot != "" {
+		if err := writePlotFile(o, results); err != nil {
+			return err
+		}
+	}
+	if o.Limit {
+		if err := t.writeLimits(o, reg, cfg, stdout); err != nil {
+			return err
+		}
+	}
 	if !o.JSON {
 		writeTableHeader(stdout, len(o.Seeds) > 1)
 	}
@@ -266,6 +317,24 @@ func (t *Trace) ReplayAll(o Options, reg *placement.Registry, cfg placement.Conf
 	jobs := make(chan job)
 	errs := make([]error, len(o.Policies)*len(o.Seeds))
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done, all := 0, len(o.Policies)*len(o.Seeds)
+	start := time.Now()
+	progress := func(j job, r Result, err error) {
+		if o.Progress == nil || all < 2 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		msg := fmt.Sprintf("%.2f%% allocated at 100%% arrived", r.At[1])
+		if err != nil {
+			msg = "failed: " + err.Error()
+		} else if !r.Reached[1] {
+			msg = "100% arrived never reached"
+		}
+		fmt.Fprintf(o.Progress, "simulate: %d/%d %s seed %d: %s (%s)\n", done, all, o.Policies[j.p], o.Seeds[j.s], msg, time.Since(start).Round(time.Second))
+	}
 	for w := 0; w < o.Parallel; w++ {
 		wg.Add(1)
 		go func() {
@@ -273,9 +342,10 @@ func (t *Trace) ReplayAll(o Options, reg *placement.Registry, cfg placement.Conf
 			for j := range jobs {
 				pol, err := reg.New(o.Policies[j.p], cfg) // a fresh policy per replay: learners start empty
 				if err == nil {
-					results[j.p][j.s], err = Replay(t.Nodes, t.Pods, orders[j.s], pol, o.Seeds[j.s])
+					results[j.p][j.s], err = ReplayWith(t.Nodes, t.Pods, orders[j.s], pol, o.Seeds[j.s], ReplayOptions{Ties: o.Ties, Sampling: o.Sampling})
 				}
 				errs[j.p*len(o.Seeds)+j.s] = err
+				progress(j, results[j.p][j.s], err)
 			}
 		}()
 	}
@@ -287,4 +357,64 @@ func (t *Trace) ReplayAll(o Options, reg *placement.Registry, cfg placement.Conf
 	close(jobs)
 	wg.Wait()
 	return results, errors.Join(errs...)
+}
+
+// writePlotFile draws every policy's mean curve into o.Plot.
+func writePlotFile(o Options, results [][]Result) error {
+	series := make([]Series, len(o.Policies))
+	for p, name := range o.Policies {
+		series[p] = MeanCurve(name, results[p])
+	}
+	title := fmt.Sprintf("GPU allocation against arrival (mean of the seeds)\n%s on %s, %s %s, ties to %s",
+		strings.TrimSuffix(filepath.Base(o.PodsFile), ".csv"), strings.TrimSuffix(filepath.Base(o.NodesFile), ".csv"),
+		plural(len(o.Seeds), "seed", "seeds"), seedsString(o.Seeds), o.Ties)
+	f, err := os.Create(o.Plot)
+	if err != nil {
+		return fmt.Errorf("--plot: %w", err)
+	}
+	if err := WritePlot(f, title, series); err != nil {
+		f.Close()
+		return fmt.Errorf("--plot %s: %w", o.Plot, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--plot %s: %w", o.Plot, err)
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// writeLimits prints the limit at 100% arrived of every seed, one JSON
+// object per line.
+func (t *Trace) writeLimits(o Options, reg *placement.Registry, cfg placement.Config, stdout io.Writer) error {
+	capacity := t.Capacity()
+	for _, seed := range o.Seeds {
+		var packers []placement.Policy
+		for _, name := range []string{placement.PolicyBestFit, placement.PolicyFGD, placement.PolicyAuto} {
+			p, err := reg.New(name, cfg)
+			if err != nil {
+				return err
+			}
+			packers = append(packers, p)
+		}
+		l, err := ComputeLimit(t.Nodes, t.Pods, Arrivals(t.Pods, capacity, seed, o.Inflate), 100, packers...)
+		if err != nil {
+			return err
+		}
+		var tried strings.Builder
+		for i, p := range l.Tried {
+			if i > 0 {
+				tried.WriteByte(',')
+			}
+			fmt.Fprintf(&tried, "%q:%s", p.By, num(p.Allocation))
+		}
+		fmt.Fprintf(stdout, `{"limit":{"seed":%d,"arrived_pods":%d,"arrived":%s,"offline":%s,"offline_by":%q,"tried":{%s},"upper_bound":%s}}`+"\n",
+			seed, l.ArrivedPods, num(float64(l.ArrivedMilli)*100/float64(capacity)), num(l.Offline), l.OfflineBy, tried.String(), num(l.UpperBound))
+	}
+	return nil
 }

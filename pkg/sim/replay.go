@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -17,31 +18,118 @@ type Result struct {
 	Seed   int64
 	// GPUs is the cluster's card count.
 	GPUs int
-	// At[k] is the allocation % when the arrived % first reached
-	// Thresholds()[k]; Reached[k] tells whether it ever did.
+	// At[k] is the allocation % at arrived % Thresholds()[k] as the paper's
+	// analysis script reads it: the mean allocation % over the pods after
+	// which the arrived %, rounded to a whole percent (half to even), is
+	// the threshold (none: those rounding to one either side; none either:
+	// First[k], where the script would give no value); Reached[k] tells
+	// whether the arrived % ever reached the threshold.
 	At      []float64
 	Reached []bool
+	// First[k] is the allocation % right after the first pod whose arrival
+	// brought the arrived % to Thresholds()[k] or beyond.
+	First []float64
+	// Curve[a] is the allocation % at arrived % a, read as At is, for a =
+	// 0, 1, … up to the last arrived %; NaN where no pod counted.
+	Curve []float64
 	// Placed and Failed count pods (CPU-only ones included).
 	Placed, Failed int
 	// ArrivedMilli and PlacedMilli are the GPU requested and placed, in milli.
 	ArrivedMilli, PlacedMilli int64
 }
 
+// Ties is how a replay chooses among nodes of equal best score.
+type Ties uint8
+
+const (
+	// TiesFirstName takes the node whose name sorts first, as the ATC '23
+	// paper's simulator does (its kube-scheduler is patched to pick the
+	// lexicographically smallest name among equal scores, for
+	// reproducibility). The published figures are measured this way.
+	TiesFirstName Ties = iota
+	// TiesRandom takes one of the best uniformly at random (seeded), as an
+	// unpatched kube-scheduler does.
+	TiesRandom
+)
+
+// ParseTies reads "name" or "random".
+func ParseTies(s string) (Ties, error) {
+	switch s {
+	case "name":
+		return TiesFirstName, nil
+	case "random":
+		return TiesRandom, nil
+	}
+	return 0, fmt.Errorf("%w: --ties %q, want name (the paper's simulator) or random (kube-scheduler)", ErrUsage, s)
+}
+
+func (t Ties) String() string {
+	if t == TiesRandom {
+		return "random"
+	}
+	return "name"
+}
+
 // Replay places the pods one at a time in the order given (Arrivals) with
 // policy p, the way the extender does for one pod: every node that fits
 // (placement.Check) is scored (Policy.Evaluate) and the best one takes the
-// pod on the cards the policy chose; ties go to one of the best at random
-// (as kube-scheduler picks among equal scores). A pod that fits nowhere is
+// pod on the cards the policy chose; ties go to the node whose name sorts
+// first, or one of the best at random (ties). A pod that fits nowhere is
 // dropped; nothing departs. A learning policy observes each pod when it
 // arrives, before it is placed, never one still to come.
 //
 // After each pod, arrived % = GPU milli requested so far (placed or not) /
-// capacity and allocation % = GPU milli placed so far / capacity. The
-// allocation reported for threshold T is the one right after the first pod
-// whose arrival brings arrived % to T or beyond — no interpolation.
+// capacity and allocation % = GPU milli placed so far / capacity; Result.At
+// reads them as the paper's analysis script does, Result.First right after
+// the first pod whose arrival brings arrived % to a threshold.
 //
 // nodes is not changed: the replay works on a copy.
-func Replay(nodes []placement.Node, pods []Pod, order []int, p placement.Policy, seed int64) (Result, error) {
+func Replay(nodes []placement.Node, pods []Pod, order []int, p placement.Policy, seed int64, ties Ties) (Result, error) {
+	return ReplayWith(nodes, pods, order, p, seed, ReplayOptions{Ties: ties})
+}
+
+// ReplayOptions are the ways a replay may differ from the paper's.
+type ReplayOptions struct {
+	// Ties is how equal best scores are broken.
+	Ties Ties
+	// Sampling, when set, replays kube-scheduler's node sampling in front
+	// of the policy (see Sampling).
+	Sampling *Sampling
+}
+
+// Sampling is kube-scheduler's node sampling: for each pod it walks the
+// nodes from where the previous pod's walk stopped (wrapping around),
+// keeps those that pass its own filters — free CPU and memory, and the
+// card type the webhook's node affinity asks for — and stops once it has
+// NodesToFind of them; the extender (the policy) only sees those. GPU
+// resources are ignored by kube-scheduler, so a kept node may have no card
+// for the pod.
+type Sampling struct {
+	// PercentageOfNodesToScore as in KubeSchedulerConfiguration; 0 is the
+	// adaptive default.
+	PercentageOfNodesToScore int
+}
+
+// NodesToFind is how many feasible nodes kube-scheduler looks for among n:
+// every node below 100; else the percentage of n, the adaptive default
+// being 50 - n/125 (at least 5), and never fewer than 100.
+func (s Sampling) NodesToFind(n int) int {
+	const minNodes, minPercentage = 100, 5
+	if n < minNodes {
+		return n
+	}
+	pct := s.PercentageOfNodesToScore
+	if pct <= 0 {
+		pct = max(50-n/125, minPercentage)
+	}
+	if pct >= 100 {
+		return n
+	}
+	return max(n*pct/100, minNodes)
+}
+
+// ReplayWith is Replay with the options o.
+func ReplayWith(nodes []placement.Node, pods []Pod, order []int, p placement.Policy, seed int64, o ReplayOptions) (Result, error) {
 	cluster := cloneNodes(nodes)
 	var capacity int64
 	for i := range cluster {
@@ -49,9 +137,14 @@ func Replay(nodes []placement.Node, pods []Pod, order []int, p placement.Policy,
 	}
 	th := Thresholds()
 	res := Result{Policy: p.Name(), Seed: seed, GPUs: int(capacity / placement.MilliPerCard),
-		At: make([]float64, len(th)), Reached: make([]bool, len(th))}
+		At: make([]float64, len(th)), Reached: make([]bool, len(th)), First: make([]float64, len(th))}
+	var buckets arrivedBuckets
 	learner, _ := p.(placement.Learner)
 	pk := newPicker(cluster, seed)
+	pk.byName = o.Ties == TiesFirstName
+	if o.Sampling != nil {
+		pk.sample = o.Sampling.NodesToFind(len(cluster))
+	}
 	next := 0
 	for _, k := range order {
 		pod := &pods[k]
@@ -71,13 +164,74 @@ func Replay(nodes []placement.Node, pods []Pod, order []int, p placement.Policy,
 		} else {
 			res.Failed++
 		}
-		for next < len(th) && capacity > 0 && res.ArrivedMilli*100 >= int64(th[next])*capacity {
-			res.At[next] = float64(res.PlacedMilli) * 100 / float64(capacity)
-			res.Reached[next] = true
+		if capacity == 0 {
+			continue
+		}
+		alloc := float64(res.PlacedMilli) * 100 / float64(capacity)
+		buckets.add(float64(res.ArrivedMilli)*100/float64(capacity), alloc)
+		for next < len(th) && res.ArrivedMilli*100 >= int64(th[next])*capacity {
+			res.First[next], res.Reached[next] = alloc, true
 			next++
 		}
 	}
+	for k, t := range th {
+		if !res.Reached[k] {
+			continue
+		}
+		if v, ok := buckets.at(t); ok {
+			res.At[k] = v
+		} else {
+			res.At[k] = res.First[k]
+		}
+	}
+	res.Curve = make([]float64, len(buckets.n))
+	for a := range res.Curve {
+		v, ok := buckets.at(a)
+		if !ok {
+			v = math.NaN()
+		}
+		res.Curve[a] = v
+	}
 	return res, nil
+}
+
+// arrivedBuckets sums the allocation % per arrived %, rounded to a whole
+// percent.
+type arrivedBuckets struct {
+	sum []float64
+	n   []int
+}
+
+func (b *arrivedBuckets) add(arrived, alloc float64) {
+	k := int(math.RoundToEven(arrived))
+	if k < 0 {
+		return
+	}
+	for len(b.n) <= k {
+		b.sum, b.n = append(b.sum, 0), append(b.n, 0)
+	}
+	b.sum[k] += alloc
+	b.n[k]++
+}
+
+// at is the mean allocation % of bucket t, or, when it is empty, of
+// buckets t-1 and t+1; false when those are empty too.
+func (b *arrivedBuckets) at(t int) (float64, bool) {
+	get := func(k int) (float64, int) {
+		if k < 0 || k >= len(b.n) {
+			return 0, 0
+		}
+		return b.sum[k], b.n[k]
+	}
+	if s, n := get(t); n > 0 {
+		return s / float64(n), true
+	}
+	s1, n1 := get(t - 1)
+	s2, n2 := get(t + 1)
+	if n1+n2 == 0 {
+		return 0, false
+	}
+	return (s1 + s2) / float64(n1+n2), true
 }
 
 // picker chooses a node for each pod. It returns what scoring every node
@@ -96,6 +250,9 @@ type picker struct {
 	memo    []memo // open-addressing table, valid where gen matches
 	gen     uint32
 	ties    rng
+	byName  bool // ties to the first name, else at random
+	sample  int  // > 0: kube-scheduler's sampling keeps this many nodes
+	start   int  // where kube-scheduler's next walk starts
 	fits    []*placement.Node
 	fitIdx  []int
 }
@@ -187,6 +344,24 @@ func (p *picker) cannotFit(i int, r *placement.Request) bool {
 	return r.Cards > s.idle
 }
 
+// kubeFits is kube-scheduler's own filter of node i for r: free CPU and
+// memory, and one of the card types r allows (the webhook's node affinity).
+func (p *picker) kubeFits(i int, r *placement.Request) bool {
+	s := &p.sum[i]
+	if r.CPUMilli > s.freeCPU || r.MemoryMiB > s.freeMem {
+		return false
+	}
+	if len(r.Types) == 0 {
+		return true
+	}
+	for _, c := range p.cluster[i].Cards {
+		if slices.Contains(r.Types, c.Type) {
+			return true
+		}
+	}
+	return false
+}
+
 // hash mixes what Check and Evaluate read of a memoised node: its card type,
 // host resources and the allocation of each card.
 func (p *picker) hash(i int) uint64 {
@@ -247,7 +422,8 @@ func (p *picker) evaluate(i int, r *placement.Request, pol placement.Policy) pla
 }
 
 // pick returns the node that policy pol ranks best for r and the cards it
-// takes there; equal best scores are broken uniformly at random. As in the
+// takes there; equal best scores go to the first name, or are broken
+// uniformly at random. As in the
 // extender, only the nodes that fit are scored, and a Preparer sees them all
 // first.
 func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placement.CardSet, bool) {
@@ -257,11 +433,28 @@ func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placemen
 		p.gen = 1
 	}
 	p.fits, p.fitIdx = p.fits[:0], p.fitIdx[:0]
-	for i := range p.cluster {
+	n := len(p.cluster)
+	found, walked := 0, 0
+	for k := 0; k < n; k++ {
+		i := k
+		if p.sample > 0 {
+			i = (p.start + k) % n
+			walked++
+			if !p.kubeFits(i, r) {
+				continue
+			}
+			found++
+		}
 		if !p.cannotFit(i, r) && placement.Check(&p.cluster[i], r).OK() {
 			p.fits = append(p.fits, &p.cluster[i])
 			p.fitIdx = append(p.fitIdx, i)
 		}
+		if p.sample > 0 && found == p.sample {
+			break
+		}
+	}
+	if p.sample > 0 && n > 0 {
+		p.start = (p.start + walked) % n
 	}
 	if len(p.fits) == 0 {
 		return -1, 0, false
@@ -277,6 +470,10 @@ func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placemen
 		switch {
 		case best < 0 || pl.Score > bestScore:
 			best, bestScore, bestSet, n = i, pl.Score, pl.Cards, 1
+		case pl.Score == bestScore && p.byName:
+			if p.cluster[i].Name < p.cluster[best].Name {
+				best, bestSet = i, pl.Cards
+			}
 		case pl.Score == bestScore:
 			// reservoir sampling: each of the n equal nodes is kept with chance 1/n
 			n++

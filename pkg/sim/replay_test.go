@@ -53,12 +53,14 @@ func handmadeTrace(t *testing.T) *Trace {
 }
 
 // The protocol on a trace small enough to follow by hand: exact placements,
-// the drop of a pod that fits nowhere, and the allocation recorded at the
-// first pod at or beyond each arrived threshold.
+// the drop of a pod that fits nowhere, the allocation right after the first
+// pod at or beyond each arrived threshold (First), and the paper script's
+// reading (At): the bucket of 90% holds p7 alone; no pod rounds to 100..130
+// or a neighbour, so those fall back to First.
 func TestReplayHandmadeTrace(t *testing.T) {
 	tr := handmadeTrace(t)
 	order := []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
-	res, err := Replay(tr.Nodes, tr.Pods, order, placement.Binpack(), 1)
+	res, err := Replay(tr.Nodes, tr.Pods, order, placement.Binpack(), 1, TiesRandom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,9 +69,14 @@ func TestReplayHandmadeTrace(t *testing.T) {
 	}
 	want := []float64{90, 90, 90, 90, 100}
 	for k := range want {
-		if !res.Reached[k] || math.Abs(res.At[k]-want[k]) > 1e-9 {
-			t.Errorf("allocation at %d%% arrived = %v (reached %v), want %v", Thresholds()[k], res.At[k], res.Reached[k], want[k])
+		if !res.Reached[k] || math.Abs(res.First[k]-want[k]) > 1e-9 || math.Abs(res.At[k]-want[k]) > 1e-9 {
+			t.Errorf("allocation at %d%% arrived = %v, first %v (reached %v), want %v", Thresholds()[k], res.At[k], res.First[k], res.Reached[k], want[k])
 		}
+	}
+	// The curve: p1 arrives at 33.3% with 33.3% allocated, p5 leaves both at
+	// 66.7%, nothing rounds to 70.
+	if len(res.Curve) != 134 || math.Abs(res.Curve[33]-100.0/3) > 1e-9 || math.Abs(res.Curve[67]-200.0/3) > 1e-9 || !math.IsNaN(res.Curve[70]) {
+		t.Errorf("curve %v", res.Curve)
 	}
 	// Replay works on a copy: the trace's nodes are untouched.
 	for _, n := range tr.Nodes {
@@ -111,6 +118,57 @@ func TestReplayHandmadePlacements(t *testing.T) {
 
 // Ties among equally good nodes go to one of them at random, the same one
 // for the same seed, and not always the first.
+// The paper's analysis reads the allocation at arrived % T as the mean over
+// the pods whose arrived %, rounded half to even, is T, and over T-1 and
+// T+1 when none is.
+func TestArrivedBuckets(t *testing.T) {
+	var b arrivedBuckets
+	for _, p := range [][2]float64{{99.4, 90}, {99.6, 91}, {100.4, 93}, {100.5, 94}, {101.5, 95}, {103.2, 96}, {105, 97}} {
+		b.add(p[0], p[1])
+	}
+	for _, c := range []struct {
+		t    int
+		want float64
+		ok   bool
+	}{
+		{99, 90, true},
+		{100, (91 + 93 + 94) / 3.0, true},
+		{101, (91 + 93 + 94 + 95) / 4.0, true}, // empty: 100 and 102 (101.5 rounds to 102)
+		{102, 95, true},
+		{104, (96 + 97) / 2.0, true},
+		{107, 0, false},
+		{3, 0, false},
+	} {
+		got, ok := b.at(c.t)
+		if ok != c.ok || math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("at(%d) = %v, %v; want %v, %v", c.t, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// With TiesFirstName, as in the paper's simulator, equal best scores go to
+// the node whose name sorts first, whatever the seed and the list order.
+func TestTiesFirstName(t *testing.T) {
+	nodes, err := ReadNodes(strings.NewReader("sn,cpu_milli,memory_mib,gpu,model\nnode-b,8000,32768,2,T4\nnode-c,8000,32768,2,T4\nnode-a,8000,32768,2,T4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := ReadPods(strings.NewReader("name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\np,1000,1024,1,1000,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := int64(1); seed <= 20; seed++ {
+		pk := newPicker(cloneNodes(nodes), seed)
+		pk.byName = true
+		if best, _, ok := pk.pick(&pods[0].Request, placement.Binpack()); !ok || nodes[best].Name != "node-a" {
+			t.Fatalf("seed %d: pod on node %d, want node-a", seed, best)
+		}
+	}
+	if _, err := ParseTies("first"); err == nil {
+		t.Error("ParseTies accepted first")
+	}
+}
+
 func TestReplayTiesAreSeeded(t *testing.T) {
 	nodes, err := ReadNodes(strings.NewReader("sn,cpu_milli,memory_mib,gpu,model\na,0,0,1,T4\nb,0,0,1,T4\nc,0,0,1,T4\nd,0,0,1,T4\n"))
 	if err != nil {
@@ -188,4 +246,71 @@ func TestSummariseJSON(t *testing.T) {
 	if got, want := one.JSON(), `{"policy":"fgd","seed":7,"gpus":6,"allocation_at":{"90":88,"100":89,"110":90,"120":91},"placed":6,"failed":3}`; got != want {
 		t.Errorf("JSON =\n%s\nwant\n%s", got, want)
 	}
+}
+
+// kube-scheduler's count of feasible nodes to find (its
+// numFeasibleNodesToFind): every node below 100, else the adaptive
+// percentage max(5, 50 - n/125), never fewer than 100.
+func TestSamplingNodesToFind(t *testing.T) {
+	for _, c := range []struct{ pct, n, want int }{
+		{0, 50, 50},
+		{0, 100, 100},   // 49%: 49 nodes, raised to 100
+		{0, 1213, 497},  // 41%
+		{0, 4852, 582},  // 12%
+		{0, 5000, 500},  // 10%
+		{0, 10000, 500}, // 5%
+		{100, 5000, 5000},
+		{30, 1000, 300},
+		{1, 1000, 100},
+	} {
+		if got := (Sampling{PercentageOfNodesToScore: c.pct}).NodesToFind(c.n); got != c.want {
+			t.Errorf("NodesToFind(pct %d, %d nodes) = %d, want %d", c.pct, c.n, got, c.want)
+		}
+	}
+}
+
+// With sampling the policy only sees the first nodes (from a rotating
+// start) that pass kube-scheduler's filters: binpack would take the fuller
+// node c, but a sample of two from a sees a and b; the next pod's walk
+// starts at c and keeps c and e, walking over d, which is short of CPU.
+func TestSamplingRotates(t *testing.T) {
+	nodes, err := ReadNodes(strings.NewReader("sn,cpu_milli,memory_mib,gpu,model\na,8000,32768,2,T4\nb,8000,32768,2,T4\nc,8000,32768,2,T4\nd,500,32768,2,T4\ne,8000,32768,2,T4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes[2].Cards[0].UsedMilli = 500 // c is the fullest
+	r := placement.Request{Cards: 1, Milli: 100, CPUMilli: 1000}
+	pk := newPicker(cloneNodes(nodes), 1)
+	pk.byName, pk.sample = true, 2
+	for step, want := range []string{"a", "c", "a", "c"} {
+		best, _, ok := pk.pick(&r, placement.Binpack())
+		if !ok || pk.cluster[best].Name != want {
+			t.Fatalf("pod %d on %v, want %s", step, best, want)
+		}
+		// undo, so that only the walk's start changes
+		pk.cluster[best].Cards = append([]placement.Card(nil), nodes[best].Cards...)
+		pk.summarise(best)
+	}
+	if pk.start != 0 {
+		t.Errorf("next walk starts at %d, want 0 (walks: a b | c d e | a b | c d e)", pk.start)
+	}
+}
+
+// ParseTies accepts exactly the names String gives back.
+func FuzzParseTies(f *testing.F) {
+	for _, s := range []string{"name", "random", "", "Name", "first"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ties, err := ParseTies(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "want name") {
+				t.Errorf("error %q does not say what is accepted", err)
+			}
+			return
+		}
+		if ties.String() != s {
+			t.Errorf("ParseTies(%q) = %v", s, ties)
+		}
+	})
 }

@@ -55,7 +55,7 @@ func TestRealTraceAutoBeatsBinpack(t *testing.T) {
 	order := Arrivals(tr.Pods, tr.Capacity(), 42, 1.3)
 	at100 := map[string]float64{}
 	for _, p := range []placement.Policy{placement.Binpack(), placement.NewAuto(placement.AutoOptions{})} {
-		res, err := Replay(tr.Nodes, tr.Pods, order, p, 42)
+		res, err := Replay(tr.Nodes, tr.Pods, order, p, 42, TiesRandom)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +81,7 @@ func BenchmarkReplayDefaultTrace(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := Replay(tr.Nodes, tr.Pods, order, p, 42); err != nil {
+				if _, err := Replay(tr.Nodes, tr.Pods, order, p, 42, TiesRandom); err != nil {
 					b.Fatal(err)
 				}
 			}
