@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gpuplane/gpuplane/internal/wiretest"
-	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
@@ -169,7 +168,7 @@ func TestSeedGuide(t *testing.T) {
 			if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 				t.Fatalf("creating the pod asking %s: %v", r.request, err)
 			}
-			node := guideWaitBound(ctx, t, client, pod)
+			node := waitBound(ctx, t, client, pod)
 			if node != r.node {
 				t.Errorf("the pod asking %s landed on %s, want %s", r.request, node, r.node)
 			}
@@ -397,30 +396,4 @@ func guideConditionNotes(n *corev1.Node) string {
 		}
 	}
 	return s
-}
-
-// guideWaitBound waits until the pod is bound and returns its node; when it
-// is not within guideLimit the failure carries the scheduler's last word.
-func guideWaitBound(ctx context.Context, t *testing.T, client kubernetes.Interface, pod *corev1.Pod) string {
-	t.Helper()
-	deadline := time.Now().Add(guideLimit)
-	for {
-		p, err := client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Spec.NodeName != "" {
-			return p.Spec.NodeName
-		}
-		if time.Now().After(deadline) {
-			var why string
-			for _, c := range p.Status.Conditions {
-				if c.Type == corev1.PodScheduled {
-					why = c.Reason + ": " + c.Message
-				}
-			}
-			t.Fatalf("pod asking %s not bound after %s (scheduler %q): %s", p.Annotations[api.AnnotationGPU], guideLimit, p.Spec.SchedulerName, why)
-		}
-		sleep(ctx, t)
-	}
 }
