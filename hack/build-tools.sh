@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the control-plane programs that tests and the demo run (etcd, kube-apiserver,
-# kube-scheduler) from the pinned module in hack/tools into the bin directory.
+# kube-scheduler, kube-controller-manager) from the pinned module in hack/tools into the
+# bin directory.
 #
 #   hack/build-tools.sh [-f] [TOOL...]
 #
-# TOOL is etcd, kube-apiserver or kube-scheduler (default: all three). A program that is
-# already there is kept unless -f is given. The bin directory is $GPUPLANE_BIN_DIR, or
-# bin/ at the repository root.
+# TOOL is etcd, kube-apiserver, kube-scheduler or kube-controller-manager (default: all
+# four). A program that is already there is kept unless -f is given. The bin directory is
+# $GPUPLANE_BIN_DIR, or bin/ at the repository root.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +19,7 @@ if [[ "${1:-}" == "-f" ]]; then
 fi
 tools=("$@")
 if [[ ${#tools[@]} -eq 0 ]]; then
-	tools=(etcd kube-apiserver kube-scheduler)
+	tools=(etcd kube-apiserver kube-scheduler kube-controller-manager)
 fi
 
 # The version the API server reports to clients; it must match k8s.io/kubernetes in
@@ -38,9 +39,9 @@ mkdir -p "$bin"
 for tool in "${tools[@]}"; do
 	case "$tool" in
 	etcd) src=go.etcd.io/etcd/server/v3 ;;
-	kube-apiserver | kube-scheduler) src="k8s.io/kubernetes/cmd/$tool" ;;
+	kube-apiserver | kube-scheduler | kube-controller-manager) src="k8s.io/kubernetes/cmd/$tool" ;;
 	*)
-		echo "build-tools: unknown tool \"$tool\"; known: etcd kube-apiserver kube-scheduler" >&2
+		echo "build-tools: unknown tool \"$tool\"; known: etcd kube-apiserver kube-scheduler kube-controller-manager" >&2
 		exit 2
 		;;
 	esac

@@ -1,10 +1,12 @@
 # Tools for deploy/: kustomize renders the manifests, the CRD sources let the tests
-# check ServiceMonitor, Certificate and Issuer objects against their real schemas.
+# check ServiceMonitor, Certificate, Issuer and ScaledObject objects against their real
+# schemas.
 # Included by the Makefile; BIN and GO come from there.
 
 KUSTOMIZE := $(BIN)/kustomize
 # The modules whose CRD YAML the deploy tests install; versions pinned in hack/crds/go.mod.
-CRD_MODULES := github.com/prometheus-operator/prometheus-operator github.com/cert-manager/cert-manager
+CRD_MODULES := github.com/prometheus-operator/prometheus-operator github.com/cert-manager/cert-manager \
+	github.com/kedacore/keda/v2
 
 .PHONY: deploy-tools kustomize crds manifests
 
@@ -23,7 +25,7 @@ $(KUSTOMIZE): hack/kustomize/go.mod hack/kustomize/go.sum
 		-o $(BIN)/.kustomize.tmp sigs.k8s.io/kustomize/kustomize/v5
 	mv -f $(BIN)/.kustomize.tmp $@
 
-crds: ## fetch the ServiceMonitor and cert-manager CRD sources into the Go module cache
+crds: ## fetch the ServiceMonitor, cert-manager and KEDA CRD sources into the Go module cache
 	cd hack/crds && GOWORK=off $(GO) mod download $(CRD_MODULES)
 
 # `make kubectl` (hack/tools.mk) installs Debian's kubernetes-client, whose built-in

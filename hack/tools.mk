@@ -3,11 +3,11 @@
 
 BIN ?= $(CURDIR)/bin
 GO ?= go
-CONTROL_PLANE := $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-scheduler
+CONTROL_PLANE := $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-scheduler $(BIN)/kube-controller-manager
 
 .PHONY: tools cluster kubectl
 
-tools: $(CONTROL_PLANE) ## build etcd, kube-apiserver, kube-scheduler into bin/ when missing
+tools: $(CONTROL_PLANE) ## build etcd, kube-apiserver, kube-scheduler, kube-controller-manager into bin/ when missing
 
 # Rebuilt only when missing, or older than the pinned versions (after a bump).
 $(CONTROL_PLANE): $(BIN)/%: hack/tools/go.mod hack/tools/go.sum

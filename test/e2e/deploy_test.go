@@ -58,6 +58,7 @@ var deployCRDSources = []struct{ module, file string }{
 	{"github.com/prometheus-operator/prometheus-operator", "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"},
 	{"github.com/cert-manager/cert-manager", "deploy/crds/cert-manager.io_certificates.yaml"},
 	{"github.com/cert-manager/cert-manager", "deploy/crds/cert-manager.io_issuers.yaml"},
+	{"github.com/kedacore/keda/v2", "config/crd/bases/keda.sh_scaledobjects.yaml"},
 }
 
 // TestDeployManifestsDryRun renders every kustomization under deploy/ and sends each
