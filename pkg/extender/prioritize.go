@@ -35,17 +35,27 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 	}
 	snaps := make([]*nodeSnapshot, len(names))
 	e.state.snapshots(names, snaps)
-	for i, score := range e.scoreNodes(&req, snaps, false) {
+	for i, score := range e.scoreNodes(&req, snaps) {
 		out[i].Score = score
 	}
 	return out
 }
 
 // scoreNodes scores req on each snapshot, 0..10 relative to the others. A
-// nil snapshot, or one the pod does not fit, scores 0; fitting says the
-// caller has checked that every snapshot fits (filter-best scores what
-// filter kept), so they are not checked again.
-func (e *Extender) scoreNodes(req *podRequest, snaps []*nodeSnapshot, fitting bool) []int64 {
+// nil snapshot, or one the pod does not fit, scores 0.
+func (e *Extender) scoreNodes(req *podRequest, snaps []*nodeSnapshot) []int64 {
+	return e.score(req, snaps, func(s *nodeSnapshot) bool { return s != nil && fits(s, req, e.policy) })
+}
+
+// scoreFitting is scoreNodes for snapshots the caller has checked the pod
+// fits (filter-best scores what filter kept): they are not checked again.
+func (e *Extender) scoreFitting(req *podRequest, snaps []*nodeSnapshot) []int64 {
+	return e.score(req, snaps, func(*nodeSnapshot) bool { return true })
+}
+
+// score scores req on the snapshots that usable accepts, 0..10 relative to
+// each other; the others score 0.
+func (e *Extender) score(req *podRequest, snaps []*nodeSnapshot, usable func(*nodeSnapshot) bool) []int64 {
 	policy := prepare(e.policy, snaps, req)
 	loads, fresh := e.load.Current()
 	raw := make([]float64, len(snaps))
@@ -61,7 +71,7 @@ func (e *Extender) scoreNodes(req *podRequest, snaps []*nodeSnapshot, fitting bo
 		memo := newScoreMemo(hi - lo)
 		for i := lo; i < hi; i++ {
 			s := snaps[i]
-			if s == nil || (!fitting && !fits(s, req, e.policy)) {
+			if !usable(s) {
 				raw[i] = math.NaN()
 				continue
 			}
