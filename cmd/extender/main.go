@@ -3,23 +3,17 @@
 package main
 
 import (
-	"errors"
-	"fmt"
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
-	"github.com/gpuplane/gpuplane/pkg/sim"
+	"github.com/gpuplane/gpuplane/cmd/extender/app"
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "simulate" {
-		if err := sim.RunSimulate(os.Args[2:], os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "simulate:", err)
-			if errors.Is(err, sim.ErrUsage) {
-				os.Exit(2)
-			}
-			os.Exit(1)
-		}
-		return
-	}
-	os.Exit(serveMain(os.Args[1:]))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := app.Main(ctx, os.Args[1:], app.Streams{Out: os.Stdout, Err: os.Stderr}, app.Run)
+	stop()
+	os.Exit(code)
 }

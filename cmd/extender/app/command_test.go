@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gpuplane/gpuplane/pkg/extender"
 )
 
 func TestServe(t *testing.T) {
@@ -17,14 +16,16 @@ func TestServe(t *testing.T) {
 		runErr  error
 		code    int
 		stderr  string
-		checkOp func(extender.Options) bool
+		checkOp func(Options) bool
 	}{
-		{name: "defaults", code: 0, checkOp: func(o extender.Options) bool { return o.Listen == ":8888" && o.Policy == "auto" }},
+		{name: "defaults", code: 0, checkOp: func(o Options) bool { return o.Listen == ":8888" && o.Policy == "auto" }},
 		{name: "flags reach the options", args: []string{"--listen", "127.0.0.1:1234", "--policy", "spread", "--prometheus-url", "http://p:9090", "-v", "3"}, code: 0,
-			checkOp: func(o extender.Options) bool {
+			checkOp: func(o Options) bool {
 				return o.Listen == "127.0.0.1:1234" && o.Policy == "spread" && o.Load.URL == "http://p:9090"
 			}},
 		{name: "help", args: []string{"--help"}, code: 0, stderr: "--prometheus-url"},
+		{name: "help leads with the program's own flags", args: []string{"--help"}, code: 0, stderr: "Server flags:\n      --listen"},
+		{name: "simulate without a trace", args: []string{"simulate"}, code: 2, stderr: "simulate:"},
 		{name: "unknown flag", args: []string{"--nope"}, code: 2, stderr: "unknown flag: --nope"},
 		{name: "bad policy", args: []string{"--policy", "x"}, code: 2, stderr: `--policy "x"`},
 		{name: "stray argument", args: []string{"serve-it"}, code: 2, stderr: `unexpected argument "serve-it"`},
@@ -33,8 +34,8 @@ func TestServe(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			var got *extender.Options
-			code := serve(context.Background(), tc.args, &stderr, func(_ context.Context, o extender.Options, _ extender.Deps) error {
+			var got *Options
+			code := Main(context.Background(), tc.args, Streams{Out: &stderr, Err: &stderr}, func(_ context.Context, o Options, _ Deps) error {
 				got = &o
 				return tc.runErr
 			})

@@ -1,4 +1,4 @@
-package extender
+package app
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/gpuplane/gpuplane/pkg/extender"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -17,7 +18,8 @@ import (
 type Options struct {
 	// Listen is the address of the HTTP server. Default ":8888".
 	Listen string
-	// Kubeconfig is the kubeconfig file; empty means in-cluster.
+	// Kubeconfig is the kubeconfig file; empty means $KUBECONFIG, else the
+	// in-cluster service account.
 	Kubeconfig string
 	// KubeQPS and KubeBurst bound requests to the API server; a bind costs
 	// one or two. Default 100 and 200.
@@ -51,7 +53,7 @@ func DefaultOptions() Options {
 		KubeBurst:          200,
 		Policy:             placement.PolicyAuto,
 		AssumeTTL:          5 * time.Minute,
-		MaxBodyBytes:       DefaultMaxBodyBytes,
+		MaxBodyBytes:       extender.DefaultMaxBodyBytes,
 		MetricsBindAddress: "0",
 		ProbeBindAddress:   "0",
 		Load: load.Config{
@@ -65,7 +67,7 @@ func DefaultOptions() Options {
 // AddFlags registers the options' flags on fs, with o's values as defaults.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Listen, "listen", o.Listen, "Address the HTTP server listens on (filter, prioritize, bind, healthz, readyz, metrics, state).")
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig file of the cluster; empty: the in-cluster service account.")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig file of the cluster; empty: $KUBECONFIG, else the in-cluster service account.")
 	fs.Float32Var(&o.KubeQPS, "kube-api-qps", o.KubeQPS, "Requests per second to the API server; each bind makes one or two.")
 	fs.IntVar(&o.KubeBurst, "kube-api-burst", o.KubeBurst, "Burst of requests to the API server.")
 	fs.StringVar(&o.Policy, "policy", o.Policy, "Placement policy: "+strings.Join(placement.Builtin().Names(), ", ")+
@@ -98,7 +100,7 @@ func (o *Options) Validate() error {
 	if o.Listen == "" {
 		bad("--listen is empty; want an address such as :8888")
 	}
-	if _, _, err := NewPolicy(o.Policy); err != nil {
+	if _, _, err := extender.NewPolicy(o.Policy); err != nil {
 		bad("--policy %q: want one of %s", o.Policy, strings.Join(placement.Builtin().Names(), ", "))
 	}
 	if o.AssumeTTL < time.Second {

@@ -1,4 +1,4 @@
-package extender
+package app
 
 import (
 	"context"
@@ -11,12 +11,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
 	"github.com/gpuplane/gpuplane/pkg/catalog"
+	"github.com/gpuplane/gpuplane/pkg/extender"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -52,7 +52,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 			return fmt.Errorf("catalog: %w", err)
 		}
 	}
-	voc := VocabularyFrom(cat)
+	voc := extender.VocabularyFrom(cat)
 	if d.Clock == nil {
 		d.Clock = clock.RealClock{}
 	}
@@ -67,12 +67,12 @@ func Run(ctx context.Context, o Options, d Deps) error {
 		}
 		d.Client = client
 	}
-	policy, learner, err := NewPolicy(o.Policy)
+	policy, learner, err := extender.NewPolicy(o.Policy)
 	if err != nil {
 		return err
 	}
-	state := NewState(voc, d.Clock, o.AssumeTTL, logger.WithName("state"))
-	metrics, err := NewMetrics(d.Registry, state)
+	state := extender.NewState(voc, d.Clock, o.AssumeTTL, logger.WithName("state"))
+	metrics, err := extender.NewMetrics(d.Registry, state)
 	if err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
@@ -80,12 +80,18 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	if learner != nil {
 		observe = learner.Observe
 	}
-	informers, err := NewInformers(d.Client, state, observe)
+	informers, err := extender.NewInformers(d.Client, state, observe)
 	if err != nil {
 		return err
 	}
 	var loads *load.Source
-	if o.Load.URL != "" {
+	if o.Load.URL == "" {
+		// Said once here and on /metrics (load_stale 1), not per request.
+		logger.Info("No GPU load: --prometheus-url is empty, so scores ignore load")
+		if err := load.RegisterAbsent(d.Registry); err != nil {
+			return err
+		}
+	} else {
 		if d.Querier == nil {
 			if d.Querier, err = load.NewQuerier(o.Load.URL); err != nil {
 				return err
@@ -95,7 +101,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 			return err
 		}
 	}
-	ext, err := New(Config{State: state, Vocabulary: voc, Policy: policy, Load: loads, Client: d.Client,
+	ext, err := extender.New(extender.Config{State: state, Vocabulary: voc, Policy: policy, Load: loads, Client: d.Client,
 		Pods: informers, Metrics: metrics, Clock: d.Clock})
 	if err != nil {
 		return err
@@ -105,16 +111,16 @@ func Run(ctx context.Context, o Options, d Deps) error {
 			return fmt.Errorf("listening on %s: %w", o.Listen, err)
 		}
 	}
-	servers := []*http.Server{NewServer(ext.Handler(HandlerOptions{
+	servers := []*http.Server{extender.NewServer(ext.Handler(extender.HandlerOptions{
 		MaxBodyBytes: o.MaxBodyBytes, Ready: informers.Synced, Gatherer: d.Registry, Logger: logger.WithName("http"),
-	}), ServerOptions{Addr: d.Listener.Addr().String()})}
+	}), extender.ServerOptions{Addr: d.Listener.Addr().String()})}
 	listeners := []net.Listener{d.Listener}
 	for _, extra := range []struct {
 		addr string
 		h    http.Handler
 	}{
-		{o.MetricsBindAddress, MetricsHandler(d.Registry)},
-		{o.ProbeBindAddress, ProbeHandler(informers.Synced)},
+		{o.MetricsBindAddress, extender.MetricsHandler(d.Registry)},
+		{o.ProbeBindAddress, extender.ProbeHandler(informers.Synced)},
 	} {
 		if !enabled(extra.addr) {
 			continue
@@ -126,7 +132,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 			}
 			return fmt.Errorf("listening on %s: %w", extra.addr, err)
 		}
-		servers = append(servers, NewServer(extra.h, ServerOptions{Addr: extra.addr}))
+		servers = append(servers, extender.NewServer(extra.h, extender.ServerOptions{Addr: extra.addr}))
 		listeners = append(listeners, ln)
 	}
 
@@ -135,7 +141,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	done := make(chan struct{}, 3)
 	go func() { informers.Run(ctx); done <- struct{}{} }()
 	go func() {
-		ticker := d.Clock.NewTicker(expireEvery(o.AssumeTTL))
+		ticker := d.Clock.NewTicker(extender.ExpireEvery(o.AssumeTTL))
 		defer ticker.Stop()
 		state.RunExpiry(ctx, ticker.C(), metrics)
 		done <- struct{}{}
@@ -179,22 +185,24 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	return err2
 }
 
+// newClient builds the API client the way the webhook and the node agent
+// do: --kubeconfig, else $KUBECONFIG, else the in-cluster service account.
 func newClient(o Options) (kubernetes.Interface, error) {
-	var cfg *rest.Config
-	var err error
-	if o.Kubeconfig != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
-	} else {
-		cfg, err = rest.InClusterConfig()
-	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("API server configuration (kubeconfig %q): %w", o.Kubeconfig, err)
+		return nil, fmt.Errorf("loading the API server configuration (--kubeconfig %q, $KUBECONFIG, in-cluster): %w", o.Kubeconfig, err)
 	}
 	cfg.QPS, cfg.Burst = o.KubeQPS, o.KubeBurst
 	cfg.UserAgent = "gpuplane-extender"
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("API client: %w", err)
+		return nil, fmt.Errorf("creating the API client: %w", err)
 	}
 	return client, nil
 }
+
+// StateView is the JSON the server answers GET /state with, for the
+// program's clients (tools, end-to-end tests).
+type StateView = extender.StateView
