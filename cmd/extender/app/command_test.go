@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
 )
 
 func TestServe(t *testing.T) {

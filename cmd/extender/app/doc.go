@@ -10,4 +10,3 @@
 // It may import pkg/extender, pkg/sim, pkg/load, pkg/catalog and client
 // libraries; nothing but main and tests imports it.
 package app
-

@@ -205,7 +205,9 @@ func TestRunWithoutPrometheusSaysLoadIsAbsent(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), testLogger(t)))
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, DefaultOptions(), Deps{Client: fake.NewClientset(), Listener: ln, Registry: reg}) }()
+	go func() {
+		done <- Run(ctx, DefaultOptions(), Deps{Client: fake.NewClientset(), Listener: ln, Registry: reg})
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
