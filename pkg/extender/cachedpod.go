@@ -51,8 +51,9 @@ type cachedPod struct {
 // two interfaces and nothing else; it is never encoded, listed from the
 // API, or handed to anything but this package's handlers and Pod. The
 // library's own way, a transform that trims the Pod, keeps a *corev1.Pod
-// per pod: that is what pending pods get (trimPod), and for 40,000 bound
-// pods it was several times the summaries' memory (BenchmarkStateMemory).
+// per pod with its containers' resource maps: that is what pending pods
+// get (trimPod, bind reads their request), and what the summaries of bound
+// pods avoid (BenchmarkStateMemory measures them).
 var (
 	_ metav1.ObjectMetaAccessor = (*cachedPod)(nil)
 	_ runtime.Object            = (*cachedPod)(nil)
