@@ -3,17 +3,10 @@
 package main
 
 import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/gpuplane/gpuplane/cmd/extender/app"
+	"github.com/gpuplane/gpuplane/internal/program"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := app.Main(ctx, os.Args[1:], app.Streams{Out: os.Stdout, Err: os.Stderr}, app.Run)
-	stop()
-	os.Exit(code)
+	program.Main(app.NewCommand(program.WithLogging(app.Serve)))
 }

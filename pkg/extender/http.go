@@ -211,38 +211,3 @@ func (e *Extender) verb(name string, o HandlerOptions, ready func() bool, f func
 		}
 	})
 }
-
-// ServerOptions are the HTTP server's limits.
-type ServerOptions struct {
-	// Addr to listen on. Default ":8888".
-	Addr string
-	// ReadTimeout bounds reading a request, body included. Default 30s.
-	ReadTimeout time.Duration
-	// WriteTimeout bounds answering one. Default 60s (a bind waits on the
-	// API server twice).
-	WriteTimeout time.Duration
-	// IdleTimeout closes idle keep-alive connections. Default 120s.
-	IdleTimeout time.Duration
-}
-
-// NewServer returns an http.Server for h with o's limits (defaults applied).
-func NewServer(h http.Handler, o ServerOptions) *http.Server {
-	if o.Addr == "" {
-		o.Addr = ":8888"
-	}
-	if o.ReadTimeout == 0 {
-		o.ReadTimeout = 30 * time.Second
-	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = 60 * time.Second
-	}
-	if o.IdleTimeout == 0 {
-		o.IdleTimeout = 120 * time.Second
-	}
-	return &http.Server{
-		Addr: o.Addr, Handler: h,
-		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: o.ReadTimeout,
-		WriteTimeout: o.WriteTimeout, IdleTimeout: o.IdleTimeout,
-		MaxHeaderBytes: 1 << 20,
-	}
-}

@@ -6,40 +6,42 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/gpuplane/gpuplane/internal/program"
 )
 
-func TestServe(t *testing.T) {
+func TestCommand(t *testing.T) {
 	cases := []struct {
-		name    string
-		args    []string
-		runErr  error
-		code    int
-		stderr  string
-		checkOp func(Options) bool
+		name     string
+		args     []string
+		serveErr error
+		code     int
+		out, err string // contained in stdout and stderr
+		checkOp  func(Options) bool
 	}{
-		{name: "defaults", code: 0, checkOp: func(o Options) bool { return o.Listen == ":8888" && o.Policy == "auto" }},
+		{name: "defaults", code: 0, checkOp: func(o Options) bool { return o.Listen == ":8888" && o.Policy == "auto" && o.Load.URL == "" }},
 		{name: "flags reach the options", args: []string{"--listen", "127.0.0.1:1234", "--policy", "spread", "--prometheus-url", "http://p:9090", "-v", "3"}, code: 0,
 			checkOp: func(o Options) bool {
-				return o.Listen == "127.0.0.1:1234" && o.Policy == "spread" && o.Load.URL == "http://p:9090"
+				return o.Listen == "127.0.0.1:1234" && o.Policy == "spread" && o.Load.URL == "http://p:9090" && o.Logging.Verbosity == 3
 			}},
-		{name: "help", args: []string{"--help"}, code: 0, stderr: "--prometheus-url"},
-		{name: "help leads with the program's own flags", args: []string{"--help"}, code: 0, stderr: "Server flags:\n      --listen"},
-		{name: "simulate without a trace", args: []string{"simulate"}, code: 2, stderr: "simulate:"},
-		{name: "unknown flag", args: []string{"--nope"}, code: 2, stderr: "unknown flag: --nope"},
-		{name: "bad policy", args: []string{"--policy", "x"}, code: 2, stderr: `--policy "x"`},
-		{name: "stray argument", args: []string{"serve-it"}, code: 2, stderr: `unexpected argument "serve-it"`},
-		{name: "run fails", runErr: errors.New("no cluster"), code: 1, stderr: "extender: no cluster"},
+		{name: "help", args: []string{"--help"}, code: 0, out: "--prometheus-url"},
+		{name: "help leads with the program's own flags", args: []string{"--help"}, code: 0, out: "bad flags or arguments.\n\nExtender flags:\n"},
+		{name: "unknown flag", args: []string{"--nope"}, code: 2, err: "unknown flag: --nope"},
+		{name: "bad policy", args: []string{"--policy", "x"}, code: 2, err: `--policy "x"`},
+		{name: "stray argument", args: []string{"serve-it"}, code: 2, err: `unexpected argument "serve-it"`},
+		{name: "simulate without a trace", args: []string{"simulate"}, code: 2, err: "simulate"},
+		{name: "run fails", serveErr: errors.New("no cluster"), code: 1, err: "extender: no cluster"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var stderr bytes.Buffer
+			var stdout, stderr bytes.Buffer
 			var got *Options
-			code := Main(context.Background(), tc.args, Streams{Out: &stderr, Err: &stderr}, func(_ context.Context, o Options, _ Deps) error {
+			code := NewCommand(func(_ context.Context, o Options) error {
 				got = &o
-				return tc.runErr
-			})
-			if code != tc.code || !strings.Contains(stderr.String(), tc.stderr) {
-				t.Fatalf("code %d, stderr %q; want %d containing %q", code, stderr.String(), tc.code, tc.stderr)
+				return tc.serveErr
+			})(context.Background(), tc.args, program.Streams{Out: &stdout, Err: &stderr})
+			if code != tc.code || !strings.Contains(stdout.String(), tc.out) || !strings.Contains(stderr.String(), tc.err) {
+				t.Fatalf("code %d, stdout %q, stderr %q; want %d, stdout with %q, stderr with %q", code, stdout.String(), stderr.String(), tc.code, tc.out, tc.err)
 			}
 			if tc.checkOp != nil && (got == nil || !tc.checkOp(*got)) {
 				t.Fatalf("options %+v", got)

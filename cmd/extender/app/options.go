@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	logsapi "k8s.io/component-base/logs/api/v1"
 
 	"github.com/gpuplane/gpuplane/pkg/extender"
 	"github.com/gpuplane/gpuplane/pkg/load"
@@ -43,11 +44,17 @@ type Options struct {
 	ProbeBindAddress string
 	// Load is where GPU load comes from; Load.URL empty means none.
 	Load load.Config
+	// Logging is the logging flags (-v, --vmodule, --logging-format);
+	// default component-base's recommended configuration.
+	Logging logsapi.LoggingConfiguration
 }
+
+// LoggingConfiguration is o's logging flags, for program.WithLogging.
+func (o Options) LoggingConfiguration() *logsapi.LoggingConfiguration { return &o.Logging }
 
 // DefaultOptions returns the options with every default applied.
 func DefaultOptions() Options {
-	return Options{
+	o := Options{
 		Listen:             ":8888",
 		KubeQPS:            100,
 		KubeBurst:          200,
@@ -62,6 +69,8 @@ func DefaultOptions() Options {
 			NodeLabel: load.DefaultNodeLabel, IndexLabel: load.DefaultIndexLabel, UUIDLabel: load.DefaultUUIDLabel,
 		},
 	}
+	logsapi.SetRecommendedLoggingConfiguration(&o.Logging)
+	return o
 }
 
 // AddFlags registers the options' flags on fs, with o's values as defaults.
@@ -119,6 +128,3 @@ func (o *Options) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// enabled tells whether an optional bind address is set.
-func enabled(addr string) bool { return addr != "" && addr != "0" }

@@ -2,19 +2,19 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/gpuplane/gpuplane/internal/httpserver"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/extender"
 	"github.com/gpuplane/gpuplane/pkg/load"
@@ -32,9 +32,6 @@ type Deps struct {
 	Clock    clock.WithTicker
 	Querier  load.Querier
 }
-
-// shutdownGrace bounds how long in-flight requests may finish at exit.
-const shutdownGrace = 10 * time.Second
 
 // Run serves the extender until ctx ends: informers fill the state, the
 // load source refreshes in the background, and the HTTP server answers
@@ -106,83 +103,69 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	if err != nil {
 		return err
 	}
-	if d.Listener == nil {
-		if d.Listener, err = net.Listen("tcp", o.Listen); err != nil {
-			return fmt.Errorf("listening on %s: %w", o.Listen, err)
+	// Every listener is opened before anything runs, so a port already taken
+	// fails the start cleanly instead of leaving half the servers running.
+	type server struct {
+		what    string
+		ln      net.Listener
+		handler http.Handler
+	}
+	var servers []server
+	closeAll := func() {
+		for _, s := range servers {
+			_ = s.ln.Close()
 		}
 	}
-	servers := []*http.Server{extender.NewServer(ext.Handler(extender.HandlerOptions{
+	if d.Listener == nil {
+		if d.Listener, err = httpserver.Listen("the scheduling API", o.Listen); err != nil {
+			return err
+		}
+	}
+	servers = append(servers, server{"the scheduling API", d.Listener, ext.Handler(extender.HandlerOptions{
 		MaxBodyBytes: o.MaxBodyBytes, Ready: informers.Synced, Gatherer: d.Registry, Logger: logger.WithName("http"),
-	}), extender.ServerOptions{Addr: d.Listener.Addr().String()})}
-	listeners := []net.Listener{d.Listener}
+	})})
 	for _, extra := range []struct {
-		addr string
-		h    http.Handler
+		what, addr string
+		h          http.Handler
 	}{
-		{o.MetricsBindAddress, extender.MetricsHandler(d.Registry)},
-		{o.ProbeBindAddress, extender.ProbeHandler(informers.Synced)},
+		{"metrics", o.MetricsBindAddress, extender.MetricsHandler(d.Registry)},
+		{"health probes", o.ProbeBindAddress, extender.ProbeHandler(informers.Synced)},
 	} {
-		if !enabled(extra.addr) {
+		if httpserver.Disabled(extra.addr) {
 			continue
 		}
-		ln, err := net.Listen("tcp", extra.addr)
+		ln, err := httpserver.Listen(extra.what, extra.addr)
 		if err != nil {
-			for _, l := range listeners {
-				l.Close()
-			}
-			return fmt.Errorf("listening on %s: %w", extra.addr, err)
+			closeAll()
+			return err
 		}
-		servers = append(servers, extender.NewServer(extra.h, extender.ServerOptions{Addr: extra.addr}))
-		listeners = append(listeners, ln)
+		servers = append(servers, server{extra.what, ln, extra.h})
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan struct{}, 3)
-	go func() { informers.Run(ctx); done <- struct{}{} }()
-	go func() {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { informers.Run(ctx); return nil })
+	g.Go(func() error {
 		ticker := d.Clock.NewTicker(extender.ExpireEvery(o.AssumeTTL))
 		defer ticker.Stop()
 		state.RunExpiry(ctx, ticker.C(), metrics)
-		done <- struct{}{}
-	}()
-	go func() {
-		if loads != nil {
-			_ = loads.Run(ctx)
-		}
-		done <- struct{}{}
-	}()
-	serveErr := make(chan error, len(servers))
-	for i, srv := range servers {
-		go func() { serveErr <- srv.Serve(listeners[i]) }()
+		return nil
+	})
+	if loads != nil {
+		g.Go(func() error { return loads.Run(ctx) })
 	}
-	logger.Info("Serving the scheduler extender", "address", d.Listener.Addr().String(), "policy", policy.Name(),
-		"prometheus", o.Load.URL != "", "metrics", o.MetricsBindAddress, "probes", o.ProbeBindAddress)
+	for _, s := range servers {
+		logger.Info("Serving "+s.what, "address", s.ln.Addr().String())
+		g.Go(func() error { return httpserver.Serve(ctx, s.ln, s.handler, nil) })
+	}
+	logger.Info("Scheduler extender configuration", "policy", policy.Name(), "prometheus", o.Load.URL)
 	go func() {
 		if informers.WaitForSync(ctx) {
 			logger.Info("Cluster state synced", "sizes", state.Sizes())
 		}
 	}()
-
-	var err2 error
-	select {
-	case <-ctx.Done():
-	case err2 = <-serveErr:
-		err2 = fmt.Errorf("HTTP server: %w", err2)
-	}
-	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-	defer stop()
-	for _, srv := range servers {
-		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error(err, "Shutting an HTTP server down", "address", srv.Addr)
-		}
-	}
-	cancel()
-	for range 3 {
-		<-done
-	}
+	err = g.Wait()
 	logger.Info("Scheduler extender stopped")
-	return err2
+	return err
 }
 
 // newClient builds the API client the way the webhook and the node agent
