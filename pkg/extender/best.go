@@ -41,7 +41,7 @@ func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs
 			fitting = append(fitting, o.snaps[i])
 		}
 	}
-	scores := e.scoreNodes(&o.req, fitting, true)
+	scores := e.scoreFitting(&o.req, fitting)
 	top := slices.Max(scores)
 	lower, j := 0, 0
 	for i, ok := range o.fit {

@@ -40,9 +40,20 @@ type cachedPod struct {
 	observed []placement.Request
 }
 
-// The informer's cache reads objects' metadata through meta.Accessor and
-// treats them as runtime.Objects where it can (its mutation detector
-// deep-copies them).
+// A cachedPod is not an API object, yet it sits in the informer's cache:
+// the pod informer's transform (podTransform, registered with
+// informers.WithTransform) replaces each bound Pod by its summary before
+// the cache stores it, and client-go stores whatever the transform
+// returns. The cache only needs three things of what it stores: the key
+// and the resourceVersion, read through meta.Accessor (hence
+// GetObjectMeta), and a runtime.Object where it copies objects (its
+// mutation detector calls DeepCopyObject). So a cachedPod implements those
+// two interfaces and nothing else; it is never encoded, listed from the
+// API, or handed to anything but this package's handlers and Pod. The
+// library's own way, a transform that trims the Pod, keeps a *corev1.Pod
+// per pod with its containers' resource maps: that is what pending pods
+// get (trimPod, bind reads their request), and what the summaries of bound
+// pods avoid (BenchmarkStateMemory measures them).
 var (
 	_ metav1.ObjectMetaAccessor = (*cachedPod)(nil)
 	_ runtime.Object            = (*cachedPod)(nil)

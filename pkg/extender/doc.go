@@ -10,7 +10,11 @@
 // the pod before binding it (bind.go). The informers' caches hold summaries
 // of bound pods and of nodes, not the objects (cachedpod.go, cachednode.go).
 //
+// The program around it — flags, the API client, listeners, the servers —
+// is cmd/extender/app; this package takes its clients and registries from
+// the caller and reads no flags.
+//
 // It may import pkg/placement, pkg/api, pkg/catalog and pkg/load, and
 // Kubernetes client libraries; it must not import pkg/webhook, pkg/sim,
-// pkg/nodeagent, nor any test harness.
+// pkg/nodeagent, cmd/..., a flag library, nor any test harness.
 package extender

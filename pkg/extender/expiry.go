@@ -7,8 +7,8 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// expireEvery is how often assumed binds are checked against their TTL.
-func expireEvery(ttl time.Duration) time.Duration {
+// ExpireEvery is how often assumed binds are checked against their TTL.
+func ExpireEvery(ttl time.Duration) time.Duration {
 	return min(max(ttl/4, time.Second), time.Minute)
 }
 

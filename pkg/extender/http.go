@@ -40,7 +40,7 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if o.Ready == nil {
-		o.Ready = func() bool { return true }
+		o.Ready = alwaysReady
 	}
 	if o.Logger.GetSink() == nil {
 		o.Logger = klog.Background()
@@ -60,7 +60,7 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 			return priorityAnswer(e.Prioritize(ctx, a))
 		},
 	} {
-		mux.Handle("POST /"+verb, e.verb(verb, o, true, func(ctx context.Context, r *http.Request) (any, error) {
+		mux.Handle("POST /"+verb, e.verb(verb, o, o.Ready, func(ctx context.Context, r *http.Request) (any, error) {
 			var args extenderv1.ExtenderArgs
 			if err := decodeArgs(r, bufs, &args); err != nil {
 				return nil, err
@@ -68,14 +68,14 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 			return pooledAnswer{answer(ctx, &args), bufs}, nil
 		}))
 	}
-	mux.Handle("POST /bind", e.verb("bind", o, true, func(ctx context.Context, r *http.Request) (any, error) {
+	mux.Handle("POST /bind", e.verb("bind", o, o.Ready, func(ctx context.Context, r *http.Request) (any, error) {
 		var args extenderv1.ExtenderBindingArgs
 		if err := decode(r, &args); err != nil {
 			return nil, err
 		}
 		return e.Bind(ctx, &args), nil
 	}))
-	mux.Handle("GET /state", e.verb("state", o, false, func(context.Context, *http.Request) (any, error) {
+	mux.Handle("GET /state", e.verb("state", o, alwaysReady, func(context.Context, *http.Request) (any, error) {
 		return e.state.View(), nil
 	}))
 	addProbes(mux, o.Ready)
@@ -148,12 +148,16 @@ func bodyError(err error) error {
 	return fmt.Errorf("%w: %w", errBadRequest, err)
 }
 
+// alwaysReady is the readiness of a route that may answer before the
+// informers have synced.
+func alwaysReady() bool { return true }
+
 // verb wraps one route: logger in the context, JSON out, metrics, and a
 // panic turned into a 500 so that one bad request does not take the
-// scheduler's extender down. A verb that needsState answers 503 until the
-// informers have synced: a half-listed cluster would hand out cards that
-// are taken.
-func (e *Extender) verb(name string, o HandlerOptions, needsState bool, f func(context.Context, *http.Request) (any, error)) http.Handler {
+// scheduler's extender down. The route answers 503 while ready says no:
+// the verbs that read or change the state wait for the informers to sync,
+// since a half-listed cluster would hand out cards that are taken.
+func (e *Extender) verb(name string, o HandlerOptions, ready func() bool, f func(context.Context, *http.Request) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		code := http.StatusOK
@@ -169,7 +173,7 @@ func (e *Extender) verb(name string, o HandlerOptions, needsState bool, f func(c
 			e.metrics.requests.WithLabelValues(name, strconv.Itoa(code)).Inc()
 			e.metrics.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		}()
-		if needsState && !o.Ready() {
+		if !ready() {
 			code = http.StatusServiceUnavailable
 			http.Error(w, "the extender's cluster state is not synced yet", code)
 			return
@@ -206,39 +210,4 @@ func (e *Extender) verb(name string, o HandlerOptions, needsState bool, f func(c
 			klog.FromContext(ctx).V(2).Info("Writing the answer failed", "err", err)
 		}
 	})
-}
-
-// ServerOptions are the HTTP server's limits.
-type ServerOptions struct {
-	// Addr to listen on. Default ":8888".
-	Addr string
-	// ReadTimeout bounds reading a request, body included. Default 30s.
-	ReadTimeout time.Duration
-	// WriteTimeout bounds answering one. Default 60s (a bind waits on the
-	// API server twice).
-	WriteTimeout time.Duration
-	// IdleTimeout closes idle keep-alive connections. Default 120s.
-	IdleTimeout time.Duration
-}
-
-// NewServer returns an http.Server for h with o's limits (defaults applied).
-func NewServer(h http.Handler, o ServerOptions) *http.Server {
-	if o.Addr == "" {
-		o.Addr = ":8888"
-	}
-	if o.ReadTimeout == 0 {
-		o.ReadTimeout = 30 * time.Second
-	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = 60 * time.Second
-	}
-	if o.IdleTimeout == 0 {
-		o.IdleTimeout = 120 * time.Second
-	}
-	return &http.Server{
-		Addr: o.Addr, Handler: h,
-		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: o.ReadTimeout,
-		WriteTimeout: o.WriteTimeout, IdleTimeout: o.IdleTimeout,
-		MaxHeaderBytes: 1 << 20,
-	}
 }

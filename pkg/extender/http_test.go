@@ -138,7 +138,7 @@ func TestHTTP(t *testing.T) {
 
 func TestHandlerRecoversFromPanics(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	hd := h.ext.verb("boom", HandlerOptions{Logger: testLogger(t), Ready: func() bool { return true }}, false, func(context.Context, *http.Request) (any, error) {
+	hd := h.ext.verb("boom", HandlerOptions{Logger: testLogger(t), Ready: func() bool { return true }}, alwaysReady, func(context.Context, *http.Request) (any, error) {
 		panic("boom")
 	})
 	rec := httptest.NewRecorder()

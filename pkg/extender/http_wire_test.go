@@ -2,6 +2,7 @@ package extender
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/internal/httpserver"
 	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 )
@@ -42,16 +44,20 @@ func wireObjects() []k8sruntime.Object {
 // extender does not know.
 var wireNames = []string{"v", "w", "bad", "cpu", "ghost"}
 
-// wireServer serves the extender's handler on 127.0.0.1 with NewServer, as
-// Run does, and returns its address and the function that stops it.
-func wireServer(t *testing.T, h *harness, maxBody int64, so ServerOptions) (string, func()) {
+// wireServer serves the extender's handler on 127.0.0.1 with the programs'
+// server (internal/httpserver), as the program does, its read timeout
+// shortened when readTimeout is set, and returns its address and the
+// function that stops it.
+func wireServer(t *testing.T, h *harness, maxBody int64, readTimeout time.Duration) (string, func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	so.Addr = ln.Addr().String()
-	srv := NewServer(h.ext.Handler(HandlerOptions{MaxBodyBytes: maxBody, Logger: logr.Discard()}), so)
+	srv := httpserver.New(context.Background(), h.ext.Handler(HandlerOptions{MaxBodyBytes: maxBody, Logger: logr.Discard()}), ln.Addr().String())
+	if readTimeout > 0 {
+		srv.ReadTimeout = readTimeout
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	var once sync.Once
@@ -78,7 +84,7 @@ func wireServer(t *testing.T, h *harness, maxBody int64, so ServerOptions) (stri
 func TestWireBadInput(t *testing.T) {
 	h := newHarness(t, harnessOptions{}, wireObjects()...)
 	base := wiretest.Goroutines()
-	addr, stop := wireServer(t, h, 1<<16, ServerOptions{})
+	addr, stop := wireServer(t, h, 1<<16, 0)
 	transport := &http.Transport{}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: transport}
 	share := h.pod("share")
@@ -156,8 +162,8 @@ func TestWireSlowClients(t *testing.T) {
 	h := newHarness(t, harnessOptions{}, wireObjects()...)
 	base := wiretest.Goroutines()
 	// ReadTimeout is shortened to keep the test quick; the header timeout is
-	// NewServer's fixed one (10s).
-	addr, stop := wireServer(t, h, 1<<16, ServerOptions{ReadTimeout: time.Second})
+	// the programs' fixed one (10s).
+	addr, stop := wireServer(t, h, 1<<16, time.Second)
 
 	cases := []struct {
 		name string
@@ -197,7 +203,7 @@ func TestWireConcurrentBindsForTheLastShare(t *testing.T) {
 		objs = append(objs, makePod(fmt.Sprintf("racer-%02d", i)).vgpu(0, 40, 0).obj())
 	}
 	h := newHarness(t, harnessOptions{}, objs...)
-	addr, _ := wireServer(t, h, 1<<16, ServerOptions{})
+	addr, _ := wireServer(t, h, 1<<16, 0)
 	client := &http.Client{Timeout: 10 * time.Second}
 
 	results := make([]extenderv1.ExtenderBindingResult, racers)

@@ -227,7 +227,7 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 	out := &corev1.Pod{ObjectMeta: trimMeta(p.ObjectMeta)}
 	out.Spec = corev1.PodSpec{
 		NodeName: p.Spec.NodeName, SchedulerName: p.Spec.SchedulerName,
-		NodeSelector: p.Spec.NodeSelector, Overhead: p.Spec.Overhead,
+		NodeSelector: p.Spec.NodeSelector, Overhead: p.Spec.Overhead, Resources: p.Spec.Resources,
 	}
 	if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil {
 		out.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{

@@ -100,6 +100,7 @@ func TestTrimKeepsWhatTranslateReads(t *testing.T) {
 	full.Spec.InitContainers = []corev1.Container{{Name: "side", RestartPolicy: &always,
 		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}}}
 	full.Spec.Overhead = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")}
+	full.Spec.Resources = &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("6")}}
 	full.Spec.Containers[0].Image = "big/image"
 	full.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "X", Value: "y"}}
 	full.Spec.NodeName = "w"

@@ -1,8 +1,10 @@
 package extender
 
 import (
+	"context"
 	"runtime"
-	"sync"
+
+	"k8s.io/client-go/util/workqueue"
 )
 
 // minChunk is the fewest nodes worth a goroutine: below it the work is
@@ -10,28 +12,27 @@ import (
 const minChunk = 256
 
 // parallelize runs f over [0, n) in contiguous chunks, one per CPU at most,
-// and returns when all are done; worker numbers the chunks from 0 so that f
-// can keep per-worker scratch space. Like kube-scheduler's own parallelism,
-// it shortens one request on a many-core machine.
-func parallelize(n int, f func(worker, lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), n/minChunk)
-	if workers <= 1 {
+// with client-go's ParallelizeUntil (what kube-scheduler's own parallelism
+// is built on), and returns when all are done. f gets the chunk's number,
+// from 0, so that it can keep per-chunk scratch space (memos, a node to
+// score with load): ParallelizeUntil hands out single pieces, so the pieces
+// here are the chunks. Every chunk runs: a request whose client went away
+// still gets its answer built, as without workers.
+func parallelize(n int, f func(chunk, lo, hi int)) {
+	chunks := workerCount(n)
+	if chunks == 1 {
 		f(0, 0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	size := (n + workers - 1) / workers
-	for w := range workers {
-		lo, hi := w*size, min((w+1)*size, n)
-		if lo >= hi {
-			break
+	size := (n + chunks - 1) / chunks
+	workqueue.ParallelizeUntil(context.Background(), chunks, chunks, func(c int) {
+		if lo, hi := c*size, min((c+1)*size, n); lo < hi {
+			f(c, lo, hi)
 		}
-		wg.Go(func() { f(w, lo, hi) })
-	}
-	wg.Wait()
+	})
 }
 
-// workerCount is how many workers parallelize uses for n items.
+// workerCount is how many chunks parallelize cuts n items into.
 func workerCount(n int) int {
 	return max(1, min(runtime.GOMAXPROCS(0), n/minChunk))
 }

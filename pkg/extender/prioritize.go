@@ -35,17 +35,27 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 	}
 	snaps := make([]*nodeSnapshot, len(names))
 	e.state.snapshots(names, snaps)
-	for i, score := range e.scoreNodes(&req, snaps, false) {
+	for i, score := range e.scoreNodes(&req, snaps) {
 		out[i].Score = score
 	}
 	return out
 }
 
 // scoreNodes scores req on each snapshot, 0..10 relative to the others. A
-// nil snapshot, or one the pod does not fit, scores 0; fitting says the
-// caller has checked that every snapshot fits (filter-best scores what
-// filter kept), so they are not checked again.
-func (e *Extender) scoreNodes(req *podRequest, snaps []*nodeSnapshot, fitting bool) []int64 {
+// nil snapshot, or one the pod does not fit, scores 0.
+func (e *Extender) scoreNodes(req *podRequest, snaps []*nodeSnapshot) []int64 {
+	return e.score(req, snaps, func(s *nodeSnapshot) bool { return s != nil && fits(s, req, e.policy) })
+}
+
+// scoreFitting is scoreNodes for snapshots the caller has checked the pod
+// fits (filter-best scores what filter kept): they are not checked again.
+func (e *Extender) scoreFitting(req *podRequest, snaps []*nodeSnapshot) []int64 {
+	return e.score(req, snaps, func(*nodeSnapshot) bool { return true })
+}
+
+// score scores req on the snapshots that usable accepts, 0..10 relative to
+// each other; the others score 0.
+func (e *Extender) score(req *podRequest, snaps []*nodeSnapshot, usable func(*nodeSnapshot) bool) []int64 {
 	policy := prepare(e.policy, snaps, req)
 	loads, fresh := e.load.Current()
 	raw := make([]float64, len(snaps))
@@ -58,10 +68,9 @@ func (e *Extender) scoreNodes(req *podRequest, snaps []*nodeSnapshot, fitting bo
 	missing := make([]int, workerCount(len(snaps)))
 	parallelize(len(snaps), func(w, lo, hi int) {
 		var scratch placement.Node
-		memo := newScoreMemo(hi - lo)
 		for i := lo; i < hi; i++ {
 			s := snaps[i]
-			if s == nil || (!fitting && !fits(s, req, e.policy)) {
+			if !usable(s) {
 				raw[i] = math.NaN()
 				continue
 			}
@@ -73,24 +82,10 @@ func (e *Extender) scoreNodes(req *podRequest, snaps []*nodeSnapshot, fitting bo
 					missing[w]++
 				}
 			}
-			var slot int
-			if n != &scratch {
-				var j int
-				if j, slot = memo.lookup(snaps, s); j >= 0 {
-					raw[i] = raw[j]
-					if ranks != nil {
-						ranks[i] = ranks[j]
-					}
-					continue
-				}
-			}
 			var typ string
 			raw[i], typ = score(n, req, policy)
 			if ranks != nil {
 				ranks[i] = slices.Index(types, typ)
-			}
-			if n != &scratch {
-				memo.put(slot, i)
 			}
 		}
 	})
@@ -191,46 +186,4 @@ func withLoad(dst, n *placement.Node, loads *load.Snapshot) bool {
 	dst.Cards = cards
 	dst.LoadFresh = true
 	return true
-}
-
-// scoreMemo lets prioritize evaluate the policy once per distinct shape of
-// node (many nodes of a cluster are alike: empty, full, or holding the same
-// shares) and reuse the score for the others. It is an open-addressing
-// table of indexes into the request's snapshots, whose scores the caller
-// keeps: a few bytes per candidate, where a map of scores would cost
-// hundreds of KiB per call on a varied cluster. Nodes scored with their
-// measured load must not be put in. Not safe for concurrent use.
-type scoreMemo struct {
-	// slots hold 1 + the index of a scored snapshot, 0 when free.
-	slots []int32
-}
-
-// newScoreMemo returns a memo for up to n nodes, at most half full.
-func newScoreMemo(n int) scoreMemo {
-	size := 8
-	for size < 2*n {
-		size *= 2
-	}
-	return scoreMemo{slots: make([]int32, size)}
-}
-
-// lookup returns the index of a node put in earlier with the shape of s
-// (all of snaps indexes the same candidates as put's), or -1 and the slot
-// for put.
-func (m *scoreMemo) lookup(snaps []*nodeSnapshot, s *nodeSnapshot) (j, slot int) {
-	h := s.shape.hash
-	mask := len(m.slots) - 1
-	for slot = int(h) & mask; m.slots[slot] != 0; slot = (slot + 1) & mask {
-		t := snaps[m.slots[slot]-1]
-		if t.shape.hash == h && sameShape(&t.node, &s.node) {
-			return int(m.slots[slot] - 1), slot
-		}
-	}
-	return -1, slot
-}
-
-// put records that snapshot i, scored, has the shape lookup found free at
-// slot.
-func (m *scoreMemo) put(slot, i int) {
-	m.slots[slot] = int32(i + 1)
 }

@@ -158,29 +158,3 @@ func TestPrioritizeHonoursTheWrittenTypeOrder(t *testing.T) {
 		})
 	}
 }
-
-// TestScoreMemoHashClash: shapes that share a hash are told apart, however
-// often each comes back.
-func TestScoreMemoHashClash(t *testing.T) {
-	node := func(name string, used ...int64) *nodeSnapshot {
-		s := &nodeSnapshot{node: placement.Node{Name: name, VGPU: true, CPUMilli: 8000, MemoryMiB: 1 << 16}}
-		for i, u := range used {
-			s.node.Cards = append(s.node.Cards, placement.Card{Index: i, Type: "T4", MemoryMiB: 16384, UsedMilli: u})
-		}
-		s.shape = shapeOf(&s.node)
-		s.shape.hash = 42 // every shape clashes
-		return s
-	}
-	snaps := []*nodeSnapshot{node("a", 0, 0), node("b", 500, 0), node("c", 700, 600), node("d", 0, 0), node("e", 500, 0), node("f", 700, 600), node("g", 0, 0)}
-	want := []int{-1, -1, -1, 0, 1, 2, 0}
-	memo := newScoreMemo(len(snaps))
-	for i, s := range snaps {
-		j, slot := memo.lookup(snaps, s)
-		if j != want[i] {
-			t.Fatalf("node %s: memo found %d, want %d", s.node.Name, j, want[i])
-		}
-		if j < 0 {
-			memo.put(slot, i)
-		}
-	}
-}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -231,33 +232,13 @@ func affinityTypes(a *corev1.Affinity, label string) []string {
 }
 
 // hostRequests is the pod's CPU (milli) and memory (MiB, rounded up) as
-// kube-scheduler counts them: the containers and restartable init containers
-// together, or the largest regular init container with the sidecars started
-// before it when that is more, plus the pod overhead.
+// kube-scheduler counts them, with the function it counts them with:
+// pod-level requests where the pod sets them, regular init containers and
+// sidecars, the larger of the spec and what a resize in place has
+// allocated, and the pod overhead.
 func hostRequests(pod *corev1.Pod) (cpuMilli, memMiB int64) {
-	var cpu, mem, sideCPU, sideMem, initCPU, initMem int64
-	for i := range pod.Spec.Containers {
-		r := pod.Spec.Containers[i].Resources.Requests
-		cpu += r.Cpu().MilliValue()
-		mem += r.Memory().Value()
-	}
-	for i := range pod.Spec.InitContainers {
-		c := &pod.Spec.InitContainers[i]
-		r := c.Resources.Requests
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			sideCPU += r.Cpu().MilliValue()
-			sideMem += r.Memory().Value()
-			continue
-		}
-		initCPU = max(initCPU, sideCPU+r.Cpu().MilliValue())
-		initMem = max(initMem, sideMem+r.Memory().Value())
-	}
-	cpu, mem = max(cpu+sideCPU, initCPU), max(mem+sideMem, initMem)
-	if o := pod.Spec.Overhead; o != nil {
-		cpu += o.Cpu().MilliValue()
-		mem += o.Memory().Value()
-	}
-	return cpu, (mem + mib - 1) / mib
+	r := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{UseStatusResources: true})
+	return r.Cpu().MilliValue(), (r.Memory().Value() + mib - 1) / mib
 }
 
 const mib = 1 << 20

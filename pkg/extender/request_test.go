@@ -178,3 +178,66 @@ func TestRequiredTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestHostRequests counts a pod's CPU and memory as kube-scheduler does.
+// The cases after "overhead" are those a count of the containers' specs
+// alone gets wrong.
+func TestHostRequests(t *testing.T) {
+	always := corev1.ContainerRestartPolicyAlways
+	res := func(cpu, mem string) corev1.ResourceList {
+		l := corev1.ResourceList{}
+		if cpu != "" {
+			l[corev1.ResourceCPU] = resource.MustParse(cpu)
+		}
+		if mem != "" {
+			l[corev1.ResourceMemory] = resource.MustParse(mem)
+		}
+		return l
+	}
+	withPod := func(f func(p *corev1.Pod)) *corev1.Pod {
+		p := makePod("p").request(0, corev1.ResourceCPU, "1").request(0, corev1.ResourceMemory, "1Gi").obj()
+		f(p)
+		return p
+	}
+	cases := []struct {
+		name       string
+		pod        *corev1.Pod
+		cpu, memMi int64
+	}{
+		{name: "containers", pod: withPod(func(*corev1.Pod) {}), cpu: 1000, memMi: 1024},
+		{name: "a larger init container", pod: withPod(func(p *corev1.Pod) {
+			p.Spec.InitContainers = []corev1.Container{{Name: "init", Resources: corev1.ResourceRequirements{Requests: res("3", "")}}}
+		}), cpu: 3000, memMi: 1024},
+		{name: "a sidecar adds to the containers and to later init containers", pod: withPod(func(p *corev1.Pod) {
+			p.Spec.InitContainers = []corev1.Container{
+				{Name: "side", RestartPolicy: &always, Resources: corev1.ResourceRequirements{Requests: res("500m", "512Mi")}},
+				{Name: "init", Resources: corev1.ResourceRequirements{Requests: res("1", "2Gi")}},
+			}
+		}), cpu: 1500, memMi: 2560},
+		{name: "overhead", pod: withPod(func(p *corev1.Pod) { p.Spec.Overhead = res("100m", "1Mi") }), cpu: 1100, memMi: 1025},
+		{name: "pod-level requests replace the containers' sum", pod: withPod(func(p *corev1.Pod) {
+			p.Spec.Resources = &corev1.ResourceRequirements{Requests: res("4", "8Gi")}
+		}), cpu: 4000, memMi: 8192},
+		{name: "pod-level requests of one resource", pod: withPod(func(p *corev1.Pod) {
+			p.Spec.Resources = &corev1.ResourceRequirements{Requests: res("", "3Gi")}
+		}), cpu: 1000, memMi: 3072},
+		{name: "a resize in place shrinking the pod holds what was allocated until done", pod: withPod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", AllocatedResources: res("2", "4Gi"),
+				Resources: &corev1.ResourceRequirements{Requests: res("2", "4Gi")}}}
+		}), cpu: 2000, memMi: 4096},
+		{name: "an infeasible resize holds what runs, not the spec", pod: withPod(func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources.Requests = res("64", "1Ti")
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", AllocatedResources: res("1", "1Gi"),
+				Resources: &corev1.ResourceRequirements{Requests: res("1", "1Gi")}}}
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodResizePending, Status: corev1.ConditionTrue, Reason: corev1.PodReasonInfeasible}}
+		}), cpu: 1000, memMi: 1024},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cpu, mem := hostRequests(tc.pod)
+			if cpu != tc.cpu || mem != tc.memMi {
+				t.Fatalf("hostRequests = %dm CPU, %d MiB; want %dm, %d MiB", cpu, mem, tc.cpu, tc.memMi)
+			}
+		})
+	}
+}

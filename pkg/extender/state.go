@@ -83,17 +83,30 @@ func NewState(v *Vocabulary, clk clock.PassiveClock, ttl time.Duration, logger k
 	}
 }
 
-// lockNode returns the named node locked, creating it when create is set;
-// nil when it does not exist and create is not set.
-func (s *State) lockNode(name string, create bool) *nodeState {
+// lockNode returns the named node locked, nil when the state does not
+// know it.
+func (s *State) lockNode(name string) *nodeState {
 	for {
 		s.nodesMu.RLock()
 		ns := s.nodes[name]
 		s.nodesMu.RUnlock()
 		if ns == nil {
-			if !create {
-				return nil
-			}
+			return nil
+		}
+		if ns.lock() {
+			return ns
+		}
+	}
+}
+
+// lockOrAddNode returns the named node locked, added empty when the state
+// does not know it yet.
+func (s *State) lockOrAddNode(name string) *nodeState {
+	for {
+		s.nodesMu.RLock()
+		ns := s.nodes[name]
+		s.nodesMu.RUnlock()
+		if ns == nil {
 			s.nodesMu.Lock()
 			if ns = s.nodes[name]; ns == nil {
 				ns = &nodeState{name: name, pods: make(map[types.UID]*podRecord)}
@@ -102,35 +115,57 @@ func (s *State) lockNode(name string, create bool) *nodeState {
 			}
 			s.nodesMu.Unlock()
 		}
-		ns.mu.Lock()
-		if !ns.removed {
+		if ns.lock() {
 			return ns
 		}
-		ns.mu.Unlock()
 	}
 }
 
-// unlockNode publishes the node's new snapshot, or drops the node when
-// nothing is left of it, and unlocks it.
-func (s *State) unlockNode(ns *nodeState) {
+// lock locks the node; false (and unlocked) when it has left the state
+// meanwhile, and the caller must look it up again.
+func (ns *nodeState) lock() bool {
+	ns.mu.Lock()
+	if ns.removed {
+		ns.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// publish builds the locked node's snapshot from its cards and records and
+// makes it the one readers see. It returns the snapshot.
+func (s *State) publish(ns *nodeState) *nodeSnapshot {
 	snap := buildSnapshot(ns.name, ns.info, ns.pods, s.clock.Now())
 	ns.snap.Store(snap)
+	return snap
+}
+
+// reportOverbooking logs what a node's snapshot could not book: the
+// cluster runs more on the node than its cards hold. It is called after a
+// change the informer showed (the extender's own binds never overbook).
+func (s *State) reportOverbooking(snap *nodeSnapshot) {
 	if len(snap.overbooked) > 0 {
-		s.logger.Info("Node runs more than its cards hold", "node", ns.name, "problems", snap.overbooked)
+		s.logger.Info("Node runs more than its cards hold", "node", snap.node.Name, "problems", snap.overbooked)
 	}
-	empty := ns.info == nil && len(ns.pods) == 0
+}
+
+// empty tells whether nothing is left of a locked node: no Node object and
+// no pod holding anything on it.
+func (ns *nodeState) empty() bool { return ns.info == nil && len(ns.pods) == 0 }
+
+// removeEmpty takes an empty node, locked, out of the state and unlocks
+// it; a node that something was added to meanwhile stays. The map's lock
+// comes before a node's, so the node is unlocked while it is taken.
+func (s *State) removeEmpty(ns *nodeState) {
 	ns.mu.Unlock()
-	if !empty {
-		return
-	}
 	s.nodesMu.Lock()
+	defer s.nodesMu.Unlock()
 	ns.mu.Lock()
-	if ns.info == nil && len(ns.pods) == 0 && s.nodes[ns.name] == ns {
+	defer ns.mu.Unlock()
+	if ns.empty() && s.nodes[ns.name] == ns {
 		delete(s.nodes, ns.name)
 		ns.removed = true
 	}
-	ns.mu.Unlock()
-	s.nodesMu.Unlock()
 }
 
 // SetNode records a node's cards from a new or updated Node object.
@@ -147,7 +182,7 @@ func (s *State) setNodeInfo(name string, info *nodeInfo) {
 	if info.err != nil {
 		s.logger.Info("Node cannot take GPU pods", "node", name, "err", info.err)
 	}
-	ns := s.lockNode(name, true)
+	ns := s.lockOrAddNode(name)
 	old := ns.info
 	if old == nil {
 		s.knownNodes.Add(1)
@@ -160,7 +195,9 @@ func (s *State) setNodeInfo(name string, info *nodeInfo) {
 		ns.mu.Unlock() // nothing changed for the cards: keep the snapshot
 		return
 	}
-	s.unlockNode(ns)
+	snap := s.publish(ns)
+	ns.mu.Unlock()
+	s.reportOverbooking(snap)
 }
 
 // internTypes makes the cards' type names the state's single copies.
@@ -217,7 +254,7 @@ func (s *State) internRecord(rec *podRecord) *podRecord {
 // DeleteNode forgets a node's cards; pods still bound to it keep their
 // records until they go too.
 func (s *State) DeleteNode(name string) {
-	ns := s.lockNode(name, false)
+	ns := s.lockNode(name)
 	if ns == nil {
 		return
 	}
@@ -226,7 +263,12 @@ func (s *State) DeleteNode(name string) {
 		s.cards.Add(-int64(len(ns.info.cards)))
 		ns.info = nil
 	}
-	s.unlockNode(ns)
+	s.publish(ns)
+	if ns.empty() {
+		s.removeEmpty(ns)
+	} else {
+		ns.mu.Unlock()
+	}
 }
 
 // SetPod records what a new or updated pod holds: a bound, running pod its
@@ -256,7 +298,7 @@ func (s *State) setRecord(uid types.UID, node string, rec *podRecord) {
 	if rec.problem != "" {
 		s.logger.V(2).Info("Pod's GPU holding is approximate", "pod", rec.ref(), "node", node, "problem", rec.problem)
 	}
-	ns := s.lockNode(node, true)
+	ns := s.lockOrAddNode(node)
 	old := ns.pods[uid]
 	ns.pods[uid] = rec
 	switch {
@@ -269,7 +311,9 @@ func (s *State) setRecord(uid types.UID, node string, rec *podRecord) {
 	if old != nil && old.sameAllocation(rec) {
 		ns.mu.Unlock() // nothing changed for the cards: keep the snapshot
 	} else {
-		s.unlockNode(ns)
+		snap := s.publish(ns)
+		ns.mu.Unlock()
+		s.reportOverbooking(snap)
 	}
 	s.confirm(uid, node)
 }
@@ -302,7 +346,7 @@ func (s *State) deleteRecord(uid types.UID, node string) {
 }
 
 func (s *State) removePod(uid types.UID, node string) {
-	ns := s.lockNode(node, false)
+	ns := s.lockNode(node)
 	if ns == nil {
 		return
 	}
@@ -313,7 +357,12 @@ func (s *State) removePod(uid types.UID, node string) {
 		} else {
 			s.boundPods.Add(-1)
 		}
-		s.unlockNode(ns)
+		s.publish(ns)
+		if ns.empty() {
+			s.removeEmpty(ns)
+		} else {
+			ns.mu.Unlock()
+		}
 	} else {
 		ns.mu.Unlock()
 	}
@@ -334,7 +383,7 @@ func (s *State) removePod(uid types.UID, node string) {
 // node) would otherwise replace or, by failing, forget the first one's
 // booking while the pod may be bound with it.
 func (s *State) Reserve(node string, uid types.UID, key string, plan func(*nodeSnapshot) (*podRecord, error)) error {
-	ns := s.lockNode(node, false)
+	ns := s.lockNode(node)
 	if ns == nil {
 		return fmt.Errorf("%s: no such node known to the extender (yet)", node)
 	}
@@ -370,7 +419,8 @@ func (s *State) Reserve(node string, uid types.UID, key string, plan func(*nodeS
 		s.assumedPods.Add(1)
 	}
 	ns.pods[uid] = rec
-	s.unlockNode(ns)
+	s.publish(ns)
+	ns.mu.Unlock()
 	return nil
 }
 
@@ -387,14 +437,19 @@ func (s *State) Forget(uid types.UID) {
 }
 
 func (s *State) dropAssumed(uid types.UID, node string) {
-	ns := s.lockNode(node, false)
+	ns := s.lockNode(node)
 	if ns == nil {
 		return
 	}
 	if rec, ok := ns.pods[uid]; ok && rec.assumed {
 		delete(ns.pods, uid)
 		s.assumedPods.Add(-1)
-		s.unlockNode(ns)
+		s.publish(ns)
+		if ns.empty() {
+			s.removeEmpty(ns)
+		} else {
+			ns.mu.Unlock()
+		}
 		return
 	}
 	ns.mu.Unlock()
@@ -413,7 +468,7 @@ func (s *State) Expire() int {
 	s.assumedMu.Unlock()
 	dropped := 0
 	for i, uid := range uids {
-		ns := s.lockNode(nodes[i], false)
+		ns := s.lockNode(nodes[i])
 		if ns == nil {
 			continue
 		}
@@ -424,7 +479,12 @@ func (s *State) Expire() int {
 		}
 		delete(ns.pods, uid)
 		s.assumedPods.Add(-1)
-		s.unlockNode(ns)
+		s.publish(ns)
+		if ns.empty() {
+			s.removeEmpty(ns)
+		} else {
+			ns.mu.Unlock()
+		}
 		s.assumedMu.Lock()
 		if s.assumed[uid] == nodes[i] {
 			delete(s.assumed, uid)

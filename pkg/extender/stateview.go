@@ -73,7 +73,7 @@ func (s *State) View() StateView {
 	slices.Sort(names)
 	out := StateView{Nodes: make([]NodeView, 0, len(names)), Sizes: s.Sizes()}
 	for _, name := range names {
-		ns := s.lockNode(name, false)
+		ns := s.lockNode(name)
 		if ns == nil {
 			continue
 		}

@@ -1,6 +1,8 @@
 package load
 
 import (
+	"fmt"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -67,4 +69,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// RegisterAbsent registers the load metrics of a program that reads no GPU
+// load (no Prometheus configured), so that /metrics says so the way a
+// source does while its data is stale: gpuplane_extender_load_stale is 1
+// and no refresh ever succeeds.
+func RegisterAbsent(reg prometheus.Registerer) error {
+	if _, err := newMetrics(reg); err != nil {
+		return fmt.Errorf("registering load metrics: %w", err)
+	}
+	return nil
 }

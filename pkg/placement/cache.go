@@ -14,6 +14,11 @@ import (
 // Evaluate reads — the node's cards, allocations, host resources and load,
 // never its name; the request; the mix snapshot; the pressure scales — so
 // two different inputs share a result only if both 64-bit halves collide.
+//
+// It pays for itself: BenchmarkFilterPrioritize at 5,000 nodes takes 11 ms
+// per pod for a 0.47-card share and 14 ms for a whole card with it, 42 and
+// 37 ms scoring every node afresh (auto-cold); through the extender
+// (BenchmarkFilterBestHTTP, 5,000 nodes) 8.4 CPU-ms per pod against 14.9.
 type evalCache struct {
 	seed  maphash.Seed
 	slots []atomic.Pointer[cacheEntry]

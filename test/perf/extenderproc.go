@@ -19,7 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
-	"github.com/gpuplane/gpuplane/pkg/extender"
+	extender "github.com/gpuplane/gpuplane/cmd/extender/app"
 )
 
 // ExtenderServerOptions say how to run the extender under measurement.

@@ -1,4 +1,4 @@
-package extender
+package app
 
 import (
 	"errors"
@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	logsapi "k8s.io/component-base/logs/api/v1"
 
+	"github.com/gpuplane/gpuplane/pkg/extender"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -17,7 +19,8 @@ import (
 type Options struct {
 	// Listen is the address of the HTTP server. Default ":8888".
 	Listen string
-	// Kubeconfig is the kubeconfig file; empty means in-cluster.
+	// Kubeconfig is the kubeconfig file; empty means $KUBECONFIG, else the
+	// in-cluster service account.
 	Kubeconfig string
 	// KubeQPS and KubeBurst bound requests to the API server; a bind costs
 	// one or two. Default 100 and 200.
@@ -41,17 +44,23 @@ type Options struct {
 	ProbeBindAddress string
 	// Load is where GPU load comes from; Load.URL empty means none.
 	Load load.Config
+	// Logging is the logging flags (-v, --vmodule, --logging-format);
+	// default component-base's recommended configuration.
+	Logging logsapi.LoggingConfiguration
 }
+
+// LoggingConfiguration is o's logging flags, for program.WithLogging.
+func (o Options) LoggingConfiguration() *logsapi.LoggingConfiguration { return &o.Logging }
 
 // DefaultOptions returns the options with every default applied.
 func DefaultOptions() Options {
-	return Options{
+	o := Options{
 		Listen:             ":8888",
 		KubeQPS:            100,
 		KubeBurst:          200,
 		Policy:             placement.PolicyAuto,
 		AssumeTTL:          5 * time.Minute,
-		MaxBodyBytes:       DefaultMaxBodyBytes,
+		MaxBodyBytes:       extender.DefaultMaxBodyBytes,
 		MetricsBindAddress: "0",
 		ProbeBindAddress:   "0",
 		Load: load.Config{
@@ -60,12 +69,14 @@ func DefaultOptions() Options {
 			NodeLabel: load.DefaultNodeLabel, IndexLabel: load.DefaultIndexLabel, UUIDLabel: load.DefaultUUIDLabel,
 		},
 	}
+	logsapi.SetRecommendedLoggingConfiguration(&o.Logging)
+	return o
 }
 
 // AddFlags registers the options' flags on fs, with o's values as defaults.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Listen, "listen", o.Listen, "Address the HTTP server listens on (filter, prioritize, bind, healthz, readyz, metrics, state).")
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig file of the cluster; empty: the in-cluster service account.")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig file of the cluster; empty: $KUBECONFIG, else the in-cluster service account.")
 	fs.Float32Var(&o.KubeQPS, "kube-api-qps", o.KubeQPS, "Requests per second to the API server; each bind makes one or two.")
 	fs.IntVar(&o.KubeBurst, "kube-api-burst", o.KubeBurst, "Burst of requests to the API server.")
 	fs.StringVar(&o.Policy, "policy", o.Policy, "Placement policy: "+strings.Join(placement.Builtin().Names(), ", ")+
@@ -98,7 +109,7 @@ func (o *Options) Validate() error {
 	if o.Listen == "" {
 		bad("--listen is empty; want an address such as :8888")
 	}
-	if _, _, err := NewPolicy(o.Policy); err != nil {
+	if _, _, err := extender.NewPolicy(o.Policy); err != nil {
 		bad("--policy %q: want one of %s", o.Policy, strings.Join(placement.Builtin().Names(), ", "))
 	}
 	if o.AssumeTTL < time.Second {
@@ -117,6 +128,3 @@ func (o *Options) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// enabled tells whether an optional bind address is set.
-func enabled(addr string) bool { return addr != "" && addr != "0" }

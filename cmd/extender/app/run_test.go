@@ -1,4 +1,4 @@
-package extender
+package app
 
 import (
 	"bytes"
@@ -13,18 +13,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/ktesting"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/load/loadtest"
 )
 
 func TestRunServesUntilCancelled(t *testing.T) {
 	prom := loadtest.Start()
 	t.Cleanup(prom.Close)
-	client := fake.NewClientset(makeNode("v").vgpuCards(2, "T4").obj(), makePod("p").vgpu(0, 50, 0).obj())
+	client := fake.NewClientset(vgpuNode(t, "v"), sharePod("p"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +71,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 		resp.Body.Close()
 	}
 	names := []string{"v"}
-	body, _ := json.Marshal(extenderv1.ExtenderArgs{Pod: makePod("p").vgpu(0, 50, 0).obj(), NodeNames: &names})
+	body, _ := json.Marshal(extenderv1.ExtenderArgs{Pod: sharePod("p"), NodeNames: &names})
 	resp, err := http.Post(base+"/filter", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -149,5 +156,81 @@ func TestRunRefusesABadCatalog(t *testing.T) {
 	err := Run(context.Background(), o, Deps{Client: fake.NewClientset()})
 	if err == nil || !strings.Contains(err.Error(), "catalog") {
 		t.Fatalf("Run with a missing catalog = %v", err)
+	}
+}
+
+// vgpuNode is a node with two T4 cards handed out by the vGPU manager, as
+// the node agent describes it.
+func vgpuNode(t *testing.T, name string) *corev1.Node {
+	t.Helper()
+	devices, err := api.EncodeDevices(api.Devices{
+		{Index: 0, UUID: "GPU-" + name + "-0", Type: "T4", MemoryMiB: 16384},
+		{Index: 1, UUID: "GPU-" + name + "-1", Type: "T4", MemoryMiB: 16384},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"gpu": "true", "vgpu": "true", "gpu-type": "T4"},
+			Annotations: map[string]string{api.AnnotationDevices: devices}},
+		Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("512Gi"),
+			"tencent.com/vcuda-core": resource.MustParse("200"),
+		}},
+	}
+}
+
+// sharePod is a pending pod asking for half a card through the vGPU manager.
+func sharePod(name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID("uid-" + name)},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Resources: corev1.ResourceRequirements{
+			Limits: corev1.ResourceList{"tencent.com/vcuda-core": resource.MustParse("50")},
+		}}}},
+	}
+}
+
+func testLogger(t *testing.T) klog.Logger {
+	logger, _ := ktesting.NewTestContext(t)
+	return logger
+}
+
+// TestRunWithoutPrometheusSaysLoadIsAbsent: without --prometheus-url the
+// metrics say there is no load data, as they do while it is stale.
+func TestRunWithoutPrometheusSaysLoadIsAbsent(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), testLogger(t)))
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, DefaultOptions(), Deps{Client: fake.NewClientset(), Listener: ln, Registry: reg})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "gpuplane_extender_load_stale" {
+				if v := f.GetMetric()[0].GetGauge().GetValue(); v != 1 {
+					t.Fatalf("gpuplane_extender_load_stale = %v without Prometheus, want 1", v)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no gpuplane_extender_load_stale without Prometheus")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -1,4 +1,4 @@
-package extender
+package app
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ import (
 // serve what they are for and bind nothing, whatever is posted to them.
 // Once Run returns, none of its goroutines is left.
 func TestRunPortsApart(t *testing.T) {
-	client := fake.NewClientset(makeNode("v").vgpuCards(2, "T4").obj(), makePod("p").vgpu(0, 50, 0).obj())
+	client := fake.NewClientset(vgpuNode(t, "v"), sharePod("p"))
 	base := wiretest.Goroutines()
 	free := func() string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

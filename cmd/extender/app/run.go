@@ -1,0 +1,191 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/gpuplane/gpuplane/internal/httpserver"
+	"github.com/gpuplane/gpuplane/pkg/catalog"
+	"github.com/gpuplane/gpuplane/pkg/extender"
+	"github.com/gpuplane/gpuplane/pkg/load"
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// Deps are what Run takes from the world; each nil field is made from the
+// options (a client from the kubeconfig, a listener on Listen, a fresh
+// registry with the Go and process collectors, the real clock, a
+// Prometheus client for the load URL).
+type Deps struct {
+	Client   kubernetes.Interface
+	Listener net.Listener
+	Registry *prometheus.Registry
+	Clock    clock.WithTicker
+	Querier  load.Querier
+}
+
+// Run serves the extender until ctx ends: informers fill the state, the
+// load source refreshes in the background, and the HTTP server answers
+// kube-scheduler. Filter, prioritize and bind answer 503 until the
+// informers have synced.
+func Run(ctx context.Context, o Options, d Deps) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	logger := klog.FromContext(ctx)
+	cat := catalog.Default()
+	if o.Catalog != "" {
+		var err error
+		if cat, err = catalog.LoadFile(o.Catalog); err != nil {
+			return fmt.Errorf("catalog: %w", err)
+		}
+	}
+	voc := extender.VocabularyFrom(cat)
+	if d.Clock == nil {
+		d.Clock = clock.RealClock{}
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+		d.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if d.Client == nil {
+		client, err := newClient(o)
+		if err != nil {
+			return err
+		}
+		d.Client = client
+	}
+	policy, learner, err := extender.NewPolicy(o.Policy)
+	if err != nil {
+		return err
+	}
+	state := extender.NewState(voc, d.Clock, o.AssumeTTL, logger.WithName("state"))
+	metrics, err := extender.NewMetrics(d.Registry, state)
+	if err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	var observe func(*placement.Request)
+	if learner != nil {
+		observe = learner.Observe
+	}
+	informers, err := extender.NewInformers(d.Client, state, observe)
+	if err != nil {
+		return err
+	}
+	var loads *load.Source
+	if o.Load.URL == "" {
+		// Said once here and on /metrics (load_stale 1), not per request.
+		logger.Info("No GPU load: --prometheus-url is empty, so scores ignore load")
+		if err := load.RegisterAbsent(d.Registry); err != nil {
+			return err
+		}
+	} else {
+		if d.Querier == nil {
+			if d.Querier, err = load.NewQuerier(o.Load.URL); err != nil {
+				return err
+			}
+		}
+		if loads, err = load.NewSource(o.Load, d.Querier, d.Clock, d.Registry); err != nil {
+			return err
+		}
+	}
+	ext, err := extender.New(extender.Config{State: state, Vocabulary: voc, Policy: policy, Load: loads, Client: d.Client,
+		Pods: informers, Metrics: metrics, Clock: d.Clock})
+	if err != nil {
+		return err
+	}
+	// Every listener is opened before anything runs, so a port already taken
+	// fails the start cleanly instead of leaving half the servers running.
+	type server struct {
+		what    string
+		ln      net.Listener
+		handler http.Handler
+	}
+	var servers []server
+	closeAll := func() {
+		for _, s := range servers {
+			_ = s.ln.Close()
+		}
+	}
+	if d.Listener == nil {
+		if d.Listener, err = httpserver.Listen("the scheduling API", o.Listen); err != nil {
+			return err
+		}
+	}
+	servers = append(servers, server{"the scheduling API", d.Listener, ext.Handler(extender.HandlerOptions{
+		MaxBodyBytes: o.MaxBodyBytes, Ready: informers.Synced, Gatherer: d.Registry, Logger: logger.WithName("http"),
+	})})
+	for _, extra := range []struct {
+		what, addr string
+		h          http.Handler
+	}{
+		{"metrics", o.MetricsBindAddress, extender.MetricsHandler(d.Registry)},
+		{"health probes", o.ProbeBindAddress, extender.ProbeHandler(informers.Synced)},
+	} {
+		if httpserver.Disabled(extra.addr) {
+			continue
+		}
+		ln, err := httpserver.Listen(extra.what, extra.addr)
+		if err != nil {
+			closeAll()
+			return err
+		}
+		servers = append(servers, server{extra.what, ln, extra.h})
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { informers.Run(ctx); return nil })
+	g.Go(func() error {
+		ticker := d.Clock.NewTicker(extender.ExpireEvery(o.AssumeTTL))
+		defer ticker.Stop()
+		state.RunExpiry(ctx, ticker.C(), metrics)
+		return nil
+	})
+	if loads != nil {
+		g.Go(func() error { return loads.Run(ctx) })
+	}
+	for _, s := range servers {
+		logger.Info("Serving "+s.what, "address", s.ln.Addr().String())
+		g.Go(func() error { return httpserver.Serve(ctx, s.ln, s.handler, nil) })
+	}
+	logger.Info("Scheduler extender configuration", "policy", policy.Name(), "prometheus", o.Load.URL)
+	go func() {
+		if informers.WaitForSync(ctx) {
+			logger.Info("Cluster state synced", "sizes", state.Sizes())
+		}
+	}()
+	err = g.Wait()
+	logger.Info("Scheduler extender stopped")
+	return err
+}
+
+// newClient builds the API client the way the webhook and the node agent
+// do: --kubeconfig, else $KUBECONFIG, else the in-cluster service account.
+func newClient(o Options) (kubernetes.Interface, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading the API server configuration (--kubeconfig %q, $KUBECONFIG, in-cluster): %w", o.Kubeconfig, err)
+	}
+	cfg.QPS, cfg.Burst = o.KubeQPS, o.KubeBurst
+	cfg.UserAgent = "gpuplane-extender"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the API client: %w", err)
+	}
+	return client, nil
+}
+
+// StateView is the JSON the server answers GET /state with, for the
+// program's clients (tools, end-to-end tests).
+type StateView = extender.StateView
