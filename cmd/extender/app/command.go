@@ -30,7 +30,7 @@ func NewCommand(serve ServeFunc) program.Command {
 		},
 		map[string]program.Command{
 			"simulate": func(_ context.Context, args []string, streams program.Streams) int {
-				err := sim.RunSimulate(args, streams.Out)
+				err := sim.RunSimulateIO(args, streams.Out, streams.Err)
 				if errors.Is(err, sim.ErrUsage) {
 					err = program.Usage(err)
 				}
