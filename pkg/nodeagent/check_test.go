@@ -24,7 +24,7 @@ func TestRunCheck(t *testing.T) {
 			change: func(o *Options) { o.FakeDevices = "8xV100" },
 			wantLines: []string{
 				"[ ok ] driver         DriverLoaded: NVIDIA driver fake-550.54.15, CUDA 12.4",
-				"[ ok ] devices        CardsFound: 8 cards: 8xV100 (Tesla V100, 32768 MiB)",
+				"[ ok ] devices        CardsFound: 8 cards: 8xV100 (Tesla V100-32GB, 32768 MiB)",
 				"[FAIL] runtime        ConfigNeedsChange: ",
 				"`nodeagent check --apply` writes it",
 				"[skip] device plugin  NoAPIServer: skipped (needs the API server",
