@@ -37,7 +37,16 @@ func (f *Flags) Section(title string) *pflag.FlagSet {
 // logging flags (-v, --vmodule, --logging-format, --log-flush-frequency and
 // the format options). Parse validates them.
 func (f *Flags) AddLogging(c *logsapi.LoggingConfiguration) {
-	logsapi.AddFlags(c, f.Section("logging"))
+	fs := f.Section("logging")
+	logsapi.AddFlags(c, fs)
+	// The alpha options need the LoggingAlphaOptions feature gate, which no
+	// program of ours turns on: Parse would refuse them, so help does not
+	// offer them.
+	for _, name := range []string{"log-text-split-stream", "log-text-info-buffer-size", "log-json-split-stream", "log-json-info-buffer-size"} {
+		if fs.Lookup(name) != nil {
+			_ = fs.MarkHidden(name)
+		}
+	}
 	f.logging = c
 }
 

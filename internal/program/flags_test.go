@@ -46,6 +46,7 @@ func TestFlagsParse(t *testing.T) {
 		{name: "missing value", args: []string{"--name"}, usageErr: "flag needs an argument: --name"},
 		{name: "bad verbosity", args: []string{"-v", "x"}, usageErr: `"x" for "-v, --v"`},
 		{name: "bad log format", args: []string{"--logging-format", "xml"}, usageErr: `--logging-format: Invalid value: "xml"`},
+		{name: "alpha logging option", args: []string{"--log-text-split-stream"}, usageErr: "LoggingAlphaOptions"},
 		{name: "dash argument", args: []string{"-1"}, dashArgs: true, rest: []string{"-1"}},
 		{name: "dash argument among flags", args: []string{"--name", "n", "-0.5(T4)", "--force", "-f", "x"}, dashArgs: true,
 			rest: []string{"-0.5(T4)"}, wantName: "n", wantFile: "x", wantForce: true},
@@ -99,7 +100,7 @@ func TestFlagsHelp(t *testing.T) {
 		help := out.String()
 		usage, own, logging := strings.Index(help, "Usage:"), strings.Index(help, "Prog flags:"), strings.Index(help, "Logging flags:")
 		if usage != 0 || own < usage || logging < own || !strings.Contains(help[own:logging], "-f, --filename") ||
-			!strings.Contains(help[logging:], "--vmodule") || strings.Contains(help, "logtostderr") {
+			!strings.Contains(help[logging:], "--vmodule") || strings.Contains(help, "logtostderr") || strings.Contains(help, "[Alpha]") {
 			t.Errorf("%q: help\n%s", args, help)
 		}
 	}
