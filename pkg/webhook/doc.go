@@ -2,9 +2,9 @@
 // that turns the gpuplane.io/gpu shorthand into resources, node affinity, tolerations,
 // a scheduler and environment (Mutate, PodMutator); the validator that checks the same
 // request in workload templates (WorkloadValidator); `webhook explain` (Explain,
-// ExplainPod); the JSON patch built from the typed change; metrics; the TLS server;
-// and the self-signed certificates kept in a Secret for clusters without cert-manager
-// (SelfSigned).
+// ExplainPod); the JSON patch built from the typed change; metrics; the server's TLS
+// configuration (served by internal/httpserver); and the self-signed certificates kept
+// in a Secret for clusters without cert-manager (SelfSigned).
 //
 // Everything that decides about a pod is the pure function Mutate; the handlers only
 // decode, call it and encode. The package is an adapter over pkg/catalog and
