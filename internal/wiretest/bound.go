@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -114,31 +116,32 @@ func (s boundSink) WithName(name string) logr.LogSink {
 	return s
 }
 
-// LoggedAddr waits up to limit for a line of the log file at path that
-// holds message msg and an address, as klog's text format writes them
-// (`"msg" ... address="host:port"`), and returns the address of the last
-// such line; it fails t when none comes. exited, when not nil, ends the
-// wait early: the program stopped without serving. A program restarted on
-// the same log appends: the last line is the running one's.
-func LoggedAddr(t testing.TB, path, msg string, exited <-chan struct{}, limit time.Duration) string {
-	t.Helper()
+// LoggedAddr waits up to limit for a line of the log file at path, from
+// byte offset from on, that holds message msg and an address, as klog's
+// text format writes them (`"msg" ... address="host:port"`), and returns
+// the address. A program restarted on the same log appends to it: from,
+// the log's size before the start, skips what earlier runs wrote. exited,
+// when not nil, ends the wait early: the program stopped without serving.
+func LoggedAddr(path string, from int64, msg string, exited <-chan struct{}, limit time.Duration) (string, error) {
 	re := regexp.MustCompile(regexp.QuoteMeta(`"`+msg+`"`) + `.*\baddress="([^"]+)"`)
-	addr, err := waitAddr(exited, limit, func() (string, bool) { return lastMatch(path, re) })
+	addr, err := waitAddr(exited, limit, func() (string, bool) { return firstMatch(path, from, re) })
 	if err != nil {
-		t.Fatalf("%s: no %q logged with its address: %v", path, msg, err)
+		return "", fmt.Errorf("%s: no %q logged with its address: %w", path, msg, err)
 	}
-	return addr
+	return addr, nil
 }
 
-// lastMatch returns the first group of re in the last line of path it
-// matches.
-func lastMatch(path string, re *regexp.Regexp) (string, bool) {
+// firstMatch returns the first group of re in the first line of path,
+// from byte offset from on, that it matches.
+func firstMatch(path string, from int64, re *regexp.Regexp) (string, bool) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", false
 	}
 	defer f.Close()
-	found, ok := "", false
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return "", false
+	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -147,10 +150,10 @@ func lastMatch(path string, re *regexp.Regexp) (string, bool) {
 			continue
 		}
 		if m := re.FindStringSubmatch(line); m != nil {
-			found, ok = m[1], true
+			return m[1], true
 		}
 	}
-	return found, ok
+	return "", false
 }
 
 // errExited ends a wait for an address whose program has stopped.

@@ -154,35 +154,33 @@ func TestBoundLog(t *testing.T) {
 
 func TestLoggedAddr(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "program.log")
-	log := strings.Join([]string{
-		`I1204 14:00:00.000000   12 run.go:153] "Serving metrics and health" address="127.0.0.1:40001"`,
-		`I1204 14:00:00.000001   12 run.go:153] "Serving the scheduler extender" address="127.0.0.1:40002" policy="auto"`,
-		`I1204 14:00:05.000000   13 run.go:153] "Serving the scheduler extender" address="127.0.0.1:40003" policy="auto"`,
-		"",
-	}, "\n")
-	if err := os.WriteFile(path, []byte(log), 0o600); err != nil {
+	first := `I1204 14:00:00.000000   12 run.go:153] "Serving metrics and health" address="127.0.0.1:40001"` + "\n" +
+		`I1204 14:00:00.000001   12 run.go:153] "Serving the scheduler extender" address="127.0.0.1:40002" policy="auto"` + "\n"
+	restart := `I1204 14:00:05.000000   13 run.go:153] "Serving the scheduler extender" address="127.0.0.1:40003" policy="auto"` + "\n"
+	if err := os.WriteFile(path, []byte(first+restart), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		msg, want string
+		msg  string
+		from int64
+		want string // "": not found
 	}{
-		{"Serving metrics and health", "127.0.0.1:40001"},
-		{"Serving the scheduler extender", "127.0.0.1:40003"}, // the last start's
+		{msg: "Serving metrics and health", want: "127.0.0.1:40001"},
+		{msg: "Serving the scheduler extender", want: "127.0.0.1:40002"},
+		{msg: "Serving the scheduler extender", from: int64(len(first)), want: "127.0.0.1:40003"},
+		{msg: "Serving metrics and health", from: int64(len(first))},
+		{msg: "Serving"}, // only the start of the messages logged
 	}
 	for _, tc := range cases {
-		if got := LoggedAddr(t, path, tc.msg, nil, time.Second); got != tc.want {
-			t.Errorf("LoggedAddr(%q) = %q, want %q", tc.msg, got, tc.want)
+		got, err := LoggedAddr(path, tc.from, tc.msg, nil, 200*time.Millisecond)
+		if got != tc.want || (err != nil) != (tc.want == "") {
+			t.Errorf("LoggedAddr(%q from %d) = %q, %v; want %q", tc.msg, tc.from, got, err, tc.want)
 		}
 	}
-	rec := &fatalRecorder{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		LoggedAddr(rec, path, "Serving", nil, 200*time.Millisecond)
-	}()
-	<-done
-	if rec.msg == "" {
-		t.Error("LoggedAddr found a message that is only the start of the logged ones")
+	exited := make(chan struct{})
+	close(exited)
+	if _, err := LoggedAddr(path, 0, "Serving probes", exited, time.Minute); err == nil || !strings.Contains(err.Error(), "exited") {
+		t.Errorf("LoggedAddr of a program that exited = %v, want an error saying so", err)
 	}
 }
 
