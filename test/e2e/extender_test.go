@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
 	"sigs.k8s.io/yaml"
@@ -285,29 +285,14 @@ func extBurst(n int, seed uint64) []extAsk {
 
 // extCreate creates the pods with a few workers.
 func extCreate(ctx context.Context, client kubernetes.Interface, ns string, pods []*corev1.Pod) error {
-	var wg sync.WaitGroup
-	work := make(chan *corev1.Pod)
-	errs := make(chan error, len(pods))
-	for range 8 {
-		wg.Go(func() {
-			for p := range work {
-				if _, err := client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-					errs <- fmt.Errorf("creating pod %s: %w", p.Name, err)
-				}
-			}
-		})
-	}
-	for _, p := range pods {
-		work <- p
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
-	}
-	return errors.Join(all...)
+	errs := make([]error, len(pods))
+	workqueue.ParallelizeUntil(ctx, 8, len(pods), func(i int) {
+		if _, err := client.CoreV1().Pods(ns).Create(ctx, pods[i], metav1.CreateOptions{}); err != nil {
+			errs[i] = fmt.Errorf("creating pod %s: %w", pods[i].Name, err)
+		}
+	})
+	// ParallelizeUntil skips what is left once ctx ends.
+	return errors.Join(append(errs, ctx.Err())...)
 }
 
 // extCheckNoOvercommit checks, from the API server's objects alone, that
