@@ -91,34 +91,33 @@ func whPoint(ctx context.Context, t *testing.T, client kubernetes.Interface, url
 		to := url + u.Path
 		cc.URL = &to
 	}
-	// The webhook writes its caBundle into the same objects meanwhile.
+	// The webhook writes its caBundle into the same objects meanwhile; repointing is
+	// idempotent, so a conflict on either retries both.
+	mutating := client.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	validating := client.AdmissionregistrationV1().ValidatingWebhookConfigurations()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		m, err := client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, "gpuplane-webhook", metav1.GetOptions{})
+		m, err := mutating.Get(ctx, "gpuplane-webhook", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		v, err := validating.Get(ctx, "gpuplane-webhook", metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
 		for i := range m.Webhooks {
 			repoint(&m.Webhooks[i].ClientConfig)
 		}
-		_, err = client.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(ctx, m, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil {
-		t.Fatalf("pointing the MutatingWebhookConfiguration at %s: %v", url, err)
-	}
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		v, err := client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "gpuplane-webhook", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
 		for i := range v.Webhooks {
 			repoint(&v.Webhooks[i].ClientConfig)
 		}
-		_, err = client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Update(ctx, v, metav1.UpdateOptions{})
+		if _, err := mutating.Update(ctx, m, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		_, err = validating.Update(ctx, v, metav1.UpdateOptions{})
 		return err
 	})
 	if err != nil {
-		t.Fatalf("pointing the ValidatingWebhookConfiguration at %s: %v", url, err)
+		t.Fatalf("pointing the webhook configurations at %s: %v", url, err)
 	}
 }
 
