@@ -93,7 +93,7 @@ func TestAdapterRulesOnPrometheus(t *testing.T) {
 	}))
 	t.Cleanup(exporter.Close)
 
-	addr := adapterStartPrometheus(t, bin, strings.TrimPrefix(exporter.URL, "http://"))
+	addr := adapterServePrometheus(t, bin, strings.TrimPrefix(exporter.URL, "http://"))
 	client, err := promapi.NewClient(promapi.Config{Address: "http://" + addr})
 	if err != nil {
 		t.Fatal(err)
@@ -257,13 +257,20 @@ func adapterExposition(cards []adapterCard) string {
 	return b.String()
 }
 
-// adapterStartPrometheus runs Prometheus on a port of 127.0.0.1 scraping the exporter
-// every second, waits until it is ready and returns its address; it stops it, with
-// anything it started, when the test ends. Prometheus takes a port number: one found
-// free can be taken before it listens, and then it is started again on another.
-func adapterStartPrometheus(t *testing.T, bin, exporter string) string {
+// adapterStartPrometheus runs Prometheus on addr scraping the exporter every second
+// and stops it, with anything it started, when the test ends; it does not wait for it.
+// A caller free to take any port uses adapterServePrometheus, which starts Prometheus
+// again when the port it was given was taken meanwhile.
+func adapterStartPrometheus(t *testing.T, bin, addr, exporter string) {
 	t.Helper()
 	dir := t.TempDir()
+	adapterRunPrometheus(t, bin, filepath.Join(dir, "run"), adapterPrometheusConfig(t, dir, exporter), addr)
+}
+
+// adapterPrometheusConfig writes into dir a Prometheus configuration scraping the
+// exporter every second and returns its path.
+func adapterPrometheusConfig(t *testing.T, dir, exporter string) string {
+	t.Helper()
 	// The target labels stand in for what service discovery attaches to the exporter's
 	// own pod; honor_labels keeps the exporter's pod and namespace, as the
 	// ServiceMonitor's honorLabels does, else they would arrive as exported_pod.
@@ -283,6 +290,17 @@ scrape_configs:
 	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return configPath
+}
+
+// adapterServePrometheus runs Prometheus on a port of 127.0.0.1 scraping the exporter
+// every second, waits until it is ready and returns its address; it stops it, with
+// anything it started, when the test ends. Prometheus takes a port number: one found
+// free can be taken before it listens, and then it is started again on another.
+func adapterServePrometheus(t *testing.T, bin, exporter string) string {
+	t.Helper()
+	dir := t.TempDir()
+	configPath := adapterPrometheusConfig(t, dir, exporter)
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
 		addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
@@ -401,7 +419,7 @@ func TestLoadQueryOnPrometheus(t *testing.T) {
 		_, _ = w.Write([]byte(adapterExposition(adapterCards)))
 	}))
 	t.Cleanup(exporter.Close)
-	url := "http://" + adapterStartPrometheus(t, bin, strings.TrimPrefix(exporter.URL, "http://"))
+	url := "http://" + adapterServePrometheus(t, bin, strings.TrimPrefix(exporter.URL, "http://"))
 	client, err := promapi.NewClient(promapi.Config{Address: url})
 	if err != nil {
 		t.Fatal(err)

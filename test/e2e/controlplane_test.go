@@ -192,3 +192,12 @@ func gpusInUse(ctx context.Context, t *testing.T, client kubernetes.Interface, n
 	}
 	return used
 }
+
+func sleep(ctx context.Context, t *testing.T) {
+	t.Helper()
+	select {
+	case <-ctx.Done():
+		t.Fatalf("test context ended: %v", ctx.Err())
+	case <-time.After(pollInterval):
+	}
+}
