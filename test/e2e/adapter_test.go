@@ -29,8 +29,8 @@ import (
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/yaml"
 
+	extender "github.com/gpuplane/gpuplane/cmd/extender/app"
 	"github.com/gpuplane/gpuplane/internal/wiretest"
-	"github.com/gpuplane/gpuplane/pkg/extender"
 	"github.com/gpuplane/gpuplane/pkg/load"
 )
 
