@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2/ktesting"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -107,14 +108,14 @@ func TestRefreshReadsUtilisationAndMemory(t *testing.T) {
 	if got := value(t, f.src.metrics.cards); got != 3 {
 		t.Errorf("cards gauge = %v, want 3", got)
 	}
-	qs := f.prom.Queries()
-	want := "max by (Hostname, gpu, UUID) (avg_over_time(DCGM_FI_DEV_GPU_UTIL[2m]))"
-	if len(qs) != 2 || qs[0] != want {
-		t.Errorf("queries = %q, want first %q", qs, want)
+	// What the queries select and compute is checked on a real Prometheus:
+	// TestLoadQueryOnPrometheus in test/e2e.
+	if qs := f.prom.Queries(); len(qs) != 2 {
+		t.Errorf("queries = %q, want one per metric", qs)
 	}
 }
 
-func TestConfiguredLabelsAndInstantQuery(t *testing.T) {
+func TestConfiguredLabels(t *testing.T) {
 	f := newFixture(t, Config{NodeLabel: "node", IndexLabel: "minor", UUIDLabel: "uuid"})
 	f.prom.Set(DefaultUtilMetric, loadtest.Sample{Labels: map[string]string{"node": "n1", "minor": "2"}, Value: 42})
 	if err := f.src.Refresh(testContext(t)); err != nil {
@@ -124,9 +125,6 @@ func TestConfiguredLabelsAndInstantQuery(t *testing.T) {
 	n, _ := snap.Node("n1")
 	if got, ok := n.Card(2, ""); !ok || got.Util != 42 {
 		t.Fatalf("card 2 of n1 = %+v, %v; want util 42", got, ok)
-	}
-	if q := f.prom.Queries()[0]; q != "max by (node, minor, uuid) (DCGM_FI_DEV_GPU_UTIL)" {
-		t.Fatalf("query %q", q)
 	}
 }
 
@@ -205,12 +203,9 @@ func TestRunRefreshesEveryInterval(t *testing.T) {
 
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(5 * time.Millisecond)
+		if err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, 10*time.Second, true,
+			func(context.Context) (bool, error) { return cond(), nil }); err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
 		}
 	}
 	for want := 2; want <= 6; want += 2 { // two queries per refresh

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
@@ -80,7 +81,7 @@ func wireServer(t *testing.T) (string, *x509.CertPool, func()) {
 // something the webhook does not handle. The server answers a good review
 // afterwards, and once stopped leaves no goroutine behind.
 func TestWireBadInput(t *testing.T) {
-	base := wiretest.Goroutines()
+	ignore := goleak.IgnoreCurrent()
 	addr, pool, stop := wireServer(t)
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: transport}
@@ -180,7 +181,7 @@ func TestWireBadInput(t *testing.T) {
 
 	transport.CloseIdleConnections()
 	stop()
-	wiretest.Settle(t, base)
+	wiretest.NoLeaks(t, ignore)
 }
 
 // TestWireSlowClients holds connections open without finishing a TLS
@@ -191,7 +192,7 @@ func TestWireSlowClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the server's 30s read timeout")
 	}
-	base := wiretest.Goroutines()
+	ignore := goleak.IgnoreCurrent()
 	addr, pool, stop := wireServer(t)
 	cases := []struct {
 		name string
@@ -217,7 +218,7 @@ func TestWireSlowClients(t *testing.T) {
 	}
 	wg.Wait()
 	stop()
-	wiretest.Settle(t, base)
+	wiretest.NoLeaks(t, ignore)
 }
 
 // wireStall connects (over TLS when useTLS), writes sent, then reads until

@@ -82,11 +82,29 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ports, err := freePorts(1)
+	var etcdURL string
+	err = startOnFreePorts(ctx, 2, func(p *Process) { c.setProcess(&c.etcd, p) }, func(ports []int) (*Process, error) {
+		p, url, err := startEtcd(ctx, c.opts.BinDir, c.dir, ports, c.opts.StartTimeout)
+		etcdURL = url
+		return p, err
+	})
 	if err != nil {
 		return err
 	}
-	c.host = "https://127.0.0.1:" + strconv.Itoa(ports[0])
+	return startOnFreePorts(ctx, 1, func(p *Process) { c.setProcess(&c.apiServer, p) }, func(ports []int) (*Process, error) {
+		if err := c.connect(ports[0]); err != nil {
+			return nil, err
+		}
+		return startAPIServer(ctx, c.opts.BinDir, c.dir, files, etcdURL, ports[0],
+			c.opts.APIServerArgs, c.client, c.opts.StartTimeout)
+	})
+}
+
+// connect sets the API server's address, the admin's client and kubeconfig for an API
+// server on port.
+func (c *Cluster) connect(port int) error {
+	var err error
+	c.host = "https://127.0.0.1:" + strconv.Itoa(port)
 	if c.config, err = c.ConfigForUser(AdminUser, AdminGroup); err != nil {
 		return err
 	}
@@ -94,19 +112,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		return fmt.Errorf("creating the admin client: %w", err)
 	}
 	c.kubeconfigPath = filepath.Join(c.dir, "kubeconfig")
-	if err := writeKubeconfig(c.kubeconfigPath, c.config); err != nil {
-		return err
-	}
-
-	etcd, etcdURL, err := startEtcd(ctx, c.opts.BinDir, c.dir, c.opts.StartTimeout)
-	c.setProcess(&c.etcd, etcd)
-	if err != nil {
-		return err
-	}
-	apiServer, err := startAPIServer(ctx, c.opts.BinDir, c.dir, files, etcdURL, ports[0],
-		c.opts.APIServerArgs, c.client, c.opts.StartTimeout)
-	c.setProcess(&c.apiServer, apiServer)
-	return err
+	return writeKubeconfig(c.kubeconfigPath, c.config)
 }
 
 func (c *Cluster) setProcess(slot **Process, p *Process) {

@@ -24,6 +24,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -56,17 +57,15 @@ func startForTest(t *testing.T, opts Options) *Cluster {
 // poll calls f until it returns true or eventually passes.
 func poll(t *testing.T, what string, f func() (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(eventually)
 	var last error
-	for time.Now().Before(deadline) {
+	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, eventually, true, func(context.Context) (bool, error) {
 		ok, err := f()
-		if ok {
-			return
-		}
 		last = err
-		time.Sleep(100 * time.Millisecond)
+		return ok, nil
+	})
+	if err != nil {
+		t.Fatalf("%s: not within %s (last error: %v)", what, eventually, last)
 	}
-	t.Fatalf("%s: not within %s (last error: %v)", what, eventually, last)
 }
 
 func TestClusterServesAndStopsClean(t *testing.T) {

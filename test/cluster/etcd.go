@@ -31,12 +31,9 @@ func etcdArgs(dataDir string, clientPort, peerPort int) []string {
 	}
 }
 
-// startEtcd starts etcd and waits until it answers its health check.
-func startEtcd(ctx context.Context, binDir, dir string, timeout time.Duration) (*Process, string, error) {
-	ports, err := freePorts(2)
-	if err != nil {
-		return nil, "", err
-	}
+// startEtcd starts etcd on ports (client, peer) and waits until it answers its health
+// check.
+func startEtcd(ctx context.Context, binDir, dir string, ports []int, timeout time.Duration) (*Process, string, error) {
 	url := "http://127.0.0.1:" + strconv.Itoa(ports[0])
 	p, err := StartProcess("etcd", filepath.Join(binDir, "etcd"),
 		etcdArgs(filepath.Join(dir, "etcd-data"), ports[0], ports[1]), filepath.Join(dir, "etcd.log"))

@@ -1,14 +1,20 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"os"
+	"strings"
+
+	"k8s.io/klog/v2"
 )
 
 // freePorts returns n distinct TCP ports on 127.0.0.1 that were free a moment ago.
 // The listeners are all held until every port is drawn so that one call never returns
-// the same port twice; another process could still take a port before the program
-// that is given it binds it, which the caller sees as a failed start.
+// the same port twice. etcd, kube-apiserver and kube-scheduler take a port number, not
+// a listener, and port 0 turns their servers off, so another process can still take a
+// port before the program binds it: startOnFreePorts then starts the program again.
 func freePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	listeners := make([]net.Listener, 0, n)
@@ -26,4 +32,46 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// portAttempts is how many times in all a program is started on freshly drawn ports.
+const portAttempts = 3
+
+// startOnFreePorts draws n ports and calls start with them, again with fresh ports when
+// the program exited because one of them was taken in between, up to portAttempts
+// starts. start returns the process it started, if any, and whether it became ready;
+// keep, when not nil, learns every process returned, so that the caller can stop it.
+func startOnFreePorts(ctx context.Context, n int, keep func(*Process), start func(ports []int) (*Process, error)) error {
+	for attempt := 1; ; attempt++ {
+		ports, err := freePorts(n)
+		if err != nil {
+			return err
+		}
+		p, err := start(ports)
+		if p != nil && keep != nil {
+			keep(p)
+		}
+		if err == nil || attempt == portAttempts || !portTaken(p) {
+			return err
+		}
+		klog.FromContext(ctx).Info("A port drawn for the program was taken before it listened; starting it on other ports",
+			"program", p.Name(), "ports", ports, "attempt", attempt)
+		// The next start appends to the same log, which must then show its own failure.
+		if err := os.Remove(p.LogPath()); err != nil {
+			return fmt.Errorf("removing the log of a failed start: %w", err)
+		}
+	}
+}
+
+// portTaken tells whether p exited because an address it was to listen on was in use.
+func portTaken(p *Process) bool {
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.Exited():
+		return strings.Contains(p.LogTail(logTailBytes), "address already in use")
+	default:
+		return false
+	}
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -8,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 func TestProcessStopEndsTheWholeGroup(t *testing.T) {
@@ -20,13 +23,12 @@ func TestProcessStopEndsTheWholeGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	var childPid int
-	deadline := time.Now().Add(10 * time.Second)
-	for childPid == 0 && time.Now().Before(deadline) {
+	_ = wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 		if data, err := os.ReadFile(pidFile); err == nil && strings.HasSuffix(string(data), "\n") {
 			childPid, _ = strconv.Atoi(strings.TrimSpace(string(data)))
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return childPid != 0, nil
+	})
 	if childPid == 0 {
 		p.Stop(time.Second)
 		t.Fatalf("child never started; log:\n%s", p.LogTail(1024))
@@ -41,12 +43,9 @@ func TestProcessStopEndsTheWholeGroup(t *testing.T) {
 	}
 	// The child is not ours to reap; it is gone once signalling it fails (or it is a
 	// zombie waiting for init, which /proc shows as state Z).
-	for time.Now().Before(deadline) {
-		if syscall.Kill(childPid, 0) != nil || isZombie(childPid) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	_ = wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return syscall.Kill(childPid, 0) != nil || isZombie(childPid), nil
+	})
 	if syscall.Kill(childPid, 0) == nil && !isZombie(childPid) {
 		t.Errorf("child %d of the stopped process still runs", childPid)
 	}

@@ -132,36 +132,37 @@ func (c *Cluster) StartScheduler(ctx context.Context, opts SchedulerOptions) (*S
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the directory of %s: %w", name, err)
 	}
-	args, err := c.schedulerArgs(dir, raw)
+	cmd, err := c.schedulerArgs(dir, raw)
 	if err != nil {
 		return nil, err
 	}
-	port := args.port
-	p, err := StartProcess(name, filepath.Join(c.opts.BinDir, "kube-scheduler"), args.args,
-		filepath.Join(c.dir, name+".log"))
-	if err != nil {
-		return nil, err
-	}
-	s := &Scheduler{proc: p, configPath: args.configPath}
-	c.mu.Lock()
-	c.schedulers[slot] = s
-	stopped := c.stopped
-	c.mu.Unlock()
-	if stopped {
-		p.Stop(c.opts.StopGrace)
-		return nil, fmt.Errorf("starting %s: the cluster was stopped meanwhile", name)
-	}
-
-	probe, err := c.schedulerProbe(port)
-	if err != nil {
-		return nil, err
-	}
-	err = waitReady(ctx, p, c.opts.StartTimeout, func(ctx context.Context) (bool, string) {
-		body, err := probe.Get().AbsPath("/readyz").Timeout(2 * time.Second).DoRaw(ctx)
+	var s *Scheduler
+	err = startOnFreePorts(ctx, 1, nil, func(ports []int) (*Process, error) {
+		p, err := StartProcess(name, filepath.Join(c.opts.BinDir, "kube-scheduler"), cmd.args(ports[0]),
+			filepath.Join(c.dir, name+".log"))
 		if err != nil {
-			return false, fmt.Sprintf("GET /readyz: %v %s", err, body)
+			return nil, err
 		}
-		return true, ""
+		s = &Scheduler{proc: p, configPath: cmd.configPath}
+		c.mu.Lock()
+		c.schedulers[slot] = s
+		stopped := c.stopped
+		c.mu.Unlock()
+		if stopped {
+			p.Stop(c.opts.StopGrace)
+			return nil, fmt.Errorf("starting %s: the cluster was stopped meanwhile", name)
+		}
+		probe, err := c.schedulerProbe(ports[0])
+		if err != nil {
+			return p, err
+		}
+		return p, waitReady(ctx, p, c.opts.StartTimeout, func(ctx context.Context) (bool, string) {
+			body, err := probe.Get().AbsPath("/readyz").Timeout(2 * time.Second).DoRaw(ctx)
+			if err != nil {
+				return false, fmt.Sprintf("GET /readyz: %v %s", err, body)
+			}
+			return true, ""
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -170,9 +171,9 @@ func (c *Cluster) StartScheduler(ctx context.Context, opts SchedulerOptions) (*S
 }
 
 type schedulerCommand struct {
-	args       []string
+	// args is the command line for a scheduler serving on port.
+	args       func(port int) []string
 	configPath string
-	port       int
 }
 
 // schedulerArgs writes the scheduler's credentials, serving certificate and
@@ -205,25 +206,20 @@ func (c *Cluster) schedulerArgs(dir string, raw []byte) (schedulerCommand, error
 	if err := os.WriteFile(keyPath, serving.keyPEM, 0o600); err != nil {
 		return schedulerCommand{}, fmt.Errorf("writing the scheduler's serving key: %w", err)
 	}
-	ports, err := freePorts(1)
-	if err != nil {
-		return schedulerCommand{}, err
-	}
-	return schedulerCommand{
-		args: []string{
+	args := func(port int) []string {
+		return []string{
 			"--config=" + configPath,
 			"--bind-address=127.0.0.1",
-			"--secure-port=" + strconv.Itoa(ports[0]),
+			"--secure-port=" + strconv.Itoa(port),
 			"--tls-cert-file=" + certPath,
 			"--tls-private-key-file=" + keyPath,
 			// Delegated authentication and authorization of the scheduler's own
 			// endpoints ask the API server, with the scheduler's credentials.
 			"--authentication-kubeconfig=" + kubeconfig,
 			"--authorization-kubeconfig=" + kubeconfig,
-		},
-		configPath: configPath,
-		port:       ports[0],
-	}, nil
+		}
+	}
+	return schedulerCommand{args: args, configPath: configPath}, nil
 }
 
 // schedulerProbe returns a REST client for the scheduler's own endpoints, verifying its

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -21,10 +22,16 @@ import (
 
 	promapi "github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/klog/v2/ktesting"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/yaml"
 
+	extender "github.com/gpuplane/gpuplane/cmd/extender/app"
 	"github.com/gpuplane/gpuplane/internal/wiretest"
+	"github.com/gpuplane/gpuplane/pkg/load"
 )
 
 // adapterReadyLimit bounds the wait for Prometheus to start and scrape the exporter
@@ -86,8 +93,7 @@ func TestAdapterRulesOnPrometheus(t *testing.T) {
 	}))
 	t.Cleanup(exporter.Close)
 
-	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
-	adapterStartPrometheus(t, bin, addr, strings.TrimPrefix(exporter.URL, "http://"))
+	addr := adapterServePrometheus(t, bin, strings.TrimPrefix(exporter.URL, "http://"))
 	client, err := promapi.NewClient(promapi.Config{Address: "http://" + addr})
 	if err != nil {
 		t.Fatal(err)
@@ -251,11 +257,20 @@ func adapterExposition(cards []adapterCard) string {
 	return b.String()
 }
 
-// adapterStartPrometheus runs Prometheus on addr scraping the exporter every second and
-// stops it, with anything it started, when the test ends.
+// adapterStartPrometheus runs Prometheus on addr scraping the exporter every second
+// and stops it, with anything it started, when the test ends; it does not wait for it.
+// A caller free to take any port uses adapterServePrometheus, which starts Prometheus
+// again when the port it was given was taken meanwhile.
 func adapterStartPrometheus(t *testing.T, bin, addr, exporter string) {
 	t.Helper()
 	dir := t.TempDir()
+	adapterRunPrometheus(t, bin, filepath.Join(dir, "run"), adapterPrometheusConfig(t, dir, exporter), addr)
+}
+
+// adapterPrometheusConfig writes into dir a Prometheus configuration scraping the
+// exporter every second and returns its path.
+func adapterPrometheusConfig(t *testing.T, dir, exporter string) string {
+	t.Helper()
 	// The target labels stand in for what service discovery attaches to the exporter's
 	// own pod; honor_labels keeps the exporter's pod and namespace, as the
 	// ServiceMonitor's honorLabels does, else they would arrive as exported_pod.
@@ -275,7 +290,42 @@ scrape_configs:
 	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logPath := filepath.Join(dir, "prometheus.log")
+	return configPath
+}
+
+// adapterServePrometheus runs Prometheus on a port of 127.0.0.1 scraping the exporter
+// every second, waits until it is ready and returns its address; it stops it, with
+// anything it started, when the test ends. Prometheus takes a port number: one found
+// free can be taken before it listens, and then it is started again on another.
+func adapterServePrometheus(t *testing.T, bin, exporter string) string {
+	t.Helper()
+	dir := t.TempDir()
+	configPath := adapterPrometheusConfig(t, dir, exporter)
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
+		run := filepath.Join(dir, "run-"+strconv.Itoa(attempt))
+		exited, logPath := adapterRunPrometheus(t, bin, run, configPath, addr)
+		err := adapterWaitReady(addr, exited)
+		if err == nil {
+			return addr
+		}
+		log, _ := os.ReadFile(logPath)
+		if attempt == attempts || !strings.Contains(string(log), "address already in use") {
+			t.Fatalf("prometheus on %s: %v; its log (last 4000 bytes):\n%s", addr, err, tail(log, 4000))
+		}
+		t.Logf("prometheus: %s was taken before it listened; starting it on another port", addr)
+	}
+}
+
+// adapterRunPrometheus starts Prometheus on addr with its data and log in dir, and
+// kills it when the test ends; exited closes when it has ended.
+func adapterRunPrometheus(t *testing.T, bin, dir, configPath, addr string) (exited <-chan struct{}, logPath string) {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logPath = filepath.Join(dir, "prometheus.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -307,29 +357,148 @@ scrape_configs:
 			}
 		}
 	})
+	return done, logPath
+}
+
+// adapterWaitReady waits until Prometheus on addr says it is ready, or it exits.
+func adapterWaitReady(addr string, exited <-chan struct{}) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	var last error
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, adapterReadyLimit, true, func(context.Context) (bool, error) {
+		select {
+		case <-exited:
+			return false, errors.New("prometheus exited")
+		default:
+		}
+		resp, err := client.Get("http://" + addr + "/-/ready")
+		if last = err; err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		return fmt.Errorf("not ready within %s (%w; last answer: %v)", adapterReadyLimit, err, last)
+	}
+	return nil
 }
 
 // adapterWaitScraped waits until Prometheus holds every series the exporter serves.
 func adapterWaitScraped(t *testing.T, api promv1.API, series int) {
 	t.Helper()
 	const query = `count({__name__=~"DCGM_FI_DEV_.*"})`
-	deadline := time.Now().Add(adapterReadyLimit)
 	var last error
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if err := wait.PollUntilContextTimeout(t.Context(), 200*time.Millisecond, adapterReadyLimit, true, func(ctx context.Context) (bool, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
 		val, _, _, err := api.Query(ctx, query, time.Now())
-		cancel()
 		if err == nil {
 			vec, _ := val.(model.Vector)
 			if len(vec) == 1 && int(vec[0].Value) == series {
-				return
+				return true, nil
 			}
 			err = fmt.Errorf("%s = %v, want %d", query, val, series)
 		}
 		last = err
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus did not scrape the exporter within %s: %v", adapterReadyLimit, last)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return false, nil
+	}); err != nil {
+		t.Fatalf("prometheus did not scrape the exporter within %s (%v): %v", adapterReadyLimit, err, last)
 	}
+}
+
+// TestLoadQueryOnPrometheus runs the extender's load queries (pkg/load, with the
+// extender's default configuration) on a real Prometheus scraping dcgm-exporter-shaped
+// series, and checks the load the extender reads back for every card: averaged over
+// the window, as an instant value, and with labels configured away from the defaults.
+// The fake Prometheus of the unit tests answers by metric name and never evaluates a
+// query; this test does.
+func TestLoadQueryOnPrometheus(t *testing.T) {
+	bin := adapterPrometheus(t)
+	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		_, _ = w.Write([]byte(adapterExposition(adapterCards)))
+	}))
+	t.Cleanup(exporter.Close)
+	url := "http://" + adapterServePrometheus(t, bin, strings.TrimPrefix(exporter.URL, "http://"))
+	client, err := promapi.NewClient(promapi.Config{Address: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adapterWaitScraped(t, promv1.NewAPI(client), len(adapterCards)*2)
+
+	pciID := func(i int) string { return fmt.Sprintf("00000000:%02X:00.0", 0x10+i) } // as adapterExposition writes it
+	type lookup struct {
+		node  string
+		index int
+		uuid  string
+	}
+	cases := []struct {
+		name string
+		cfg  func(*load.Config)
+		// cards says under which node, index and UUID the extender finds card i.
+		cards func(i int, c adapterCard) lookup
+		nodes int
+	}{
+		{
+			name: "default window", cfg: func(*load.Config) {}, nodes: 2,
+			cards: func(_ int, c adapterCard) lookup { return lookup{c.host, adapterIndex(t, c), c.uuid} },
+		},
+		{
+			name: "instant", cfg: func(c *load.Config) { c.Window = 0 }, nodes: 2,
+			cards: func(_ int, c adapterCard) lookup { return lookup{c.host, adapterIndex(t, c), ""} },
+		},
+		{
+			// Every card under the exporter's instance, told apart by its PCI bus id.
+			name: "configured labels", nodes: 1,
+			cfg: func(c *load.Config) { c.NodeLabel, c.UUIDLabel = "instance", "pci_bus_id" },
+			cards: func(i int, _ adapterCard) lookup {
+				return lookup{strings.TrimPrefix(exporter.URL, "http://"), -1, pciID(i)}
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := extender.DefaultOptions().Load
+			cfg.URL = url
+			tc.cfg(&cfg)
+			querier, err := load.NewQuerier(cfg.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := load.NewSource(cfg, querier, clock.RealClock{}, prometheus.NewRegistry())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, ctx := ktesting.NewTestContext(t)
+			if err := src.Refresh(ctx); err != nil {
+				t.Fatalf("Refresh: %v", err)
+			}
+			snap, ok := src.Current()
+			if !ok {
+				t.Fatal("no fresh load after a successful refresh")
+			}
+			if snap.Cards() != len(adapterCards) || snap.Nodes() != tc.nodes {
+				t.Errorf("%d cards on %d nodes, want %d on %d", snap.Cards(), snap.Nodes(), len(adapterCards), tc.nodes)
+			}
+			for i, c := range adapterCards {
+				at := tc.cards(i, c)
+				n, _ := snap.Node(at.node)
+				got, found := n.Card(at.index, at.uuid)
+				want := load.CardLoad{Util: c.util, HasUtil: true, MemoryUsedMiB: c.fbUsedMiB, HasMemory: true}
+				if !found || got != want {
+					t.Errorf("card %s of %s (%+v): %+v, found %v; want %+v", c.gpu, c.host, at, got, found, want)
+				}
+			}
+		})
+	}
+}
+
+// adapterIndex is the card's index, from its gpu label.
+func adapterIndex(t *testing.T, c adapterCard) int {
+	t.Helper()
+	i, err := strconv.Atoi(c.gpu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gpuplane/gpuplane/test/cluster"
@@ -134,20 +135,20 @@ func createNamespace(ctx context.Context, t *testing.T, client kubernetes.Interf
 // waitBound waits until the pod has a node and returns its name.
 func waitBound(ctx context.Context, t *testing.T, client kubernetes.Interface, pod *corev1.Pod) string {
 	t.Helper()
-	deadline := time.Now().Add(scheduleLimit)
-	for {
+	var node string
+	var conditions []corev1.PodCondition
+	err := wait.PollUntilContextTimeout(ctx, pollInterval, scheduleLimit, true, func(ctx context.Context) (bool, error) {
 		p, err := client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 		if err != nil {
-			t.Fatalf("reading pod %s: %v", pod.Name, err)
+			return false, fmt.Errorf("reading pod %s: %w", pod.Name, err)
 		}
-		if p.Spec.NodeName != "" {
-			return p.Spec.NodeName
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pod %s not bound after %s; conditions: %+v", pod.Name, scheduleLimit, p.Status.Conditions)
-		}
-		sleep(ctx, t)
+		node, conditions = p.Spec.NodeName, p.Status.Conditions
+		return node != "", nil
+	})
+	if err != nil {
+		t.Fatalf("pod %s not bound within %s: %v; conditions: %+v", pod.Name, scheduleLimit, err, conditions)
 	}
+	return node
 }
 
 // waitFailedScheduling waits for the scheduler's FailedScheduling event about the pod.
@@ -158,20 +159,18 @@ func waitFailedScheduling(ctx context.Context, t *testing.T, client kubernetes.I
 		"involvedObject.name": pod.Name,
 		"reason":              "FailedScheduling",
 	}.AsSelector().String()
-	deadline := time.Now().Add(scheduleLimit)
-	for {
-		events, err := client.CoreV1().Events(pod.Namespace).List(ctx, metav1.ListOptions{FieldSelector: selector})
-		if err != nil {
-			t.Fatalf("listing events of pod %s: %v", pod.Name, err)
+	var events *corev1.EventList
+	err := wait.PollUntilContextTimeout(ctx, pollInterval, scheduleLimit, true, func(ctx context.Context) (bool, error) {
+		var err error
+		if events, err = client.CoreV1().Events(pod.Namespace).List(ctx, metav1.ListOptions{FieldSelector: selector}); err != nil {
+			return false, fmt.Errorf("listing events of pod %s: %w", pod.Name, err)
 		}
-		if len(events.Items) > 0 {
-			return events.Items[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no FailedScheduling event for pod %s after %s", pod.Name, scheduleLimit)
-		}
-		sleep(ctx, t)
+		return len(events.Items) > 0, nil
+	})
+	if err != nil {
+		t.Fatalf("no FailedScheduling event for pod %s within %s: %v", pod.Name, scheduleLimit, err)
 	}
+	return events.Items[0]
 }
 
 // gpusInUse sums the cards the namespace's bound pods ask for, per node.

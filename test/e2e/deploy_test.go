@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -736,17 +737,17 @@ func deployInstallCRDs(ctx context.Context, t *testing.T, c *cluster.Cluster, dy
 		}
 	}
 	disc := c.Client().Discovery()
-	deadline := time.Now().Add(deployWaitLimit)
+	wctx, cancel := context.WithTimeout(ctx, deployWaitLimit) // one bound for all of them
+	defer cancel()
 	for _, w := range want {
-		for {
+		var last error
+		err := wait.PollUntilContextCancel(wctx, pollInterval, true, func(context.Context) (bool, error) {
 			list, err := disc.ServerResourcesForGroupVersion(w.groupVersion)
-			if err == nil && slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == w.plural }) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("CRD %s in %s not served after %s: %v", w.plural, w.groupVersion, deployWaitLimit, err)
-			}
-			deploySleep(ctx, t)
+			last = err
+			return err == nil && slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == w.plural }), nil
+		})
+		if err != nil {
+			t.Fatalf("CRD %s in %s not served within %s: %v (last answer: %v)", w.plural, w.groupVersion, deployWaitLimit, err, last)
 		}
 	}
 }
@@ -822,19 +823,16 @@ func deployApply(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMap
 // (a dry run: nothing is changed while it is not in force).
 func deployWaitRefused(ctx context.Context, t *testing.T, client kubernetes.Interface, node, want string) {
 	t.Helper()
-	deadline := time.Now().Add(deployWaitLimit)
 	patch := []byte(`{"metadata":{"labels":{"gpu-type":"V100"}}}`)
-	for {
-		_, err := client.CoreV1().Nodes().Patch(ctx, node, types.StrategicMergePatchType, patch,
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, pollInterval, deployWaitLimit, true, func(ctx context.Context) (bool, error) {
+		_, last = client.CoreV1().Nodes().Patch(ctx, node, types.StrategicMergePatchType, patch,
 			metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
-		if err != nil && strings.Contains(err.Error(), want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the node agent's policy did not refuse a change of node %s within %s; last answer: %v",
-				node, deployWaitLimit, err)
-		}
-		deploySleep(ctx, t)
+		return last != nil && strings.Contains(last.Error(), want), nil
+	})
+	if err != nil {
+		t.Fatalf("the node agent's policy did not refuse a change of node %s within %s (%v); last answer: %v",
+			node, deployWaitLimit, err, last)
 	}
 }
 
@@ -928,13 +926,4 @@ func deployObjectName(obj *unstructured.Unstructured) string {
 		return fmt.Sprintf("%s %s/%s", obj.GetKind(), ns, obj.GetName())
 	}
 	return fmt.Sprintf("%s %s", obj.GetKind(), obj.GetName())
-}
-
-func deploySleep(ctx context.Context, t *testing.T) {
-	t.Helper()
-	select {
-	case <-ctx.Done():
-		t.Fatalf("test context ended: %v", ctx.Err())
-	case <-time.After(200 * time.Millisecond):
-	}
 }

@@ -16,20 +16,20 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
 	"sigs.k8s.io/yaml"
 
 	extender "github.com/gpuplane/gpuplane/cmd/extender/app"
-	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/load"
@@ -50,62 +50,61 @@ const (
 	extQuiet = 15 * time.Second
 )
 
-// extRunner is an extender served in-process, as cmd/extender serves it,
-// on a fixed loopback address so that kube-scheduler finds it again after
-// a restart.
+// extRunner is an extender served in-process, as cmd/extender serves it.
 type extRunner struct {
+	// addr is the address it listens on: a restarted extender takes the
+	// same one, so that kube-scheduler finds it again.
 	addr   string
 	cancel context.CancelFunc
 	done   chan error
 }
 
-// extStart runs the extender on addr with the cluster's admin credentials
-// and waits until it is ready (its informers synced).
+// extStart runs the extender on addr ("127.0.0.1:0" for a port the kernel
+// picks, the addr of a stopped extender to take its place) with the
+// cluster's admin credentials and waits until it is ready (its informers
+// synced).
 func extStart(t *testing.T, c *cluster.Cluster, addr string, o extender.Options) *extRunner {
 	t.Helper()
+	ctx := t.Context()
 	var ln net.Listener
-	var err error
-	deadline := time.Now().Add(extReadyLimit)
-	for {
-		// The port of a stopped extender may take a moment to be free again.
-		if ln, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listening on %s: %v", addr, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	// The port of a stopped extender may take a moment to be free again.
+	var last error
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, extReadyLimit, true, func(context.Context) (bool, error) {
+		ln, last = net.Listen("tcp", addr)
+		return last == nil, nil
+	}); err != nil {
+		t.Fatalf("listening on %s (%v): %v", addr, err, last)
 	}
 	client, err := kubernetes.NewForConfig(c.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
 	logger, _ := ktesting.NewTestContext(t)
-	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger.WithName("extender")))
+	runCtx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger.WithName("extender")))
 	r := &extRunner{addr: ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
 	o.Listen = r.addr
-	go func() { r.done <- extender.Run(ctx, o, extender.Deps{Client: client, Listener: ln}) }()
+	go func() { r.done <- extender.Run(runCtx, o, extender.Deps{Client: client, Listener: ln}) }()
 	t.Cleanup(func() { r.stop(t) })
 
 	httpClient := &http.Client{Timeout: 2 * time.Second}
-	for {
-		resp, err := httpClient.Get("http://" + r.addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return r
-			}
-		}
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, extReadyLimit, true, func(context.Context) (bool, error) {
 		select {
 		case err := <-r.done:
-			t.Fatalf("extender stopped before it was ready: %v", err)
+			r.cancel = nil
+			return false, fmt.Errorf("extender stopped before it was ready: %w", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("extender on %s not ready after %s: %v", r.addr, extReadyLimit, err)
+		resp, err := httpClient.Get("http://" + r.addr + "/readyz")
+		if last = err; err != nil {
+			return false, nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		t.Fatalf("extender on %s not ready within %s: %v (last answer: %v)", r.addr, extReadyLimit, err, last)
 	}
+	return r
 }
 
 // stop ends the extender: its server, informers and state; a second call
@@ -286,29 +285,14 @@ func extBurst(n int, seed uint64) []extAsk {
 
 // extCreate creates the pods with a few workers.
 func extCreate(ctx context.Context, client kubernetes.Interface, ns string, pods []*corev1.Pod) error {
-	var wg sync.WaitGroup
-	work := make(chan *corev1.Pod)
-	errs := make(chan error, len(pods))
-	for range 8 {
-		wg.Go(func() {
-			for p := range work {
-				if _, err := client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-					errs <- fmt.Errorf("creating pod %s: %w", p.Name, err)
-				}
-			}
-		})
-	}
-	for _, p := range pods {
-		work <- p
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
-	}
-	return errors.Join(all...)
+	errs := make([]error, len(pods))
+	workqueue.ParallelizeUntil(ctx, 8, len(pods), func(i int) {
+		if _, err := client.CoreV1().Pods(ns).Create(ctx, pods[i], metav1.CreateOptions{}); err != nil {
+			errs[i] = fmt.Errorf("creating pod %s: %w", pods[i].Name, err)
+		}
+	})
+	// ParallelizeUntil skips what is left once ctx ends.
+	return errors.Join(append(errs, ctx.Err())...)
 }
 
 // extCheckNoOvercommit checks, from the API server's objects alone, that
@@ -428,14 +412,14 @@ func extCheckNoOvercommit(ctx context.Context, t *testing.T, client kubernetes.I
 // steady for extQuiet.
 func extSettled(ctx context.Context, t *testing.T, client kubernetes.Interface, ns string, total int) int {
 	t.Helper()
-	deadline := time.Now().Add(extSettle)
 	last, since := -1, time.Now()
-	for {
+	var bound, unschedulable, listed int
+	err := wait.PollUntilContextTimeout(ctx, time.Second, extSettle, true, func(ctx context.Context) (bool, error) {
 		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			t.Fatal(err)
+			return false, err
 		}
-		bound, unschedulable := 0, 0
+		listed, bound, unschedulable = len(pods.Items), 0, 0
 		for _, p := range pods.Items {
 			if p.Spec.NodeName != "" {
 				bound++
@@ -450,18 +434,12 @@ func extSettled(ctx context.Context, t *testing.T, client kubernetes.Interface, 
 		if bound != last {
 			last, since = bound, time.Now()
 		}
-		if len(pods.Items) == total && bound+unschedulable == total && time.Since(since) >= extQuiet {
-			return bound
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the burst did not settle within %s: %d pods, %d bound, %d unschedulable", extSettle, len(pods.Items), bound, unschedulable)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(time.Second):
-		}
+		return listed == total && bound+unschedulable == total && time.Since(since) >= extQuiet, nil
+	})
+	if err != nil {
+		t.Fatalf("the burst did not settle within %s (%v): %d pods, %d bound, %d unschedulable", extSettle, err, listed, bound, unschedulable)
 	}
+	return bound
 }
 
 // extReason is a shortfall as the extender words it: the node, then what
@@ -492,10 +470,9 @@ func TestExtenderBurst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	opts := extender.DefaultOptions()
-	ext := extStart(t, c, addr, opts)
-	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, addr)}); err != nil {
+	ext := extStart(t, c, "127.0.0.1:0", opts)
+	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, ext.addr)}); err != nil {
 		t.Fatal(err)
 	}
 	ns := createNamespace(ctx, t, client, "e2e-extender-burst")
@@ -511,26 +488,24 @@ func TestExtenderBurst(t *testing.T) {
 
 	// Kill the extender while the scheduler is working through the first
 	// half, a few binds in.
-	for {
+	bound, created := 0, 0
+	err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
 		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			t.Fatal(err)
+			return false, err
 		}
-		bound := 0
+		bound, created = 0, len(list.Items)
 		for _, p := range list.Items {
 			if p.Spec.NodeName != "" {
 				bound++
 			}
 		}
-		if bound >= 3 {
-			t.Logf("%d of %d pods created are bound after %s; stopping the extender", bound, len(list.Items), time.Since(began).Round(time.Millisecond))
-			break
-		}
-		if time.Since(began) > extSettle {
-			t.Fatalf("only %d pods bound after %s", bound, extSettle)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return bound >= 3, nil
+	})
+	if err != nil {
+		t.Fatalf("only %d pods bound within %s: %v", bound, extSettle, err)
 	}
+	t.Logf("%d of %d pods created are bound after %s; stopping the extender", bound, created, time.Since(began).Round(time.Millisecond))
 	ext.stop(t)
 	if err := <-firstHalf; err != nil {
 		t.Fatal(err)
@@ -539,13 +514,13 @@ func TestExtenderBurst(t *testing.T) {
 	// The scheduler meets a closed port for a while; then a new extender
 	// with a new, empty state starts on the same address.
 	time.Sleep(3 * time.Second)
-	ext = extStart(t, c, addr, opts)
+	ext = extStart(t, c, ext.addr, opts)
 	t.Logf("extender restarted with %d pods bound: %s", before, strings.TrimSpace(ext.get(t, "/readyz")))
 	if err := extCreate(ctx, client, ns, pods[100:]); err != nil {
 		t.Fatal(err)
 	}
 
-	bound := extSettled(ctx, t, client, ns, len(pods))
+	bound = extSettled(ctx, t, client, ns, len(pods))
 	t.Logf("burst settled after %s: %d of %d pods bound, %d of them by the restarted extender",
 		time.Since(began).Round(time.Second), bound, len(pods), bound-before)
 	// How many the first extender binds before it is gone depends on how
@@ -628,19 +603,16 @@ func TestExtenderLoadAware(t *testing.T) {
 	t.Cleanup(prom.Close)
 	prom.Set(load.DefaultUtilMetric, samples...)
 
-	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	opts := extender.DefaultOptions()
 	opts.Load.URL = prom.URL
 	opts.Load.Interval = time.Second
-	ext := extStart(t, c, addr, opts)
-	deadline := time.Now().Add(extReadyLimit)
-	for !strings.Contains(ext.get(t, "/metrics"), "gpuplane_extender_load_stale 0") {
-		if time.Now().After(deadline) {
-			t.Fatal("the extender has no fresh load")
-		}
-		time.Sleep(200 * time.Millisecond)
+	ext := extStart(t, c, "127.0.0.1:0", opts)
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, extReadyLimit, true, func(context.Context) (bool, error) {
+		return strings.Contains(ext.get(t, "/metrics"), "gpuplane_extender_load_stale 0"), nil
+	}); err != nil {
+		t.Fatalf("the extender has no fresh load: %v", err)
 	}
-	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, addr)}); err != nil {
+	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, ext.addr)}); err != nil {
 		t.Fatal(err)
 	}
 	ns := createNamespace(ctx, t, client, "e2e-extender-load")

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +24,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	"sigs.k8s.io/yaml"
@@ -140,32 +141,56 @@ func tail(b []byte, n int) []byte {
 func faultWaitHTTP(t *testing.T, p *faultProc, url string) {
 	t.Helper()
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(faultReadyLimit)
-	for {
+	var last error
+	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, faultReadyLimit, true, func(context.Context) (bool, error) {
 		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return true, nil
 			}
+			err = fmt.Errorf("HTTP %d", resp.StatusCode)
 		}
+		last = err
 		if !p.running() {
-			t.Fatalf("%s exited before %s answered", p.name, url)
+			return false, fmt.Errorf("%s exited before %s answered", p.name, url)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s did not answer 200 within %s: %v", p.name, url, faultReadyLimit, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("%s: %s did not answer 200 within %s: %v (last answer: %v)", p.name, url, faultReadyLimit, err, last)
 	}
 }
 
 // faultStartExtender runs the extender program on addr with the kubeconfig
-// and waits until it is ready (its informers synced).
+// and waits until it is ready (its informers synced). Given port 0 the
+// program binds a port the kernel picks, read back from its log; a
+// restart takes the address of the killed process, which another program
+// may have taken meanwhile: the extender then exits and is started again
+// until the port is free.
 func faultStartExtender(t *testing.T, bin, dir, kubeconfig, addr string) *faultProc {
 	t.Helper()
-	p := faultRun(t, "extender", bin, dir, "--listen="+addr, "--kubeconfig="+kubeconfig, "--policy=auto", "-v=1")
-	p.addr = addr
-	faultWaitHTTP(t, p, "http://"+addr+"/readyz")
+	args := []string{"--listen=" + addr, "--kubeconfig=" + kubeconfig, "--policy=auto", "-v=1"}
+	logPath := filepath.Join(dir, "extender.log")
+	var p *faultProc
+	if err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, faultReadyLimit, true, func(context.Context) (bool, error) {
+		var from int64
+		if info, err := os.Stat(logPath); err == nil {
+			from = info.Size()
+		}
+		p = faultRun(t, "extender", bin, dir, args...)
+		var err error
+		if p.addr, err = wiretest.LoggedAddr(p.log, from, "Serving the scheduler extender", p.done, faultReadyLimit); err == nil {
+			return true, nil
+		}
+		if log, _ := os.ReadFile(p.log); !strings.Contains(string(log[min(from, int64(len(log))):]), "address already in use") {
+			return false, err
+		}
+		return false, nil // taken meanwhile: start it again
+	}); err != nil {
+		t.Fatalf("starting the extender on %s: %v", addr, err)
+	}
+	faultWaitHTTP(t, p, "http://"+p.addr+"/readyz")
 	return p
 }
 
@@ -214,8 +239,8 @@ func TestFaultExtenderKilledDuringBurst(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
-	ext := faultStartExtender(t, bin, dir, c.KubeconfigPath(), addr)
+	ext := faultStartExtender(t, bin, dir, c.KubeconfigPath(), "127.0.0.1:0")
+	addr := ext.addr // every restart takes it again
 	sched, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, addr)})
 	if err != nil {
 		t.Fatal(err)
@@ -240,16 +265,12 @@ func TestFaultExtenderKilledDuringBurst(t *testing.T) {
 		if restarts > 0 {
 			target += faultCountBound(ctx, t, client, ns)
 		}
-		deadline := time.Now().Add(extSettle)
-		for {
-			bound := faultCountBound(ctx, t, client, ns)
-			if bound >= target {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("only %d pods bound after %s, waiting for %d", bound, extSettle, target)
-			}
-			time.Sleep(20 * time.Millisecond)
+		bound := 0
+		if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
+			bound = faultCountBound(ctx, t, client, ns)
+			return bound >= target, nil
+		}); err != nil {
+			t.Fatalf("only %d pods bound within %s, waiting for %d: %v", bound, extSettle, target, err)
 		}
 		ext.kill()
 		restarts++
@@ -425,16 +446,12 @@ func faultExtenderOnlyKubeconfig(ctx context.Context, t *testing.T, c *cluster.C
 		t.Fatal(err)
 	}
 	// RBAC reaches the authorizer's cache a moment after the binding.
-	deadline := time.Now().Add(faultReadyLimit)
-	for {
-		_, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{Limit: 1})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the extender's account cannot list pods: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
+	var last error
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, faultReadyLimit, true, func(ctx context.Context) (bool, error) {
+		_, last = client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{Limit: 1})
+		return last == nil, nil
+	}); err != nil {
+		t.Fatalf("the extender's account cannot list pods (%v): %v", err, last)
 	}
 	return path, client
 }
@@ -504,7 +521,7 @@ func TestFaultRacingBinds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ext := faultStartExtender(t, bin, t.TempDir(), kubeconfig, "127.0.0.1:"+strconv.Itoa(wiretest.FreePort(t)))
+	ext := faultStartExtender(t, bin, t.TempDir(), kubeconfig, "127.0.0.1:0")
 	create := func(name string, a extAsk) *corev1.Pod {
 		t.Helper()
 		p, err := admin.CoreV1().Pods(ns).Create(ctx, a.pod(name, cat), metav1.CreateOptions{})
@@ -556,19 +573,15 @@ func TestFaultRacingBinds(t *testing.T) {
 
 	// The informer shows every pod bound; then the state must agree with
 	// the API server to the pod.
-	deadline := time.Now().Add(faultReadyLimit)
 	var view extender.StateView
-	for {
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, faultReadyLimit, true, func(context.Context) (bool, error) {
+		view = extender.StateView{}
 		if err := json.Unmarshal([]byte(ext.get(t, "/state")), &view); err != nil {
-			t.Fatal(err)
+			return false, err
 		}
-		if view.Sizes.AssumedPods == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the extender still assumes %d pods after %s", view.Sizes.AssumedPods, faultReadyLimit)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return view.Sizes.AssumedPods == 0, nil
+	}); err != nil {
+		t.Fatalf("the extender still assumes %d pods after %s: %v", view.Sizes.AssumedPods, faultReadyLimit, err)
 	}
 	bound := extCheckNoOvercommit(ctx, t, admin, ns, cat)
 	if want := 4*rounds + 1; len(bound) != want {
@@ -660,12 +673,11 @@ func TestFaultPrometheusDown(t *testing.T) {
 	prom.Set(load.DefaultUtilMetric, loadtest.Sample{Value: 50, Labels: map[string]string{
 		"__name__": load.DefaultUtilMetric, "Hostname": "t4-a", "gpu": "0", "UUID": "GPU-t4-a-0"}})
 	prom.SetMode(loadtest.Garbage)
-	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 	opts := extender.DefaultOptions()
 	opts.Load.URL = prom.URL
 	opts.Load.Interval = time.Second
-	ext := extStart(t, c, addr, opts)
-	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, addr)}); err != nil {
+	ext := extStart(t, c, "127.0.0.1:0", opts)
+	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, ext.addr)}); err != nil {
 		t.Fatal(err)
 	}
 	ns := createNamespace(ctx, t, client, "e2e-fault-prometheus")
@@ -686,12 +698,10 @@ func TestFaultPrometheusDown(t *testing.T) {
 		ph.set()
 		// Two failed refreshes in this phase, so the extender has met it.
 		before := failed()
-		deadline := time.Now().Add(faultReadyLimit)
-		for failed() < before+2 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: no failed refresh within %s", ph.name, faultReadyLimit)
-			}
-			time.Sleep(200 * time.Millisecond)
+		if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, faultReadyLimit, true, func(context.Context) (bool, error) {
+			return failed() >= before+2, nil
+		}); err != nil {
+			t.Fatalf("%s: no two failed refreshes within %s: %v", ph.name, faultReadyLimit, err)
 		}
 		for j := range 2 {
 			p, err := client.CoreV1().Pods(ns).Create(ctx, extAsk{cores: 25, mem: 16}.pod(fmt.Sprintf("share-%d-%d", i, j), cat), metav1.CreateOptions{})
@@ -742,9 +752,8 @@ func TestFaultCorruptDevicesAnnotation(t *testing.T) {
 	if _, err := c.AddGPUNode(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
-	ext := extStart(t, c, addr, extender.DefaultOptions())
-	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, addr)}); err != nil {
+	ext := extStart(t, c, "127.0.0.1:0", extender.DefaultOptions())
+	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, ext.addr)}); err != nil {
 		t.Fatal(err)
 	}
 	ns := createNamespace(ctx, t, client, "e2e-fault-corrupt")
@@ -863,7 +872,7 @@ func TestFaultNodeAgent(t *testing.T) {
 	c := cluster.New(t, cluster.Options{})
 	ctx := t.Context()
 	client := c.Client()
-	closedExporter := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
+	closedExporter := wiretest.ClosedAddr(t)
 
 	const corruptJSON = "{\n  \"runtimes\": {\n    \"nvidia\": {\"path\": \"nvidia-container-runtime\"\n"
 	cases := []struct {
@@ -887,10 +896,9 @@ func TestFaultNodeAgent(t *testing.T) {
 		cases = cases[1:]
 	}
 	type agentRun struct {
-		proc   *faultProc
+		proc   *faultProc // its addr serves /metrics and /healthz
 		dir    string
 		before map[string]string
-		health string
 	}
 	runs := make([]agentRun, len(cases))
 	for i, tc := range cases {
@@ -898,14 +906,19 @@ func TestFaultNodeAgent(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir, args := faultAgentDir(t, tc.daemonJSON)
-		health := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
+		// Metrics (its passes) and probes on one port the kernel picks.
 		args = append(args, "--node-name="+tc.node, "--kubeconfig="+c.KubeconfigPath(), "--resync=1s", "--backoff-base=1s", "--backoff-max=2s",
-			"--exporter-url=http://"+closedExporter+"/metrics", "--metrics-bind-address=0", "--health-probe-bind-address="+health)
+			"--exporter-url=http://"+closedExporter+"/metrics", "--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0")
 		if tc.fake != "" {
 			args = append(args, "--fake-devices="+tc.fake)
 		}
 		before := faultFiles(t, dir)
-		runs[i] = agentRun{proc: faultRun(t, tc.node, bin, t.TempDir(), args...), dir: dir, before: before, health: health}
+		proc := faultRun(t, tc.node, bin, t.TempDir(), args...)
+		var err error
+		if proc.addr, err = wiretest.LoggedAddr(proc.log, 0, "Serving metrics and health", proc.done, faultReadyLimit); err != nil {
+			t.Fatal(err)
+		}
+		runs[i] = agentRun{proc: proc, dir: dir, before: before}
 	}
 
 	if haveNVML {
@@ -915,23 +928,25 @@ func TestFaultNodeAgent(t *testing.T) {
 		t.Run(tc.node, func(t *testing.T) {
 			r := runs[i]
 			var node *corev1.Node
-			deadline := time.Now().Add(agentLimit)
-			for {
+			if err := wait.PollUntilContextTimeout(ctx, pollInterval, agentLimit, true, func(ctx context.Context) (bool, error) {
 				n, err := client.CoreV1().Nodes().Get(ctx, tc.node, metav1.GetOptions{})
 				if err != nil {
-					t.Fatal(err)
+					return false, err
 				}
+				node = n
 				if cond := condition(n, tc.condition); cond != nil && cond.Status == corev1.ConditionFalse {
-					node = n
-					break
+					return true, nil
 				}
 				if !r.proc.running() {
-					t.Fatalf("the agent exited")
+					return false, errors.New("the agent exited")
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("no %s=False within %s: %+v", tc.condition, agentLimit, n.Status.Conditions)
+				return false, nil
+			}); err != nil {
+				var conditions []corev1.NodeCondition
+				if node != nil {
+					conditions = node.Status.Conditions
 				}
-				time.Sleep(pollInterval)
+				t.Fatalf("no %s=False within %s (%v): %+v", tc.condition, agentLimit, err, conditions)
 			}
 			cond := condition(node, tc.condition)
 			if cond.Reason != tc.reason || !strings.Contains(cond.Message, tc.message) {
@@ -953,19 +968,11 @@ func TestFaultNodeAgent(t *testing.T) {
 
 			// Several resyncs later: still running, live, the Node left alone,
 			// the runtime file and its directory untouched.
-			rv := node.ResourceVersion
-			time.Sleep(5 * time.Second)
+			agentQuiet(ctx, t, client, node, func() float64 { return agentPasses(r.proc.get(t, "/metrics")) })
 			if !r.proc.running() {
 				t.Fatal("the agent exited")
 			}
-			faultWaitHTTP(t, r.proc, "http://"+r.health+"/healthz")
-			again, err := client.CoreV1().Nodes().Get(ctx, tc.node, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if again.ResourceVersion != rv {
-				t.Errorf("the node changed while nothing happened (resourceVersion %s -> %s): the agent rewrites it", rv, again.ResourceVersion)
-			}
+			faultWaitHTTP(t, r.proc, "http://"+r.proc.addr+"/healthz")
 			if tc.daemonJSON == corruptJSON {
 				after := faultFiles(t, r.dir)
 				for path, was := range r.before {

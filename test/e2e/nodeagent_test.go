@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,10 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/nodeagent"
 	"github.com/gpuplane/gpuplane/pkg/nodeagent/runtime"
@@ -66,9 +70,7 @@ func TestNodeAgentsLabelTheirNodes(t *testing.T) {
 
 	// No dcgm-exporter: a closed loopback port, so the agents serve the
 	// DCGM metrics themselves.
-	closed := httptest.NewServer(nil)
-	exporterURL := closed.URL + "/metrics"
-	closed.Close()
+	exporterURL := "http://" + wiretest.ClosedAddr(t) + "/metrics"
 
 	agentCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -77,6 +79,7 @@ func TestNodeAgentsLabelTheirNodes(t *testing.T) {
 		wg.Wait()
 	})
 	daemonFiles := map[string]string{}
+	registries := map[string]*prometheus.Registry{}
 	for _, a := range agents {
 		opts, daemonJSON := agentFiles(t)
 		daemonFiles[a.node] = daemonJSON
@@ -86,8 +89,10 @@ func TestNodeAgentsLabelTheirNodes(t *testing.T) {
 		opts.Resync = time.Second
 		opts.ApplyRuntime, opts.RestartRuntime, opts.ServeMetrics = true, true, true
 		restarts := runtime.RunnerFunc(func(context.Context, []string) ([]byte, error) { return nil, nil })
+		reg := prometheus.NewRegistry()
+		registries[a.node] = reg
 		wg.Go(func() {
-			if err := nodeagent.Run(agentCtx, opts, nodeagent.Deps{Client: client, Runner: restarts}); err != nil {
+			if err := nodeagent.Run(agentCtx, opts, nodeagent.Deps{Client: client, Runner: restarts, Registry: reg}); err != nil {
 				t.Errorf("agent of %s: %v", a.node, err)
 			}
 		})
@@ -137,15 +142,21 @@ func TestNodeAgentsLabelTheirNodes(t *testing.T) {
 			}
 
 			// Settled: passes every second find nothing new and send nothing.
-			rv := got.ResourceVersion
-			time.Sleep(3 * time.Second)
-			again, err := client.CoreV1().Nodes().Get(ctx, a.node, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if again.ResourceVersion != rv {
-				t.Errorf("node changed while nothing happened: %+v", again.ObjectMeta)
-			}
+			agentQuiet(ctx, t, client, got, func() float64 {
+				families, err := registries[a.node].Gather()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum := 0.0
+				for _, f := range families {
+					if f.GetName() == "gpuplane_nodeagent_passes_total" {
+						for _, m := range f.GetMetric() {
+							sum += m.GetCounter().GetValue()
+						}
+					}
+				}
+				return sum
+			})
 		})
 	}
 
@@ -156,6 +167,80 @@ func TestNodeAgentsLabelTheirNodes(t *testing.T) {
 	if after.ResourceVersion != bystander.ResourceVersion {
 		t.Errorf("an agent touched node %s", bystander.Name)
 	}
+}
+
+// agentQuietPasses is how many of its passes an agent that has settled
+// must make without writing its node.
+const agentQuietPasses = 3
+
+// agentQuiet checks that the agent of node writes nothing to it while it
+// makes agentQuietPasses passes (counted by passes, the agent's
+// gpuplane_nodeagent_passes_total): a watch from node's resourceVersion
+// runs across them, then the test writes an annotation itself, the
+// sentinel, which must be the first change the watch sees.
+func agentQuiet(ctx context.Context, t *testing.T, client kubernetes.Interface, node *corev1.Node, passes func() float64) {
+	t.Helper()
+	w, err := client.CoreV1().Nodes().Watch(ctx, metav1.ListOptions{
+		FieldSelector:   fields.OneTermEqualSelector("metadata.name", node.Name).String(),
+		ResourceVersion: node.ResourceVersion,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	start := passes()
+	if err := wait.PollUntilContextTimeout(ctx, pollInterval, agentLimit, true, func(context.Context) (bool, error) {
+		return passes() >= start+agentQuietPasses, nil
+	}); err != nil {
+		t.Fatalf("the agent of %s made %v passes within %s, want %d: %v", node.Name, passes()-start, agentLimit, agentQuietPasses, err)
+	}
+	const sentinel = "e2e.gpuplane.io/sentinel"
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, sentinel, node.ResourceVersion)
+	if _, err := client.CoreV1().Nodes().Patch(ctx, node.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(agentLimit)
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatalf("the watch of node %s ended before the sentinel came", node.Name)
+			}
+			n, isNode := ev.Object.(*corev1.Node)
+			if !isNode {
+				t.Fatalf("watching node %s: %s %v", node.Name, ev.Type, ev.Object)
+			}
+			if n.Annotations[sentinel] == node.ResourceVersion {
+				return
+			}
+			var writers []string
+			for _, f := range n.ManagedFields {
+				writers = append(writers, fmt.Sprintf("%s %s at %v", f.Manager, f.Operation, f.Time))
+			}
+			t.Errorf("node %s changed while nothing happened (resourceVersion %s -> %s, %d passes of its agent): written by %q",
+				node.Name, node.ResourceVersion, n.ResourceVersion, agentQuietPasses, writers)
+			return
+		case <-timeout:
+			t.Fatalf("the sentinel written to node %s did not come through the watch within %s", node.Name, agentLimit)
+		}
+	}
+}
+
+// agentPasses sums the agent's passes, of every result, in a /metrics
+// answer.
+func agentPasses(metrics string) float64 {
+	sum := 0.0
+	for _, line := range strings.Split(metrics, "\n") {
+		if rest, ok := strings.CutPrefix(line, "gpuplane_nodeagent_passes_total{"); ok {
+			var v float64
+			if _, value, ok := strings.Cut(rest, "} "); ok {
+				if _, err := fmt.Sscan(value, &v); err == nil {
+					sum += v
+				}
+			}
+		}
+	}
+	return sum
 }
 
 // agentFiles makes a docker directory holding the seed's daemon.json and a
@@ -187,21 +272,25 @@ func agentFiles(t *testing.T) (nodeagent.Options, string) {
 // its type label, and returns it.
 func waitAgent(ctx context.Context, t *testing.T, client kubernetes.Interface, name string) *corev1.Node {
 	t.Helper()
-	deadline := time.Now().Add(agentLimit)
-	for {
-		n, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		if err == nil && n.Labels["gpu-type"] != "" && allTrue(n) {
-			return n
+	var n *corev1.Node
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, pollInterval, agentLimit, true, func(ctx context.Context) (bool, error) {
+		got, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if last = err; err != nil {
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node %s not ready after %v (%v): labels %v, conditions %+v", name, agentLimit, err, n.Labels, n.Status.Conditions)
+		n = got
+		return n.Labels["gpu-type"] != "" && allTrue(n), nil
+	})
+	if err != nil {
+		var labels map[string]string
+		var conditions []corev1.NodeCondition
+		if n != nil {
+			labels, conditions = n.Labels, n.Status.Conditions
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(pollInterval):
-		}
+		t.Fatalf("node %s not ready within %v (%v, last error %v): labels %v, conditions %+v", name, agentLimit, err, last, labels, conditions)
 	}
+	return n
 }
 
 func agentConditions() []string {

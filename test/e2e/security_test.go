@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -17,7 +16,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
 
@@ -189,15 +187,15 @@ func TestSecurityWebhookLeastPrivilege(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := wiretest.FreePort(t)
-	whRegister(ctx, t, admin, root, "https://127.0.0.1:"+strconv.Itoa(port))
+	whRegister(ctx, t, admin, root, whNowhere(t))
 	// An unrelated Secret and webhook configuration the account must not touch.
 	if _, err := admin.CoreV1().Secrets(whNamespace).Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "someone-elses"}, StringData: map[string]string{"k": "v"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
-	whStart(t, kubeconfig, port)
+	url, _ := whStart(t, kubeconfig)
+	whPoint(ctx, t, admin, url)
 	whWaitServing(ctx, t, admin, ns)
 	whCheckCABundles(ctx, t, admin)
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -21,7 +22,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/ktesting"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gpuplane/gpuplane/cmd/webhook/app"
@@ -52,10 +57,9 @@ func TestWebhook(t *testing.T) {
 	createNamespace(ctx, t, client, whNamespace)
 	ns := createNamespace(ctx, t, client, "e2e-webhook")
 
-	port := wiretest.FreePort(t)
-	url := "https://127.0.0.1:" + strconv.Itoa(port)
-	whRegister(ctx, t, client, root, url)
-	stop := whStart(t, c.KubeconfigPath(), port)
+	whRegister(ctx, t, client, root, whNowhere(t))
+	url, stop := whStart(t, c.KubeconfigPath())
+	whPoint(ctx, t, client, url)
 	whWaitServing(ctx, t, client, ns)
 
 	t.Run("self-signed", func(t *testing.T) { whCheckCABundles(ctx, t, client) })
@@ -66,6 +70,55 @@ func TestWebhook(t *testing.T) {
 		stop()
 		whCheckDown(ctx, t, client, ns)
 	})
+}
+
+// whNowhere is a URL where nothing answers, for configurations registered before the
+// webhook is started: it must find them to write its caBundle into them, and learns
+// its port only once it listens (whPoint then points them at it).
+func whNowhere(t *testing.T) string {
+	t.Helper()
+	return "https://" + wiretest.ClosedAddr(t)
+}
+
+// whPoint points every webhook of both configurations at url, keeping each path.
+func whPoint(ctx context.Context, t *testing.T, client kubernetes.Interface, url string) {
+	t.Helper()
+	repoint := func(cc *admissionregistrationv1.WebhookClientConfig) {
+		u, err := neturl.Parse(*cc.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := url + u.Path
+		cc.URL = &to
+	}
+	// The webhook writes its caBundle into the same objects meanwhile; repointing is
+	// idempotent, so a conflict on either retries both.
+	mutating := client.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	validating := client.AdmissionregistrationV1().ValidatingWebhookConfigurations()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		m, err := mutating.Get(ctx, "gpuplane-webhook", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		v, err := validating.Get(ctx, "gpuplane-webhook", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for i := range m.Webhooks {
+			repoint(&m.Webhooks[i].ClientConfig)
+		}
+		for i := range v.Webhooks {
+			repoint(&v.Webhooks[i].ClientConfig)
+		}
+		if _, err := mutating.Update(ctx, m, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		_, err = validating.Update(ctx, v, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("pointing the webhook configurations at %s: %v", url, err)
+	}
 }
 
 // whRegister creates the shipped configurations, the service reference replaced by
@@ -111,13 +164,14 @@ func whURLConfig(t *testing.T, cc admissionregistrationv1.WebhookClientConfig, u
 	return admissionregistrationv1.WebhookClientConfig{URL: &u}
 }
 
-// whStart runs the webhook program's server in this process, with the API client of
-// kubeconfig, and returns the function that stops it and waits until it has.
-func whStart(t *testing.T, kubeconfig string, port int) func() {
+// whStart runs the webhook program's server in this process on a port of 127.0.0.1
+// the kernel picks, with the API client of kubeconfig, and returns its URL and the
+// function that stops it and waits until it has.
+func whStart(t *testing.T, kubeconfig string) (string, func()) {
 	t.Helper()
 	cfg := app.Config{
 		Host:                   "127.0.0.1",
-		Port:                   port,
+		Port:                   0,
 		MetricsBindAddress:     "0",
 		HealthProbeBindAddress: "0",
 		SelfSigned:             true,
@@ -128,9 +182,14 @@ func whStart(t *testing.T, kubeconfig string, port int) func() {
 		CertIPs:                []net.IP{net.ParseIP("127.0.0.1")},
 		Kubeconfig:             kubeconfig,
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	bound, logger := wiretest.NewBoundLog(ktesting.NewLogger(t, ktesting.DefaultConfig).WithName("webhook"))
+	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger))
 	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg) }()
+	exited := make(chan struct{})
+	go func() {
+		done <- app.Serve(ctx, cfg)
+		close(exited)
+	}()
 	stopped := false
 	stop := func() {
 		if stopped {
@@ -148,24 +207,20 @@ func whStart(t *testing.T, kubeconfig string, port int) func() {
 		}
 	}
 	t.Cleanup(stop)
-	return stop
+	return "https://" + bound.Addr(t, "Serving the admission webhook", exited, whReadyLimit), stop
 }
 
 // whWaitServing waits until the API server calls the webhook successfully: the
 // webhook has written its CA into the configurations and serves with its certificate.
 func whWaitServing(ctx context.Context, t *testing.T, client kubernetes.Interface, ns string) {
 	t.Helper()
-	deadline := time.Now().Add(whReadyLimit)
 	probe := whPod("probe", "1", nil)
-	for {
-		_, err := client.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the API server could not call the webhook within %s: %v", whReadyLimit, err)
-		}
-		sleep(ctx, t)
+	var last error
+	if err := wait.PollUntilContextTimeout(ctx, pollInterval, whReadyLimit, true, func(ctx context.Context) (bool, error) {
+		_, last = client.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return last == nil, nil
+	}); err != nil {
+		t.Fatalf("the API server could not call the webhook within %s (%v): %v", whReadyLimit, err, last)
 	}
 }
 

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // TestServeListenersHardened starts the program's server as its Deployment
@@ -22,19 +25,16 @@ func TestServeListenersHardened(t *testing.T) {
 	cfg := serveOnLoopback(t, dir)
 	tlsAddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	plain := &http.Client{Timeout: 5 * time.Second}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var last error
+	if err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
 		resp, err := plain.Get("http://" + cfg.HealthProbeBindAddress + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+		if last = err; err != nil {
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready after 20s: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	}); err != nil {
+		t.Fatalf("not ready within 20s (%v): %v", err, last)
 	}
 
 	t.Run("handshakes", func(t *testing.T) {

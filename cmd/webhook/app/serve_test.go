@@ -21,6 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/ktesting"
+
 	"github.com/gpuplane/gpuplane/internal/wiretest"
 )
 
@@ -69,17 +73,22 @@ func writeServingCert(t *testing.T, dir string) *x509.CertPool {
 }
 
 // serveOnLoopback runs Serve with the serving certificate in dir, the TLS
-// port, metrics and probes each on a free port of 127.0.0.1, until the test
-// ends; the test then fails if Serve does not return cleanly.
+// port, metrics and probes each on a port of 127.0.0.1 the kernel picks,
+// until the test ends; the test then fails if Serve does not return
+// cleanly. The configuration returned holds the addresses Serve bound.
 func serveOnLoopback(t *testing.T, dir string) Config {
 	t.Helper()
 	cfg := Config{}.Default()
-	cfg.Host, cfg.Port, cfg.CertDir = "127.0.0.1", wiretest.FreePort(t), dir
-	cfg.MetricsBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
-	cfg.HealthProbeBindAddress = "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
-	ctx, cancel := context.WithCancel(context.Background())
+	cfg.Host, cfg.Port, cfg.CertDir = "127.0.0.1", 0, dir
+	cfg.MetricsBindAddress, cfg.HealthProbeBindAddress = "127.0.0.1:0", "127.0.0.1:0"
+	bound, logger := wiretest.NewBoundLog(ktesting.NewLogger(t, ktesting.DefaultConfig))
+	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger))
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, cfg) }()
+	exited := make(chan struct{})
+	go func() {
+		done <- Serve(ctx, cfg)
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -91,6 +100,16 @@ func serveOnLoopback(t *testing.T, dir string) Config {
 			t.Error("Serve did not return after its context ended")
 		}
 	})
+	tlsAddr := bound.Addr(t, "Serving the admission webhook", exited, 20*time.Second)
+	_, port, err := net.SplitHostPort(tlsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Port, err = strconv.Atoi(port); err != nil {
+		t.Fatal(err)
+	}
+	cfg.MetricsBindAddress = bound.Addr(t, "Serving metrics", exited, 20*time.Second)
+	cfg.HealthProbeBindAddress = bound.Addr(t, "Serving health probes", exited, 20*time.Second)
 	return cfg
 }
 
@@ -111,16 +130,13 @@ func TestServeWithCertDir(t *testing.T) {
 		return resp.StatusCode, string(body), err
 	}
 	// Ready once the probes answer; bounded in time.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		code, _, err := get("http://" + cfg.HealthProbeBindAddress + "/readyz")
-		if err == nil && code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready after 20s: %d %v", code, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var code int
+	var last error
+	if err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
+		code, _, last = get("http://" + cfg.HealthProbeBindAddress + "/readyz")
+		return last == nil && code == http.StatusOK, nil
+	}); err != nil {
+		t.Fatalf("not ready within 20s (%v): %d %v", err, code, last)
 	}
 	if code, _, err := get("http://" + cfg.HealthProbeBindAddress + "/healthz"); err != nil || code != http.StatusOK {
 		t.Errorf("healthz: %d %v", code, err)
@@ -159,7 +175,7 @@ func TestServeWithCertDir(t *testing.T) {
 func TestServeFailsOnMissingCertificates(t *testing.T) {
 	cfg := Config{}.Default()
 	cfg.CertDir = t.TempDir()
-	cfg.Host, cfg.Port = "127.0.0.1", wiretest.FreePort(t)
+	cfg.Host, cfg.Port = "127.0.0.1", 0
 	cfg.MetricsBindAddress, cfg.HealthProbeBindAddress = "0", "0"
 	if err := Serve(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "--cert-dir") {
 		t.Errorf("Serve = %v, want an error naming --cert-dir", err)
