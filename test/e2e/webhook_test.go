@@ -338,7 +338,7 @@ func whCheckPods(ctx context.Context, t *testing.T, client kubernetes.Interface,
 		},
 		{
 			name: "one-vgpu", gpu: "1(VGPU)", applied: "1(VGPU)",
-			resources: whList("tencent.com/vcuda-core", "100", "tencent.com/vcuda-memory", "64"),
+			resources: whList("tencent.com/vcuda-core", "100"),
 			terms:     [][]corev1.NodeSelectorRequirement{{vgpuTrue}}, tolerate: true,
 		},
 		{
