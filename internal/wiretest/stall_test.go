@@ -155,8 +155,8 @@ func TestBoundLog(t *testing.T) {
 func TestLoggedAddr(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "program.log")
 	first := `I1204 14:00:00.000000   12 run.go:153] "Serving metrics and health" address="127.0.0.1:40001"` + "\n" +
-		`I1204 14:00:00.000001   12 run.go:153] "Serving the scheduler extender" address="127.0.0.1:40002" policy="auto"` + "\n"
-	restart := `I1204 14:00:05.000000   13 run.go:153] "Serving the scheduler extender" address="127.0.0.1:40003" policy="auto"` + "\n"
+		`I1204 14:00:00.000001   12 run.go:153] "Serving the scheduling API" address="127.0.0.1:40002" policy="auto"` + "\n"
+	restart := `I1204 14:00:05.000000   13 run.go:153] "Serving the scheduling API" address="127.0.0.1:40003" policy="auto"` + "\n"
 	if err := os.WriteFile(path, []byte(first+restart), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +166,8 @@ func TestLoggedAddr(t *testing.T) {
 		want string // "": not found
 	}{
 		{msg: "Serving metrics and health", want: "127.0.0.1:40001"},
-		{msg: "Serving the scheduler extender", want: "127.0.0.1:40002"},
-		{msg: "Serving the scheduler extender", from: int64(len(first)), want: "127.0.0.1:40003"},
+		{msg: "Serving the scheduling API", want: "127.0.0.1:40002"},
+		{msg: "Serving the scheduling API", from: int64(len(first)), want: "127.0.0.1:40003"},
 		{msg: "Serving metrics and health", from: int64(len(first))},
 		{msg: "Serving"}, // only the start of the messages logged
 	}

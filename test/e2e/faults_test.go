@@ -180,7 +180,7 @@ func faultStartExtender(t *testing.T, bin, dir, kubeconfig, addr string) *faultP
 		}
 		p = faultRun(t, "extender", bin, dir, args...)
 		var err error
-		if p.addr, err = wiretest.LoggedAddr(p.log, from, "Serving the scheduler extender", p.done, faultReadyLimit); err == nil {
+		if p.addr, err = wiretest.LoggedAddr(p.log, from, "Serving the scheduling API", p.done, faultReadyLimit); err == nil {
 			return true, nil
 		}
 		if log, _ := os.ReadFile(p.log); !strings.Contains(string(log[min(from, int64(len(log))):]), "address already in use") {
