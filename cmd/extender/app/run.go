@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -103,43 +102,16 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	if err != nil {
 		return err
 	}
-	// Every listener is opened before anything runs, so a port already taken
-	// fails the start cleanly instead of leaving half the servers running.
-	type server struct {
-		what    string
-		ln      net.Listener
-		handler http.Handler
-	}
-	var servers []server
-	closeAll := func() {
-		for _, s := range servers {
-			_ = s.ln.Close()
-		}
-	}
-	if d.Listener == nil {
-		if d.Listener, err = httpserver.Listen("the scheduling API", o.Listen); err != nil {
-			return err
-		}
-	}
-	servers = append(servers, server{"the scheduling API", d.Listener, ext.Handler(extender.HandlerOptions{
-		MaxBodyBytes: o.MaxBodyBytes, Ready: informers.Synced, Gatherer: d.Registry, Logger: logger.WithName("http"),
-	})})
-	for _, extra := range []struct {
-		what, addr string
-		h          http.Handler
-	}{
-		{"metrics", o.MetricsBindAddress, extender.MetricsHandler(d.Registry)},
-		{"health probes", o.ProbeBindAddress, extender.ProbeHandler(informers.Synced)},
-	} {
-		if httpserver.Disabled(extra.addr) {
-			continue
-		}
-		ln, err := httpserver.Listen(extra.what, extra.addr)
-		if err != nil {
-			closeAll()
-			return err
-		}
-		servers = append(servers, server{extra.what, ln, extra.h})
+	// Every listener is opened before anything runs (httpserver.OpenAll).
+	servers, err := httpserver.OpenAll([]httpserver.Endpoint{
+		{What: "the scheduling API", Addr: o.Listen, Listener: d.Listener, Handler: ext.Handler(extender.HandlerOptions{
+			MaxBodyBytes: o.MaxBodyBytes, Ready: informers.Synced, Gatherer: d.Registry, Logger: logger.WithName("http"),
+		})},
+		{What: "metrics", Addr: o.MetricsBindAddress, Optional: true, Handler: extender.MetricsHandler(d.Registry)},
+		{What: "health probes", Addr: o.ProbeBindAddress, Optional: true, Handler: extender.ProbeHandler(informers.Synced)},
+	})
+	if err != nil {
+		return err
 	}
 
 	g, ctx := errgroup.WithContext(ctx)
@@ -153,10 +125,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	if loads != nil {
 		g.Go(func() error { return loads.Run(ctx) })
 	}
-	for _, s := range servers {
-		logger.Info("Serving "+s.what, "address", s.ln.Addr().String())
-		g.Go(func() error { return httpserver.Serve(ctx, s.ln, s.handler, nil) })
-	}
+	httpserver.ServeAll(ctx, g, servers)
 	logger.Info("Scheduler extender configuration", "policy", policy.Name(), "prometheus", o.Load.URL)
 	go func() {
 		if informers.WaitForSync(ctx) {

@@ -52,51 +52,22 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	// Every listener is opened before anything runs, so a port already taken fails the
-	// start cleanly instead of leaving half the servers running.
-	type server struct {
-		what    string
-		ln      net.Listener
-		handler http.Handler
-		tls     *tls.Config
-	}
-	plain := []struct {
-		what, addr string
-		handler    http.Handler
-	}{
-		{"metrics", cfg.MetricsBindAddress, promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})},
-		{"health probes", cfg.HealthProbeBindAddress, probes(map[string]healthz.Checker{
+	// Every listener is opened before anything runs (httpserver.OpenAll).
+	servers, err := httpserver.OpenAll([]httpserver.Endpoint{
+		{What: "the admission webhook", Addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), Handler: handler,
+			TLS: webhook.TLSConfig(certs.get)},
+		{What: "metrics", Addr: cfg.MetricsBindAddress, Optional: true,
+			Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})},
+		{What: "health probes", Addr: cfg.HealthProbeBindAddress, Optional: true, Handler: probes(map[string]healthz.Checker{
 			"certificate": func(*http.Request) error { return certs.ready() },
 		})},
-	}
-	var servers []server
-	closeAll := func() {
-		for _, s := range servers {
-			_ = s.ln.Close()
-		}
-	}
-	ln, err := httpserver.Listen("the webhook", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	})
 	if err != nil {
 		return err
 	}
-	servers = append(servers, server{"the admission webhook", ln, handler, webhook.TLSConfig(certs.get)})
-	for _, p := range plain {
-		if httpserver.Disabled(p.addr) {
-			continue
-		}
-		ln, err := httpserver.Listen(p.what, p.addr)
-		if err != nil {
-			closeAll()
-			return err
-		}
-		servers = append(servers, server{p.what, ln, p.handler, nil})
-	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return certs.run(ctx) })
-	for _, s := range servers {
-		logger.Info("Serving "+s.what, "address", s.ln.Addr().String())
-		g.Go(func() error { return httpserver.Serve(ctx, s.ln, s.handler, s.tls) })
-	}
+	httpserver.ServeAll(ctx, g, servers)
 	logger.Info("Webhook configuration", "catalog", cfg.Catalog, "schedulerName", cfg.SchedulerName, "selfSigned", cfg.SelfSigned)
 	return g.Wait()
 }
