@@ -1,6 +1,8 @@
 package httpserver
 
 import (
+	"go.uber.org/goleak"
+
 	"bufio"
 	"context"
 	"errors"
@@ -74,7 +76,7 @@ func start(t *testing.T, ctx context.Context, h http.Handler) (string, func() er
 // TestServeLetsRequestsInFlightFinish: when the context ends, a request being
 // answered is answered whole, and Serve returns nil after it.
 func TestServeLetsRequestsInFlightFinish(t *testing.T) {
-	base := wiretest.Goroutines()
+	ignore := goleak.IgnoreCurrent()
 	entered, release := make(chan struct{}), make(chan struct{})
 	addr, stop := start(t, context.Background(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(entered)
@@ -113,7 +115,7 @@ func TestServeLetsRequestsInFlightFinish(t *testing.T) {
 		t.Errorf("Serve = %v, want nil after a stop", err)
 	}
 	http.DefaultClient.CloseIdleConnections()
-	wiretest.Settle(t, base)
+	wiretest.NoLeaks(t, ignore)
 }
 
 // TestServeGivesRequestsTheLogger: handlers log with the logger of Serve's
@@ -177,7 +179,7 @@ func TestServeCutsSlowClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the 30s read and idle timeouts")
 	}
-	base := wiretest.Goroutines()
+	ignore := goleak.IgnoreCurrent()
 	addr, stop := start(t, context.Background(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, "ok")
@@ -210,7 +212,7 @@ func TestServeCutsSlowClients(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	wiretest.Settle(t, base)
+	wiretest.NoLeaks(t, ignore)
 }
 
 // TestServeRefusesHugeHeaders: headers past MaxHeaderBytes get 431.

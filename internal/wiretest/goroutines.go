@@ -2,7 +2,6 @@ package wiretest
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"time"
 
@@ -34,35 +33,5 @@ func noLeaks(t testing.TB, limit time.Duration, opts ...goleak.Option) {
 		})
 	if err != nil {
 		t.Fatalf("goroutines left %s after the servers were stopped: %v", limit, last)
-	}
-}
-
-// Goroutines is the count Settle starts from, after a collection so that
-// finished goroutines are gone.
-//
-// Deprecated: a count cannot tell which goroutine leaked, nor a leak from
-// one that ended meanwhile. Take goleak.IgnoreCurrent() where Goroutines
-// was called and pass it to NoLeaks where Settle was.
-func Goroutines() int {
-	runtime.GC()
-	return runtime.NumGoroutine()
-}
-
-// Settle fails t, with every goroutine's stack, when the goroutine count is
-// not back to base within settleLimit.
-//
-// Deprecated: use NoLeaks (see Goroutines).
-func Settle(t testing.TB, base int) {
-	t.Helper()
-	n := 0
-	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, settleLimit, true,
-		func(context.Context) (bool, error) {
-			n = Goroutines()
-			return n <= base, nil
-		})
-	if err != nil {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		t.Fatalf("%d goroutines left, %d before the test:\n%s", n, base, buf)
 	}
 }

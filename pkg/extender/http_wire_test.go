@@ -1,6 +1,8 @@
 package extender
 
 import (
+	"go.uber.org/goleak"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -83,7 +85,7 @@ func wireServer(t *testing.T, h *harness, maxBody int64, readTimeout time.Durati
 // it is left behind.
 func TestWireBadInput(t *testing.T) {
 	h := newHarness(t, harnessOptions{}, wireObjects()...)
-	base := wiretest.Goroutines()
+	ignore := goleak.IgnoreCurrent()
 	addr, stop := wireServer(t, h, 1<<16, 0)
 	transport := &http.Transport{}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: transport}
@@ -152,7 +154,7 @@ func TestWireBadInput(t *testing.T) {
 
 	transport.CloseIdleConnections()
 	stop()
-	wiretest.Settle(t, base)
+	wiretest.NoLeaks(t, ignore)
 }
 
 // TestWireSlowClients holds connections open without finishing a request:
@@ -160,7 +162,7 @@ func TestWireBadInput(t *testing.T) {
 // keeping a goroutine and a socket per slow client for ever.
 func TestWireSlowClients(t *testing.T) {
 	h := newHarness(t, harnessOptions{}, wireObjects()...)
-	base := wiretest.Goroutines()
+	ignore := goleak.IgnoreCurrent()
 	// ReadTimeout is shortened to keep the test quick; the header timeout is
 	// the programs' fixed one (10s).
 	addr, stop := wireServer(t, h, 1<<16, time.Second)
@@ -187,7 +189,7 @@ func TestWireSlowClients(t *testing.T) {
 	}
 	wg.Wait()
 	stop()
-	wiretest.Settle(t, base)
+	wiretest.NoLeaks(t, ignore)
 }
 
 // TestWireConcurrentBindsForTheLastShare sends many binds at once for pods

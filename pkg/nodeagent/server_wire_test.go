@@ -1,6 +1,8 @@
 package nodeagent
 
 import (
+	"go.uber.org/goleak"
+
 	"context"
 	"net"
 	"sync"
@@ -18,7 +20,7 @@ import (
 // ever. Each such connection is closed within the server's timeouts, and
 // once the server stops no goroutine of it is left.
 func TestServeCutsSlowClients(t *testing.T) {
-	base := wiretest.Goroutines()
+	ignore := goleak.IgnoreCurrent()
 	ctx, cancel := context.WithCancel(context.Background())
 	bound := make(chan net.Addr, 1)
 	done, err := serve(ctx, "127.0.0.1:0", newMetricsMux(prometheus.NewRegistry()), func(a net.Addr) { bound <- a })
@@ -62,5 +64,5 @@ func TestServeCutsSlowClients(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	wiretest.Settle(t, base)
+	wiretest.NoLeaks(t, ignore)
 }

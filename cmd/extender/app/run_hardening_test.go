@@ -1,6 +1,8 @@
 package app
 
 import (
+	"go.uber.org/goleak"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -26,7 +28,7 @@ import (
 // Once Run returns, none of its goroutines is left.
 func TestRunPortsApart(t *testing.T) {
 	client := fake.NewClientset(vgpuNode(t, "v"), sharePod("p"))
-	base := wiretest.Goroutines()
+	ignore := goleak.IgnoreCurrent()
 	free := func() string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -114,7 +116,7 @@ func TestRunPortsApart(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not return after its context ended")
 	}
-	wiretest.Settle(t, base)
+	wiretest.NoLeaks(t, ignore)
 }
 
 func callQuietly(hc *http.Client, url string) (int, error) {
