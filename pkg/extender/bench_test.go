@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http/httptest"
-	"runtime"
 	"slices"
 	"syscall"
 	"testing"
@@ -15,73 +13,20 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
-	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/internal/extendertest"
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
-// benchCluster returns nodes of 8 cards, half whole V100 and half vGPU T4,
-// and podsPerNode bound pods on each, drawn at random so that nodes differ
-// as in a real cluster: on the V100s 0..6 pods of one whole card and the
-// rest without GPU; on the T4s shares of 10..50% on random cards (a pod
-// without GPU where the card drawn is full). The pods are as the API server
-// holds them (image, env, labels and all).
-func benchCluster(nodes, podsPerNode int) ([]*corev1.Node, []*corev1.Pod) {
-	rng := rand.New(rand.NewPCG(11, 12))
-	sizes := []int{10, 20, 25, 30, 50}
-	ns := make([]*corev1.Node, nodes)
-	var ps []*corev1.Pod
-	for i := range ns {
-		name := fmt.Sprintf("node-%05d", i)
-		vgpu := i%2 == 1
-		if vgpu {
-			ns[i] = makeNode(name).vgpuCards(8, "T4").obj()
-		} else {
-			ns[i] = makeNode(name).whole(8, "V100").obj()
-		}
-		wholePods := rng.IntN(7)
-		var cores [8]int
-		for j := range podsPerNode {
-			var p *corev1.Pod
-			pb := makePod(fmt.Sprintf("p-%05d-%02d", i, j))
-			switch {
-			case vgpu:
-				card, size := rng.IntN(8), sizes[rng.IntN(len(sizes))]
-				if cores[card]+size > 100 {
-					p = pb.on(name).obj()
-					break
-				}
-				cores[card] += size
-				p = pb.vgpu(0, size, size*64/100).types("T4").
-					assigned(name, api.CardShare{Index: card, Cores: size, MemoryMiB: int64(size*64/100) * 256}).obj()
-			case j < wholePods:
-				p = pb.gpus(1).types("V100").on(name).obj()
-			default:
-				p = pb.on(name).obj()
-			}
-			c := &p.Spec.Containers[0]
-			c.Image = "registry.example/team/train:v1.2.3"
-			c.Command = []string{"python", "-m", "train", "--epochs=100"}
-			c.Env = []corev1.EnvVar{{Name: "DATA", Value: "/data/set-a"}, {Name: "LOG_LEVEL", Value: "info"}}
-			c.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("16Gi")}
-			p.Labels = map[string]string{"app": "train", "team": "vision", "job": fmt.Sprintf("job-%d", i)}
-			pb.annotate(api.AnnotationApplied, "1(V100)")
-			p.Status.Phase = corev1.PodRunning
-			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
-			ps = append(ps, p)
-		}
-	}
-	return ns, ps
-}
-
 func benchExtender(b *testing.B, nodes, podsPerNode int, policy string) (*Extender, []string) {
 	b.Helper()
-	state := NewState(testVoc, fakeClock(), time.Minute, klog.Background())
-	ns, ps := benchCluster(nodes, podsPerNode)
+	state := cache.NewState(testVoc, extendertest.Clock(), time.Minute, klog.Background())
+	ns, ps := extendertest.Cluster(nodes, podsPerNode)
 	for _, n := range ns {
 		state.SetNode(n)
 	}
@@ -95,7 +40,15 @@ func benchExtender(b *testing.B, nodes, podsPerNode int, policy string) (*Extend
 	if learner != nil {
 		// The mix of the cluster: what auto and fgd measure against.
 		for _, pod := range ps[:min(len(ps), 1000)] {
-			observeRequest(pod, testVoc, learner.Observe)
+			req, err := request.Of(pod, testVoc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range req.Parts {
+				if req.Parts[i].Req.Cards > 0 {
+					learner.Observe(&req.Parts[i].Req)
+				}
+			}
 		}
 	}
 	m, err := NewMetrics(prometheus.NewRegistry(), state)
@@ -154,9 +107,9 @@ func reportPercentiles(b *testing.B, d []time.Duration) {
 // the extender does per scheduling cycle, without the HTTP transport.
 func BenchmarkFilterPrioritize(b *testing.B) {
 	pods := map[string]*corev1.Pod{
-		"whole":   makePod("p").gpus(2).types("V100").obj(),
-		"share":   makePod("p").vgpu(0, 50, 32).types("T4").obj(),
-		"anycard": makePod("p").gpus(1).obj(),
+		"whole":   extendertest.MakePod("p").GPUs(2).Types("V100").Obj(),
+		"share":   extendertest.MakePod("p").VGPU(0, 50, 32).Types("T4").Obj(),
+		"anycard": extendertest.MakePod("p").GPUs(1).Obj(),
 	}
 	for _, nodes := range []int{1000, 5000, 10000} {
 		for _, policy := range []string{placement.PolicyAuto, placement.PolicyBinpack} {
@@ -224,7 +177,7 @@ func benchHTTP(b *testing.B, schedule func(b *testing.B, post poster, args []byt
 		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
 			ext, names := benchExtender(b, nodes, 8, placement.PolicyAuto)
 			h := ext.Handler(HandlerOptions{})
-			pod := makePod("p").vgpu(0, 50, 32).types("T4").obj()
+			pod := extendertest.MakePod("p").VGPU(0, 50, 32).Types("T4").Obj()
 			args, err := json.Marshal(extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
 			if err != nil {
 				b.Fatal(err)
@@ -240,60 +193,4 @@ func benchHTTP(b *testing.B, schedule func(b *testing.B, post poster, args []byt
 			timePerPod(b, schedule(b, post, args))
 		})
 	}
-}
-
-// BenchmarkStateMemory measures the heap the extender holds for 5,000 nodes
-// of 8 cards and 40,000 bound pods: its own state, and the state together
-// with the informer cache (the summaries of nodes and bound pods the
-// informers keep, cards and records included, as the transforms build them).
-func BenchmarkStateMemory(b *testing.B) {
-	const nodes, podsPerNode = 5000, 8
-	for b.Loop() {
-		base := heapInUse()
-		ns, ps := benchCluster(nodes, podsPerNode)
-		state := NewState(testVoc, fakeClock(), time.Minute, klog.Background())
-		nodeT, podT := nodeTransform(state), podTransform(state, true)
-		cache := make([]any, 0, len(ns)+len(ps))
-		for _, n := range ns {
-			obj, err := nodeT(n)
-			if err != nil {
-				b.Fatal(err)
-			}
-			cache = append(cache, obj)
-		}
-		for _, p := range ps {
-			obj, err := podT(p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			cache = append(cache, obj)
-		}
-		ns, ps = nil, nil
-		cacheBytes := heapInUse() - base
-		nodeH, podH := nodeHandlers(state), podHandlers(state, func(*placement.Request) {})
-		for _, obj := range cache {
-			if _, ok := obj.(*cachedNode); ok {
-				nodeH.OnAdd(obj, true)
-			} else {
-				podH.OnAdd(obj, true)
-			}
-		}
-		stateBytes := heapInUse() - base - cacheBytes
-		b.ReportMetric(float64(stateBytes)/(1<<20), "MiB-state")
-		b.ReportMetric(float64(cacheBytes)/(1<<20), "MiB-cache")
-		b.ReportMetric(float64(stateBytes+cacheBytes)/(1<<20), "MiB-total")
-		if s := state.Sizes(); s.BoundPods != nodes*podsPerNode || s.Cards != nodes*8 {
-			b.Fatalf("sizes %+v", s)
-		}
-		runtime.KeepAlive(cache)
-		runtime.KeepAlive(state)
-	}
-}
-
-func heapInUse() int64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 )
 
@@ -21,7 +22,7 @@ import (
 // rank lower are left out without a reason: kube-scheduler reports reasons
 // only for a pod that fits nowhere, and then every node has one.
 func (e *Extender) FilterBest(ctx context.Context, args *extenderv1.ExtenderArgs) *extenderv1.ExtenderFilterResult {
-	return e.filterBest(ctx, args).result()
+	return e.filterBest(ctx, args).Result()
 }
 
 // filterBest is FilterBest before the answer is shaped: filter's outcome
@@ -35,7 +36,7 @@ func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs
 		// alike).
 		return o
 	}
-	fitting := make([]*nodeSnapshot, 0, o.fitting)
+	fitting := make([]*cache.NodeSnapshot, 0, o.fitting)
 	for i, ok := range o.fit {
 		if ok {
 			fitting = append(fitting, o.snaps[i])

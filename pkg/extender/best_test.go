@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/internal/extendertest"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
@@ -16,18 +17,18 @@ import (
 // whose cards are partly shared.
 func bestCluster() []runtime.Object {
 	return []runtime.Object{
-		makeNode("empty").whole(8, "V100").obj(),
-		makeNode("empty-2").whole(8, "V100").obj(),
-		makeNode("half").whole(8, "V100").obj(),
-		makeNode("half-2").whole(8, "V100").obj(),
-		makeNode("full").whole(8, "V100").obj(),
-		makeNode("t4").whole(4, "T4").obj(),
-		makeNode("a100-vgpu").vgpuCards(2, "A100").obj(),
-		makeNode("a100-vgpu-empty").vgpuCards(2, "A100").obj(),
-		makePod("a").gpus(4).on("half").obj(),
-		makePod("a2").gpus(4).on("half-2").obj(),
-		makePod("b").gpus(8).on("full").obj(),
-		makePod("share").vgpu(0, 60, 0).on("a100-vgpu").obj(),
+		extendertest.MakeNode("empty").Whole(8, "V100").Obj(),
+		extendertest.MakeNode("empty-2").Whole(8, "V100").Obj(),
+		extendertest.MakeNode("half").Whole(8, "V100").Obj(),
+		extendertest.MakeNode("half-2").Whole(8, "V100").Obj(),
+		extendertest.MakeNode("full").Whole(8, "V100").Obj(),
+		extendertest.MakeNode("t4").Whole(4, "T4").Obj(),
+		extendertest.MakeNode("a100-vgpu").VGPUCards(2, "A100").Obj(),
+		extendertest.MakeNode("a100-vgpu-empty").VGPUCards(2, "A100").Obj(),
+		extendertest.MakePod("a").GPUs(4).On("half").Obj(),
+		extendertest.MakePod("a2").GPUs(4).On("half-2").Obj(),
+		extendertest.MakePod("b").GPUs(8).On("full").Obj(),
+		extendertest.MakePod("share").VGPU(0, 60, 0).On("a100-vgpu").Obj(),
 	}
 }
 
@@ -38,12 +39,12 @@ func bestCluster() []runtime.Object {
 func TestFilterBest(t *testing.T) {
 	names := []string{"empty", "empty-2", "half", "half-2", "full", "t4", "a100-vgpu", "a100-vgpu-empty", "ghost"}
 	pods := map[string]*corev1.Pod{
-		"2(V100)":    makePod("p").gpus(2).types("V100").obj(),
-		"2":          makePod("p").gpus(2).obj(),
-		"8":          makePod("p").gpus(8).obj(),
-		"0.3(A100)":  makePod("p").vgpu(0, 30, 0).types("A100").obj(),
-		"9: no node": makePod("p").gpus(9).obj(),
-		"no GPU":     makePod("p").obj(),
+		"2(V100)":    extendertest.MakePod("p").GPUs(2).Types("V100").Obj(),
+		"2":          extendertest.MakePod("p").GPUs(2).Obj(),
+		"8":          extendertest.MakePod("p").GPUs(8).Obj(),
+		"0.3(A100)":  extendertest.MakePod("p").VGPU(0, 30, 0).Types("A100").Obj(),
+		"9: no node": extendertest.MakePod("p").GPUs(9).Obj(),
+		"no GPU":     extendertest.MakePod("p").Obj(),
 	}
 	want := map[string]map[string][]string{ // policy -> pod -> kept nodes
 		placement.PolicyBinpack: {
@@ -99,9 +100,9 @@ func TestFilterBestNodeObjects(t *testing.T) {
 	h := newHarness(t, harnessOptions{policy: placement.PolicyBinpack}, bestCluster()...)
 	nodes := &corev1.NodeList{}
 	for _, n := range []string{"empty", "half", "full", "half-2"} {
-		nodes.Items = append(nodes.Items, *makeNode(n).whole(8, "V100").obj())
+		nodes.Items = append(nodes.Items, *extendertest.MakeNode(n).Whole(8, "V100").Obj())
 	}
-	got := h.ext.FilterBest(h.ctx, &extenderv1.ExtenderArgs{Pod: makePod("p").gpus(2).obj(), Nodes: nodes})
+	got := h.ext.FilterBest(h.ctx, &extenderv1.ExtenderArgs{Pod: extendertest.MakePod("p").GPUs(2).Obj(), Nodes: nodes})
 	if got.NodeNames != nil || got.Nodes == nil {
 		t.Fatalf("answer %+v, want Node objects", got)
 	}

@@ -14,6 +14,8 @@ import (
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
@@ -53,28 +55,27 @@ func (e *Extender) bind(ctx context.Context, args *extenderv1.ExtenderBindingArg
 		}
 		return bindInvalid, fmt.Errorf("bind %s to %s: already bound to %s", key, args.Node, pod.Spec.NodeName)
 	}
-	req, err := translate(pod, e.voc)
+	req, err := request.Of(pod, e.voc)
 	if err != nil {
 		return bindInvalid, fmt.Errorf("bind %s: %w", key, err)
 	}
 	var chosen choice
 	loads, fresh := e.load.Current()
-	err = e.state.Reserve(args.Node, pod.UID, key, func(s *nodeSnapshot) (*podRecord, error) {
-		if s.err != nil {
-			return nil, s.err
+	err = e.state.Reserve(args.Node, pod.UID, key, func(s *cache.NodeSnapshot) (*cache.Holding, error) {
+		if s.Err() != nil {
+			return nil, s.Err()
 		}
 		if fresh {
 			// The cards are chosen with their measured load, as the
 			// node was scored.
-			withLoads := *s
-			withLoads.node = placement.Node{}
-			if withLoad(&withLoads.node, &s.node, loads) {
-				s = &withLoads
+			var n placement.Node
+			if withLoad(&n, s.Node(), loads) {
+				s = s.WithNode(n)
 			}
 		}
 		c, err := choose(s, &req, e.policy)
 		chosen = c
-		return c.record, err
+		return c.holding, err
 	})
 	if err != nil {
 		return bindNoFit, fmt.Errorf("bind %s to %s: %w", key, args.Node, err)

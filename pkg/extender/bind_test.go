@@ -14,6 +14,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/internal/extendertest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 )
 
@@ -71,19 +72,19 @@ func TestBindVGPU(t *testing.T) {
 	}{
 		{
 			name: "share",
-			pod:  makePod("p").vgpu(0, 50, 32).obj(),
+			pod:  extendertest.MakePod("p").VGPU(0, 50, 32).Obj(),
 			want: []api.ContainerAssignment{{Index: 0, Name: "main", Cards: []api.CardShare{{Index: 0, Cores: 50, MemoryMiB: 8192}}}},
 			used: []int64{500, 0, 0, 0},
 		},
 		{
 			name: "two virtual whole cards",
-			pod:  makePod("p").vgpu(0, 200, 0).obj(),
+			pod:  extendertest.MakePod("p").VGPU(0, 200, 0).Obj(),
 			want: []api.ContainerAssignment{{Index: 0, Name: "main", Cards: []api.CardShare{{Index: 0, Cores: 100, MemoryMiB: 16384}, {Index: 1, Cores: 100, MemoryMiB: 16384}}}},
 			used: []int64{1000, 1000, 0, 0},
 		},
 		{
 			name: "two containers",
-			pod:  makePod("p").vgpu(0, 60, 4).vgpu(1, 60, 4).obj(),
+			pod:  extendertest.MakePod("p").VGPU(0, 60, 4).VGPU(1, 60, 4).Obj(),
 			want: []api.ContainerAssignment{
 				{Index: 0, Name: "main", Cards: []api.CardShare{{Index: 0, Cores: 60, MemoryMiB: 1024}}},
 				{Index: 1, Name: "c1", Cards: []api.CardShare{{Index: 1, Cores: 60, MemoryMiB: 1024}}},
@@ -93,13 +94,13 @@ func TestBindVGPU(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, harnessOptions{}, makeNode("v").vgpuCards(4, "T4").obj())
+			h := newHarness(t, harnessOptions{}, extendertest.MakeNode("v").VGPUCards(4, "T4").Obj())
 			h.create(tc.pod)
 			if err := h.bind("p", "v"); err != nil {
 				t.Fatal(err)
 			}
 			pod := h.pod("p")
-			a := checkGPUManagerAnnotations(t, pod, epoch.UnixNano())
+			a := checkGPUManagerAnnotations(t, pod, extendertest.Epoch.UnixNano())
 			if !reflect.DeepEqual(a.Containers, tc.want) {
 				t.Errorf("assigned %+v, want %+v", a.Containers, tc.want)
 			}
@@ -122,8 +123,8 @@ func TestBindVGPU(t *testing.T) {
 }
 
 func TestBindWholeCards(t *testing.T) {
-	h := newHarness(t, harnessOptions{}, makeNode("w").whole(4, "V100").obj())
-	h.create(makePod("p").gpus(3).types("V100").obj())
+	h := newHarness(t, harnessOptions{}, extendertest.MakeNode("w").Whole(4, "V100").Obj())
+	h.create(extendertest.MakePod("p").GPUs(3).Types("V100").Obj())
 	if err := h.bind("p", "w"); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestBindWholeCards(t *testing.T) {
 	if got := used(t, h.state, "w"); !reflect.DeepEqual(got, []int64{1000, 1000, 1000, 0}) {
 		t.Fatalf("used %v", got)
 	}
-	h.create(makePod("q").gpus(2).types("V100").obj())
+	h.create(extendertest.MakePod("q").GPUs(2).Types("V100").Obj())
 	err := h.bind("q", "w")
 	if err == nil || !strings.Contains(err.Error(), "w: 1 free V100, pod needs 2") {
 		t.Fatalf("second bind = %v, want the shortfall", err)
@@ -162,8 +163,8 @@ func TestBindFailuresGiveTheCardsBack(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, harnessOptions{}, makeNode("v").vgpuCards(1, "T4").obj())
-			h.create(makePod("p").vgpu(0, 50, 0).obj())
+			h := newHarness(t, harnessOptions{}, extendertest.MakeNode("v").VGPUCards(1, "T4").Obj())
+			h.create(extendertest.MakePod("p").VGPU(0, 50, 0).Obj())
 			tc.setup(h)
 			if err := h.bind("p", "v"); err == nil || !strings.Contains(err.Error(), "api server says no") {
 				t.Fatalf("bind = %v, want the API error", err)
@@ -179,8 +180,8 @@ func TestBindFailuresGiveTheCardsBack(t *testing.T) {
 }
 
 func TestBindRefuses(t *testing.T) {
-	h := newHarness(t, harnessOptions{}, makeNode("v").vgpuCards(1, "T4").obj(), makeNode("w").whole(1, "T4").obj())
-	h.create(makePod("p").vgpu(0, 50, 0).obj(), makePod("bad").vgpu(0, 150, 0).obj())
+	h := newHarness(t, harnessOptions{}, extendertest.MakeNode("v").VGPUCards(1, "T4").Obj(), extendertest.MakeNode("w").Whole(1, "T4").Obj())
+	h.create(extendertest.MakePod("p").VGPU(0, 50, 0).Obj(), extendertest.MakePod("bad").VGPU(0, 150, 0).Obj())
 	cases := []struct {
 		name string
 		args extenderv1.ExtenderBindingArgs
@@ -225,13 +226,13 @@ func TestConcurrentBindsForTheLastShare(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			objs := []runtime.Object{makeNode("v").vgpuCards(1, "T4").obj()}
+			objs := []runtime.Object{extendertest.MakeNode("v").VGPUCards(1, "T4").Obj()}
 			if tc.held > 0 {
-				objs = append(objs, makePod("held").vgpu(0, tc.held, 0).assigned("v", api.CardShare{Index: 0, Cores: tc.held}).obj())
+				objs = append(objs, extendertest.MakePod("held").VGPU(0, tc.held, 0).Assigned("v", api.CardShare{Index: 0, Cores: tc.held}).Obj())
 			}
 			h := newHarness(t, harnessOptions{}, objs...)
 			for i := range tc.pods {
-				h.create(makePod(fmt.Sprintf("p%d", i)).vgpu(0, tc.cores, 0).obj())
+				h.create(extendertest.MakePod(fmt.Sprintf("p%d", i)).VGPU(0, tc.cores, 0).Obj())
 			}
 			var wg sync.WaitGroup
 			start := make(chan struct{})
@@ -268,7 +269,7 @@ func TestConcurrentBindsForTheLastShare(t *testing.T) {
 				if pod.Spec.NodeName == "" {
 					continue
 				}
-				a := checkGPUManagerAnnotations(t, pod, epoch.UnixNano())
+				a := checkGPUManagerAnnotations(t, pod, extendertest.Epoch.UnixNano())
 				total += a.Containers[0].Cards[0].Cores
 			}
 			if total > api.CoresPerCard {
@@ -283,16 +284,16 @@ func TestConcurrentBindsForTheLastShare(t *testing.T) {
 // what the first one did, and refuse what the first one would.
 func TestRestartRebuildsTheSameState(t *testing.T) {
 	nodes := []runtime.Object{
-		makeNode("w").whole(4, "V100").obj(),
-		makeNode("v").vgpuCards(2, "A100").obj(),
+		extendertest.MakeNode("w").Whole(4, "V100").Obj(),
+		extendertest.MakeNode("v").VGPUCards(2, "A100").Obj(),
 	}
 	h := newHarness(t, harnessOptions{}, nodes...)
 	h.create(
-		makePod("whole").gpus(3).types("V100").obj(),
-		makePod("s1").vgpu(0, 50, 40).obj(),
-		makePod("s2").vgpu(0, 30, 8).obj(),
-		makePod("s3").vgpu(0, 60, 8).obj(),
-		makePod("v1").vgpu(0, 100, 0).obj(),
+		extendertest.MakePod("whole").GPUs(3).Types("V100").Obj(),
+		extendertest.MakePod("s1").VGPU(0, 50, 40).Obj(),
+		extendertest.MakePod("s2").VGPU(0, 30, 8).Obj(),
+		extendertest.MakePod("s3").VGPU(0, 60, 8).Obj(),
+		extendertest.MakePod("v1").VGPU(0, 100, 0).Obj(),
 	)
 	for _, b := range [][2]string{{"whole", "w"}, {"s1", "v"}, {"s2", "v"}, {"s3", "v"}} {
 		if err := h.bind(b[0], b[1]); err != nil {
@@ -310,7 +311,7 @@ func TestRestartRebuildsTheSameState(t *testing.T) {
 	restarted.ext.pods = clientPods{h.client}
 	restarted.sync()
 	for _, node := range []string{"w", "v"} {
-		before, after := h.state.snapshot(node).node.Cards, restarted.state.snapshot(node).node.Cards
+		before, after := h.state.Snapshot(node).Node().Cards, restarted.state.Snapshot(node).Node().Cards
 		if !reflect.DeepEqual(before, after) {
 			t.Errorf("%s: before the restart %+v, after %+v", node, before, after)
 		}
@@ -318,21 +319,21 @@ func TestRestartRebuildsTheSameState(t *testing.T) {
 	// A pod patched by a bind whose Binding was never created (the
 	// extender died in between) holds nothing: it is not bound, and its next
 	// bind writes a new assignment.
-	half := makePod("half").vgpu(0, 20, 0).obj()
-	stale := makePod("half").vgpu(0, 20, 0).assigned("v", api.CardShare{Index: 0, Cores: 20}).obj()
+	half := extendertest.MakePod("half").VGPU(0, 20, 0).Obj()
+	stale := extendertest.MakePod("half").VGPU(0, 20, 0).Assigned("v", api.CardShare{Index: 0, Cores: 20}).Obj()
 	half.Annotations = stale.Annotations
 	restarted.create(half)
 	restarted.sync()
 	for _, node := range []string{"w", "v"} {
-		if before, after := h.state.snapshot(node).node.Cards, restarted.state.snapshot(node).node.Cards; !reflect.DeepEqual(before, after) {
+		if before, after := h.state.Snapshot(node).Node().Cards, restarted.state.Snapshot(node).Node().Cards; !reflect.DeepEqual(before, after) {
 			t.Errorf("%s: an unbound pod's assignment counted: %+v, want %+v", node, after, before)
 		}
 	}
 	if err := restarted.bind("half", "v"); err != nil {
 		t.Fatalf("binding the half-bound pod: %v", err)
 	}
-	checkGPUManagerAnnotations(t, restarted.pod("half"), epoch.UnixNano())
-	restarted.create(makePod("late").gpus(2).types("V100").obj())
+	checkGPUManagerAnnotations(t, restarted.pod("half"), extendertest.Epoch.UnixNano())
+	restarted.create(extendertest.MakePod("late").GPUs(2).Types("V100").Obj())
 	if err := restarted.bind("late", "w"); err == nil || !strings.Contains(err.Error(), "1 free V100, pod needs 2") {
 		t.Fatalf("after the restart: bind = %v, want the shortfall", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/internal/extendertest"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
@@ -35,17 +36,17 @@ func TestSchedulingWhileTheClusterChanges(t *testing.T) {
 	names := make([]string, nodes)
 	for i := range names {
 		names[i] = fmt.Sprintf("n%04d", i)
-		objs = append(objs, makeNode(names[i]).vgpuCards(2, "T4").obj())
+		objs = append(objs, extendertest.MakeNode(names[i]).VGPUCards(2, "T4").Obj())
 	}
 	h := newHarness(t, harnessOptions{policy: placement.PolicyAuto}, objs...)
 	for g := range perNode {
 		for n := range contested {
-			h.create(makePod(fmt.Sprintf("b%d-%02d", g, n)).vgpu(0, 60, 0).obj())
+			h.create(extendertest.MakePod(fmt.Sprintf("b%d-%02d", g, n)).VGPU(0, 60, 0).Obj())
 		}
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		pod := makePod("probe").vgpu(0, 50, 8).obj()
+		pod := extendertest.MakePod("probe").VGPU(0, 50, 8).Obj()
 		for range 20 {
 			res := h.ext.Filter(h.ctx, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
 			h.ext.Prioritize(h.ctx, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: res.NodeNames})
@@ -69,7 +70,7 @@ func TestSchedulingWhileTheClusterChanges(t *testing.T) {
 	})
 	wg.Go(func() {
 		for i := range 400 {
-			p := makePod(fmt.Sprintf("e%03d", i%40)).on(names[i%contested]).request(0, corev1.ResourceCPU, "100m").obj()
+			p := extendertest.MakePod(fmt.Sprintf("e%03d", i%40)).On(names[i%contested]).Request(0, corev1.ResourceCPU, "100m").Obj()
 			h.state.SetPod(p)
 			if i%3 == 0 {
 				h.state.DeletePod(p)
@@ -79,12 +80,12 @@ func TestSchedulingWhileTheClusterChanges(t *testing.T) {
 	wg.Wait()
 	h.sync()
 	for _, name := range names[:contested] {
-		snap := h.state.snapshot(name)
-		if len(snap.overbooked) > 0 {
-			t.Errorf("%s overbooked: %q", name, snap.overbooked)
+		snap := h.state.Snapshot(name)
+		if len(snap.Overbooked()) > 0 {
+			t.Errorf("%s overbooked: %q", name, snap.Overbooked())
 		}
 		used := int64(0)
-		for _, c := range snap.node.Cards {
+		for _, c := range snap.Node().Cards {
 			used += c.UsedMilli
 		}
 		if used != 2*600 {

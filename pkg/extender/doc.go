@@ -1,20 +1,30 @@
-// Package extender is gpuplane's kube-scheduler extender: an HTTP server
-// speaking the extender v1 wire format (filter, prioritize, bind) on top of a
-// picture of the cluster's GPUs kept current from shared informers.
+// Package extender is gpuplane's kube-scheduler extender: the verbs
+// kube-scheduler calls (filter, filter-best, prioritize, bind) and the HTTP
+// handler that serves them with /state, the probes and /metrics.
 //
 // It is an adapter: the decisions themselves — does a request fit a node and
 // why not, which cards it takes, how good a node is — are made by
-// pkg/placement, the same code the trace simulator runs. This package turns
-// pods and nodes into placement's terms (request.go, nodeinfo.go), keeps
-// what is allocated on every card (state.go), and writes the chosen cards on
-// the pod before binding it (bind.go). The informers' caches hold summaries
-// of bound pods and of nodes, not the objects (cachedpod.go, cachednode.go).
+// pkg/placement, the same code the trace simulator runs. The extender's
+// other jobs each have a package of their own, as kube-scheduler keeps its
+// cache, its framework and its HTTP extender apart, so that a behaviour is
+// found by its folder:
+//
+//   - pkg/extender/request reads what a pod asks, in placement's terms;
+//   - pkg/extender/cache keeps what every node holds, fed by informers and
+//     by this package's binds (Reserve, Forget), and publishes a snapshot
+//     per node that the verbs read without locks;
+//   - pkg/extender/wire is the JSON codec of the extender wire format.
+//
+// Here are the verbs (filter.go, best.go, prioritize.go, bind.go, with
+// fit.go for checking and choosing cards on a snapshot and reason.go for
+// wording refusals), the policy as served (policy.go), the handler
+// (http.go) and the extender's metrics (metrics.go).
 //
 // The program around it — flags, the API client, listeners, the servers —
 // is cmd/extender/app; this package takes its clients and registries from
 // the caller and reads no flags.
 //
-// It may import pkg/placement, pkg/api, pkg/catalog and pkg/load, and
-// Kubernetes client libraries; it must not import pkg/webhook, pkg/sim,
-// pkg/nodeagent, cmd/..., a flag library, nor any test harness.
+// It may import its subpackages, pkg/placement, pkg/api, pkg/catalog and
+// pkg/load, and Kubernetes client libraries; it must not import pkg/webhook,
+// pkg/sim, pkg/nodeagent, cmd/..., a flag library, nor any test harness.
 package extender

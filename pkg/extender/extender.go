@@ -9,6 +9,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -24,21 +26,19 @@ type LoadView interface {
 
 var _ LoadView = (*load.Source)(nil)
 
-// errPodNotFound is wrapped when neither the informer nor the API server
-// knows the pod a bind is about.
-var errPodNotFound = errors.New("pod not found")
-
 // PodGetter finds the pod a bind is about. A pod already bound may come
 // back with its identity, node and phase only: bind reads no more of it.
 type PodGetter interface {
 	Pod(ctx context.Context, namespace, name string) (*corev1.Pod, error)
 }
 
+var _ PodGetter = (*cache.Informers)(nil)
+
 // Config is what an Extender is built from. Every field is required but
 // Load and Clock.
 type Config struct {
-	State      *State
-	Vocabulary *Vocabulary
+	State      *cache.State
+	Vocabulary *request.Vocabulary
 	// Policy scores nodes and chooses cards; the same value the simulator
 	// would use.
 	Policy placement.Policy
@@ -54,8 +54,8 @@ type Config struct {
 
 // Extender answers kube-scheduler's filter, prioritize and bind calls.
 type Extender struct {
-	state   *State
-	voc     *Vocabulary
+	state   *cache.State
+	voc     *request.Vocabulary
 	policy  placement.Policy
 	load    LoadView
 	client  kubernetes.Interface

@@ -3,6 +3,9 @@ package extender
 import (
 	"context"
 
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/request"
+	"github.com/gpuplane/gpuplane/pkg/extender/wire"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
@@ -13,7 +16,7 @@ import (
 // nodeCacheCapable the candidates come as names and go back as names;
 // otherwise as Node objects, and the fitting ones go back as they came.
 func (e *Extender) Filter(ctx context.Context, args *extenderv1.ExtenderArgs) *extenderv1.ExtenderFilterResult {
-	return e.filter(ctx, args).result()
+	return e.filter(ctx, args).Result()
 }
 
 // filterOutcome is filter's verdict on every candidate before it is put in
@@ -36,8 +39,8 @@ type filterOutcome struct {
 	// req and snaps are the GPU request and the snapshots it was checked
 	// against (snaps nil when no candidate was checked), for filter-best to
 	// score the same picture.
-	req   podRequest
-	snaps []*nodeSnapshot
+	req   request.Pod
+	snaps []*cache.NodeSnapshot
 }
 
 // filter is Filter before the answer is shaped.
@@ -47,20 +50,20 @@ func (e *Extender) filter(ctx context.Context, args *extenderv1.ExtenderArgs) *f
 	}
 	names := candidateNames(args)
 	o := &filterOutcome{args: args, names: names, fit: make([]bool, len(names))}
-	req, err := translate(args.Pod, e.voc)
+	req, err := request.Of(args.Pod, e.voc)
 	switch {
 	case err != nil:
 		klog.FromContext(ctx).V(2).Info("Pod's GPU request is unusable", "pod", klog.KObj(args.Pod), "err", err)
 		o.unusable = ": " + err.Error()
 		o.unresolvable = len(names)
-	case !req.gpu():
+	case !req.GPU():
 		// Not a GPU pod: host resources are kube-scheduler's business.
 		for i := range o.fit {
 			o.fit[i] = true
 		}
 	default:
-		snaps := make([]*nodeSnapshot, len(names))
-		e.state.snapshots(names, snaps)
+		snaps := make([]*cache.NodeSnapshot, len(names))
+		e.state.Snapshots(names, snaps)
 		o.req, o.snaps = req, snaps
 		o.verdicts = make([]verdict, len(names))
 		parallelize(len(names), func(_, lo, hi int) {
@@ -95,9 +98,21 @@ func (e *Extender) filter(ctx context.Context, args *extenderv1.ExtenderArgs) *f
 	return o
 }
 
-// refusal is why candidate i does not fit, as its node's name and the rest
-// of the reason; refused is false when it fits.
-func (o *filterOutcome) refusal(i int) (node, rest string, resolvable, refused bool) {
+var _ wire.FilterOutcome = (*filterOutcome)(nil)
+
+// Candidates implements wire.FilterOutcome: the names, unless the call
+// failed or came with whole Node objects.
+func (o *filterOutcome) Candidates() ([]string, bool) {
+	return o.names, o.err == "" && o.args.NodeNames != nil
+}
+
+// Fits implements wire.FilterOutcome.
+func (o *filterOutcome) Fits(i int) bool { return o.fit[i] }
+
+// Refusal implements wire.FilterOutcome: why candidate i does not fit, as
+// its node's name and the rest of the reason; refused is false when it
+// fits.
+func (o *filterOutcome) Refusal(i int) (node, rest string, resolvable, refused bool) {
 	switch {
 	case o.unusable != "":
 		return o.names[i], o.unusable, false, true
@@ -108,8 +123,8 @@ func (o *filterOutcome) refusal(i int) (node, rest string, resolvable, refused b
 	return v.node, v.reason, v.resolvable, true
 }
 
-// result is the outcome in the wire type.
-func (o *filterOutcome) result() *extenderv1.ExtenderFilterResult {
+// Result implements wire.FilterOutcome: the outcome in the wire type.
+func (o *filterOutcome) Result() *extenderv1.ExtenderFilterResult {
 	if o.err != "" {
 		return &extenderv1.ExtenderFilterResult{Error: o.err}
 	}
@@ -118,7 +133,7 @@ func (o *filterOutcome) result() *extenderv1.ExtenderFilterResult {
 		FailedAndUnresolvableNodes: make(extenderv1.FailedNodesMap, o.unresolvable),
 	}
 	for i, name := range o.names {
-		node, rest, resolvable, refused := o.refusal(i)
+		node, rest, resolvable, refused := o.Refusal(i)
 		switch {
 		case !refused:
 		case resolvable:

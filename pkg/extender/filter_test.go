@@ -11,20 +11,21 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/internal/extendertest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 )
 
 // filterCluster is a small mixed cluster: node-7 has 1 free V100 of 4.
 func filterCluster() []runtime.Object {
 	return []runtime.Object{
-		makeNode("node-7").whole(4, "V100").obj(),
-		makeNode("v100-free").whole(4, "V100").obj(),
-		makeNode("t4").whole(4, "T4").obj(),
-		makeNode("a100-vgpu").vgpuCards(2, "A100").obj(),
-		makeNode("broken").whole(8, "V100").annotate(api.AnnotationDevices, "{not json").obj(),
-		makePod("running").gpus(3).types("V100").on("node-7").obj(),
-		makePod("share-a").vgpu(0, 60, 0).assigned("a100-vgpu", api.CardShare{Index: 0, Cores: 60}).obj(),
-		makePod("share-b").vgpu(0, 70, 0).assigned("a100-vgpu", api.CardShare{Index: 1, Cores: 70}).obj(),
+		extendertest.MakeNode("node-7").Whole(4, "V100").Obj(),
+		extendertest.MakeNode("v100-free").Whole(4, "V100").Obj(),
+		extendertest.MakeNode("t4").Whole(4, "T4").Obj(),
+		extendertest.MakeNode("a100-vgpu").VGPUCards(2, "A100").Obj(),
+		extendertest.MakeNode("broken").Whole(8, "V100").Annotate(api.AnnotationDevices, "{not json").Obj(),
+		extendertest.MakePod("running").GPUs(3).Types("V100").On("node-7").Obj(),
+		extendertest.MakePod("share-a").VGPU(0, 60, 0).Assigned("a100-vgpu", api.CardShare{Index: 0, Cores: 60}).Obj(),
+		extendertest.MakePod("share-b").VGPU(0, 70, 0).Assigned("a100-vgpu", api.CardShare{Index: 1, Cores: 70}).Obj(),
 	}
 }
 
@@ -43,7 +44,7 @@ func TestFilter(t *testing.T) {
 	}{
 		{
 			name: "2(V100)",
-			pod:  makePod("p").gpus(2).types("V100").obj(),
+			pod:  extendertest.MakePod("p").GPUs(2).Types("V100").Obj(),
 			want: want{
 				fit:    []string{"v100-free"},
 				failed: map[string]string{"node-7": "node-7: 1 free V100, pod needs 2"},
@@ -57,7 +58,7 @@ func TestFilter(t *testing.T) {
 		},
 		{
 			name: "1 card of any type",
-			pod:  makePod("p").gpus(1).obj(),
+			pod:  extendertest.MakePod("p").GPUs(1).Obj(),
 			want: want{
 				fit: []string{"node-7", "v100-free", "t4"},
 				unresolvable: map[string]string{
@@ -67,7 +68,7 @@ func TestFilter(t *testing.T) {
 		},
 		{
 			name: "0.5 of an A100: no card has half free",
-			pod:  makePod("p").vgpu(0, 50, 0).types("A100").obj(),
+			pod:  extendertest.MakePod("p").VGPU(0, 50, 0).Types("A100").Obj(),
 			want: want{
 				failed: map[string]string{"a100-vgpu": "a100-vgpu: no A100 card with 500 milli free (the freest has 400 milli"},
 				unresolvable: map[string]string{
@@ -78,7 +79,7 @@ func TestFilter(t *testing.T) {
 		},
 		{
 			name: "0.3 fits the freer card",
-			pod:  makePod("p").vgpu(0, 30, 0).obj(),
+			pod:  extendertest.MakePod("p").VGPU(0, 30, 0).Obj(),
 			want: want{
 				fit: []string{"a100-vgpu"},
 				unresolvable: map[string]string{
@@ -89,7 +90,7 @@ func TestFilter(t *testing.T) {
 		},
 		{
 			name: "unusable request fails every node",
-			pod:  makePod("p").vgpu(0, 150, 0).obj(),
+			pod:  extendertest.MakePod("p").VGPU(0, 150, 0).Obj(),
 			want: want{unresolvable: map[string]string{
 				"node-7":    "node-7: unusable GPU request: container \"main\": tencent.com/vcuda-core 150",
 				"v100-free": "v100-free: unusable", "t4": "t4: unusable", "a100-vgpu": "unusable", "broken": "unusable", "ghost": "unusable",
@@ -97,7 +98,7 @@ func TestFilter(t *testing.T) {
 		},
 		{
 			name: "no GPU: every node",
-			pod:  makePod("p").obj(),
+			pod:  extendertest.MakePod("p").Obj(),
 			want: want{fit: allFilterNodes},
 		},
 	}
@@ -114,7 +115,7 @@ func TestFilter(t *testing.T) {
 				} else {
 					args.Nodes = &corev1.NodeList{}
 					for _, n := range allFilterNodes {
-						args.Nodes.Items = append(args.Nodes.Items, *makeNode(n).obj())
+						args.Nodes.Items = append(args.Nodes.Items, *extendertest.MakeNode(n).Obj())
 					}
 				}
 				res := h.ext.Filter(h.ctx, args)
@@ -165,10 +166,10 @@ func TestFilterWithoutPod(t *testing.T) {
 }
 
 func TestFilterVendor(t *testing.T) {
-	amd := makeNode("mi250").devices(2, "MI250").obj()
+	amd := extendertest.MakeNode("mi250").Devices(2, "MI250").Obj()
 	amd.Labels["gpu"], amd.Labels["gpu-type"] = "true", "MI250"
 	amd.Status.Allocatable["amd.com/gpu"] = resource.MustParse("2")
-	h := newHarness(t, harnessOptions{}, amd, makeNode("v100").whole(2, "V100").obj())
+	h := newHarness(t, harnessOptions{}, amd, extendertest.MakeNode("v100").Whole(2, "V100").Obj())
 	names := []string{"mi250", "v100"}
 	cases := []struct {
 		name   string
@@ -176,8 +177,8 @@ func TestFilterVendor(t *testing.T) {
 		fit    string
 		reason string
 	}{
-		{"nvidia cards", makePod("p").gpus(1).obj(), "v100", "mi250: hands out amd.com/gpu, pod needs nvidia.com/gpu"},
-		{"amd cards", makePod("p").limit(0, "amd.com/gpu", "2").obj(), "mi250", "v100: hands out nvidia.com/gpu, pod needs amd.com/gpu"},
+		{"nvidia cards", extendertest.MakePod("p").GPUs(1).Obj(), "v100", "mi250: hands out amd.com/gpu, pod needs nvidia.com/gpu"},
+		{"amd cards", extendertest.MakePod("p").Limit(0, "amd.com/gpu", "2").Obj(), "mi250", "v100: hands out nvidia.com/gpu, pod needs amd.com/gpu"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

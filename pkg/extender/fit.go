@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
@@ -27,30 +29,30 @@ func (v *verdict) text() string { return v.node + v.reason }
 
 // check tells whether req fits the node. Each part of a multi-part pod is
 // placed on what the parts before it left, as bind would place them.
-func check(s *nodeSnapshot, req *podRequest, policy placement.Policy) verdict {
+func check(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy) verdict {
 	return checkWith(s, req, policy, nil)
 }
 
 // checkWith is check with the refusals of a single-part request worded
 // through memo (nil: by placement each time).
-func checkWith(s *nodeSnapshot, req *podRequest, policy placement.Policy, memo *reasonMemo) verdict {
-	if s.err != nil {
-		return verdict{reason: s.err.Error()}
+func checkWith(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy, memo *reasonMemo) verdict {
+	if s.Err() != nil {
+		return verdict{reason: s.Err().Error()}
 	}
 	if v, ok := checkVendor(s, req); !ok {
 		return v
 	}
-	if len(req.parts) == 1 {
-		v := placement.Check(&s.node, &req.parts[0].req)
+	if len(req.Parts) == 1 {
+		v := placement.Check(s.Node(), &req.Parts[0].Req)
 		if v.OK() || memo == nil {
 			return verdictOf(v)
 		}
-		node, rest := memo.parts(s, v)
+		node, rest := memo.parts(s.Shape(), s.Node(), v)
 		return verdict{node: node, reason: rest, resolvable: resolvable(v.Short)}
 	}
-	n := cloneNode(&s.node)
-	for i := range req.parts {
-		r := &req.parts[i].req
+	n := cloneNode(s.Node())
+	for i := range req.Parts {
+		r := &req.Parts[i].Req
 		if v := placement.Check(n, r); !v.OK() {
 			return verdictOf(v)
 		}
@@ -63,15 +65,15 @@ func checkWith(s *nodeSnapshot, req *podRequest, policy placement.Policy, memo *
 
 // fits is check without the reasons, for prioritize, which only needs to
 // know.
-func fits(s *nodeSnapshot, req *podRequest, policy placement.Policy) bool {
-	if s.err != nil {
+func fits(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy) bool {
+	if s.Err() != nil {
 		return false
 	}
 	if _, ok := checkVendor(s, req); !ok {
 		return false
 	}
-	if len(req.parts) == 1 {
-		return placement.Check(&s.node, &req.parts[0].req).OK()
+	if len(req.Parts) == 1 {
+		return placement.Check(s.Node(), &req.Parts[0].Req).OK()
 	}
 	return check(s, req, policy).ok
 }
@@ -95,24 +97,24 @@ func resolvable(s placement.Shortfall) bool {
 
 // checkVendor refuses whole cards of a vendor the node's device plugin does
 // not hand out: placement knows cards, not vendors' resources.
-func checkVendor(s *nodeSnapshot, req *podRequest) (verdict, bool) {
-	if req.wholeResource == "" || s.wholeResource == "" || s.wholeResource == req.wholeResource {
+func checkVendor(s *cache.NodeSnapshot, req *request.Pod) (verdict, bool) {
+	if req.WholeResource == "" || s.WholeResource() == "" || s.WholeResource() == req.WholeResource {
 		return verdict{}, true
 	}
-	return verdict{reason: fmt.Sprintf("%s: hands out %s, pod needs %s", s.node.Name, s.wholeResource, req.wholeResource)}, false
+	return verdict{reason: fmt.Sprintf("%s: hands out %s, pod needs %s", s.Node().Name, s.WholeResource(), req.WholeResource)}, false
 }
 
 // score rates the node for req under policy; the node must fit req. typ is
 // the card type the pod's first GPU part would take there, for honouring
 // the order of preferred types.
-func score(n *placement.Node, req *podRequest, policy placement.Policy) (raw float64, typ string) {
-	if len(req.parts) == 1 {
-		p := policy.Evaluate(n, &req.parts[0].req)
+func score(n *placement.Node, req *request.Pod, policy placement.Policy) (raw float64, typ string) {
+	if len(req.Parts) == 1 {
+		p := policy.Evaluate(n, &req.Parts[0].Req)
 		return p.Score, typeOf(n, p.Cards)
 	}
 	scratch := cloneNode(n)
-	for i := range req.parts {
-		r := &req.parts[i].req
+	for i := range req.Parts {
+		r := &req.Parts[i].Req
 		p := policy.Evaluate(scratch, r)
 		raw += p.Score
 		if typ == "" {
@@ -130,25 +132,25 @@ func typeOf(n *placement.Node, set placement.CardSet) string {
 	return n.Cards[set.Max()].Type
 }
 
-// choice is the cards bind takes for a pod on a node: the record to hold
-// and, for vGPU parts, the assignment to write on the pod.
+// choice is the cards bind takes for a pod on a node: what to hold and,
+// for vGPU parts, the assignment to write on the pod.
 type choice struct {
-	record     *podRecord
+	holding    *cache.Holding
 	assignment *api.Assignment
 }
 
 // choose places every part of req on the node under policy, the way check
 // placed them, and returns what the pod will hold.
-func choose(s *nodeSnapshot, req *podRequest, policy placement.Policy) (choice, error) {
+func choose(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy) (choice, error) {
 	if v := check(s, req, policy); !v.ok {
 		return choice{}, fmt.Errorf("%w: %s", placement.ErrNoFit, v.text())
 	}
-	n := cloneNode(&s.node)
-	rec := &podRecord{cpuMilli: req.parts[0].req.CPUMilli, memMiB: req.parts[0].req.MemoryMiB}
+	n := cloneNode(s.Node())
+	h := &cache.Holding{CPUMilli: req.Parts[0].Req.CPUMilli, MemoryMiB: req.Parts[0].Req.MemoryMiB}
 	var a *api.Assignment
-	for i := range req.parts {
-		part := &req.parts[i]
-		r := &part.req
+	for i := range req.Parts {
+		part := &req.Parts[i]
+		r := &part.Req
 		if r.Cards == 0 {
 			continue
 		}
@@ -160,32 +162,32 @@ func choose(s *nodeSnapshot, req *podRequest, policy placement.Policy) (choice, 
 			return choice{}, err
 		}
 		if !r.UsesVGPU() {
-			rec.whole = r.Cards
-			rec.wholeTypes = []string{n.Cards[set.Positions()[0]].Type}
+			h.WholeCards = r.Cards
+			h.WholeTypes = []string{n.Cards[set.Positions()[0]].Type}
 			continue
 		}
 		if a == nil {
-			a = &api.Assignment{Version: api.AssignmentVersion, Node: s.node.Name}
+			a = &api.Assignment{Version: api.AssignmentVersion, Node: s.Node().Name}
 		}
-		ca := api.ContainerAssignment{Index: part.container, Name: part.name}
+		ca := api.ContainerAssignment{Index: part.Container, Name: part.Name}
 		for _, p := range set.Positions() {
 			c := &n.Cards[p]
 			mem := r.CardMemoryMiB
 			if !r.IsShare() {
 				mem = c.MemoryMiB // a virtual whole card takes all of its memory
 			}
-			sh := cardShare{container: part.container, index: c.Index, milli: r.Milli, memMiB: mem}
+			sh := cache.CardShare{Container: part.Container, Index: c.Index, Milli: r.Milli, MemoryMiB: mem}
 			cores := coresOf(r.Milli)
-			// The record books what the annotation will say, so that a
-			// restart rebuilds exactly the same holding.
-			sh.milli = int64(cores) * placement.MilliPerCard / api.CoresPerCard
-			rec.shares = append(rec.shares, sh)
+			// The holding books what the annotation will say, so that a
+			// restart rebuilds exactly the same one.
+			sh.Milli = int64(cores) * placement.MilliPerCard / api.CoresPerCard
+			h.Shares = append(h.Shares, sh)
 			ca.Cards = append(ca.Cards, api.CardShare{Index: c.Index, Cores: cores, MemoryMiB: mem})
 		}
 		a.Containers = append(a.Containers, ca)
 	}
-	slices.SortFunc(rec.shares, func(x, y cardShare) int { return x.index - y.index })
-	return choice{record: rec, assignment: a}, nil
+	slices.SortFunc(h.Shares, func(x, y cache.CardShare) int { return x.Index - y.Index })
+	return choice{holding: h, assignment: a}, nil
 }
 
 // coresOf turns milli of a card into gpu-manager's cores, rounding up so

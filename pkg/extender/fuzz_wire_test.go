@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/internal/extendertest"
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
@@ -32,12 +34,12 @@ var fuzzVerbs = []string{"/filter", "/prioritize", "/bind", "/filter-best"}
 // booked beyond what it holds.
 func FuzzHandler(f *testing.F) {
 	seedPods := map[string]*corev1.Pod{
-		"share":   makePod("share").vgpu(0, 50, 32).obj(),
-		"whole":   makePod("whole").gpus(2).types("V100").obj(),
-		"multi":   makePod("multi").vgpu(0, 30, 0).vgpu(1, 100, 0).obj(),
-		"both":    makePod("both").gpus(1).vgpu(0, 50, 0).obj(),
-		"plain":   makePod("plain").obj(),
-		"toomany": makePod("toomany").gpus(65).obj(),
+		"share":   extendertest.MakePod("share").VGPU(0, 50, 32).Obj(),
+		"whole":   extendertest.MakePod("whole").GPUs(2).Types("V100").Obj(),
+		"multi":   extendertest.MakePod("multi").VGPU(0, 30, 0).VGPU(1, 100, 0).Obj(),
+		"both":    extendertest.MakePod("both").GPUs(1).VGPU(0, 50, 0).Obj(),
+		"plain":   extendertest.MakePod("plain").Obj(),
+		"toomany": extendertest.MakePod("toomany").GPUs(65).Obj(),
 	}
 	nodes := &corev1.NodeList{}
 	for _, o := range wireObjects() {
@@ -48,13 +50,13 @@ func FuzzHandler(f *testing.F) {
 	for _, name := range []string{"share", "whole", "multi", "both", "plain", "toomany"} {
 		p := seedPods[name]
 		for _, verb := range []int{0, 1, 3} { // filter, prioritize, filter-best
-			f.Add(uint8(verb), mustMarshal(f, extenderv1.ExtenderArgs{Pod: p, NodeNames: &wireNames}))
-			f.Add(uint8(verb), mustMarshal(f, extenderv1.ExtenderArgs{Pod: p, Nodes: nodes}))
+			f.Add(uint8(verb), extendertest.MustMarshal(f, extenderv1.ExtenderArgs{Pod: p, NodeNames: &wireNames}))
+			f.Add(uint8(verb), extendertest.MustMarshal(f, extenderv1.ExtenderArgs{Pod: p, Nodes: nodes}))
 		}
 	}
 	for _, pod := range []string{"share", "whole", "multi", "held", "plain", "nobody"} {
 		for _, node := range []string{"v", "w", "bad", "cpu", "ghost", ""} {
-			f.Add(uint8(2), mustMarshal(f, extenderv1.ExtenderBindingArgs{PodName: pod, PodNamespace: "default", PodUID: types.UID("uid-" + pod), Node: node}))
+			f.Add(uint8(2), extendertest.MustMarshal(f, extenderv1.ExtenderBindingArgs{PodName: pod, PodNamespace: "default", PodUID: types.UID("uid-" + pod), Node: node}))
 		}
 	}
 	for _, raw := range []string{``, `{}`, `null`, `[]`, `{"Pod":null}`, `{"Pod":{}}`, `{"NodeNames":[]}`, `{"Nodes":{"items":[{}]}}`,
@@ -229,7 +231,7 @@ func fuzzCheckBind(t *testing.T, h *harness, body, answer []byte) {
 // fuzzCheckNotOverbooked fails when any node of the state holds more than
 // its cards: a share beyond a card's cores or memory, or whole cards beyond
 // the count.
-func fuzzCheckNotOverbooked(t *testing.T, s *State) {
+func fuzzCheckNotOverbooked(t *testing.T, s *cache.State) {
 	t.Helper()
 	for _, n := range s.View().Nodes {
 		if len(n.Overbooked) > 0 {
@@ -248,13 +250,4 @@ func fuzzCheckNotOverbooked(t *testing.T, s *State) {
 			}
 		}
 	}
-}
-
-func mustMarshal(tb testing.TB, v any) []byte {
-	tb.Helper()
-	raw, err := json.Marshal(v)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return raw
 }

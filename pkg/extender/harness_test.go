@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -18,16 +19,43 @@ import (
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/gpuplane/gpuplane/internal/extendertest"
+	"github.com/gpuplane/gpuplane/pkg/catalog"
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
+
+var testVoc = request.VocabularyFrom(catalog.Default())
+
+// newTestState returns an empty state on a fake clock.
+func newTestState(t testing.TB) (*cache.State, *clocktesting.FakeClock) {
+	clk := extendertest.Clock()
+	return cache.NewState(testVoc, clk, time.Minute, extendertest.Logger(t)), clk
+}
+
+// used returns the allocated milli of each card of a node, by position.
+func used(t *testing.T, s *cache.State, node string) []int64 {
+	t.Helper()
+	snap := s.Snapshot(node)
+	if snap == nil {
+		t.Fatalf("node %s unknown", node)
+	}
+	cards := snap.Node().Cards
+	out := make([]int64, len(cards))
+	for i, c := range cards {
+		out[i] = c.UsedMilli
+	}
+	return out
+}
 
 // harness is an extender on a fake clientset whose bindings behave like the
 // API server's: they set the pod's node, once.
 type harness struct {
 	t      testing.TB
 	ext    *Extender
-	state  *State
+	state  *cache.State
 	client *fake.Clientset
 	clock  *clocktesting.FakeClock
 	reg    *prometheus.Registry

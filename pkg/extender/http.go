@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gpuplane/gpuplane/pkg/extender/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/klog/v2"
@@ -45,19 +46,19 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 	if o.Logger.GetSink() == nil {
 		o.Logger = klog.Background()
 	}
-	bufs := &bufferPool{}
+	bufs := &wire.BufferPool{}
 	mux := http.NewServeMux()
 	// The verbs that take ExtenderArgs answer with their own JSON, written
 	// into a pooled buffer.
-	for verb, answer := range map[string]func(context.Context, *extenderv1.ExtenderArgs) wireAnswer{
-		"filter": func(ctx context.Context, a *extenderv1.ExtenderArgs) wireAnswer {
-			return outcomeAnswer{e.filter(ctx, a)}
+	for verb, answer := range map[string]func(context.Context, *extenderv1.ExtenderArgs) wire.Answer{
+		"filter": func(ctx context.Context, a *extenderv1.ExtenderArgs) wire.Answer {
+			return wire.OutcomeAnswer{Outcome: e.filter(ctx, a)}
 		},
-		"filter-best": func(ctx context.Context, a *extenderv1.ExtenderArgs) wireAnswer {
-			return outcomeAnswer{e.filterBest(ctx, a)}
+		"filter-best": func(ctx context.Context, a *extenderv1.ExtenderArgs) wire.Answer {
+			return wire.OutcomeAnswer{Outcome: e.filterBest(ctx, a)}
 		},
-		"prioritize": func(ctx context.Context, a *extenderv1.ExtenderArgs) wireAnswer {
-			return priorityAnswer(e.Prioritize(ctx, a))
+		"prioritize": func(ctx context.Context, a *extenderv1.ExtenderArgs) wire.Answer {
+			return wire.PriorityAnswer(e.Prioritize(ctx, a))
 		},
 	} {
 		mux.Handle("POST /"+verb, e.verb(verb, o, o.Ready, func(ctx context.Context, r *http.Request) (any, error) {
@@ -109,9 +110,6 @@ func addProbes(mux *http.ServeMux, ready func() bool) {
 	})
 }
 
-// errBadRequest marks a body that is not the verb's JSON.
-var errBadRequest = errors.New("bad request")
-
 func decode(r *http.Request, v any) error {
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
 		return bodyError(err)
@@ -121,31 +119,31 @@ func decode(r *http.Request, v any) error {
 
 // decodeArgs reads filter's or prioritize's arguments with the wire
 // decoder, the body in a pooled buffer (nothing decoded points into it).
-func decodeArgs(r *http.Request, bufs *bufferPool, args *extenderv1.ExtenderArgs) error {
-	buf := bufs.get()
-	defer bufs.put(buf)
-	body, err := readAll(r.Body, *buf)
+func decodeArgs(r *http.Request, bufs *wire.BufferPool, args *extenderv1.ExtenderArgs) error {
+	buf := bufs.Get()
+	defer bufs.Put(buf)
+	body, err := wire.ReadAll(r.Body, *buf)
 	*buf = body
 	if err != nil {
 		return bodyError(err)
 	}
-	return decodeExtenderArgs(body, args)
+	return wire.DecodeExtenderArgs(body, args)
 }
 
 // pooledAnswer is an answer that writes its own JSON, into a buffer
 // borrowed from bufs.
 type pooledAnswer struct {
-	wireAnswer
-	bufs *bufferPool
+	wire.Answer
+	bufs *wire.BufferPool
 }
 
 // bodyError is a body that could not be read or decoded, as a bad request.
 func bodyError(err error) error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return fmt.Errorf("%w: body larger than %d bytes", errBadRequest, tooBig.Limit)
+		return fmt.Errorf("%w: body larger than %d bytes", wire.ErrBadRequest, tooBig.Limit)
 	}
-	return fmt.Errorf("%w: %w", errBadRequest, err)
+	return fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
 }
 
 // alwaysReady is the readiness of a route that may answer before the
@@ -182,16 +180,16 @@ func (e *Extender) verb(name string, o HandlerOptions, ready func() bool, f func
 		out, err := f(ctx, r)
 		if err != nil {
 			code = http.StatusBadRequest
-			if !errors.Is(err, errBadRequest) {
+			if !errors.Is(err, wire.ErrBadRequest) {
 				code = http.StatusInternalServerError
 			}
 			http.Error(w, err.Error(), code)
 			return
 		}
 		if a, ok := out.(pooledAnswer); ok {
-			buf := a.bufs.get()
-			defer a.bufs.put(buf)
-			b, err := a.appendJSON(*buf)
+			buf := a.bufs.Get()
+			defer a.bufs.Put(buf)
+			b, err := a.AppendJSON(*buf)
 			*buf = b
 			if err != nil {
 				code = http.StatusInternalServerError

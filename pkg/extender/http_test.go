@@ -15,12 +15,14 @@ import (
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/internal/extendertest"
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
 func TestHTTP(t *testing.T) {
-	h := newHarness(t, harnessOptions{}, makeNode("v").vgpuCards(2, "T4").obj(), makeNode("w").whole(2, "T4").obj())
-	h.create(makePod("p").vgpu(0, 50, 0).obj())
+	h := newHarness(t, harnessOptions{}, extendertest.MakeNode("v").VGPUCards(2, "T4").Obj(), extendertest.MakeNode("w").Whole(2, "T4").Obj())
+	h.create(extendertest.MakePod("p").VGPU(0, 50, 0).Obj())
 	var notReady atomic.Bool
 	srv := httptest.NewServer(h.ext.Handler(HandlerOptions{MaxBodyBytes: 1 << 16, Ready: func() bool { return !notReady.Load() }, Gatherer: h.reg}))
 	t.Cleanup(srv.Close)
@@ -80,7 +82,7 @@ func TestHTTP(t *testing.T) {
 	})
 	t.Run("state", func(t *testing.T) {
 		code, body := do("GET", "/state", nil)
-		var st StateView
+		var st cache.StateView
 		if code != 200 || json.Unmarshal([]byte(body), &st) != nil {
 			t.Fatalf("%d %s", code, body)
 		}
@@ -138,7 +140,7 @@ func TestHTTP(t *testing.T) {
 
 func TestHandlerRecoversFromPanics(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	hd := h.ext.verb("boom", HandlerOptions{Logger: testLogger(t), Ready: func() bool { return true }}, alwaysReady, func(context.Context, *http.Request) (any, error) {
+	hd := h.ext.verb("boom", HandlerOptions{Logger: extendertest.Logger(t), Ready: func() bool { return true }}, alwaysReady, func(context.Context, *http.Request) (any, error) {
 		panic("boom")
 	})
 	rec := httptest.NewRecorder()
@@ -153,8 +155,8 @@ func TestHandlerRecoversFromPanics(t *testing.T) {
 func FuzzHandlers(f *testing.F) {
 	names := []string{"v", "w", "ghost"}
 	for _, args := range []any{
-		extenderv1.ExtenderArgs{Pod: makePod("p").vgpu(0, 50, 8).obj(), NodeNames: &names},
-		extenderv1.ExtenderArgs{Pod: makePod("p").gpus(2).types("T4").obj(), Nodes: &corev1.NodeList{Items: []corev1.Node{*makeNode("w").obj()}}},
+		extenderv1.ExtenderArgs{Pod: extendertest.MakePod("p").VGPU(0, 50, 8).Obj(), NodeNames: &names},
+		extenderv1.ExtenderArgs{Pod: extendertest.MakePod("p").GPUs(2).Types("T4").Obj(), Nodes: &corev1.NodeList{Items: []corev1.Node{*extendertest.MakeNode("w").Obj()}}},
 		extenderv1.ExtenderBindingArgs{PodName: "p", PodNamespace: "default", Node: "v"},
 	} {
 		raw, err := json.Marshal(args)
@@ -167,7 +169,7 @@ func FuzzHandlers(f *testing.F) {
 	f.Add(`{"Pod":null,"NodeNames":null,"Nodes":null}`)
 	f.Add(`[]`)
 	h := newHarness(f, harnessOptions{policy: placement.PolicyAuto},
-		makeNode("v").vgpuCards(2, "T4").obj(), makeNode("w").whole(2, "T4").obj(), makePod("p").vgpu(0, 50, 0).obj())
+		extendertest.MakeNode("v").VGPUCards(2, "T4").Obj(), extendertest.MakeNode("w").Whole(2, "T4").Obj(), extendertest.MakePod("p").VGPU(0, 50, 0).Obj())
 	handler := h.ext.Handler(HandlerOptions{MaxBodyBytes: 1 << 16, Logger: klog.Background()})
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, path := range []string{"/filter", "/filter-best", "/prioritize", "/bind"} {

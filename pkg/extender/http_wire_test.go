@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/internal/extendertest"
 	"github.com/gpuplane/gpuplane/internal/httpserver"
 	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/api"
@@ -30,15 +31,15 @@ import (
 // annotation is corrupt, a node without GPUs, and pending pods of each kind.
 func wireObjects() []k8sruntime.Object {
 	return []k8sruntime.Object{
-		makeNode("v").vgpuCards(2, "T4").obj(),
-		makeNode("w").whole(2, "V100").obj(),
-		makeNode("bad").whole(1, "T4").annotate(api.AnnotationDevices, `[{"index":0,`).obj(),
-		makeNode("cpu").obj(),
-		makePod("held").vgpu(0, 60, 32).assigned("v", api.CardShare{Index: 0, Cores: 60, MemoryMiB: 8192}).obj(),
-		makePod("share").vgpu(0, 50, 32).obj(),
-		makePod("whole").gpus(2).obj(),
-		makePod("multi").vgpu(0, 30, 0).vgpu(1, 100, 0).obj(),
-		makePod("plain").obj(),
+		extendertest.MakeNode("v").VGPUCards(2, "T4").Obj(),
+		extendertest.MakeNode("w").Whole(2, "V100").Obj(),
+		extendertest.MakeNode("bad").Whole(1, "T4").Annotate(api.AnnotationDevices, `[{"index":0,`).Obj(),
+		extendertest.MakeNode("cpu").Obj(),
+		extendertest.MakePod("held").VGPU(0, 60, 32).Assigned("v", api.CardShare{Index: 0, Cores: 60, MemoryMiB: 8192}).Obj(),
+		extendertest.MakePod("share").VGPU(0, 50, 32).Obj(),
+		extendertest.MakePod("whole").GPUs(2).Obj(),
+		extendertest.MakePod("multi").VGPU(0, 30, 0).VGPU(1, 100, 0).Obj(),
+		extendertest.MakePod("plain").Obj(),
 	}
 }
 
@@ -198,11 +199,11 @@ func TestWireSlowClients(t *testing.T) {
 func TestWireConcurrentBindsForTheLastShare(t *testing.T) {
 	const racers = 16
 	objs := []k8sruntime.Object{
-		makeNode("v").vgpuCards(1, "T4").obj(),
-		makePod("held").vgpu(0, 60, 0).assigned("v", api.CardShare{Index: 0, Cores: 60}).obj(),
+		extendertest.MakeNode("v").VGPUCards(1, "T4").Obj(),
+		extendertest.MakePod("held").VGPU(0, 60, 0).Assigned("v", api.CardShare{Index: 0, Cores: 60}).Obj(),
 	}
 	for i := range racers {
-		objs = append(objs, makePod(fmt.Sprintf("racer-%02d", i)).vgpu(0, 40, 0).obj())
+		objs = append(objs, extendertest.MakePod(fmt.Sprintf("racer-%02d", i)).VGPU(0, 40, 0).Obj())
 	}
 	h := newHarness(t, harnessOptions{}, objs...)
 	addr, _ := wireServer(t, h, 1<<16, 0)

@@ -1,6 +1,7 @@
 package extender
 
 import (
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -22,9 +23,13 @@ const (
 	bindInvalid = "invalid"
 )
 
+// Expired counts n binds dropped because the informer never showed them
+// bound: what the state's expiry reports (cache.State.RunExpiry).
+func (m *Metrics) Expired(n int) { m.expired.Add(float64(n)) }
+
 // NewMetrics registers the extender's metrics on reg, with gauges reading
 // the sizes of state.
-func NewMetrics(reg prometheus.Registerer, state *State) (*Metrics, error) {
+func NewMetrics(reg prometheus.Registerer, state *cache.State) (*Metrics, error) {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gpuplane_extender_requests_total",
@@ -48,14 +53,14 @@ func NewMetrics(reg prometheus.Registerer, state *State) (*Metrics, error) {
 			Help: "Binds dropped from the state because the informer never showed the pod bound within the TTL.",
 		}),
 	}
-	gauge := func(name, help string, f func(Sizes) int64) prometheus.Collector {
+	gauge := func(name, help string, f func(cache.Sizes) int64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f(state.Sizes())) })
 	}
 	collectors := []prometheus.Collector{m.requests, m.latency, m.binds, m.nodes, m.expired,
-		gauge("gpuplane_extender_nodes", "Nodes known from the informer.", func(s Sizes) int64 { return s.Nodes }),
-		gauge("gpuplane_extender_cards", "Cards of the known nodes.", func(s Sizes) int64 { return s.Cards }),
-		gauge("gpuplane_extender_bound_pods", "Bound pods holding cards or host resources, as the informer shows them.", func(s Sizes) int64 { return s.BoundPods }),
-		gauge("gpuplane_extender_assumed_pods", "Pods the extender bound that the informer has not shown bound yet.", func(s Sizes) int64 { return s.AssumedPods }),
+		gauge("gpuplane_extender_nodes", "Nodes known from the informer.", func(s cache.Sizes) int64 { return s.Nodes }),
+		gauge("gpuplane_extender_cards", "Cards of the known nodes.", func(s cache.Sizes) int64 { return s.Cards }),
+		gauge("gpuplane_extender_bound_pods", "Bound pods holding cards or host resources, as the informer shows them.", func(s cache.Sizes) int64 { return s.BoundPods }),
+		gauge("gpuplane_extender_assumed_pods", "Pods the extender bound that the informer has not shown bound yet.", func(s cache.Sizes) int64 { return s.AssumedPods }),
 	}
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {

@@ -3,6 +3,8 @@ package extender
 import (
 	"testing"
 
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
@@ -25,28 +27,28 @@ func TestPrepareShowsThePolicyTheCandidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &nodeSnapshot{node: placement.Node{Name: "a"}}
-	b := &nodeSnapshot{node: placement.Node{Name: "b"}}
+	a := new(cache.NodeSnapshot).WithNode(placement.Node{Name: "a"})
+	b := new(cache.NodeSnapshot).WithNode(placement.Node{Name: "b"})
 	whole := placement.Request{Cards: 2, Milli: 1000, Types: []string{"V100"}}
 
 	cases := map[string]struct {
-		req       podRequest
+		req       request.Pod
 		wantNodes []string
 		wantReq   *placement.Request
 	}{
 		"gpu pod": {
-			req:       podRequest{parts: []requestPart{{}, {req: whole}}},
+			req:       request.Pod{Parts: []request.Part{{}, {Req: whole}}},
 			wantNodes: []string{"a", "b"},
 			wantReq:   &whole,
 		},
 		"no card asked": {
-			req: podRequest{parts: []requestPart{{}}},
+			req: request.Pod{Parts: []request.Part{{}}},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			rec := &recordingPreparer{Policy: base}
-			got := prepare(rec, []*nodeSnapshot{a, nil, b}, &tc.req)
+			got := prepare(rec, []*cache.NodeSnapshot{a, nil, b}, &tc.req)
 			want := placement.Policy(rec) // unprepared: nothing to prepare for
 			if tc.wantReq != nil {
 				want = base // what Prepare returned
@@ -73,7 +75,7 @@ func TestPrepareLeavesOtherPoliciesAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := podRequest{parts: []requestPart{{req: placement.Request{Cards: 1, Milli: 1000}}}}
+	req := request.Pod{Parts: []request.Part{{Req: placement.Request{Cards: 1, Milli: 1000}}}}
 	if got := prepare(base, nil, &req); got != base {
 		t.Fatalf("a policy without Prepare came back as %v", got)
 	}

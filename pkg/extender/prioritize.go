@@ -8,6 +8,8 @@ import (
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -26,15 +28,15 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 	if args.Pod == nil {
 		return out
 	}
-	req, err := translate(args.Pod, e.voc)
-	if err != nil || !req.gpu() {
+	req, err := request.Of(args.Pod, e.voc)
+	if err != nil || !req.GPU() {
 		if err != nil {
 			klog.FromContext(ctx).V(2).Info("Pod's GPU request is unusable", "pod", klog.KObj(args.Pod), "err", err)
 		}
 		return out
 	}
-	snaps := make([]*nodeSnapshot, len(names))
-	e.state.snapshots(names, snaps)
+	snaps := make([]*cache.NodeSnapshot, len(names))
+	e.state.Snapshots(names, snaps)
 	for i, score := range e.scoreNodes(&req, snaps) {
 		out[i].Score = score
 	}
@@ -43,19 +45,19 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 
 // scoreNodes scores req on each snapshot, 0..10 relative to the others. A
 // nil snapshot, or one the pod does not fit, scores 0.
-func (e *Extender) scoreNodes(req *podRequest, snaps []*nodeSnapshot) []int64 {
-	return e.score(req, snaps, func(s *nodeSnapshot) bool { return s != nil && fits(s, req, e.policy) })
+func (e *Extender) scoreNodes(req *request.Pod, snaps []*cache.NodeSnapshot) []int64 {
+	return e.score(req, snaps, func(s *cache.NodeSnapshot) bool { return s != nil && fits(s, req, e.policy) })
 }
 
 // scoreFitting is scoreNodes for snapshots the caller has checked the pod
 // fits (filter-best scores what filter kept): they are not checked again.
-func (e *Extender) scoreFitting(req *podRequest, snaps []*nodeSnapshot) []int64 {
-	return e.score(req, snaps, func(*nodeSnapshot) bool { return true })
+func (e *Extender) scoreFitting(req *request.Pod, snaps []*cache.NodeSnapshot) []int64 {
+	return e.score(req, snaps, func(*cache.NodeSnapshot) bool { return true })
 }
 
 // score scores req on the snapshots that usable accepts, 0..10 relative to
 // each other; the others score 0.
-func (e *Extender) score(req *podRequest, snaps []*nodeSnapshot, usable func(*nodeSnapshot) bool) []int64 {
+func (e *Extender) score(req *request.Pod, snaps []*cache.NodeSnapshot, usable func(*cache.NodeSnapshot) bool) []int64 {
 	policy := prepare(e.policy, snaps, req)
 	loads, fresh := e.load.Current()
 	raw := make([]float64, len(snaps))
@@ -74,7 +76,7 @@ func (e *Extender) score(req *podRequest, snaps []*nodeSnapshot, usable func(*no
 				raw[i] = math.NaN()
 				continue
 			}
-			n := &s.node
+			n := s.Node()
 			if fresh {
 				if withLoad(&scratch, n, loads) {
 					n = &scratch
@@ -106,7 +108,7 @@ func (e *Extender) score(req *podRequest, snaps []*nodeSnapshot, usable func(*no
 // that the extender and the replayed figures come from the same scoring.
 // kube-scheduler sends prioritize only the nodes filter kept, so the
 // candidates are the nodes that fit.
-func prepare(policy placement.Policy, snaps []*nodeSnapshot, req *podRequest) placement.Policy {
+func prepare(policy placement.Policy, snaps []*cache.NodeSnapshot, req *request.Pod) placement.Policy {
 	pre, ok := policy.(placement.Preparer)
 	if !ok {
 		return policy
@@ -118,7 +120,7 @@ func prepare(policy placement.Policy, snaps []*nodeSnapshot, req *podRequest) pl
 	nodes := make([]*placement.Node, 0, len(snaps))
 	for _, s := range snaps {
 		if s != nil {
-			nodes = append(nodes, &s.node)
+			nodes = append(nodes, s.Node())
 		}
 	}
 	return pre.Prepare(nodes, first)
@@ -126,7 +128,7 @@ func prepare(policy placement.Policy, snaps []*nodeSnapshot, req *podRequest) pl
 
 // preferredTypes are the types of the pod's first GPU part in the order the
 // user wrote them ("2(V100|T4)": V100 first).
-func preferredTypes(req *podRequest) []string {
+func preferredTypes(req *request.Pod) []string {
 	if r := firstGPUPart(req); r != nil {
 		return r.Types
 	}
@@ -135,10 +137,10 @@ func preferredTypes(req *podRequest) []string {
 
 // firstGPUPart is the request of the pod's first container that asks for
 // cards, or nil.
-func firstGPUPart(req *podRequest) *placement.Request {
-	for i := range req.parts {
-		if req.parts[i].req.Cards > 0 {
-			return &req.parts[i].req
+func firstGPUPart(req *request.Pod) *placement.Request {
+	for i := range req.Parts {
+		if req.Parts[i].Req.Cards > 0 {
+			return &req.Parts[i].Req
 		}
 	}
 	return nil

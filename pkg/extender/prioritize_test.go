@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/internal/extendertest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/placement"
@@ -22,12 +23,12 @@ func scoresOf(l extenderv1.HostPriorityList) map[string]int64 {
 
 func TestPrioritize(t *testing.T) {
 	cluster := []runtime.Object{
-		makeNode("empty").whole(8, "V100").obj(),
-		makeNode("half").whole(8, "V100").obj(),
-		makeNode("full").whole(8, "V100").obj(),
-		makeNode("t4").whole(4, "T4").obj(),
-		makePod("a").gpus(4).on("half").obj(),
-		makePod("b").gpus(8).on("full").obj(),
+		extendertest.MakeNode("empty").Whole(8, "V100").Obj(),
+		extendertest.MakeNode("half").Whole(8, "V100").Obj(),
+		extendertest.MakeNode("full").Whole(8, "V100").Obj(),
+		extendertest.MakeNode("t4").Whole(4, "T4").Obj(),
+		extendertest.MakePod("a").GPUs(4).On("half").Obj(),
+		extendertest.MakePod("b").GPUs(8).On("full").Obj(),
 	}
 	names := []string{"empty", "half", "full", "t4", "ghost"}
 	cases := []struct {
@@ -41,7 +42,7 @@ func TestPrioritize(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.policy, func(t *testing.T) {
 			h := newHarness(t, harnessOptions{policy: tc.policy}, cluster...)
-			pod := makePod("p").gpus(2).types("V100").obj()
+			pod := extendertest.MakePod("p").GPUs(2).Types("V100").Obj()
 			got := scoresOf(h.ext.Prioritize(h.ctx, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names}))
 			if len(got) != len(names) {
 				t.Fatalf("scores %v, want one per node", got)
@@ -67,20 +68,20 @@ func TestPrioritize(t *testing.T) {
 // is busy and second idle, as Prometheus measures them.
 func busyCluster() ([]runtime.Object, *load.Snapshot) {
 	objs := []runtime.Object{
-		makeNode("busy").vgpuCards(1, "T4").obj(),
-		makeNode("idle").vgpuCards(1, "T4").obj(),
-		makeNode("mixed").vgpuCards(2, "T4").obj(),
+		extendertest.MakeNode("busy").VGPUCards(1, "T4").Obj(),
+		extendertest.MakeNode("idle").VGPUCards(1, "T4").Obj(),
+		extendertest.MakeNode("mixed").VGPUCards(2, "T4").Obj(),
 	}
 	util := func(node string, card int, u float64) load.CardSample {
 		return load.CardSample{Node: node, Index: card, UUID: fmt.Sprintf("GPU-%s-%d", node, card), Load: load.CardLoad{Util: u, HasUtil: true}}
 	}
-	return objs, load.NewSnapshot(epoch, util("busy", 0, 95), util("idle", 0, 3), util("mixed", 0, 90), util("mixed", 1, 2))
+	return objs, load.NewSnapshot(extendertest.Epoch, util("busy", 0, 95), util("idle", 0, 3), util("mixed", 0, 90), util("mixed", 1, 2))
 }
 
 func TestPrioritizeWithLoad(t *testing.T) {
 	objs, snap := busyCluster()
 	names := []string{"busy", "idle"}
-	pod := makePod("p").vgpu(0, 50, 8).obj()
+	pod := extendertest.MakePod("p").VGPU(0, 50, 8).Obj()
 
 	l := &staticLoad{snap: snap}
 	h := newHarness(t, harnessOptions{policy: placement.PolicyAuto, load: l}, objs...)
@@ -96,7 +97,7 @@ func TestPrioritizeWithLoad(t *testing.T) {
 	}
 
 	unmeasured := []string{"busy", "idle", "ghost-metrics"}
-	h.state.SetNode(makeNode("ghost-metrics").vgpuCards(1, "T4").obj())
+	h.state.SetNode(extendertest.MakeNode("ghost-metrics").VGPUCards(1, "T4").Obj())
 	h.ext.Prioritize(h.ctx, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &unmeasured})
 	if l.missing != 1 {
 		t.Fatalf("nodes without load recorded: %d, want 1", l.missing)
@@ -115,7 +116,7 @@ func TestShareGoesToTheIdleCard(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, harnessOptions{policy: placement.PolicyAuto, load: tc.load}, objs...)
-			h.create(makePod("p").vgpu(0, 50, 8).obj())
+			h.create(extendertest.MakePod("p").VGPU(0, 50, 8).Obj())
 			if err := h.bind("p", "mixed"); err != nil {
 				t.Fatal(err)
 			}
@@ -132,10 +133,10 @@ func TestShareGoesToTheIdleCard(t *testing.T) {
 
 func TestPrioritizeHonoursTheWrittenTypeOrder(t *testing.T) {
 	cluster := []runtime.Object{
-		makeNode("v100-empty").whole(8, "V100").obj(),
-		makeNode("t4-half").whole(4, "T4").obj(),
-		makeNode("t4-empty").whole(4, "T4").obj(),
-		makePod("a").gpus(2).on("t4-half").obj(),
+		extendertest.MakeNode("v100-empty").Whole(8, "V100").Obj(),
+		extendertest.MakeNode("t4-half").Whole(4, "T4").Obj(),
+		extendertest.MakeNode("t4-empty").Whole(4, "T4").Obj(),
+		extendertest.MakePod("a").GPUs(2).On("t4-half").Obj(),
 	}
 	names := []string{"v100-empty", "t4-half", "t4-empty"}
 	cases := []struct {
@@ -151,7 +152,7 @@ func TestPrioritizeHonoursTheWrittenTypeOrder(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, harnessOptions{policy: tc.policy}, cluster...)
-			got := scoresOf(h.ext.Prioritize(h.ctx, &extenderv1.ExtenderArgs{Pod: makePod("p").gpus(1).types(tc.types...).obj(), NodeNames: &names}))
+			got := scoresOf(h.ext.Prioritize(h.ctx, &extenderv1.ExtenderArgs{Pod: extendertest.MakePod("p").GPUs(1).Types(tc.types...).Obj(), NodeNames: &names}))
 			if got[tc.order[0]] != 10 || got[tc.order[0]] <= got[tc.order[1]] || got[tc.order[1]] <= got[tc.order[2]] {
 				t.Fatalf("scores %v, want the order %v", got, tc.order)
 			}

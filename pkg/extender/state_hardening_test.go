@@ -2,59 +2,16 @@ package extender
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/gpuplane/gpuplane/internal/extendertest"
 	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/extender/request"
 )
-
-// TestStateDistrustsEditedAssignments: gpuplane.io/assigned is written by
-// the extender but lives on the pod, where anyone who may edit the pod can
-// change it, while the pod's resources cannot change once it exists. A pod
-// whose annotation claims less than its resources ask for must still be
-// booked for what it asks, or the card it runs on would be handed out
-// again.
-func TestStateDistrustsEditedAssignments(t *testing.T) {
-	cases := []struct {
-		name string
-		// the bound pod: its resources and its (edited) assignment
-		cores, memUnits int
-		shares          []api.CardShare
-		// wantMilli and wantMemMiB are what card 0 must show at least
-		wantMilli, wantMemMiB int64
-	}{
-		{name: "fewer cores than asked", cores: 60, shares: []api.CardShare{{Index: 0, Cores: 10}},
-			wantMilli: 600},
-		{name: "less memory than asked", cores: 20, memUnits: 48, shares: []api.CardShare{{Index: 0, Cores: 20, MemoryMiB: 256}},
-			wantMilli: 200, wantMemMiB: 48 * 256},
-		{name: "one virtual card of two", cores: 200, shares: []api.CardShare{{Index: 0, Cores: 100}},
-			wantMilli: 2000},
-		{name: "as written by the extender", cores: 60, memUnits: 8, shares: []api.CardShare{{Index: 0, Cores: 60, MemoryMiB: 2048}},
-			wantMilli: 600, wantMemMiB: 2048},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			s, _ := newTestState(t)
-			s.SetNode(makeNode("n").vgpuCards(2, "T4").obj())
-			s.SetPod(makePod("p").vgpu(0, tc.cores, tc.memUnits).assigned("n", tc.shares...).obj())
-			view := s.View()
-			var milli, mem int64
-			for _, c := range view.Nodes[0].Cards {
-				milli += c.UsedMilli
-				mem += c.UsedMemoryMiB
-			}
-			if milli < tc.wantMilli || mem < tc.wantMemMiB {
-				t.Fatalf("the node's cards show %d milli and %d MiB used, want at least %d and %d: %+v",
-					milli, mem, tc.wantMilli, tc.wantMemMiB, view.Nodes[0])
-			}
-		})
-	}
-}
 
 // FuzzStateAnnotations feeds the two annotations the extender reads from
 // the API server, a node's gpuplane.io/devices and a bound pod's
@@ -63,8 +20,8 @@ func TestStateDistrustsEditedAssignments(t *testing.T) {
 // bound pod's cores are never lost: they show on the node's cards, or the
 // node reports the booking it could not make.
 func FuzzStateAnnotations(f *testing.F) {
-	good := makeNode("n").vgpuCards(2, "T4").obj().Annotations[api.AnnotationDevices]
-	assigned := makePod("p").vgpu(0, 50, 0).assigned("n", api.CardShare{Index: 1, Cores: 50}).obj().Annotations[api.AnnotationAssigned]
+	good := extendertest.MakeNode("n").VGPUCards(2, "T4").Obj().Annotations[api.AnnotationDevices]
+	assigned := extendertest.MakePod("p").VGPU(0, 50, 0).Assigned("n", api.CardShare{Index: 1, Cores: 50}).Obj().Annotations[api.AnnotationAssigned]
 	f.Add(good, assigned, uint8(50), uint8(0))
 	f.Add(good, `{"version":"v1","node":"n","containers":[{"index":0,"name":"main","cards":[{"index":7,"cores":50,"memoryMiB":0}]}]}`, uint8(50), uint8(0))
 	f.Add(good, `{"version":"v1","node":"other","containers":[{"index":0,"name":"main","cards":[{"index":0,"cores":50,"memoryMiB":0}]}]}`, uint8(50), uint8(4))
@@ -77,8 +34,8 @@ func FuzzStateAnnotations(f *testing.F) {
 	f.Add(`[{`, `{"version":"v2"}`, uint8(30), uint8(0))
 
 	f.Fuzz(func(t *testing.T, devices, assignment string, cores, memUnits uint8) {
-		node := makeNode("n").vgpuCards(2, "T4").annotate(api.AnnotationDevices, devices).obj()
-		pod := makePod("p").vgpu(0, int(cores), int(memUnits)).on("n").annotate(api.AnnotationAssigned, assignment).obj()
+		node := extendertest.MakeNode("n").VGPUCards(2, "T4").Annotate(api.AnnotationDevices, devices).Obj()
+		pod := extendertest.MakePod("p").VGPU(0, int(cores), int(memUnits)).On("n").Annotate(api.AnnotationAssigned, assignment).Obj()
 		h := newHarness(t, harnessOptions{}, node, pod)
 		view := h.state.View()
 		if len(view.Nodes) != 1 {
@@ -93,7 +50,7 @@ func FuzzStateAnnotations(f *testing.F) {
 		// A share of one card asked on the node: filtered with a reason
 		// naming the node when the node is unusable or full.
 		names := []string{"n"}
-		probe := makePod("probe").vgpu(0, 100, 0).obj()
+		probe := extendertest.MakePod("probe").VGPU(0, 100, 0).Obj()
 		res := h.ext.Filter(context.Background(), &extenderv1.ExtenderArgs{Pod: probe, NodeNames: &names})
 		fits := res.NodeNames != nil && len(*res.NodeNames) == 1
 		if n.Error != "" && fits {
@@ -108,13 +65,13 @@ func FuzzStateAnnotations(f *testing.F) {
 		if n.Error != "" || pod.Spec.Containers[0].Resources.Limits == nil {
 			return
 		}
-		req, err := translate(pod, testVoc)
-		if err != nil || !req.gpu() {
+		req, err := request.Of(pod, testVoc)
+		if err != nil || !req.GPU() {
 			return
 		}
 		var asked, used int64
-		for _, p := range req.parts {
-			asked += int64(p.req.Cards) * p.req.Milli
+		for _, p := range req.Parts {
+			asked += int64(p.Req.Cards) * p.Req.Milli
 		}
 		for _, c := range n.Cards {
 			used += c.UsedMilli
@@ -134,54 +91,6 @@ func FuzzStateAnnotations(f *testing.F) {
 	})
 }
 
-// TestReserveRefusesASecondBindOfAPod: while a pod is held as assumed (its
-// bind in flight, or done and not yet seen by the informer), another bind
-// of it, on this node or another, is refused and leaves the first booking
-// alone; once the first is forgotten, the pod may be booked again.
-func TestReserveRefusesASecondBindOfAPod(t *testing.T) {
-	s, _ := newTestState(t)
-	for _, n := range []string{"a", "b", "c", "d"} {
-		s.SetNode(makeNode(n).vgpuCards(1, "T4").obj())
-	}
-	plan := func(*nodeSnapshot) (*podRecord, error) {
-		return &podRecord{shares: []cardShare{{index: 0, milli: 400}}}, nil
-	}
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for _, n := range []string{"a", "b", "c", "d", "a", "b"} {
-		wg.Go(func() {
-			if err := s.Reserve(n, "uid-p", "default/p", plan); err == nil {
-				wins.Add(1)
-			} else if !errors.Is(err, ErrAlreadyHeld) {
-				t.Errorf("Reserve on %s: %v, want ErrAlreadyHeld", n, err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("%d Reserves of one pod succeeded, want 1", wins.Load())
-	}
-	booked := func() (nodes []string) {
-		for _, n := range s.View().Nodes {
-			if n.Cards[0].UsedMilli > 0 {
-				nodes = append(nodes, n.Name)
-			}
-		}
-		return nodes
-	}
-	held := booked()
-	if len(held) != 1 || s.Sizes().AssumedPods != 1 {
-		t.Fatalf("booked on %v with %d assumed, want one node", held, s.Sizes().AssumedPods)
-	}
-	s.Forget("uid-p")
-	if got := booked(); len(got) != 0 {
-		t.Fatalf("booked on %v after Forget", got)
-	}
-	if err := s.Reserve("c", "uid-p", "default/p", plan); err != nil {
-		t.Fatalf("Reserve after Forget: %v", err)
-	}
-}
-
 // TestConcurrentBindsOfOnePod: kube-scheduler may bind a pod again while a
 // first bind is still running (it gave up waiting, or another replica
 // binds). Exactly one bind wins, and the cards written on the pod are those
@@ -189,7 +98,7 @@ func TestReserveRefusesASecondBindOfAPod(t *testing.T) {
 func TestConcurrentBindsOfOnePod(t *testing.T) {
 	for round := range 20 {
 		h := newHarness(t, harnessOptions{},
-			makeNode("a").vgpuCards(1, "T4").obj(), makeNode("b").vgpuCards(1, "T4").obj(), makePod("p").vgpu(0, 40, 0).obj())
+			extendertest.MakeNode("a").VGPUCards(1, "T4").Obj(), extendertest.MakeNode("b").VGPUCards(1, "T4").Obj(), extendertest.MakePod("p").VGPU(0, 40, 0).Obj())
 		errs := make([]error, 2)
 		var wg sync.WaitGroup
 		start := make(chan struct{})

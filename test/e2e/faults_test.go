@@ -33,6 +33,7 @@ import (
 	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/load/loadtest"
 	"github.com/gpuplane/gpuplane/test/cluster"
@@ -299,7 +300,7 @@ func TestFaultExtenderKilledDuringBurst(t *testing.T) {
 	// The last extender rebuilt its state from the API server: it holds
 	// every bound pod, none as merely assumed, and nothing overbooked.
 	raw := ext.get(t, "/state")
-	var view extender.StateView
+	var view cache.StateView
 	if err := json.Unmarshal([]byte(raw), &view); err != nil {
 		t.Fatalf("/state: %v", err)
 	}
@@ -573,9 +574,9 @@ func TestFaultRacingBinds(t *testing.T) {
 
 	// The informer shows every pod bound; then the state must agree with
 	// the API server to the pod.
-	var view extender.StateView
+	var view cache.StateView
 	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, faultReadyLimit, true, func(context.Context) (bool, error) {
-		view = extender.StateView{}
+		view = cache.StateView{}
 		if err := json.Unmarshal([]byte(ext.get(t, "/state")), &view); err != nil {
 			return false, err
 		}
@@ -778,7 +779,7 @@ func TestFaultCorruptDevicesAnnotation(t *testing.T) {
 			t.Errorf("FailedScheduling of the waiting pod says %q, want it to contain %q", ev.Message, want)
 		}
 	}
-	var view extender.StateView
+	var view cache.StateView
 	if err := json.Unmarshal([]byte(ext.get(t, "/state")), &view); err != nil {
 		t.Fatal(err)
 	}

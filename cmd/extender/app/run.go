@@ -16,6 +16,8 @@ import (
 	"github.com/gpuplane/gpuplane/internal/httpserver"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/extender"
+	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -48,7 +50,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 			return fmt.Errorf("catalog: %w", err)
 		}
 	}
-	voc := extender.VocabularyFrom(cat)
+	voc := request.VocabularyFrom(cat)
 	if d.Clock == nil {
 		d.Clock = clock.RealClock{}
 	}
@@ -67,7 +69,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	if err != nil {
 		return err
 	}
-	state := extender.NewState(voc, d.Clock, o.AssumeTTL, logger.WithName("state"))
+	state := cache.NewState(voc, d.Clock, o.AssumeTTL, logger.WithName("state"))
 	metrics, err := extender.NewMetrics(d.Registry, state)
 	if err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
@@ -76,7 +78,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	if learner != nil {
 		observe = learner.Observe
 	}
-	informers, err := extender.NewInformers(d.Client, state, observe)
+	informers, err := cache.NewInformers(d.Client, state, observe)
 	if err != nil {
 		return err
 	}
@@ -117,9 +119,9 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { informers.Run(ctx); return nil })
 	g.Go(func() error {
-		ticker := d.Clock.NewTicker(extender.ExpireEvery(o.AssumeTTL))
+		ticker := d.Clock.NewTicker(cache.ExpireEvery(o.AssumeTTL))
 		defer ticker.Stop()
-		state.RunExpiry(ctx, ticker.C(), metrics)
+		state.RunExpiry(ctx, ticker.C(), metrics.Expired)
 		return nil
 	})
 	if loads != nil {
@@ -154,7 +156,3 @@ func newClient(o Options) (kubernetes.Interface, error) {
 	}
 	return client, nil
 }
-
-// StateView is the JSON the server answers GET /state with, for the
-// program's clients (tools, end-to-end tests).
-type StateView = extender.StateView

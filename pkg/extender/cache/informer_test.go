@@ -1,0 +1,129 @@
+package cache
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/gpuplane/gpuplane/internal/extendertest"
+	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/extender/request"
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+func TestInformersFeedTheState(t *testing.T) {
+	client := fake.NewClientset(
+		extendertest.MakeNode("w").Whole(4, "V100").Obj(),
+		extendertest.MakeNode("v").VGPUCards(2, "T4").Obj(),
+		extendertest.MakePod("a").GPUs(2).On("w").Obj(),
+	)
+	state, _ := newTestState(t)
+	var observed []string
+	inf, err := NewInformers(client, state, func(r *placement.Request) { observed = append(observed, r.String()) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go inf.Run(ctx)
+	if !inf.WaitForSync(ctx) || !inf.Synced() {
+		t.Fatal("informers did not sync")
+	}
+	waitUsed := func(node string, want []int64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if snap := state.Snapshot(node); snap != nil {
+				got := make([]int64, len(snap.node.Cards))
+				for i, c := range snap.node.Cards {
+					got[i] = c.UsedMilli
+				}
+				if reflect.DeepEqual(got, want) {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s used %v, want %v", node, got, want)
+				}
+			} else if time.Now().After(deadline) {
+				t.Fatalf("%s unknown", node)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitUsed("w", []int64{1000, 1000, 0, 0})
+
+	share := extendertest.MakePod("s").VGPU(0, 40, 0).Assigned("v", api.CardShare{Index: 1, Cores: 40}).Obj()
+	share.Annotations["kubectl.kubernetes.io/last-applied-configuration"] = "{big}"
+	if _, err := client.CoreV1().Pods("default").Create(ctx, share, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUsed("v", []int64{0, 400})
+	cached, err := inf.Pod(ctx, "default", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cached.Annotations["kubectl.kubernetes.io/last-applied-configuration"]; ok {
+		t.Error("the cache keeps annotations the extender never reads")
+	}
+	if err := client.CoreV1().Pods("default").Delete(ctx, "a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUsed("w", []int64{0, 0, 0, 0})
+	if err := client.CoreV1().Nodes().Delete(ctx, "w", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for state.Snapshot("w") != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("deleted node still known")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := inf.Pod(ctx, "default", "nope"); err == nil {
+		t.Fatal("found a pod that does not exist")
+	}
+	if want := []string{"2", "0.4"}; !reflect.DeepEqual(observed, want) {
+		t.Errorf("learner saw %q, want %q", observed, want)
+	}
+}
+
+// TestTrimKeepsWhatTranslateReads: the cache's trimmed pods translate and
+// book exactly like the full ones.
+func TestTrimKeepsWhatTranslateReads(t *testing.T) {
+	always := corev1.ContainerRestartPolicyAlways
+	full := extendertest.MakePod("p").GPUs(2).Types("V100", "T4").Request(0, corev1.ResourceCPU, "3").VGPU(1, 30, 8).Obj()
+	full.Spec.NodeSelector = map[string]string{"gpu-type": "V100"}
+	full.Spec.InitContainers = []corev1.Container{{Name: "side", RestartPolicy: &always,
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}}}
+	full.Spec.Overhead = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")}
+	full.Spec.Resources = &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("6")}}
+	full.Spec.Containers[0].Image = "big/image"
+	full.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "X", Value: "y"}}
+	full.Spec.NodeName = "w"
+	full.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady}}
+	full.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+	trimmed := trimPod(full)
+	a, errA := request.Of(full, testVoc)
+	b, errB := request.Of(trimmed, testVoc)
+	if errA != nil || errB != nil || !reflect.DeepEqual(a, b) {
+		t.Fatalf("full %+v (%v), trimmed %+v (%v)", a, errA, b, errB)
+	}
+	if !recordOf(full, testVoc).sameAllocation(recordOf(trimmed, testVoc)) {
+		t.Fatal("trimmed pod books differently")
+	}
+	if trimmed.ManagedFields != nil || trimmed.Spec.Containers[0].Image != "" || trimmed.Status.Conditions != nil {
+		t.Fatal("trim kept what the extender never reads")
+	}
+	node := extendertest.MakeNode("w").Whole(2, "T4").Obj()
+	node.Status.Images = []corev1.ContainerImage{{Names: []string{"x"}}}
+	s, _ := newTestState(t)
+	if tn, err := nodeTransform(s)(node); err != nil || !reflect.DeepEqual(tn.(*cachedNode).info, nodeInfoFrom(node, testVoc)) {
+		t.Fatal("the cached node reads differently")
+	}
+}

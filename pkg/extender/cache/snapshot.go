@@ -1,0 +1,225 @@
+package cache
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// NodeSnapshot is one node as filter, prioritize and bind see it: its cards
+// with everything allocated on them at one instant. It is immutable once
+// published, so readers share it without locks; they read it through its
+// methods.
+type NodeSnapshot struct {
+	node placement.Node
+	info *nodeInfo
+	// wholeResource is info's, kept here so that checking a node reads
+	// one allocation.
+	wholeResource corev1.ResourceName
+	// err says why nothing may be placed on the node: unknown to the
+	// extender, or its devices annotation is corrupt.
+	err error
+	// pods is how many pods (bound and assumed) hold something here.
+	pods int
+	// shape summarises the cards for reusing work across alike nodes.
+	shape Shape
+	// inline holds the cards of a node of up to inlineCards cards in the
+	// snapshot's own allocation: filter walks thousands of snapshots per
+	// request, and one allocation per node is one cache miss fewer.
+	inline [inlineCards]placement.Card
+	// overbooked lists bookings that did not fit the cards: what the
+	// cluster really runs exceeds the cards (which the extender never
+	// causes). Shown in /state and logged.
+	overbooked []string
+}
+
+// Node is the node with everything allocated on its cards. Callers do
+// not change it: it is shared.
+func (s *NodeSnapshot) Node() *placement.Node { return &s.node }
+
+// Err says why nothing may be placed on the node: unknown to the
+// extender, or its devices annotation is corrupt; nil when the node is
+// usable.
+func (s *NodeSnapshot) Err() error { return s.err }
+
+// WholeResource is the device-plugin resource the node advertises, if
+// any: whole cards of other vendors' resources are not served here.
+func (s *NodeSnapshot) WholeResource() corev1.ResourceName { return s.wholeResource }
+
+// Shape summarises the cards, for reusing work across alike nodes.
+func (s *NodeSnapshot) Shape() *Shape { return &s.shape }
+
+// Pods is how many pods (bound and assumed) hold something on the node.
+func (s *NodeSnapshot) Pods() int { return s.pods }
+
+// Overbooked lists bookings that did not fit the cards.
+func (s *NodeSnapshot) Overbooked() []string { return s.overbooked }
+
+// WithNode returns a copy of s that shows n instead of its node (the same
+// node with its cards' measured load, say).
+func (s *NodeSnapshot) WithNode(n placement.Node) *NodeSnapshot {
+	c := *s
+	c.node = n
+	return &c
+}
+
+// inlineCards is the most cards a snapshot holds inline: the common GPU
+// server has 8.
+const inlineCards = 8
+
+// buildSnapshot books every live record of a node on a copy of its cards:
+// the assignments first (they name their cards), then device-plugin cards on
+// idle cards, then vGPU requests without an assignment on the first cards
+// that hold them.
+func buildSnapshot(name string, info *nodeInfo, pods map[types.UID]*podRecord, now time.Time) *NodeSnapshot {
+	s := &NodeSnapshot{info: info}
+	n := &s.node
+	n.Name = name
+	if info == nil {
+		s.err = fmt.Errorf("%s: no such node known to the extender (yet)", name)
+	} else {
+		s.err = info.err
+		s.wholeResource = info.wholeResource
+		if len(info.cards) <= inlineCards {
+			n.Cards = s.inline[:len(info.cards):len(info.cards)]
+			copy(n.Cards, info.cards)
+		} else {
+			n.Cards = slices.Clone(info.cards)
+		}
+		n.WholeCards, n.VGPU = info.wholeCards, info.vgpu
+		n.CPUMilli, n.MemoryMiB = info.cpuMilli, info.memMiB
+	}
+	var whole, floating []*podRecord
+	for _, rec := range pods {
+		if rec.expired(now) {
+			continue
+		}
+		s.pods++
+		n.UsedCPUMilli += rec.cpuMilli
+		n.UsedMemoryMiB += rec.memMiB
+		for _, sh := range rec.shares {
+			s.bookShare(rec, sh)
+		}
+		if rec.whole > 0 {
+			whole = append(whole, rec)
+		}
+		if len(rec.floating) > 0 {
+			floating = append(floating, rec)
+		}
+	}
+	// The narrowest type constraints first, then by pod, so that the same
+	// records always book the same cards.
+	slices.SortFunc(whole, func(a, b *podRecord) int {
+		return cmp.Or(cmp.Compare(s.allowedTypes(a.wholeTypes), s.allowedTypes(b.wholeTypes)), cmp.Compare(a.uid, b.uid))
+	})
+	for _, rec := range whole {
+		if !s.bookIdle(rec.whole, rec.wholeTypes) {
+			s.overbooked = append(s.overbooked, fmt.Sprintf("%s holds %d whole cards but fewer idle cards of one allowed type are left", rec.key, rec.whole))
+		}
+	}
+	slices.SortFunc(floating, func(a, b *podRecord) int { return cmp.Compare(a.uid, b.uid) })
+	for _, rec := range floating {
+		for i := range rec.floating {
+			r := &rec.floating[i]
+			ok := false
+			if r.IsShare() {
+				ok = s.bookFirstShare(r)
+			} else {
+				ok = s.bookIdle(r.Cards, r.Types)
+			}
+			if !ok {
+				s.overbooked = append(s.overbooked, fmt.Sprintf("%s holds %s without an assignment and no cards are left for it", rec.key, r))
+			}
+		}
+	}
+	s.shape = ShapeOf(n)
+	return s
+}
+
+func (s *NodeSnapshot) bookShare(rec *podRecord, sh CardShare) {
+	n := &s.node
+	p := n.Position(sh.Index)
+	if p < 0 {
+		s.overbooked = append(s.overbooked, fmt.Sprintf("%s holds card %d, which the node does not have", rec.key, sh.Index))
+		return
+	}
+	c := &n.Cards[p]
+	c.UsedMilli += sh.Milli
+	c.UsedMemoryMiB += sh.MemoryMiB
+	if c.UsedMilli > placement.MilliPerCard || (c.MemoryMiB > 0 && c.UsedMemoryMiB > c.MemoryMiB) {
+		s.overbooked = append(s.overbooked, fmt.Sprintf("%s takes card %d beyond its capacity", rec.key, sh.Index))
+		c.UsedMilli = min(c.UsedMilli, placement.MilliPerCard)
+		if c.MemoryMiB > 0 {
+			c.UsedMemoryMiB = min(c.UsedMemoryMiB, c.MemoryMiB)
+		}
+	}
+}
+
+// allowedTypes counts the node's cards a type constraint admits: fewer
+// means fewer choices, booked first.
+func (s *NodeSnapshot) allowedTypes(types []string) int {
+	k := 0
+	for i := range s.node.Cards {
+		if len(types) == 0 || slices.Contains(types, s.node.Cards[i].Type) {
+			k++
+		}
+	}
+	return k
+}
+
+// bookIdle marks k idle cards of one allowed type as fully used, the type
+// with the most idle cards first; when no type has k, as many as there are,
+// and reports false.
+func (s *NodeSnapshot) bookIdle(k int, types []string) bool {
+	cards := s.node.Cards
+	best, bestIdle := "", -1
+	for i := range cards {
+		t := cards[i].Type
+		if len(types) > 0 && !slices.Contains(types, t) {
+			continue
+		}
+		idle := 0
+		for j := range cards {
+			if cards[j].Type == t && cards[j].Idle() {
+				idle++
+			}
+		}
+		if idle > bestIdle {
+			best, bestIdle = t, idle
+		}
+	}
+	if bestIdle < 0 {
+		return false
+	}
+	left := k
+	for i := range cards {
+		if left > 0 && cards[i].Type == best && cards[i].Idle() {
+			cards[i].UsedMilli = placement.MilliPerCard
+			left--
+		}
+	}
+	return left == 0
+}
+
+// bookFirstShare books a share on the first allowed card that holds it.
+func (s *NodeSnapshot) bookFirstShare(r *placement.Request) bool {
+	cards := s.node.Cards
+	for i := range cards {
+		c := &cards[i]
+		if len(r.Types) > 0 && !slices.Contains(r.Types, c.Type) {
+			continue
+		}
+		if c.FreeMilli() >= r.Milli && (c.MemoryMiB == 0 || c.FreeMemoryMiB() >= r.CardMemoryMiB) {
+			c.UsedMilli += r.Milli
+			c.UsedMemoryMiB += r.CardMemoryMiB
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,76 @@
+package request
+
+import (
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gpuplane/gpuplane/pkg/catalog"
+)
+
+// Vocabulary is the names and units the extender reads pods and nodes with:
+// resource names, label keys and the vGPU units. It comes from the catalog
+// (see VocabularyFrom) so that operators who rename a resource or a label do
+// it in one place.
+type Vocabulary struct {
+	// WholeResources are the extended resources of whole cards handed out by
+	// device plugins, one per vendor, the default vendor's first.
+	WholeResources []corev1.ResourceName
+	// CoreResource is the vGPU core resource; CoresPerCard of it is one card.
+	CoreResource corev1.ResourceName
+	CoresPerCard int64
+	// MemoryResource is the vGPU memory resource, counted in MemoryUnitMiB.
+	MemoryResource corev1.ResourceName
+	MemoryUnitMiB  int64
+	// LabelGPU, LabelGPUType and LabelVGPU are the node label keys the node
+	// agent writes: "gpu", "gpu-type" and "vgpu" by default.
+	LabelGPU     string
+	LabelGPUType string
+	LabelVGPU    string
+	// TypeMemoryMiB returns the memory of a catalog type, false when the
+	// type is unknown; used for nodes without a devices annotation.
+	TypeMemoryMiB func(typ string) (int64, bool)
+}
+
+// isWholeResource tells whether r is one of the whole-card resources.
+func (v *Vocabulary) isWholeResource(r corev1.ResourceName) bool {
+	for _, w := range v.WholeResources {
+		if w == r {
+			return true
+		}
+	}
+	return false
+}
+
+// managed lists every resource the extender decides on, as kube-scheduler's
+// managedResources should name them.
+func (v *Vocabulary) managed() []corev1.ResourceName {
+	out := append([]corev1.ResourceName(nil), v.WholeResources...)
+	return append(out, v.CoreResource, v.MemoryResource)
+}
+
+// VocabularyFrom reads the vocabulary off a catalog.
+func VocabularyFrom(c *catalog.Catalog) *Vocabulary {
+	def := c.DefaultVendor()
+	v := &Vocabulary{
+		WholeResources: []corev1.ResourceName{corev1.ResourceName(def.Resource)},
+		CoreResource:   corev1.ResourceName(c.VGPU.CoreResource),
+		CoresPerCard:   int64(c.VGPU.CoresPerCard),
+		MemoryResource: corev1.ResourceName(c.VGPU.MemoryResource),
+		MemoryUnitMiB:  c.VGPU.MemoryUnitMiB,
+		LabelGPU:       c.Labels.GPU,
+		LabelGPUType:   c.Labels.GPUType,
+		LabelVGPU:      c.Labels.VGPU,
+		TypeMemoryMiB: func(typ string) (int64, bool) {
+			t, ok := c.Type(typ)
+			if !ok {
+				return 0, false
+			}
+			return t.MemoryMiB, true
+		},
+	}
+	for _, vendor := range c.Vendors {
+		if r := corev1.ResourceName(vendor.Resource); r != "" && !v.isWholeResource(r) {
+			v.WholeResources = append(v.WholeResources, r)
+		}
+	}
+	return v
+}
