@@ -2,6 +2,7 @@ package nodeagent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -51,19 +52,23 @@ func TestRunServes(t *testing.T) {
 	}
 
 	// Wait (bounded) for the first pass to reach the node.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		n, err := client.CoreV1().Nodes().Get(ctx, "gpu-9", metav1.GetOptions{})
-		if err == nil && n.Labels["gpu-type"] == "T4" && findCondition(n, api.ConditionExporterReady) != nil {
-			if c := findCondition(n, api.ConditionExporterReady); c.Status != corev1.ConditionTrue || c.Reason != "ServedByNodeAgent" {
-				t.Fatalf("exporter condition %+v", c)
-			}
-			break
+	var n *corev1.Node
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		var err error
+		n, err = client.CoreV1().Nodes().Get(ctx, "gpu-9", metav1.GetOptions{})
+		if err != nil || n.Labels["gpu-type"] != "T4" {
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node never labelled: %+v", n)
+		c := findCondition(n, api.ConditionExporterReady)
+		if c == nil {
+			return false, nil
 		}
-		time.Sleep(50 * time.Millisecond)
+		if c.Status != corev1.ConditionTrue || c.Reason != "ServedByNodeAgent" {
+			return false, fmt.Errorf("exporter condition %+v", c)
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatalf("node never labelled: %v: %+v", err, n)
 	}
 
 	if code, body := get(t, base+"/healthz"); code != http.StatusOK || strings.TrimSpace(body) != "ok" {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
@@ -65,15 +66,11 @@ func TestRunPortsApart(t *testing.T) {
 		return resp.StatusCode, string(out)
 	}
 	api, metrics, probes := "http://"+ln.Addr().String(), "http://"+o.MetricsBindAddress, "http://"+o.ProbeBindAddress
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if code, _ := callQuietly(hc, probes+"/readyz"); code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("probe port not ready within 20s")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
+		code, _ := callQuietly(hc, probes+"/readyz")
+		return code == http.StatusOK, nil
+	}); err != nil {
+		t.Fatalf("probe port not ready within 20s: %v", err)
 	}
 
 	bind, err := json.Marshal(extenderv1.ExtenderBindingArgs{PodName: "p", PodNamespace: "default", PodUID: "uid-p", Node: "v"})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
@@ -51,19 +53,16 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	go func() { done <- Run(ctx, o, Deps{Client: client, Listener: ln}) }()
 
 	base := "http://" + ln.Addr().String()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var lastErr error
+	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
 		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		if lastErr = err; err != nil {
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready in time: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200, nil
+	}); err != nil {
+		t.Fatalf("not ready in time: %v (last GET: %v)", err, lastErr)
 	}
 	if resp, err := http.Get("http://" + probeAddr + "/readyz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("probe port: %v %v", resp, err)
@@ -214,23 +213,22 @@ func TestRunWithoutPrometheusSaysLoadIsAbsent(t *testing.T) {
 			t.Errorf("Run = %v", err)
 		}
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	err = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
 		families, err := reg.Gather()
 		if err != nil {
-			t.Fatal(err)
+			return false, err
 		}
 		for _, f := range families {
 			if f.GetName() == "gpuplane_extender_load_stale" {
 				if v := f.GetMetric()[0].GetGauge().GetValue(); v != 1 {
-					t.Fatalf("gpuplane_extender_load_stale = %v without Prometheus, want 1", v)
+					return false, fmt.Errorf("gpuplane_extender_load_stale = %v without Prometheus, want 1", v)
 				}
-				return
+				return true, nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no gpuplane_extender_load_stale without Prometheus")
-		}
-		time.Sleep(20 * time.Millisecond)
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("gpuplane_extender_load_stale without Prometheus: %v", err)
 	}
 }

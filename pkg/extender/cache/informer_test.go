@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/gpuplane/gpuplane/internal/extendertest"
@@ -37,23 +38,20 @@ func TestInformersFeedTheState(t *testing.T) {
 	}
 	waitUsed := func(node string, want []int64) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if snap := state.Snapshot(node); snap != nil {
-				got := make([]int64, len(snap.node.Cards))
-				for i, c := range snap.node.Cards {
-					got[i] = c.UsedMilli
-				}
-				if reflect.DeepEqual(got, want) {
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%s used %v, want %v", node, got, want)
-				}
-			} else if time.Now().After(deadline) {
-				t.Fatalf("%s unknown", node)
+		var got []int64 // nil while the node is unknown
+		err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+			snap := state.Snapshot(node)
+			if snap == nil {
+				return false, nil
 			}
-			time.Sleep(5 * time.Millisecond)
+			got = make([]int64, len(snap.node.Cards))
+			for i, c := range snap.node.Cards {
+				got[i] = c.UsedMilli
+			}
+			return reflect.DeepEqual(got, want), nil
+		})
+		if err != nil {
+			t.Fatalf("%s used %v (nil: unknown), want %v: %v", node, got, want, err)
 		}
 	}
 	waitUsed("w", []int64{1000, 1000, 0, 0})
@@ -78,12 +76,10 @@ func TestInformersFeedTheState(t *testing.T) {
 	if err := client.CoreV1().Nodes().Delete(ctx, "w", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for state.Snapshot("w") != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("deleted node still known")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return state.Snapshot("w") == nil, nil
+	}); err != nil {
+		t.Fatalf("deleted node still known: %v", err)
 	}
 	if _, err := inf.Pod(ctx, "default", "nope"); err == nil {
 		t.Fatal("found a pod that does not exist")
