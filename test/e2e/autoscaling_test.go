@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -227,22 +229,21 @@ func scaleRunPod(ctx context.Context, client kubernetes.Interface, p *corev1.Pod
 // ok and returns them; a failure shows the HPA KEDA made.
 func scaleWaitReplicas(ctx context.Context, t *testing.T, client kubernetes.Interface, ns, name string, ok func(int32) bool) int32 {
 	t.Helper()
-	deadline := time.Now().Add(scaleLimit)
-	for {
+	var replicas int32
+	err := wait.PollUntilContextTimeout(ctx, pollInterval, scaleLimit, true, func(ctx context.Context) (bool, error) {
 		d, err := client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			t.Fatal(err)
+			return false, err
 		}
-		if n := scaleReplicas(d); ok(n) {
-			return n
-		}
-		if time.Now().After(deadline) {
-			hpas, _ := client.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
-			status, _ := json.MarshalIndent(hpas.Items, "", "  ")
-			t.Fatalf("deployment %s/%s has %d replicas after %s; HPAs:\n%s", ns, name, scaleReplicas(d), scaleLimit, status)
-		}
-		sleep(ctx, t)
+		replicas = scaleReplicas(d)
+		return ok(replicas), nil
+	})
+	if err != nil {
+		hpas, _ := client.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
+		status, _ := json.MarshalIndent(hpas.Items, "", "  ")
+		t.Fatalf("deployment %s/%s has %d replicas after %s (%v); HPAs:\n%s", ns, name, replicas, scaleLimit, err, status)
 	}
+	return replicas
 }
 
 func scaleReplicas(d *appsv1.Deployment) int32 {
@@ -399,23 +400,23 @@ func scaleStartKEDA(ctx context.Context, t *testing.T, c *cluster.Cluster, dyn d
 	if _, err := apiServices.Create(ctx, apiService, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(scaleLimit)
-	for {
+	var conditions []any
+	err = wait.PollUntilContextTimeout(ctx, pollInterval, scaleLimit, true, func(ctx context.Context) (bool, error) {
 		got, err := apiServices.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			t.Fatal(err)
+			return false, err
 		}
-		conditions, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+		conditions, _, _ = unstructured.NestedSlice(got.Object, "status", "conditions")
 		if scaleAvailable(conditions) {
-			return
+			return true, nil
 		}
 		if !ms.running() {
-			t.Fatal("KEDA's metrics server exited")
+			return false, errors.New("KEDA's metrics server exited")
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("APIService %s not available after %s: %v", name, scaleLimit, conditions)
-		}
-		sleep(ctx, t)
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("APIService %s not available after %s: %v: %v", name, scaleLimit, err, conditions)
 	}
 }
 

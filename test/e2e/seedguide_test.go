@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gpuplane/gpuplane/internal/wiretest"
@@ -349,20 +350,17 @@ func guideStartWebhook(ctx context.Context, t *testing.T, c *cluster.Cluster, ob
 // on the node, whatever their status.
 func guideWaitConditions(ctx context.Context, t *testing.T, client kubernetes.Interface, name string) {
 	t.Helper()
-	deadline := time.Now().Add(guideLimit)
-	for {
+	var missing []string
+	err := wait.PollUntilContextTimeout(ctx, pollInterval, guideLimit, true, func(ctx context.Context) (bool, error) {
 		n, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			t.Fatal(err)
+			return false, err
 		}
-		missing := slices.DeleteFunc(agentConditions(), func(typ string) bool { return condition(n, typ) != nil })
-		if len(missing) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node %s: no condition %v after %s", name, missing, guideLimit)
-		}
-		sleep(ctx, t)
+		missing = slices.DeleteFunc(agentConditions(), func(typ string) bool { return condition(n, typ) != nil })
+		return len(missing) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("node %s: no condition %v after %s: %v", name, missing, guideLimit, err)
 	}
 }
 
