@@ -240,7 +240,8 @@ func guideStartAgent(t *testing.T, c *cluster.Cluster, objs []*unstructured.Unst
 
 	health := renderedLoopback(t)
 	args = renderedSetFlag(t, args, "--host-root", hostRoot, true)
-	args = renderedSetFlag(t, args, "--metrics-bind-address", renderedLoopback(t), true)
+	// Nothing here reads the agent's metrics: the kernel picks the port.
+	args = renderedSetFlag(t, args, "--metrics-bind-address", "127.0.0.1:0", true)
 	args = renderedSetFlag(t, args, "--health-probe-bind-address", health, true)
 	args = append(args, "--fake-devices="+cards, "--kubeconfig="+c.KubeconfigPath())
 	prog, progArgs := renderedWithEnv(t, env, bin, args...)
@@ -250,20 +251,27 @@ func guideStartAgent(t *testing.T, c *cluster.Cluster, objs []*unstructured.Unst
 
 // guideStartExtender runs the extender program with the args of the rendered
 // scheduler Deployment's extender container, its three listen addresses moved
-// to free loopback ports, and the admin kubeconfig. It returns the address of
-// its extender API.
+// to port 0 of the loopback (the addresses it bound are read from its log),
+// and the admin kubeconfig. It returns the address of its extender API.
 func guideStartExtender(t *testing.T, c *cluster.Cluster, objs []*unstructured.Unstructured, bin string) string {
 	t.Helper()
 	ctr, _ := renderedContainer(t, objs, "Deployment", "gpuplane-scheduler", "extender")
 	env := renderedEnv(t, ctr, renderedPod{namespace: "gpuplane-system", nodeName: "control-plane", hostIP: "127.0.0.1"})
 	args := renderedArgs(ctr, env)
-	listen, probes := renderedLoopback(t), renderedLoopback(t)
-	args = renderedSetFlag(t, args, "--listen", listen, true)
-	args = renderedSetFlag(t, args, "--probe-bind-address", probes, true)
-	args = renderedSetFlag(t, args, "--metrics-bind-address", renderedLoopback(t), true)
+	args = renderedSetFlag(t, args, "--listen", "127.0.0.1:0", true)
+	args = renderedSetFlag(t, args, "--probe-bind-address", "127.0.0.1:0", true)
+	args = renderedSetFlag(t, args, "--metrics-bind-address", "127.0.0.1:0", true)
 	args = append(args, "--kubeconfig="+c.KubeconfigPath())
 	prog, progArgs := renderedWithEnv(t, env, bin, args...)
 	p := faultRun(t, "extender", prog, t.TempDir(), progArgs...)
+	listen, err := wiretest.LoggedAddr(p.log, 0, "Serving the scheduling API", p.done, guideLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probes, err := wiretest.LoggedAddr(p.log, 0, "Serving health probes", p.done, guideLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
 	faultWaitHTTP(t, p, "http://"+probes+"/readyz")
 	return listen
 }
@@ -307,10 +315,14 @@ func guideStartWebhook(ctx context.Context, t *testing.T, c *cluster.Cluster, ob
 	ctr, _ := renderedContainer(t, objs, "Deployment", "gpuplane-webhook", "webhook")
 	env := renderedEnv(t, ctr, renderedPod{namespace: "gpuplane-system", nodeName: "control-plane", hostIP: "127.0.0.1"})
 	args := renderedArgs(ctr, env)
+	// The webhook's --port takes 1..65535, not 0: a port found free, which
+	// another process may take before the webhook listens.
 	port := strconv.Itoa(wiretest.FreePort(t))
 	args = renderedSetFlag(t, args, "--port", port, true)
-	args = renderedSetFlag(t, args, "--metrics-bind-address", renderedLoopback(t), true)
-	args = renderedSetFlag(t, args, "--health-probe-bind-address", renderedLoopback(t), true)
+	// Nothing here reads the webhook's metrics or probes: the kernel picks
+	// their ports.
+	args = renderedSetFlag(t, args, "--metrics-bind-address", "127.0.0.1:0", true)
+	args = renderedSetFlag(t, args, "--health-probe-bind-address", "127.0.0.1:0", true)
 	args = append(args, "--host=127.0.0.1", "--cert-ip-addresses=127.0.0.1",
 		"--cert-dir="+t.TempDir(), "--kubeconfig="+c.KubeconfigPath())
 	prog, progArgs := renderedWithEnv(t, env, bin, args...)
