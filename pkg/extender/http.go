@@ -52,10 +52,10 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 	// into a pooled buffer.
 	for verb, answer := range map[string]func(context.Context, *extenderv1.ExtenderArgs) wire.Answer{
 		"filter": func(ctx context.Context, a *extenderv1.ExtenderArgs) wire.Answer {
-			return wire.OutcomeAnswer{Outcome: e.filter(ctx, a)}
+			return outcomeAnswer{e.filter(ctx, a)}
 		},
 		"filter-best": func(ctx context.Context, a *extenderv1.ExtenderArgs) wire.Answer {
-			return wire.OutcomeAnswer{Outcome: e.filterBest(ctx, a)}
+			return outcomeAnswer{e.filterBest(ctx, a)}
 		},
 		"prioritize": func(ctx context.Context, a *extenderv1.ExtenderArgs) wire.Answer {
 			return wire.PriorityAnswer(e.Prioritize(ctx, a))
@@ -129,6 +129,13 @@ func decodeArgs(r *http.Request, bufs *wire.BufferPool, args *extenderv1.Extende
 	}
 	return wire.DecodeExtenderArgs(body, args)
 }
+
+// outcomeAnswer is filter's answer written from its outcome by
+// wire.AppendOutcome. It holds one pointer, so that making it a wire.Answer
+// allocates nothing (wire.OutcomeAnswer, holding an interface, would).
+type outcomeAnswer struct{ o *filterOutcome }
+
+func (a outcomeAnswer) AppendJSON(dst []byte) ([]byte, error) { return wire.AppendOutcome(dst, a.o) }
 
 // pooledAnswer is an answer that writes its own JSON, into a buffer
 // borrowed from bufs.

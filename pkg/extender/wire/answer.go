@@ -88,7 +88,13 @@ func (a FilterAnswer) AppendJSON(dst []byte) ([]byte, error) {
 }
 
 func (a OutcomeAnswer) AppendJSON(dst []byte) ([]byte, error) {
-	o := a.Outcome
+	return AppendOutcome(dst, a.Outcome)
+}
+
+// AppendOutcome appends filter's answer written from its outcome, as
+// OutcomeAnswer does: for a caller whose own Answer holds the outcome as a
+// pointer, which an interface holds without allocating.
+func AppendOutcome(dst []byte, o FilterOutcome) ([]byte, error) {
 	names, ok := o.Candidates()
 	if !ok {
 		// An error, or whole Node objects: nothing to save.
