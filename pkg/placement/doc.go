@@ -1,6 +1,7 @@
 // Package placement is the pure core of GPU placement: whether a request fits
 // a node (and why not), which cards it takes, and how good a node is for it
-// under a policy (binpack, spread, bestfit, fgd, auto).
+// under a policy (binpack, spread, bestfit, fgd, auto), and which pods of
+// lower priority to preempt so that a request fits (Victims).
 //
 // The scheduler extender (on informer state) and the trace simulator call the
 // very same functions, so what the simulator measures is what the extender

@@ -1,0 +1,284 @@
+package placement
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// ErrUnresolvable marks a request that would not fit the node even with
+// nothing on it: more cards than it has of one allowed type, a card type
+// or service it lacks, more host resources than it has. No preemption can
+// help there.
+var ErrUnresolvable = errors.New("does not fit the node even empty")
+
+// ErrNoVictims marks a request that only pods of equal or higher priority
+// stand in the way of: preempting every pod of lower priority would still
+// not make it fit.
+var ErrNoVictims = errors.New("pods of lower priority do not hold enough")
+
+// Hold is what a pod holds on one card of its node.
+type Hold struct {
+	// Position is the card's position in Node.Cards.
+	Position int
+	// Milli is the part of the card's cores: MilliPerCard for a whole card.
+	Milli int64
+	// MemoryMiB is the card memory (0 for a device-plugin card, which is
+	// busy through Milli alone).
+	MemoryMiB int64
+}
+
+// Holder is one pod holding something on a node, as preemption weighs it.
+type Holder struct {
+	// ID names the pod to the caller (its UID); placement compares IDs only
+	// to break ties, so that the same holders always give the same answer.
+	ID string
+	// Priority is the pod's priority (kube-scheduler's: higher is more
+	// important).
+	Priority int32
+	// Cards is what it holds on each card; the node's cards include it.
+	Cards []Hold
+	// CPUMilli and MemoryMiB are its host resources; the node's used host
+	// resources include them.
+	CPUMilli  int64
+	MemoryMiB int64
+}
+
+// MaxVictimSearch bounds how many sets of victims Victims tries before it
+// settles for a set that is minimal but maybe not the smallest (see Victims).
+const MaxVictimSearch = 1 << 16
+
+// Victims chooses the pods to preempt on node n so that r, asked for by a
+// pod of priority prio, fits there. holders are the pods holding something
+// on n, and n's cards and host resources include everything they hold
+// (what holders do not account for stays). It returns indexes into
+// holders, ordered as kube-scheduler orders victims: the highest priority
+// first, then by ID.
+//
+//   - r already fits: no victims, nil error (preempting is not needed).
+//   - r would not fit n even with nothing on it: ErrUnresolvable.
+//   - Only pods of priority prio or higher are candidates for nothing:
+//     only strictly lower priorities may go. When preempting all of them
+//     is not enough: ErrNoVictims.
+//
+// Otherwise, of the sets of lower-priority holders whose removal makes r
+// fit under Check (the same fit check as filter and bind), the one chosen
+// is the first under these criteria, in order (kube-scheduler weighs its
+// candidate nodes in the same order):
+//  1. the lowest highest priority among the victims;
+//  2. the fewest victims;
+//  3. the lowest sum of the victims' priorities;
+//  4. the first in the order of holders sorted by priority, then ID (the
+//     lexicographically first set of positions in that order).
+//
+// The set is minimal: no proper subset of it makes r fit (a smaller one
+// would come first under criterion 2). Holders that hold no card r could
+// use, nor host resources r needs, are never victims: removing them cannot
+// help. When more than MaxVictimSearch sets would have to be tried, the
+// answer keeps criterion 1 and minimality but not necessarily 2 to 4: it
+// is every candidate of priority up to the level of criterion 1, then each
+// given a reprieve in turn, highest priority first (kube-scheduler's own
+// way), if r still fits without it.
+func Victims(n *Node, holders []Holder, r *Request, prio int32) ([]int, error) {
+	return victims(n, holders, r, prio, MaxVictimSearch)
+}
+
+// victims is Victims with the size of the exhaustive search as a parameter.
+func victims(n *Node, holders []Holder, r *Request, prio int32, budget int) ([]int, error) {
+	if err := validateHolders(n, holders); err != nil {
+		return nil, err
+	}
+	e := newEvictor(n, holders, r)
+	if e.fitsWithout(nil) {
+		return nil, nil
+	}
+	if v := Check(e.empty(), r); !v.OK() {
+		return nil, fmt.Errorf("%w: %s", ErrUnresolvable, v.Reason())
+	}
+	var cand []int
+	for i := range holders {
+		if holders[i].Priority < prio && e.relevant(&holders[i]) {
+			cand = append(cand, i)
+		}
+	}
+	// Lowest priority first, then by ID: the order of criteria 1 and 4.
+	slices.SortFunc(cand, func(a, b int) int {
+		return cmp.Or(cmp.Compare(holders[a].Priority, holders[b].Priority), cmp.Compare(holders[a].ID, holders[b].ID), cmp.Compare(a, b))
+	})
+	if !e.fitsWithout(cand) {
+		e.reset()
+		e.remove(cand)
+		return nil, fmt.Errorf("%w: with every pod of priority below %d gone, %s", ErrNoVictims, prio, Check(&e.scratch, r).Reason())
+	}
+	// Criterion 1: the fewest priority levels from the bottom that make r
+	// fit. Removing more never hurts (Check only looks at what is free), so
+	// the first level that fits is the answer.
+	pool := cand
+	for end := 0; end < len(cand); {
+		next := end + 1
+		for next < len(cand) && holders[cand[next]].Priority == holders[cand[end]].Priority {
+			next++
+		}
+		if e.fitsWithout(cand[:next]) {
+			pool = cand[:next]
+			break
+		}
+		end = next
+	}
+	// An upper bound: kube-scheduler's reprieve, highest priority first.
+	greedy := slices.Clone(pool)
+	for i := len(greedy) - 1; i >= 0; i-- {
+		without := slices.Delete(slices.Clone(greedy), i, i+1)
+		if e.fitsWithout(without) {
+			greedy = without
+		}
+	}
+	best := e.smallest(pool, len(greedy), budget)
+	if best == nil {
+		best = greedy
+	}
+	out := slices.Clone(best)
+	slices.SortFunc(out, func(a, b int) int {
+		return cmp.Or(cmp.Compare(holders[b].Priority, holders[a].Priority), cmp.Compare(holders[a].ID, holders[b].ID), cmp.Compare(a, b))
+	})
+	return out, nil
+}
+
+// validateHolders refuses holdings that do not name a card of n or hold a
+// negative amount.
+func validateHolders(n *Node, holders []Holder) error {
+	if err := n.Validate(); err != nil {
+		return err
+	}
+	for i := range holders {
+		h := &holders[i]
+		if h.CPUMilli < 0 || h.MemoryMiB < 0 {
+			return fmt.Errorf("%w: holder %q holds negative host resources", ErrInvalidNode, h.ID)
+		}
+		for _, c := range h.Cards {
+			if c.Position < 0 || c.Position >= len(n.Cards) || c.Milli < 0 || c.MemoryMiB < 0 {
+				return fmt.Errorf("%w: holder %q holds %d milli and %d MiB of card position %d; node %q has %d cards",
+					ErrInvalidNode, h.ID, c.Milli, c.MemoryMiB, c.Position, n.Name, len(n.Cards))
+			}
+		}
+	}
+	return nil
+}
+
+// smallest searches the sets of up to most holders of pool (sorted by
+// priority, then ID) for the first under criteria 2 to 4 that makes the
+// request fit. It gives up, returning nil, after budget tries.
+func (e *evictor) smallest(pool []int, most, budget int) []int {
+	var best []int
+	var bestSum int64
+	tries := 0
+	set := make([]int, 0, most)
+	for k := 1; k <= most && best == nil; k++ {
+		// Every k-subset of pool, by positions pos[0] < ... < pos[k-1].
+		pos := make([]int, k)
+		for i := range pos {
+			pos[i] = i
+		}
+		for {
+			if tries++; tries > budget {
+				return nil
+			}
+			set = set[:0]
+			var sum int64
+			for _, p := range pos {
+				set = append(set, pool[p])
+				sum += int64(e.holders[pool[p]].Priority)
+			}
+			if (best == nil || sum < bestSum) && e.fitsWithout(set) {
+				best, bestSum = slices.Clone(set), sum
+			}
+			// The next k-subset in lexicographic order.
+			i := k - 1
+			for i >= 0 && pos[i] == len(pool)-k+i {
+				i--
+			}
+			if i < 0 {
+				break
+			}
+			pos[i]++
+			for j := i + 1; j < k; j++ {
+				pos[j] = pos[j-1] + 1
+			}
+		}
+	}
+	return best
+}
+
+// evictor tries removals of holders on a scratch copy of a node, without
+// allocating.
+type evictor struct {
+	node    *Node
+	holders []Holder
+	req     *Request
+	scratch Node
+	cards   []Card
+}
+
+func newEvictor(n *Node, holders []Holder, r *Request) *evictor {
+	e := &evictor{node: n, holders: holders, req: r, cards: make([]Card, len(n.Cards))}
+	e.reset()
+	return e
+}
+
+// reset makes the scratch node a copy of the node.
+func (e *evictor) reset() {
+	e.scratch = *e.node
+	copy(e.cards, e.node.Cards)
+	e.scratch.Cards = e.cards
+}
+
+// remove takes what the holders of set hold off the scratch node. Amounts
+// never go below zero: a node may account for less than its holders claim.
+func (e *evictor) remove(set []int) {
+	n := &e.scratch
+	for _, i := range set {
+		h := &e.holders[i]
+		for _, c := range h.Cards {
+			card := &n.Cards[c.Position]
+			card.UsedMilli = max(0, card.UsedMilli-c.Milli)
+			card.UsedMemoryMiB = max(0, card.UsedMemoryMiB-c.MemoryMiB)
+		}
+		n.UsedCPUMilli = max(0, n.UsedCPUMilli-h.CPUMilli)
+		n.UsedMemoryMiB = max(0, n.UsedMemoryMiB-h.MemoryMiB)
+	}
+}
+
+// fitsWithout tells whether the request fits the node once the holders of
+// set are gone.
+func (e *evictor) fitsWithout(set []int) bool {
+	e.reset()
+	e.remove(set)
+	return Check(&e.scratch, e.req).OK()
+}
+
+// empty returns the scratch node with nothing on it.
+func (e *evictor) empty() *Node {
+	e.reset()
+	for i := range e.scratch.Cards {
+		e.scratch.Cards[i].UsedMilli, e.scratch.Cards[i].UsedMemoryMiB = 0, 0
+	}
+	e.scratch.UsedCPUMilli, e.scratch.UsedMemoryMiB = 0, 0
+	return &e.scratch
+}
+
+// relevant tells whether removing h could change whether the request
+// fits: it holds a card of a type the request allows, or host resources
+// the node tracks and the request asks for. Check reads nothing else.
+func (e *evictor) relevant(h *Holder) bool {
+	r, n := e.req, e.node
+	if r.Cards > 0 {
+		for _, c := range h.Cards {
+			if (c.Milli > 0 || c.MemoryMiB > 0) && r.allows(n.Cards[c.Position].Type) {
+				return true
+			}
+		}
+	}
+	return n.CPUMilli > 0 && r.CPUMilli > 0 && h.CPUMilli > 0 ||
+		n.MemoryMiB > 0 && r.MemoryMiB > 0 && h.MemoryMiB > 0
+}
