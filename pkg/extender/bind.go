@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
@@ -74,6 +75,9 @@ func (e *Extender) bind(ctx context.Context, args *extenderv1.ExtenderBindingArg
 			}
 		}
 		c, err := choose(s, &req, e.policy)
+		if c.holding != nil {
+			c.holding.Priority = corev1helpers.PodPriority(pod)
+		}
 		chosen = c
 		return c.holding, err
 	})

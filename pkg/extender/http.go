@@ -34,7 +34,7 @@ type HandlerOptions struct {
 const DefaultMaxBodyBytes = 64 << 20
 
 // Handler returns the extender's HTTP routes: POST /filter, /filter-best,
-// /prioritize and /bind in the kube-scheduler extender v1 wire format; GET /healthz,
+// /prioritize, /bind and /preempt in the kube-scheduler extender v1 wire format; GET /healthz,
 // /readyz, /metrics and /state.
 func (e *Extender) Handler(o HandlerOptions) http.Handler {
 	if o.MaxBodyBytes <= 0 {
@@ -75,6 +75,13 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 			return nil, err
 		}
 		return e.Bind(ctx, &args), nil
+	}))
+	mux.Handle("POST /preempt", e.verb("preempt", o, o.Ready, func(ctx context.Context, r *http.Request) (any, error) {
+		var args extenderv1.ExtenderPreemptionArgs
+		if err := decode(r, &args); err != nil {
+			return nil, err
+		}
+		return e.Preempt(ctx, &args)
 	}))
 	mux.Handle("GET /state", e.verb("state", o, alwaysReady, func(context.Context, *http.Request) (any, error) {
 		return e.state.View(), nil

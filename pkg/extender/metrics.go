@@ -12,6 +12,9 @@ type Metrics struct {
 	binds    *prometheus.CounterVec
 	nodes    *prometheus.CounterVec
 	expired  prometheus.Counter
+	// preempt* are the preempt verb's: see preempt.go.
+	preemptNodes   *prometheus.CounterVec
+	preemptVictims prometheus.Counter
 }
 
 // The values of the result label of gpuplane_extender_binds_total.
@@ -52,11 +55,19 @@ func NewMetrics(reg prometheus.Registerer, state *cache.State) (*Metrics, error)
 			Name: "gpuplane_extender_assumed_expired_total",
 			Help: "Binds dropped from the state because the informer never showed the pod bound within the TTL.",
 		}),
+		preemptNodes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gpuplane_extender_preemption_nodes_total",
+			Help: "Candidate nodes of preempt calls, by result: victims (the extender named pods to preempt), fits (none needed), no_victims (pods of equal or higher priority hold what the pod needs), unresolvable (the node could not hold the pod even empty), unknown (a node or request the extender cannot judge).",
+		}, []string{"result"}),
+		preemptVictims: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gpuplane_extender_preemption_victims_total",
+			Help: "Pods the extender named as victims in preempt answers (kube-scheduler preempts those of the one node it picks).",
+		}),
 	}
 	gauge := func(name, help string, f func(cache.Sizes) int64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f(state.Sizes())) })
 	}
-	collectors := []prometheus.Collector{m.requests, m.latency, m.binds, m.nodes, m.expired,
+	collectors := []prometheus.Collector{m.requests, m.latency, m.binds, m.nodes, m.expired, m.preemptNodes, m.preemptVictims,
 		gauge("gpuplane_extender_nodes", "Nodes known from the informer.", func(s cache.Sizes) int64 { return s.Nodes }),
 		gauge("gpuplane_extender_cards", "Cards of the known nodes.", func(s cache.Sizes) int64 { return s.Cards }),
 		gauge("gpuplane_extender_bound_pods", "Bound pods holding cards or host resources, as the informer shows them.", func(s cache.Sizes) int64 { return s.BoundPods }),

@@ -37,6 +37,10 @@ type Holder struct {
 	// Priority is the pod's priority (kube-scheduler's: higher is more
 	// important).
 	Priority int32
+	// Preferred breaks ties in favour of this holder going (the extender
+	// marks the victims kube-scheduler's own dry run proposed, so that the
+	// two agree where the cards leave the choice open).
+	Preferred bool
 	// Cards is what it holds on each card; the node's cards include it.
 	Cards []Hold
 	// CPUMilli and MemoryMiB are its host resources; the node's used host
@@ -69,8 +73,9 @@ const MaxVictimSearch = 1 << 16
 //  1. the lowest highest priority among the victims;
 //  2. the fewest victims;
 //  3. the lowest sum of the victims' priorities;
-//  4. the first in the order of holders sorted by priority, then ID (the
-//     lexicographically first set of positions in that order).
+//  4. the first in the order of holders sorted by priority, then
+//     Preferred ones first, then ID (the lexicographically first set of
+//     positions in that order).
 //
 // The set is minimal: no proper subset of it makes r fit (a smaller one
 // would come first under criterion 2). Holders that hold no card r could
@@ -102,9 +107,11 @@ func victims(n *Node, holders []Holder, r *Request, prio int32, budget int) ([]i
 			cand = append(cand, i)
 		}
 	}
-	// Lowest priority first, then by ID: the order of criteria 1 and 4.
+	// Lowest priority first, then preferred, then by ID: the order of
+	// criteria 1 and 4.
 	slices.SortFunc(cand, func(a, b int) int {
-		return cmp.Or(cmp.Compare(holders[a].Priority, holders[b].Priority), cmp.Compare(holders[a].ID, holders[b].ID), cmp.Compare(a, b))
+		x, y := &holders[a], &holders[b]
+		return cmp.Or(cmp.Compare(x.Priority, y.Priority), -cmpBool(x.Preferred, y.Preferred), cmp.Compare(x.ID, y.ID), cmp.Compare(a, b))
 	})
 	if !e.fitsWithout(cand) {
 		e.reset()
@@ -143,6 +150,17 @@ func victims(n *Node, holders []Holder, r *Request, prio int32, budget int) ([]i
 		return cmp.Or(cmp.Compare(holders[b].Priority, holders[a].Priority), cmp.Compare(holders[a].ID, holders[b].ID), cmp.Compare(a, b))
 	})
 	return out, nil
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // validateHolders refuses holdings that do not name a card of n or hold a

@@ -29,6 +29,11 @@ func (b *holderBuilder) share(p int, milli, mem int64) *holderBuilder {
 	return b
 }
 
+func (b *holderBuilder) preferred() *holderBuilder {
+	b.h.Preferred = true
+	return b
+}
+
 func (b *holderBuilder) host(cpu, mem int64) *holderBuilder {
 	b.h.CPUMilli, b.h.MemoryMiB = cpu, mem
 	return b
@@ -262,7 +267,7 @@ func randomCase(rng *rand.Rand) (*Node, []Holder, *Request, int32) {
 	}
 	var hs []Holder
 	for i := 0; i < 1+rng.IntN(10); i++ {
-		h := Holder{ID: fmt.Sprintf("h%02d", i), Priority: int32(rng.IntN(4))}
+		h := Holder{ID: fmt.Sprintf("h%02d", i), Priority: int32(rng.IntN(4)), Preferred: rng.IntN(3) == 0}
 		if n.CPUMilli > 0 && rng.IntN(2) == 0 {
 			h.CPUMilli = int64(rng.IntN(4000))
 			h.MemoryMiB = int64(rng.IntN(16 * 1024))

@@ -57,6 +57,9 @@ type extRunner struct {
 	addr   string
 	cancel context.CancelFunc
 	done   chan error
+	// logs holds what the extender logged, for tests that read its
+	// decisions.
+	logs ktesting.Underlier
 }
 
 // extStart runs the extender on addr ("127.0.0.1:0" for a port the kernel
@@ -79,9 +82,9 @@ func extStart(t *testing.T, c *cluster.Cluster, addr string, o extender.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger, _ := ktesting.NewTestContext(t)
+	logger := ktesting.NewLogger(t, ktesting.NewConfig(ktesting.BufferLogs(true)))
 	runCtx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger.WithName("extender")))
-	r := &extRunner{addr: ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	r := &extRunner{addr: ln.Addr().String(), cancel: cancel, done: make(chan error, 1), logs: logger.GetSink().(ktesting.Underlier)}
 	o.Listen = r.addr
 	go func() { r.done <- extender.Run(runCtx, o, extender.Deps{Client: client, Listener: ln}) }()
 	t.Cleanup(func() { r.stop(t) })

@@ -232,6 +232,7 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 	out.Spec = corev1.PodSpec{
 		NodeName: p.Spec.NodeName, SchedulerName: p.Spec.SchedulerName,
 		NodeSelector: p.Spec.NodeSelector, Overhead: p.Spec.Overhead, Resources: p.Spec.Resources,
+		Priority: p.Spec.Priority, // what bind books the pod with, for preemption
 	}
 	if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil {
 		out.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
@@ -37,6 +38,8 @@ type Holding struct {
 	// CPUMilli and MemoryMiB are the pod's host resources.
 	CPUMilli  int64
 	MemoryMiB int64
+	// Priority is the pod's, for choosing victims of preemption.
+	Priority int32
 }
 
 // podRecord is what one pod holds on its node: bound pods as the informer
@@ -45,6 +48,8 @@ type Holding struct {
 type podRecord struct {
 	uid types.UID
 	key string // namespace/name, for /state and logs
+	// priority is the pod's, for choosing victims of preemption.
+	priority int32
 	// assumed records come from bind; expires is when they are dropped if
 	// the informer never confirms them.
 	assumed bool
@@ -96,7 +101,7 @@ func recordOf(pod *corev1.Pod, v *request.Vocabulary) *podRecord {
 // recordFrom is recordOf for a pod already translated (req, or err when its
 // request cannot be read); key is the pod's namespace/name.
 func recordFrom(pod *corev1.Pod, key string, req request.Pod, err error) *podRecord {
-	rec := &podRecord{uid: pod.UID, key: key}
+	rec := &podRecord{uid: pod.UID, key: key, priority: corev1helpers.PodPriority(pod)}
 	if err != nil {
 		rec.cpuMilli, rec.memMiB = request.Host(pod)
 		rec.problem = err.Error()

@@ -37,6 +37,9 @@ type NodeSnapshot struct {
 	// cluster really runs exceeds the cards (which the extender never
 	// causes). Shown in /state and logged.
 	overbooked []string
+	// booked, when set while the snapshot is built, is told each card
+	// booking: the record, the card's position and what it takes there.
+	booked func(rec *podRecord, pos int, milli, memMiB int64)
 }
 
 // Node is the node with everything allocated on its cards. Callers do
@@ -78,7 +81,15 @@ const inlineCards = 8
 // idle cards, then vGPU requests without an assignment on the first cards
 // that hold them.
 func buildSnapshot(name string, info *nodeInfo, pods map[types.UID]*podRecord, now time.Time) *NodeSnapshot {
-	s := &NodeSnapshot{info: info}
+	return buildSnapshotTold(name, info, pods, now, nil)
+}
+
+// buildSnapshotTold is buildSnapshot telling booked (when not nil) where
+// each record is booked, card by card.
+func buildSnapshotTold(name string, info *nodeInfo, pods map[types.UID]*podRecord, now time.Time,
+	booked func(rec *podRecord, pos int, milli, memMiB int64)) *NodeSnapshot {
+	s := &NodeSnapshot{info: info, booked: booked}
+	defer func() { s.booked = nil }()
 	n := &s.node
 	n.Name = name
 	if info == nil {
@@ -119,7 +130,7 @@ func buildSnapshot(name string, info *nodeInfo, pods map[types.UID]*podRecord, n
 		return cmp.Or(cmp.Compare(s.allowedTypes(a.wholeTypes), s.allowedTypes(b.wholeTypes)), cmp.Compare(a.uid, b.uid))
 	})
 	for _, rec := range whole {
-		if !s.bookIdle(rec.whole, rec.wholeTypes) {
+		if !s.bookIdle(rec, rec.whole, rec.wholeTypes) {
 			s.overbooked = append(s.overbooked, fmt.Sprintf("%s holds %d whole cards but fewer idle cards of one allowed type are left", rec.key, rec.whole))
 		}
 	}
@@ -129,9 +140,9 @@ func buildSnapshot(name string, info *nodeInfo, pods map[types.UID]*podRecord, n
 			r := &rec.floating[i]
 			ok := false
 			if r.IsShare() {
-				ok = s.bookFirstShare(r)
+				ok = s.bookFirstShare(rec, r)
 			} else {
-				ok = s.bookIdle(r.Cards, r.Types)
+				ok = s.bookIdle(rec, r.Cards, r.Types)
 			}
 			if !ok {
 				s.overbooked = append(s.overbooked, fmt.Sprintf("%s holds %s without an assignment and no cards are left for it", rec.key, r))
@@ -152,6 +163,7 @@ func (s *NodeSnapshot) bookShare(rec *podRecord, sh CardShare) {
 	c := &n.Cards[p]
 	c.UsedMilli += sh.Milli
 	c.UsedMemoryMiB += sh.MemoryMiB
+	s.tell(rec, p, sh.Milli, sh.MemoryMiB)
 	if c.UsedMilli > placement.MilliPerCard || (c.MemoryMiB > 0 && c.UsedMemoryMiB > c.MemoryMiB) {
 		s.overbooked = append(s.overbooked, fmt.Sprintf("%s takes card %d beyond its capacity", rec.key, sh.Index))
 		c.UsedMilli = min(c.UsedMilli, placement.MilliPerCard)
@@ -176,7 +188,7 @@ func (s *NodeSnapshot) allowedTypes(types []string) int {
 // bookIdle marks k idle cards of one allowed type as fully used, the type
 // with the most idle cards first; when no type has k, as many as there are,
 // and reports false.
-func (s *NodeSnapshot) bookIdle(k int, types []string) bool {
+func (s *NodeSnapshot) bookIdle(rec *podRecord, k int, types []string) bool {
 	cards := s.node.Cards
 	best, bestIdle := "", -1
 	for i := range cards {
@@ -201,6 +213,7 @@ func (s *NodeSnapshot) bookIdle(k int, types []string) bool {
 	for i := range cards {
 		if left > 0 && cards[i].Type == best && cards[i].Idle() {
 			cards[i].UsedMilli = placement.MilliPerCard
+			s.tell(rec, i, placement.MilliPerCard, 0)
 			left--
 		}
 	}
@@ -208,7 +221,7 @@ func (s *NodeSnapshot) bookIdle(k int, types []string) bool {
 }
 
 // bookFirstShare books a share on the first allowed card that holds it.
-func (s *NodeSnapshot) bookFirstShare(r *placement.Request) bool {
+func (s *NodeSnapshot) bookFirstShare(rec *podRecord, r *placement.Request) bool {
 	cards := s.node.Cards
 	for i := range cards {
 		c := &cards[i]
@@ -218,8 +231,16 @@ func (s *NodeSnapshot) bookFirstShare(r *placement.Request) bool {
 		if c.FreeMilli() >= r.Milli && (c.MemoryMiB == 0 || c.FreeMemoryMiB() >= r.CardMemoryMiB) {
 			c.UsedMilli += r.Milli
 			c.UsedMemoryMiB += r.CardMemoryMiB
+			s.tell(rec, i, r.Milli, r.CardMemoryMiB)
 			return true
 		}
 	}
 	return false
+}
+
+// tell reports a booking to the snapshot's booked, if any.
+func (s *NodeSnapshot) tell(rec *podRecord, pos int, milli, memMiB int64) {
+	if s.booked != nil {
+		s.booked(rec, pos, milli, memMiB)
+	}
 }
