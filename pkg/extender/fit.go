@@ -43,12 +43,19 @@ func checkWith(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy,
 		return v
 	}
 	if len(req.Parts) == 1 {
-		v := placement.Check(s.Node(), &req.Parts[0].Req)
-		if v.OK() || memo == nil {
-			return verdictOf(v)
+		r := &req.Parts[0].Req
+		v := placement.Check(s.Node(), r)
+		if v.OK() {
+			return verdict{ok: true}
+		}
+		// A shortfall preemption could cure, on a node that could hold
+		// the pod at all.
+		cure := resolvable(v.Short) && placement.Resolvable(s.Node(), r)
+		if memo == nil {
+			return verdict{reason: v.Reason(), resolvable: cure}
 		}
 		node, rest := memo.parts(s.Shape(), s.Node(), v)
-		return verdict{node: node, reason: rest, resolvable: resolvable(v.Short)}
+		return verdict{node: node, reason: rest, resolvable: cure}
 	}
 	n := cloneNode(s.Node())
 	for i := range req.Parts {
@@ -86,7 +93,8 @@ func verdictOf(v placement.Verdict) verdict {
 }
 
 // resolvable tells whether freeing cards could cure a shortfall: not a
-// wrong card type nor a node without the service the pod needs.
+// wrong card type nor a node without the service the pod needs. (Nor a
+// node too small for the pod even empty: placement.Resolvable.)
 func resolvable(s placement.Shortfall) bool {
 	switch s {
 	case placement.ShortService, placement.ShortNoGPU, placement.ShortType:

@@ -100,7 +100,8 @@ func TestHTTP(t *testing.T) {
 		{"bad json", "POST", "/filter", "{", 400, "bad request"},
 		{"body too large", "POST", "/filter", `{"Pod":{"metadata":{"name":"` + strings.Repeat("x", 1<<16) + `"}}}`, 400, "larger than 65536 bytes"},
 		{"wrong method", "GET", "/filter", nil, 405, ""},
-		{"unknown path", "POST", "/preempt", "{}", 404, ""},
+		{"unknown path", "POST", "/evict", "{}", 404, ""},
+		{"preempt without a pod", "POST", "/preempt", "{}", 400, "bad request: the arguments name no pod"},
 		{"healthz", "GET", "/healthz", nil, 200, "ok"},
 
 		{"metrics", "GET", "/metrics", nil, 200, `gpuplane_extender_requests_total{code="200",verb="filter"} 1`},

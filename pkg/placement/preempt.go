@@ -163,6 +163,45 @@ func cmpBool(a, b bool) int {
 	return -1
 }
 
+// Resolvable tells whether r would fit n with nothing on it: whether
+// freeing cards (preemption) could ever make it fit. False for a node
+// without the service or a card type r needs, with fewer cards of one
+// allowed type than r asks, without a card of an allowed type with the
+// memory of r's share, or with less host CPU or memory than r asks. It does
+// not allocate: filter asks it of every refused node.
+func Resolvable(n *Node, r *Request) bool {
+	if r.Cards > 0 {
+		if r.UsesVGPU() && !n.VGPU || !r.UsesVGPU() && !n.WholeCards || len(n.Cards) == 0 {
+			return false
+		}
+		best := 0
+		for i := range n.Cards {
+			c := &n.Cards[i]
+			if !r.allows(c.Type) {
+				continue
+			}
+			if r.IsShare() {
+				if r.CardMemoryMiB == 0 || c.MemoryMiB == 0 || c.MemoryMiB >= r.CardMemoryMiB {
+					best = 1
+					break
+				}
+				continue
+			}
+			k := 0
+			for j := range n.Cards {
+				if n.Cards[j].Type == c.Type {
+					k++
+				}
+			}
+			best = max(best, k)
+		}
+		if best < r.Cards {
+			return false
+		}
+	}
+	return (n.CPUMilli == 0 || r.CPUMilli <= n.CPUMilli) && (n.MemoryMiB == 0 || r.MemoryMiB <= n.MemoryMiB)
+}
+
 // validateHolders refuses holdings that do not name a card of n or hold a
 // negative amount.
 func validateHolders(n *Node, holders []Holder) error {

@@ -465,6 +465,26 @@ func TestVictimsProperties(t *testing.T) {
 	}
 }
 
+// TestResolvable: Resolvable is Check on the node emptied, on random
+// nodes and requests.
+func TestResolvable(t *testing.T) {
+	for seed := uint64(0); seed < 3000; seed++ {
+		n, _, r, _ := randomCase(rand.New(rand.NewPCG(seed, 7)))
+		empty := *n
+		empty.Cards = slices.Clone(n.Cards)
+		for i := range empty.Cards {
+			empty.Cards[i].UsedMilli, empty.Cards[i].UsedMemoryMiB = 0, 0
+		}
+		empty.UsedCPUMilli, empty.UsedMemoryMiB = 0, 0
+		if got, want := Resolvable(n, r), Check(&empty, r).OK(); got != want {
+			t.Fatalf("seed %d: Resolvable(%+v, %s) = %v, Check on the empty node says %v", seed, n, r, got, want)
+		}
+	}
+	if n := makeNode("v", "V100", 8).build(); testing.AllocsPerRun(100, func() { Resolvable(n, req(Whole(9), 0, 0)) }) != 0 {
+		t.Error("Resolvable allocates")
+	}
+}
+
 func FuzzVictims(f *testing.F) {
 	for _, s := range []uint64{1, 2, 3, 42, 1 << 40} {
 		f.Add(s, uint32(MaxVictimSearch))

@@ -449,8 +449,17 @@ func extSettled(ctx context.Context, t *testing.T, client kubernetes.Interface, 
 // it lacks.
 var extReason = regexp.MustCompile(`[a-z0-9-]+: (\d+ free \S+, pod needs \d+|no \S+ card with \d+ milli|does not (hand out whole cards|serve vGPU)|has \S+ cards, pod needs)`)
 
-// eightT4 is the reason of a pod asking for 8 whole T4 on the node of 4.
-var eightT4 = regexp.MustCompile(`t4x4: [0-4] free T4, pod needs 8`)
+// wholeCount is kube-scheduler's own refusal of a node short of whole
+// cards per node: it counts the device plugin's resource (the shipped
+// configuration's ignoredByScheduler: false, so that its preemption asks
+// the extender), and refuses such a node before the extender is asked.
+var wholeCount = regexp.MustCompile(`\d+ Insufficient nvidia\.com/gpu`)
+
+// eightT4 is the answer to a pod asking for 8 whole T4, more than any node
+// has of one type: no node is a candidate for preemption (t4x4 has 4 T4,
+// kube-scheduler's unresolvable count; the others are of another type or
+// service, the extender's unresolvable refusals).
+var eightT4 = regexp.MustCompile(`preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling`)
 
 // TestExtenderBurst runs the real kube-scheduler with deploy's scheduler
 // configuration and the extender in-process, on four nodes of whole and
@@ -539,7 +548,10 @@ func TestExtenderBurst(t *testing.T) {
 		t.Errorf("only %d pods bound; the cluster holds more of this burst", bound)
 	}
 
-	// Every pod left waiting has the extender's reason in its event.
+	// Every pod left waiting says why: the extender's reason, or for whole
+	// cards kube-scheduler's count, in an event or in its PodScheduled
+	// condition (the latest attempt's message; the events of one pod are
+	// merged into one series, which keeps the first message).
 	events, err := client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -548,6 +560,17 @@ func TestExtenderBurst(t *testing.T) {
 	for _, e := range events.Items {
 		if e.Reason == "FailedScheduling" {
 			reasons[e.InvolvedObject.Name] = append(reasons[e.InvolvedObject.Name], e.Message)
+		}
+	}
+	listed, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range listed.Items {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+				reasons[p.Name] = append(reasons[p.Name], c.Message)
+			}
 		}
 	}
 	isBound := map[string]bool{}
@@ -561,12 +584,12 @@ func TestExtenderBurst(t *testing.T) {
 		}
 		pending++
 		msgs := reasons[p.Name]
-		if !slices.ContainsFunc(msgs, extReason.MatchString) {
-			t.Errorf("pending pod %s (%+v) has no FailedScheduling event with the extender's reason: %q", p.Name, asks[i], msgs)
+		if !slices.ContainsFunc(msgs, extReason.MatchString) && (asks[i].whole == 0 || !slices.ContainsFunc(msgs, wholeCount.MatchString)) {
+			t.Errorf("pending pod %s (%+v) has no FailedScheduling event or condition with the extender's reason: %q", p.Name, asks[i], msgs)
 			continue
 		}
 		if asks[i].whole == 8 && !slices.ContainsFunc(msgs, eightT4.MatchString) {
-			t.Errorf("pod %s asks for 8 T4 and its events do not say what t4x4 has: %q", p.Name, msgs)
+			t.Errorf("pod %s asks for 8 T4, more than any node has, and its events do not say no node can be freed for it: %q", p.Name, msgs)
 		}
 	}
 	if pending == 0 {
