@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -161,6 +162,23 @@ func TestGPUPreemption(t *testing.T) {
 	}
 	if len(named["guarded"]) > 0 {
 		t.Errorf("the extender named victims on guarded: %v", named["guarded"])
+	}
+	// And counted it: on mixed victims, on guarded none (the share of equal
+	// priority).
+	// (kube-scheduler may ask again before the extender's informer has seen
+	// the victims go, so at least.)
+	metrics := ext.get(t, "/metrics")
+	for series, least := range map[string]int{
+		`gpuplane_extender_preemption_nodes_total{result="victims"}`:    1,
+		`gpuplane_extender_preemption_nodes_total{result="no_victims"}`: 1,
+		`gpuplane_extender_preemption_victims_total`:                    8,
+	} {
+		m := regexp.MustCompile(regexp.QuoteMeta(series) + ` (\d+)`).FindStringSubmatch(metrics)
+		if m == nil {
+			t.Errorf("the extender's /metrics lack %s", series)
+		} else if n, _ := strconv.Atoi(m[1]); n < least {
+			t.Errorf("%s %d, want at least %d", series, n, least)
+		}
 	}
 	// kube-scheduler recorded the preemption of each pod it deleted.
 	events, err := client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
