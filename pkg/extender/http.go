@@ -78,7 +78,14 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 	}))
 	mux.Handle("POST /preempt", e.verb("preempt", o, o.Ready, func(ctx context.Context, r *http.Request) (any, error) {
 		var args extenderv1.ExtenderPreemptionArgs
-		if err := decode(r, &args); err != nil {
+		buf := bufs.Get()
+		defer bufs.Put(buf)
+		body, err := wire.ReadAll(r.Body, *buf)
+		*buf = body
+		if err != nil {
+			return nil, bodyError(err)
+		}
+		if err := wire.DecodePreemptionArgs(body, &args); err != nil {
 			return nil, err
 		}
 		return e.Preempt(ctx, &args)
