@@ -80,7 +80,10 @@ const MaxVictimSearch = 1 << 16
 // The set is minimal: no proper subset of it makes r fit (a smaller one
 // would come first under criterion 2). Holders that hold no card r could
 // use, nor host resources r needs, are never victims: removing them cannot
-// help. When more than MaxVictimSearch sets would have to be tried, the
+// help. For whole cards, when the host resources fit already, the search
+// is over the choices of r.Cards cards of one type (the minimal sets are
+// the holders of the cards chosen), else over sets of holders. When more
+// than MaxVictimSearch choices or sets would have to be tried, the
 // answer keeps criterion 1 and minimality but not necessarily 2 to 4: it
 // is every candidate of priority up to the level of criterion 1, then each
 // given a reprieve in turn, highest priority first (kube-scheduler's own
@@ -118,6 +121,9 @@ func victims(n *Node, holders []Holder, r *Request, prio int32, budget int) ([]i
 		e.remove(cand)
 		return nil, fmt.Errorf("%w: with every pod of priority below %d gone, %s", ErrNoVictims, prio, Check(&e.scratch, r).Reason())
 	}
+	if best, ok := e.byCards(cand, prio, budget); ok {
+		return e.ordered(best), nil
+	}
 	// Criterion 1: the fewest priority levels from the bottom that make r
 	// fit. Removing more never hurts (Check only looks at what is free), so
 	// the first level that fits is the answer.
@@ -145,11 +151,135 @@ func victims(n *Node, holders []Holder, r *Request, prio int32, budget int) ([]i
 	if best == nil {
 		best = greedy
 	}
-	out := slices.Clone(best)
+	return e.ordered(best), nil
+}
+
+// ordered sorts victims as kube-scheduler expects them: the highest
+// priority first, then by ID.
+func (e *evictor) ordered(set []int) []int {
+	out := slices.Clone(set)
 	slices.SortFunc(out, func(a, b int) int {
-		return cmp.Or(cmp.Compare(holders[b].Priority, holders[a].Priority), cmp.Compare(holders[a].ID, holders[b].ID), cmp.Compare(a, b))
+		x, y := &e.holders[a], &e.holders[b]
+		return cmp.Or(cmp.Compare(y.Priority, x.Priority), cmp.Compare(x.ID, y.ID), cmp.Compare(a, b))
 	})
-	return out, nil
+	return out
+}
+
+// byCards is the search for whole cards when the host resources fit
+// already: then a set of victims makes r fit exactly when it empties r.Cards
+// cards of one allowed type, so the minimal sets are the holders of such
+// cards, and trying every choice of cards finds the first set under the
+// criteria of Victims without trying sets of holders. cand are the
+// candidates in the order of criterion 4. It reports false when it does not
+// apply or would try more than budget choices.
+func (e *evictor) byCards(cand []int, prio int32, budget int) ([]int, bool) {
+	n, r := e.node, e.req
+	if r.Cards == 0 || r.IsShare() ||
+		n.CPUMilli > 0 && r.CPUMilli > n.FreeCPUMilli() || n.MemoryMiB > 0 && r.MemoryMiB > n.FreeMemoryMiB() {
+		return nil, false
+	}
+	rank := make(map[int]int, len(cand))
+	for i, h := range cand {
+		rank[h] = i
+	}
+	// on[p] are the ranks of the holders on card p; blocked[p] tells that a
+	// holder that may not go holds it.
+	on := make([][]int, len(n.Cards))
+	blocked := make([]bool, len(n.Cards))
+	for i := range e.holders {
+		for _, c := range e.holders[i].Cards {
+			if c.Milli == 0 && c.MemoryMiB == 0 {
+				continue
+			}
+			if k, ok := rank[i]; ok {
+				on[c.Position] = append(on[c.Position], k)
+			} else if e.holders[i].Priority >= prio || r.allows(n.Cards[c.Position].Type) {
+				blocked[c.Position] = true
+			}
+		}
+	}
+	var best []int // ranks, sorted
+	var bestKey cost
+	tries := 0
+	var types []string
+	for i := range n.Cards {
+		if t := n.Cards[i].Type; r.allows(t) && !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	for _, t := range types {
+		var cards []int
+		for p := range n.Cards {
+			if n.Cards[p].Type == t && !blocked[p] {
+				cards = append(cards, p)
+			}
+		}
+		if len(cards) < r.Cards {
+			continue
+		}
+		pos := make([]int, r.Cards)
+		for i := range pos {
+			pos[i] = i
+		}
+		for {
+			if tries++; tries > budget {
+				return nil, false
+			}
+			var set []int
+			for _, i := range pos {
+				for _, k := range on[cards[i]] {
+					if !slices.Contains(set, k) {
+						set = append(set, k)
+					}
+				}
+			}
+			slices.Sort(set)
+			key := cost{highest: -1 << 31, count: len(set)}
+			for _, k := range set {
+				key.highest = max(key.highest, e.holders[cand[k]].Priority)
+				key.sum += int64(e.holders[cand[k]].Priority)
+			}
+			if best == nil || key.less(bestKey) || !bestKey.less(key) && slices.Compare(set, best) < 0 {
+				best, bestKey = set, key
+			}
+			i := r.Cards - 1
+			for i >= 0 && pos[i] == len(cards)-r.Cards+i {
+				i--
+			}
+			if i < 0 {
+				break
+			}
+			pos[i]++
+			for j := i + 1; j < r.Cards; j++ {
+				pos[j] = pos[j-1] + 1
+			}
+		}
+	}
+	if best == nil {
+		return nil, false
+	}
+	out := make([]int, len(best))
+	for i, k := range best {
+		out[i] = cand[k]
+	}
+	return out, true
+}
+
+// cost is a set of victims' place under criteria 1 to 3 of Victims.
+type cost struct {
+	highest int32
+	count   int
+	sum     int64
+}
+
+func (c cost) less(o cost) bool {
+	if c.highest != o.highest {
+		return c.highest < o.highest
+	}
+	if c.count != o.count {
+		return c.count < o.count
+	}
+	return c.sum < o.sum
 }
 
 // cmpBool orders false before true.

@@ -333,13 +333,6 @@ func fitsWithout(n *Node, hs []Holder, r *Request, set []int) bool {
 	return Check(&c, r).OK()
 }
 
-// cost is a set's place under criteria 1 to 3.
-type cost struct {
-	highest int32
-	count   int
-	sum     int64
-}
-
 func costOf(hs []Holder, set []int) cost {
 	c := cost{highest: -1 << 31, count: len(set)}
 	for _, i := range set {
@@ -347,16 +340,6 @@ func costOf(hs []Holder, set []int) cost {
 		c.sum += int64(hs[i].Priority)
 	}
 	return c
-}
-
-func (c cost) less(o cost) bool {
-	if c.highest != o.highest {
-		return c.highest < o.highest
-	}
-	if c.count != o.count {
-		return c.count < o.count
-	}
-	return c.sum < o.sum
 }
 
 // checkVictims checks one answer of victims against its definition; exact
@@ -495,4 +478,31 @@ func FuzzVictims(f *testing.F) {
 		got, err := victims(n, hs, r, prio, int(min(budget, MaxVictimSearch)))
 		checkVictims(t, n, hs, r, prio, got, err, int(budget) >= MaxVictimSearch)
 	})
+}
+
+// BenchmarkVictims is one preempt answer for one node of 8 V100 that hands
+// out whole cards and vGPU: a few whole-card pods and many shares, at four
+// priorities, and a pod asking for 4 whole cards (the search has to weigh
+// the shares card by card) or half a card.
+func BenchmarkVictims(b *testing.B) {
+	for _, shares := range []int{8, 24} {
+		rng := rand.New(rand.NewPCG(uint64(shares), 3))
+		n := makeNode("n", "V100", 8).build()
+		var hs []*holderBuilder
+		hs = append(hs, hold("w0", 1).whole(0), hold("w1", 2).whole(1))
+		for i := 0; i < shares; i++ {
+			p := 2 + i%6
+			hs = append(hs, hold(fmt.Sprintf("s%02d", i), int32(rng.IntN(4))).share(p, 1000/int64(shares/6+1), 1024))
+		}
+		n, holders := booked(n, hs...)
+		for _, r := range []*Request{req(Whole(4), 0, 0), req(Share(500, 4096), 0, 0)} {
+			b.Run(fmt.Sprintf("shares=%d/pod=%s", shares, r), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := Victims(n, holders, r, 10); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }
