@@ -23,7 +23,7 @@ import (
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
-func benchExtender(b *testing.B, nodes, podsPerNode int, policy string) (*Extender, []string) {
+func benchExtender(b testing.TB, nodes, podsPerNode int, policy string) (*Extender, []string) {
 	b.Helper()
 	state := cache.NewState(testVoc, extendertest.Clock(), time.Minute, klog.Background())
 	ns, ps := extendertest.Cluster(nodes, podsPerNode)

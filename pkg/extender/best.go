@@ -29,7 +29,7 @@ func (e *Extender) FilterBest(ctx context.Context, args *extenderv1.ExtenderArgs
 // with the fitting nodes that rank lower taken out of it. They are scored
 // as Prioritize scores them, on the snapshots filter checked.
 func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs) *filterOutcome {
-	o := e.filter(ctx, args)
+	o := e.filterCounting(ctx, args, true)
 	if o.snaps == nil || o.fitting < 2 {
 		// Nothing to choose between, or no GPU request to rank by (a pod
 		// without one fits every candidate, as Prioritize scores them all
@@ -42,7 +42,7 @@ func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs
 			fitting = append(fitting, o.snaps[i])
 		}
 	}
-	scores := e.scoreFitting(&o.req, fitting)
+	scores := e.scoreFitting(&o.req, fitting, o.free)
 	top := slices.Max(scores)
 	lower, j := 0, 0
 	for i, ok := range o.fit {

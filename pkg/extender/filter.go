@@ -6,6 +6,7 @@ import (
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
 	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/extender/wire"
+	"github.com/gpuplane/gpuplane/pkg/placement"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
@@ -41,10 +42,22 @@ type filterOutcome struct {
 	// score the same picture.
 	req   request.Pod
 	snaps []*cache.NodeSnapshot
+	// free, when filter was asked to count it, is what the fitting
+	// candidates have free per card type: what auto's type pressure reads
+	// of them, counted while filter has each node at hand.
+	free *placement.TypeFree
 }
 
 // filter is Filter before the answer is shaped.
 func (e *Extender) filter(ctx context.Context, args *extenderv1.ExtenderArgs) *filterOutcome {
+	return e.filterCounting(ctx, args, false)
+}
+
+// filterCounting is filter that, when count is set and the policy prepares
+// from free cards (placement.FreePreparer), also counts what the fitting
+// candidates have free, for filter-best to prepare the policy without
+// walking them again.
+func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.ExtenderArgs, count bool) *filterOutcome {
 	if args.Pod == nil {
 		return &filterOutcome{args: args, err: "filter: the arguments name no pod"}
 	}
@@ -66,7 +79,11 @@ func (e *Extender) filter(ctx context.Context, args *extenderv1.ExtenderArgs) *f
 		e.state.Snapshots(names, snaps)
 		o.req, o.snaps = req, snaps
 		o.verdicts = make([]verdict, len(names))
-		parallelize(len(names), func(_, lo, hi int) {
+		var frees []placement.TypeFree
+		if _, ok := e.policy.(placement.FreePreparer); ok && count {
+			frees = make([]placement.TypeFree, workerCount(len(names)))
+		}
+		parallelize(len(names), func(w, lo, hi int) {
 			var memo reasonMemo
 			for i := lo; i < hi; i++ {
 				if snaps[i] == nil {
@@ -74,8 +91,17 @@ func (e *Extender) filter(ctx context.Context, args *extenderv1.ExtenderArgs) *f
 					continue
 				}
 				o.verdicts[i] = checkWith(snaps[i], &req, e.policy, &memo)
+				if frees != nil && o.verdicts[i].ok {
+					frees[w].Add(snaps[i].Node())
+				}
 			}
 		})
+		if frees != nil {
+			o.free = &frees[0]
+			for i := 1; i < len(frees); i++ {
+				o.free.Merge(&frees[i])
+			}
+		}
 		for i := range o.verdicts {
 			v := &o.verdicts[i]
 			switch {

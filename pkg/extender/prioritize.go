@@ -46,19 +46,22 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 // scoreNodes scores req on each snapshot, 0..10 relative to the others. A
 // nil snapshot, or one the pod does not fit, scores 0.
 func (e *Extender) scoreNodes(req *request.Pod, snaps []*cache.NodeSnapshot) []int64 {
-	return e.score(req, snaps, func(s *cache.NodeSnapshot) bool { return s != nil && fits(s, req, e.policy) })
+	return e.score(req, snaps, nil, func(s *cache.NodeSnapshot) bool { return s != nil && fits(s, req, e.policy) })
 }
 
 // scoreFitting is scoreNodes for snapshots the caller has checked the pod
 // fits (filter-best scores what filter kept): they are not checked again.
-func (e *Extender) scoreFitting(req *request.Pod, snaps []*cache.NodeSnapshot) []int64 {
-	return e.score(req, snaps, func(*cache.NodeSnapshot) bool { return true })
+// free, when not nil, is what they have free per card type
+// (filterOutcome.free).
+func (e *Extender) scoreFitting(req *request.Pod, snaps []*cache.NodeSnapshot, free *placement.TypeFree) []int64 {
+	return e.score(req, snaps, free, func(*cache.NodeSnapshot) bool { return true })
 }
 
 // score scores req on the snapshots that usable accepts, 0..10 relative to
-// each other; the others score 0.
-func (e *Extender) score(req *request.Pod, snaps []*cache.NodeSnapshot, usable func(*cache.NodeSnapshot) bool) []int64 {
-	policy := prepare(e.policy, snaps, req)
+// each other; the others score 0. free, when not nil, is what snaps have
+// free per card type, for preparing the policy without walking them.
+func (e *Extender) score(req *request.Pod, snaps []*cache.NodeSnapshot, free *placement.TypeFree, usable func(*cache.NodeSnapshot) bool) []int64 {
+	policy := prepareFree(e.policy, snaps, free, req)
 	loads, fresh := e.load.Current()
 	raw := make([]float64, len(snaps))
 	scores := make([]int64, len(snaps))
@@ -109,6 +112,13 @@ func (e *Extender) score(req *request.Pod, snaps []*cache.NodeSnapshot, usable f
 // kube-scheduler sends prioritize only the nodes filter kept, so the
 // candidates are the nodes that fit.
 func prepare(policy placement.Policy, snaps []*cache.NodeSnapshot, req *request.Pod) placement.Policy {
+	return prepareFree(policy, snaps, nil, req)
+}
+
+// prepareFree is prepare with, when not nil, what snaps have free per card
+// type: a policy that needs no more of them (placement.FreePreparer)
+// prepares from it.
+func prepareFree(policy placement.Policy, snaps []*cache.NodeSnapshot, free *placement.TypeFree, req *request.Pod) placement.Policy {
 	pre, ok := policy.(placement.Preparer)
 	if !ok {
 		return policy
@@ -116,6 +126,9 @@ func prepare(policy placement.Policy, snaps []*cache.NodeSnapshot, req *request.
 	first := firstGPUPart(req)
 	if first == nil {
 		return policy
+	}
+	if fp, ok := policy.(placement.FreePreparer); ok && free != nil {
+		return fp.PrepareFree(free, first)
 	}
 	nodes := make([]*placement.Node, 0, len(snaps))
 	for _, s := range snaps {

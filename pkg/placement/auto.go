@@ -84,8 +84,9 @@ type Auto struct {
 }
 
 var (
-	_ Preparer = (*Auto)(nil)
-	_ Learner  = (*Auto)(nil)
+	_ Preparer     = (*Auto)(nil)
+	_ FreePreparer = (*Auto)(nil)
+	_ Learner      = (*Auto)(nil)
 )
 
 // NewAuto returns an auto policy that has observed nothing yet.
@@ -106,10 +107,22 @@ func (a *Auto) Workload() *Workload { return a.l.workload() }
 // Prepare implements Preparer: the learned mix as it is now, its typed
 // classes weighed by the pressure on their card types among nodes.
 func (a *Auto) Prepare(nodes []*Node, r *Request) Policy {
+	return a.prepare(r, func(w *Workload) []float64 { return w.typePressure(nodes, a.o.PressureGamma, a.o.PressureLimit) })
+}
+
+// PrepareFree implements FreePreparer: Prepare for the nodes whose free
+// cards free counted, without walking them again.
+func (a *Auto) PrepareFree(free *TypeFree, r *Request) Policy {
+	return a.prepare(r, func(w *Workload) []float64 { return w.typePressureOf(free, a.o.PressureGamma, a.o.PressureLimit) })
+}
+
+// prepare is Prepare with the type pressure of the candidates from
+// pressure.
+func (a *Auto) prepare(r *Request, pressure func(*Workload) []float64) Policy {
 	w := a.l.workload()
 	m := a.m
 	if a.o.PressureGamma > 0 {
-		if next := w.typePressure(nodes, a.o.PressureGamma, a.o.PressureLimit); next != nil {
+		if next := pressure(w); next != nil {
 			kept := false
 			m.scale, kept = stickyScale(a.lastScale.Load(), w.version, next)
 			if !kept {

@@ -40,6 +40,14 @@ type Preparer interface {
 	Prepare(nodes []*Node, r *Request) Policy
 }
 
+// FreePreparer is a Preparer that needs of the candidate nodes only what
+// they have free of each card type: PrepareFree(free, r) is Prepare(nodes,
+// r) for the nodes free counted (TypeFree.Add), in any order.
+type FreePreparer interface {
+	Preparer
+	PrepareFree(free *TypeFree, r *Request) Policy
+}
+
 // Learner is a policy that learns the workload mix from the requests it is
 // shown. Show it each request once, when it arrives, never one still to come.
 type Learner interface {

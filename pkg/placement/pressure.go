@@ -14,35 +14,79 @@ import "math"
 // whole mix's demand over all free cores, raised to gamma and clamped to
 // [1/limit, limit].
 func (w *Workload) typePressure(nodes []*Node, gamma, limit float64) []float64 {
-	typed := false
-	for i := range w.shapes {
-		typed = typed || len(w.shapes[i].types) > 0
-	}
-	if !typed || len(nodes) == 0 {
+	if !w.typed() || len(nodes) == 0 {
 		return nil
 	}
-	// free cores per card type; few types, so a short list beats a map
-	type free struct {
-		t string
-		f float64
-	}
-	var frees []free
-	var total, demand float64
+	var free TypeFree
 	for _, n := range nodes {
-		for k := range n.Cards {
-			c := &n.Cards[k]
-			f := float64(c.FreeMilli())
-			total += f
-			j := 0
-			for j < len(frees) && frees[j].t != c.Type {
-				j++
-			}
-			if j == len(frees) {
-				frees = append(frees, free{t: c.Type})
-			}
-			frees[j].f += f
+		free.Add(n)
+	}
+	return w.typePressureOf(&free, gamma, limit)
+}
+
+// typed tells whether some shape of w is limited to card types.
+func (w *Workload) typed() bool {
+	for i := range w.shapes {
+		if len(w.shapes[i].types) > 0 {
+			return true
 		}
 	}
+	return false
+}
+
+// TypeFree is what a set of nodes has free, in milli of a card, per card
+// type: what auto's type pressure reads of the candidates. A caller that
+// already walks the candidates (filter checking each) adds them as it goes,
+// so that preparing auto need not walk them again. The zero value is empty.
+type TypeFree struct {
+	// few types, so short parallel lists beat a map
+	types []string
+	free  []int64
+	total int64
+}
+
+// Add adds the free milli of every card of n.
+func (f *TypeFree) Add(n *Node) {
+	for k := range n.Cards {
+		c := &n.Cards[k]
+		m := c.FreeMilli()
+		f.total += m
+		j := 0
+		for j < len(f.types) && f.types[j] != c.Type {
+			j++
+		}
+		if j == len(f.types) {
+			f.types = append(f.types, c.Type)
+			f.free = append(f.free, 0)
+		}
+		f.free[j] += m
+	}
+}
+
+// Merge adds what o counted.
+func (f *TypeFree) Merge(o *TypeFree) {
+	f.total += o.total
+	for i, t := range o.types {
+		j := 0
+		for j < len(f.types) && f.types[j] != t {
+			j++
+		}
+		if j == len(f.types) {
+			f.types = append(f.types, t)
+			f.free = append(f.free, 0)
+		}
+		f.free[j] += o.free[i]
+	}
+}
+
+// typePressureOf is typePressure over what free counted. The counts are
+// whole milli, so the sums are exact in any order: the same nodes give the
+// same pressure however they were added.
+func (w *Workload) typePressureOf(free *TypeFree, gamma, limit float64) []float64 {
+	if !w.typed() {
+		return nil
+	}
+	total, demand := float64(free.total), 0.0
 	for i := range w.shapes {
 		s := &w.shapes[i]
 		demand += s.weight * float64(int64(s.cards)*s.milli)
@@ -65,10 +109,10 @@ func (w *Workload) typePressure(nodes []*Node, gamma, limit float64) []float64 {
 				d += w.shapes[j].weight * float64(int64(w.shapes[j].cards)*w.shapes[j].milli)
 			}
 		}
-		for _, fr := range frees {
+		for k, ft := range free.types {
 			for _, t := range s.types {
-				if fr.t == t {
-					f += fr.f
+				if ft == t {
+					f += float64(free.free[k])
 				}
 			}
 		}
