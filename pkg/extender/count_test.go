@@ -17,7 +17,11 @@ import (
 // checked the candidates; the scores must be exactly those of preparing it
 // from the fitting nodes themselves, as prioritize does.
 func TestFilterBestCountedFreeScoresAlike(t *testing.T) {
+	// Two extenders over the same cluster, so that neither's scores lean
+	// on the pressure the other kept (auto keeps its last scales while
+	// new ones stay within 10% of them).
 	ext, names := benchExtender(t, 600, 8, placement.PolicyAuto)
+	other, _ := benchExtender(t, 600, 8, placement.PolicyAuto)
 	ctx := context.Background()
 	for name, pod := range map[string]*corev1.Pod{
 		"share":     extendertest.MakePod("p").VGPU(0, 50, 32).Types("T4").Obj(),
@@ -35,14 +39,9 @@ func TestFilterBestCountedFreeScoresAlike(t *testing.T) {
 			if o.free == nil {
 				t.Fatal("filter-best counted no free cards under auto")
 			}
-			var fitting []*cache.NodeSnapshot
-			for i, ok := range o.fit {
-				if ok {
-					fitting = append(fitting, o.snaps[i])
-				}
-			}
-			counted := ext.scoreFitting(&o.req, fitting, o.free)
-			walked := ext.scoreFitting(&o.req, fitting, nil)
+			counted := ext.scoreFitting(&o.req, fittingOf(o), o.free)
+			p := other.filterCounting(ctx, args, false)
+			walked := other.scoreFitting(&p.req, fittingOf(p), nil)
 			if !slices.Equal(counted, walked) {
 				t.Errorf("scores prepared from counted free cards differ from those prepared from the nodes")
 			}
@@ -51,4 +50,15 @@ func TestFilterBestCountedFreeScoresAlike(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fittingOf is the snapshots of the candidates o found fitting.
+func fittingOf(o *filterOutcome) []*cache.NodeSnapshot {
+	var fitting []*cache.NodeSnapshot
+	for i, ok := range o.fit {
+		if ok {
+			fitting = append(fitting, o.snaps[i])
+		}
+	}
+	return fitting
 }

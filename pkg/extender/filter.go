@@ -92,7 +92,7 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 				}
 				o.verdicts[i] = checkWith(snaps[i], &req, e.policy, &memo)
 				if frees != nil && o.verdicts[i].ok {
-					frees[w].Add(snaps[i].Node())
+					countFree(&frees[w], snaps[i])
 				}
 			}
 		})
@@ -122,6 +122,17 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 	e.metrics.nodes.WithLabelValues("fit").Add(float64(o.fitting))
 	e.metrics.nodes.WithLabelValues("unfit").Add(float64(len(names) - o.fitting))
 	return o
+}
+
+// countFree adds what the node of s has free to f: from its shape when its
+// cards are all of one type (one read of the snapshot filter has just
+// checked), else card by card.
+func countFree(f *placement.TypeFree, s *cache.NodeSnapshot) {
+	if sh := s.Shape(); sh.Uniform && sh.Types != "" {
+		f.AddType(sh.Types, sh.FreeMilli)
+		return
+	}
+	f.Add(s.Node())
 }
 
 var _ wire.FilterOutcome = (*filterOutcome)(nil)

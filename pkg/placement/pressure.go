@@ -49,33 +49,30 @@ type TypeFree struct {
 func (f *TypeFree) Add(n *Node) {
 	for k := range n.Cards {
 		c := &n.Cards[k]
-		m := c.FreeMilli()
-		f.total += m
-		j := 0
-		for j < len(f.types) && f.types[j] != c.Type {
-			j++
-		}
-		if j == len(f.types) {
-			f.types = append(f.types, c.Type)
-			f.free = append(f.free, 0)
-		}
-		f.free[j] += m
+		f.AddType(c.Type, c.FreeMilli())
 	}
+}
+
+// AddType adds milli free on cards of type t: Add for a node whose cards
+// are all of type t, from the sum of their free milli, without reading
+// each card.
+func (f *TypeFree) AddType(t string, milli int64) {
+	f.total += milli
+	j := 0
+	for j < len(f.types) && f.types[j] != t {
+		j++
+	}
+	if j == len(f.types) {
+		f.types = append(f.types, t)
+		f.free = append(f.free, 0)
+	}
+	f.free[j] += milli
 }
 
 // Merge adds what o counted.
 func (f *TypeFree) Merge(o *TypeFree) {
-	f.total += o.total
 	for i, t := range o.types {
-		j := 0
-		for j < len(f.types) && f.types[j] != t {
-			j++
-		}
-		if j == len(f.types) {
-			f.types = append(f.types, t)
-			f.free = append(f.free, 0)
-		}
-		f.free[j] += o.free[i]
+		f.AddType(t, o.free[i])
 	}
 }
 

@@ -21,6 +21,9 @@ type Shape struct {
 	Idle       int64
 	MaxFree    int64
 	MaxFreeMem int64
+	// FreeMilli is the free milli of all the cards together: with Uniform,
+	// what the node has free of its one type (placement.TypeFree).
+	FreeMilli int64
 }
 
 // ShapeOf summarises n's cards.
@@ -40,6 +43,7 @@ func ShapeOf(n *placement.Node) Shape {
 		if c.Idle() {
 			s.Idle++
 		}
+		s.FreeMilli += c.FreeMilli()
 		if c.FreeMilli() > s.MaxFree {
 			s.MaxFree, s.MaxFreeMem = c.FreeMilli(), c.FreeMemoryMiB()
 		}
