@@ -418,3 +418,17 @@ func (t *Trace) writeLimits(o Options, reg *placement.Registry, cfg placement.Co
 	}
 	return nil
 }
+
+// ReplayOrder replays one policy with one seed over order — the arrival
+// order of o.Inflate for that seed, or a part of it (PrefixUntil) — the way
+// Run does, with o's ties, sampling and auto options and the node of every
+// pod recorded (Result.Nodes), for a comparison pod by pod.
+func (t *Trace) ReplayOrder(o Options, reg *placement.Registry, policy string, seed int64, order []int) (Result, error) {
+	o.setDefaults()
+	cfg := placement.Config{Workload: t.TraceWorkload(o.FGDCoverage), Auto: o.Auto}
+	pol, err := reg.New(policy, cfg)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: --policy: %w", ErrUsage, err)
+	}
+	return ReplayWith(t.Nodes, t.Pods, order, pol, seed, ReplayOptions{Ties: o.Ties, Sampling: o.Sampling, Record: true})
+}

@@ -36,6 +36,9 @@ type Result struct {
 	Placed, Failed int
 	// ArrivedMilli and PlacedMilli are the GPU requested and placed, in milli.
 	ArrivedMilli, PlacedMilli int64
+	// Nodes, when the replay was asked to record them, holds per pod of the
+	// arrival order the index of the node it went to, -1 when dropped.
+	Nodes []int
 }
 
 // Ties is how a replay chooses among nodes of equal best score.
@@ -95,6 +98,8 @@ type ReplayOptions struct {
 	// Sampling, when set, replays kube-scheduler's node sampling in front
 	// of the policy (see Sampling).
 	Sampling *Sampling
+	// Record keeps in Result.Nodes the node each pod went to.
+	Record bool
 }
 
 // Sampling is kube-scheduler's node sampling: for each pod it walks the
@@ -131,68 +136,139 @@ func (s Sampling) NodesToFind(n int) int {
 // ReplayWith is Replay with the options o.
 func ReplayWith(nodes []placement.Node, pods []Pod, order []int, p placement.Policy, seed int64, o ReplayOptions) (Result, error) {
 	cluster := cloneNodes(nodes)
-	var capacity int64
-	for i := range cluster {
-		capacity += cluster[i].GPUMilli()
-	}
-	th := Thresholds()
-	res := Result{Policy: p.Name(), Seed: seed, GPUs: int(capacity / placement.MilliPerCard),
-		At: make([]float64, len(th)), Reached: make([]bool, len(th)), First: make([]float64, len(th))}
-	var buckets arrivedBuckets
+	rec := NewRecorder(p.Name(), seed, cluster, o.Record)
 	learner, _ := p.(placement.Learner)
 	pk := newPicker(cluster, seed)
 	pk.byName = o.Ties == TiesFirstName
 	if o.Sampling != nil {
 		pk.sample = o.Sampling.NodesToFind(len(cluster))
 	}
-	next := 0
 	for _, k := range order {
 		pod := &pods[k]
 		r := &pod.Request
 		if learner != nil {
 			learner.Observe(r)
 		}
-		res.ArrivedMilli += r.GPUMilli()
 		best, set, ok := pk.pick(r, p)
 		if ok {
 			if err := cluster[best].Assign(r, set); err != nil {
-				return res, fmt.Errorf("policy %s placed pod %s where it does not fit: %w", p.Name(), pod.Name, err)
+				return rec.Result(), fmt.Errorf("policy %s placed pod %s where it does not fit: %w", p.Name(), pod.Name, err)
 			}
 			pk.summarise(best)
-			res.Placed++
-			res.PlacedMilli += r.GPUMilli()
 		} else {
-			res.Failed++
+			best = -1
 		}
-		if capacity == 0 {
-			continue
-		}
-		alloc := float64(res.PlacedMilli) * 100 / float64(capacity)
-		buckets.add(float64(res.ArrivedMilli)*100/float64(capacity), alloc)
-		for next < len(th) && res.ArrivedMilli*100 >= int64(th[next])*capacity {
-			res.First[next], res.Reached[next] = alloc, true
-			next++
-		}
+		rec.Add(r, best)
 	}
-	for k, t := range th {
+	return rec.Result(), nil
+}
+
+// Recorder keeps a replay's account as the pods arrive: the GPU arrived
+// and placed after each pod, read into a Result as Replay reads it. The
+// simulator and the replay through kube-scheduler (test/perf) both account
+// with it, so that their figures are computed the same way.
+type Recorder struct {
+	res      Result
+	capacity int64
+	next     int
+	buckets  arrivedBuckets
+	record   bool
+}
+
+// NewRecorder starts the account of a replay of policy with seed on nodes;
+// record also keeps, in Result.Nodes, the node each pod went to.
+func NewRecorder(policy string, seed int64, nodes []placement.Node, record bool) *Recorder {
+	var capacity int64
+	for i := range nodes {
+		capacity += nodes[i].GPUMilli()
+	}
+	th := Thresholds()
+	return &Recorder{
+		res: Result{Policy: policy, Seed: seed, GPUs: int(capacity / placement.MilliPerCard),
+			At: make([]float64, len(th)), Reached: make([]bool, len(th)), First: make([]float64, len(th))},
+		capacity: capacity, record: record,
+	}
+}
+
+// Add records the next pod of the arrival order: r is what it asked for,
+// node the index of the node it went to, below 0 when it was dropped.
+func (rc *Recorder) Add(r *placement.Request, node int) {
+	res := &rc.res
+	res.ArrivedMilli += r.GPUMilli()
+	if node >= 0 {
+		res.Placed++
+		res.PlacedMilli += r.GPUMilli()
+	} else {
+		res.Failed++
+	}
+	if rc.record {
+		res.Nodes = append(res.Nodes, node)
+	}
+	if rc.capacity == 0 {
+		return
+	}
+	th := Thresholds()
+	alloc := float64(res.PlacedMilli) * 100 / float64(rc.capacity)
+	rc.buckets.add(float64(res.ArrivedMilli)*100/float64(rc.capacity), alloc)
+	for rc.next < len(th) && res.ArrivedMilli*100 >= int64(th[rc.next])*rc.capacity {
+		res.First[rc.next], res.Reached[rc.next] = alloc, true
+		rc.next++
+	}
+}
+
+// Arrived is the arrived % so far.
+func (rc *Recorder) Arrived() float64 {
+	if rc.capacity == 0 {
+		return 0
+	}
+	return float64(rc.res.ArrivedMilli) * 100 / float64(rc.capacity)
+}
+
+// Result reads the account so far: the allocation at each threshold
+// reached, and the curve.
+func (rc *Recorder) Result() Result {
+	res := rc.res
+	res.At = slices.Clone(res.At)
+	res.Reached = slices.Clone(res.Reached)
+	res.First = slices.Clone(res.First)
+	res.Nodes = slices.Clone(res.Nodes)
+	for k, t := range Thresholds() {
 		if !res.Reached[k] {
 			continue
 		}
-		if v, ok := buckets.at(t); ok {
+		if v, ok := rc.buckets.at(t); ok {
 			res.At[k] = v
 		} else {
 			res.At[k] = res.First[k]
 		}
 	}
-	res.Curve = make([]float64, len(buckets.n))
+	res.Curve = make([]float64, len(rc.buckets.n))
 	for a := range res.Curve {
-		v, ok := buckets.at(a)
+		v, ok := rc.buckets.at(a)
 		if !ok {
 			v = math.NaN()
 		}
 		res.Curve[a] = v
 	}
-	return res, nil
+	return res
+}
+
+// PrefixUntil is the part of order whose account is complete at arrived %
+// until: up to and including the first pod after which the arrived %
+// rounds above it, so that Result.At at until reads every pod it would in
+// the whole order. The whole order when it never gets there.
+func PrefixUntil(pods []Pod, order []int, capacity int64, until float64) []int {
+	if capacity <= 0 {
+		return order
+	}
+	var arrived int64
+	for i, k := range order {
+		arrived += pods[k].Request.GPUMilli()
+		if math.RoundToEven(float64(arrived)*100/float64(capacity)) > until {
+			return order[:i+1]
+		}
+	}
+	return order
 }
 
 // arrivedBuckets sums the allocation % per arrived %, rounded to a whole
