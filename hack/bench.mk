@@ -55,3 +55,22 @@ bench-endtoend: bench-tools tools ## only kube-scheduler with and without the ex
 
 bench-report: ## rewrite the figures of docs/performance.md from bench/results.json
 	$(GO) run ./test/perf/cmd/perf report --results $(BENCH_RESULTS) --doc $(BENCH_DOC)
+
+# `make bench-replay TRACE_DIR=DIR`: a trace's pods, one at a time, through the
+# webhook, kube-scheduler with the shipped configuration and the extender on a
+# local control plane, against `extender simulate` for the same pods
+# (docs/performance.md, "Placement through kube-scheduler"). DIR holds the
+# trace's CSVs (REPLAY_NODES, REPLAY_PODS); REPLAY_FLAGS passes flags of
+# `bin/perf replay` (e.g. "--seed 43 --until-arrived 130").
+TRACE_DIR ?=
+REPLAY_NODES ?= openb_node_list_gpu_node.csv
+REPLAY_PODS ?= openb_pod_list_default.csv
+REPLAY_FLAGS ?=
+
+.PHONY: bench-replay
+bench-replay: bench-tools tools ## a trace through webhook, kube-scheduler and extender vs simulate (TRACE_DIR=dir of the CSVs)
+	@if [ -z "$(TRACE_DIR)" ]; then \
+	  echo "bench-replay: set TRACE_DIR to the directory holding the trace's $(REPLAY_NODES) and $(REPLAY_PODS)," >&2; \
+	  echo "  e.g. make bench-replay TRACE_DIR=path/to/alibaba-gpu-v2023 (REPLAY_NODES, REPLAY_PODS name other files)" >&2; \
+	  exit 2; fi
+	$(PERF) replay --nodes $(TRACE_DIR)/$(REPLAY_NODES) --pods $(TRACE_DIR)/$(REPLAY_PODS) $(REPLAY_FLAGS)

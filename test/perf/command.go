@@ -33,6 +33,7 @@ every command replaces its own section of it and leaves the others.
   webhook     load the webhook binary over HTTPS on the loopback
   extender    filter and prioritize over HTTP against 1,000 to 10,000 nodes
   endtoend    kube-scheduler with and without the extender on a local control plane
+  replay      a trace's pods one at a time through the webhook, kube-scheduler and the extender
   report      write the figures of the results file into docs/performance.md
 
 'perf COMMAND -h' lists a command's flags.
@@ -61,6 +62,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runWebhook(ctx, rest, stderr)
 	case "endtoend":
 		err = runEndToEnd(ctx, rest, stderr)
+	case "replay":
+		err = runReplay(ctx, rest, stdout, stderr)
 	case "gobench":
 		err = runGoBench(ctx, rest, stdout, stderr)
 	case "report":
