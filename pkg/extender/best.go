@@ -9,18 +9,21 @@ import (
 )
 
 // FilterBest answers a filter call with the decision already taken: of the
-// candidates the pod fits, only those the policy ranks first (the ones
-// Prioritize would score 10). Refused nodes keep their reasons, exactly as
-// Filter words them.
+// candidates the pod fits, the one the policy ranks first (Prioritize would
+// score it 10), and among several so ranked the one whose name sorts first.
+// Refused nodes keep their reasons, exactly as Filter words them.
 //
 // With the shipped weight one step of the extender's score outweighs every
 // kube-scheduler score plugin together, so only the nodes the extender ranks
-// first can win whatever else kube-scheduler scores: filtering down to them
-// makes the same choice with one call instead of two. kube-scheduler skips
-// scoring when one node is left, and otherwise breaks the tie among the
-// best with its own plugins, as it does with prioritize. Fitting nodes that
-// rank lower are left out without a reason: kube-scheduler reports reasons
-// only for a pod that fits nowhere, and then every node has one.
+// first can win whatever else kube-scheduler scores. Among those, the first
+// name is the simulator's tie-break (the paper's, `simulate --ties name`):
+// left to kube-scheduler, its score plugins (NodeResourcesFit's
+// LeastAllocated, BalancedAllocation) spread equal pods over empty nodes
+// where the first name packs them, which measurably loses allocation
+// (docs/extender.md). One node left, kube-scheduler skips scoring and binds
+// it. Fitting nodes that rank lower are left out without a reason:
+// kube-scheduler reports reasons only for a pod that fits nowhere, and then
+// every node has one.
 func (e *Extender) FilterBest(ctx context.Context, args *extenderv1.ExtenderArgs) *extenderv1.ExtenderFilterResult {
 	return e.filterBest(ctx, args).Result()
 }
@@ -44,12 +47,19 @@ func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs
 	}
 	scores := e.scoreFitting(&o.req, fitting, o.free)
 	top := slices.Max(scores)
+	// Of the nodes ranked first, the one whose name sorts first.
+	first := ""
+	for j, s := range fitting {
+		if scores[j] == top && (first == "" || s.Node().Name < first) {
+			first = s.Node().Name
+		}
+	}
 	lower, j := 0, 0
 	for i, ok := range o.fit {
 		if !ok {
 			continue
 		}
-		if scores[j] != top {
+		if fitting[j].Node().Name != first {
 			o.fit[i] = false
 			lower++
 		}
