@@ -50,6 +50,9 @@ type Config struct {
 	Metrics *Metrics
 	// Clock stamps tencent.com/predicate-time. Default: the real clock.
 	Clock clock.PassiveClock
+	// Sightings, when not nil, is the learner's (the informers' too): a
+	// filter call shows it a pod the informer has not delivered yet.
+	Sightings *cache.Sightings
 }
 
 // Extender answers kube-scheduler's filter, prioritize and bind calls.
@@ -62,6 +65,7 @@ type Extender struct {
 	pods    PodGetter
 	metrics *Metrics
 	clock   clock.PassiveClock
+	seen    *cache.Sightings
 }
 
 // New returns an extender for cfg.
@@ -77,7 +81,7 @@ func New(cfg Config) (*Extender, error) {
 	}
 	return &Extender{
 		state: cfg.State, voc: cfg.Vocabulary, policy: cfg.Policy, load: cfg.Load,
-		client: cfg.Client, pods: cfg.Pods, metrics: cfg.Metrics, clock: cfg.Clock,
+		client: cfg.Client, pods: cfg.Pods, metrics: cfg.Metrics, clock: cfg.Clock, seen: cfg.Sightings,
 	}, nil
 }
 

@@ -64,6 +64,9 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 	names := candidateNames(args)
 	o := &filterOutcome{args: args, names: names, fit: make([]bool, len(names))}
 	req, err := request.Of(args.Pod, e.voc)
+	if err == nil {
+		e.seen.ObserveRequests(args.Pod.UID, &req)
+	}
 	switch {
 	case err != nil:
 		klog.FromContext(ctx).V(2).Info("Pod's GPU request is unusable", "pod", klog.KObj(args.Pod), "err", err)

@@ -63,8 +63,9 @@ type harness struct {
 }
 
 type harnessOptions struct {
-	policy string
-	load   LoadView
+	policy    string
+	load      LoadView
+	sightings *cache.Sightings
 }
 
 func newHarness(t testing.TB, o harnessOptions, objs ...runtime.Object) *harness {
@@ -94,7 +95,7 @@ func newHarness(t testing.TB, o harnessOptions, objs ...runtime.Object) *harness
 		t.Fatal(err)
 	}
 	ext, err := New(Config{State: state, Vocabulary: testVoc, Policy: policy, Load: o.load, Client: client,
-		Pods: clientPods{client}, Metrics: m, Clock: clk})
+		Pods: clientPods{client}, Metrics: m, Clock: clk, Sightings: o.sightings})
 	if err != nil {
 		t.Fatal(err)
 	}

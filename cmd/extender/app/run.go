@@ -78,7 +78,8 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	if learner != nil {
 		observe = learner.Observe
 	}
-	informers, err := cache.NewInformers(d.Client, state, observe)
+	sightings := cache.NewSightings(observe)
+	informers, err := cache.NewInformers(d.Client, state, sightings)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 		}
 	}
 	ext, err := extender.New(extender.Config{State: state, Vocabulary: voc, Policy: policy, Load: loads, Client: d.Client,
-		Pods: informers, Metrics: metrics, Clock: d.Clock})
+		Pods: informers, Metrics: metrics, Clock: d.Clock, Sightings: sightings})
 	if err != nil {
 		return err
 	}

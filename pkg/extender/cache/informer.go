@@ -16,8 +16,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	toolscache "k8s.io/client-go/tools/cache"
 
-	"github.com/gpuplane/gpuplane/pkg/extender/request"
-	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
 // ErrPodNotFound is wrapped when neither the informer nor the API server
@@ -38,13 +36,13 @@ type Informers struct {
 }
 
 // NewInformers builds the informers for client and registers the state's
-// handlers on them; observe, when not nil, sees the request of every GPU
-// pod once, as it first appears (the auto policy learns the workload mix
-// from it).
-func NewInformers(client kubernetes.Interface, state *State, observe func(*placement.Request)) (*Informers, error) {
+// handlers on them; sightings, when not nil, sees the request of every GPU
+// pod once, as it first appears here or in a filter call (the auto policy
+// learns the workload mix from it).
+func NewInformers(client kubernetes.Interface, state *State, sightings *Sightings) (*Informers, error) {
 	nodeFactory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(nodeTransform(state)))
 	podFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithTransform(podTransform(state, observe != nil)),
+		informers.WithTransform(podTransform(state, sightings != nil)),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.AndSelectors(
 				fields.OneTermNotEqualSelector("status.phase", string(corev1.PodSucceeded)),
@@ -61,7 +59,7 @@ func NewInformers(client kubernetes.Interface, state *State, observe func(*place
 	if err != nil {
 		return nil, fmt.Errorf("registering the node handlers: %w", err)
 	}
-	inf.podsReg, err = inf.pods.AddEventHandler(podHandlers(state, observe))
+	inf.podsReg, err = inf.pods.AddEventHandler(podHandlers(state, sightings))
 	if err != nil {
 		return nil, fmt.Errorf("registering the pod handlers: %w", err)
 	}
@@ -70,21 +68,21 @@ func NewInformers(client kubernetes.Interface, state *State, observe func(*place
 
 // podHandlers hand the state what the pod informer's cache holds: the
 // summary of a bound pod (its record, computed once by the transform) or a
-// pending pod. observe, when not nil, sees each GPU pod's requests on its
-// first appearance.
-func podHandlers(state *State, observe func(*placement.Request)) toolscache.ResourceEventHandlerFuncs {
+// pending pod. sightings, when not nil, sees each GPU pod's requests on
+// its first appearance, unless a filter call showed them first.
+func podHandlers(state *State, sightings *Sightings) toolscache.ResourceEventHandlerFuncs {
 	set := func(obj any, first bool) {
 		switch o := obj.(type) {
 		case *cachedPod:
-			if first && observe != nil {
+			if first && len(o.observed) > 0 && sightings.first(o.uid) {
 				for _, r := range o.observed {
-					observe(&r) // a copy: the summary is shared
+					sightings.observe(&r) // a copy: the summary is shared
 				}
 			}
 			state.setRecord(o.uid, o.nodeName, o.record)
 		case *corev1.Pod:
-			if first && observe != nil {
-				observeRequest(o, state.voc, observe)
+			if first {
+				sightings.ObservePod(o, state.voc)
 			}
 			state.SetPod(o)
 		}
@@ -98,8 +96,10 @@ func podHandlers(state *State, observe func(*placement.Request)) toolscache.Reso
 			}
 			switch o := obj.(type) {
 			case *cachedPod:
+				sightings.forget(o.uid)
 				state.deleteRecord(o.uid, o.nodeName)
 			case *corev1.Pod:
+				sightings.forget(o.UID)
 				state.DeletePod(o)
 			}
 		},
@@ -171,19 +171,6 @@ func nodeHandlers(state *State) toolscache.ResourceEventHandlerFuncs {
 				state.DeleteNode(m.GetName())
 			}
 		},
-	}
-}
-
-// observeRequest shows the learner each GPU part of a pod.
-func observeRequest(pod *corev1.Pod, v *request.Vocabulary, observe func(*placement.Request)) {
-	req, err := request.Of(pod, v)
-	if err != nil || !req.GPU() {
-		return
-	}
-	for i := range req.Parts {
-		if req.Parts[i].Req.Cards > 0 {
-			observe(&req.Parts[i].Req)
-		}
 	}
 }
 

@@ -26,7 +26,7 @@ func TestInformersFeedTheState(t *testing.T) {
 	)
 	state, _ := newTestState(t)
 	var observed []string
-	inf, err := NewInformers(client, state, func(r *placement.Request) { observed = append(observed, r.String()) })
+	inf, err := NewInformers(client, state, NewSightings(func(r *placement.Request) { observed = append(observed, r.String()) }))
 	if err != nil {
 		t.Fatal(err)
 	}
