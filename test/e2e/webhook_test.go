@@ -169,7 +169,15 @@ func whURLConfig(t *testing.T, cc admissionregistrationv1.WebhookClientConfig, u
 // function that stops it and waits until it has.
 func whStart(t *testing.T, kubeconfig string) (string, func()) {
 	t.Helper()
+	return whStartScheduler(t, kubeconfig, "")
+}
+
+// whStartScheduler is whStart with the webhook writing scheduler (its
+// --scheduler-name) into GPU pods; "" writes none.
+func whStartScheduler(t *testing.T, kubeconfig, scheduler string) (string, func()) {
+	t.Helper()
 	cfg := app.Config{
+		SchedulerName:          scheduler,
 		Host:                   "127.0.0.1",
 		Port:                   0,
 		MetricsBindAddress:     "0",
