@@ -49,6 +49,9 @@ type Options struct {
 	// Sampling, when set, replays kube-scheduler's node sampling in front of
 	// every policy.
 	Sampling *Sampling
+	// CPUPods is who places the pods without GPU: the policy (the paper's
+	// protocol, the default) or kube-scheduler's default scores.
+	CPUPods CPUPods
 	// Limit also reports, per seed, the offline packing and the upper bound
 	// of the pods arrived by 100% (ComputeLimit).
 	Limit bool
@@ -117,6 +120,7 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per policy")
 	sampling := fs.Bool("kube-scheduler-sampling", false, "replay kube-scheduler's node sampling: from a start that rotates across pods, keep the nodes that pass its own filters (CPU, memory, card type) until it has percentageOfNodesToScore of them; the policy sees only those")
 	pct := fs.Int("percentage-of-nodes-to-score", 0, "with --kube-scheduler-sampling: kube-scheduler's percentageOfNodesToScore (0 = its adaptive default, max(5, 50 - nodes/125)%, at least 100 nodes)")
+	cpuPods := fs.String("cpu-pods", "policy", "who places the pods without GPU: policy (the replayed policy, which also learns from them: the paper's protocol) or kube-scheduler (its default scores, as in a cluster, where they reach neither the extender nor its learner)")
 	fs.BoolVar(&o.Limit, "limit", false, "also report, per seed, offline packings (first-fit decreasing by GPU with the tightest node, bestfit, fgd, auto) and an upper bound of the allocation at 100% arrived (one JSON object per seed)")
 	fs.StringVar(&o.Plot, "plot", "", "also draw allocation % against arrived % of every policy (mean over the seeds) into this SVG file")
 	if err := fs.Parse(args); err != nil {
@@ -161,6 +165,9 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 		return o, err
 	}
 	o.Ties = t
+	if o.CPUPods, err = ParseCPUPods(*cpuPods); err != nil {
+		return o, err
+	}
 	if *seeds != "" {
 		s, err := ParseSeeds(*seeds)
 		if err != nil {
@@ -342,7 +349,7 @@ func (t *Trace) ReplayAll(o Options, reg *placement.Registry, cfg placement.Conf
 			for j := range jobs {
 				pol, err := reg.New(o.Policies[j.p], cfg) // a fresh policy per replay: learners start empty
 				if err == nil {
-					results[j.p][j.s], err = ReplayWith(t.Nodes, t.Pods, orders[j.s], pol, o.Seeds[j.s], ReplayOptions{Ties: o.Ties, Sampling: o.Sampling})
+					results[j.p][j.s], err = ReplayWith(t.Nodes, t.Pods, orders[j.s], pol, o.Seeds[j.s], ReplayOptions{Ties: o.Ties, Sampling: o.Sampling, CPUPods: o.CPUPods})
 				}
 				errs[j.p*len(o.Seeds)+j.s] = err
 				progress(j, results[j.p][j.s], err)
@@ -430,5 +437,5 @@ func (t *Trace) ReplayOrder(o Options, reg *placement.Registry, policy string, s
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: --policy: %w", ErrUsage, err)
 	}
-	return ReplayWith(t.Nodes, t.Pods, order, pol, seed, ReplayOptions{Ties: o.Ties, Sampling: o.Sampling, Record: true})
+	return ReplayWith(t.Nodes, t.Pods, order, pol, seed, ReplayOptions{Ties: o.Ties, Sampling: o.Sampling, CPUPods: o.CPUPods, Record: true})
 }

@@ -100,6 +100,8 @@ type ReplayOptions struct {
 	Sampling *Sampling
 	// Record keeps in Result.Nodes the node each pod went to.
 	Record bool
+	// CPUPods is who places the pods without GPU; default the policy.
+	CPUPods CPUPods
 }
 
 // Sampling is kube-scheduler's node sampling: for each pod it walks the
@@ -146,6 +148,19 @@ func ReplayWith(nodes []placement.Node, pods []Pod, order []int, p placement.Pol
 	for _, k := range order {
 		pod := &pods[k]
 		r := &pod.Request
+		if r.Cards == 0 && o.CPUPods == CPUPodsKubeScheduler {
+			best, ok := pk.pickKube(r)
+			if ok {
+				if err := cluster[best].Assign(r, 0); err != nil {
+					return rec.Result(), fmt.Errorf("kube-scheduler's scores placed pod %s where it does not fit: %w", pod.Name, err)
+				}
+				pk.summarise(best)
+			} else {
+				best = -1
+			}
+			rec.Add(r, best)
+			continue
+		}
 		if learner != nil {
 			learner.Observe(r)
 		}

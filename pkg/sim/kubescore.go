@@ -1,0 +1,107 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
+)
+
+// CPUPods is who places the pods that ask for no GPU.
+type CPUPods uint8
+
+const (
+	// CPUPodsPolicy places them with the replayed policy, which also learns
+	// from them: the paper's protocol.
+	CPUPodsPolicy CPUPods = iota
+	// CPUPodsKubeScheduler places them as kube-scheduler's default scores
+	// do, the extender never asked — in a cluster they reach no extender
+	// (its managedResources are GPU resources) and no learner (the extender
+	// learns from GPU pods): NodeResourcesFit's LeastAllocated on CPU and
+	// memory plus NodeResourcesBalancedAllocation, the highest total taken,
+	// equal totals broken at random (seeded).
+	CPUPodsKubeScheduler
+)
+
+// ParseCPUPods reads "policy" or "kube-scheduler".
+func ParseCPUPods(s string) (CPUPods, error) {
+	switch s {
+	case "policy":
+		return CPUPodsPolicy, nil
+	case "kube-scheduler":
+		return CPUPodsKubeScheduler, nil
+	}
+	return 0, fmt.Errorf("%w: --cpu-pods %q, want policy (the paper's protocol) or kube-scheduler (as a cluster places them)", ErrUsage, s)
+}
+
+func (c CPUPods) String() string {
+	if c == CPUPodsKubeScheduler {
+		return "kube-scheduler"
+	}
+	return "policy"
+}
+
+// kubeScore is kube-scheduler's default score of node n for a pod asking
+// only for r's CPU and memory: NodeResourcesFit with LeastAllocated (per
+// resource (allocatable − requested) × 100 / allocatable, requested with
+// the pod, averaged with weight 1 each, in integers) plus
+// NodeResourcesBalancedAllocation ((1 − the standard deviation of the two
+// requested fractions) × 100). Its other default plugins score such a pod
+// alike on every node here (no taints, affinities, images or spread
+// constraints). A resource the node does not track scores 0.
+func kubeScore(n *placement.Node, r *placement.Request) int64 {
+	least := func(alloc, used int64) int64 {
+		if alloc <= 0 || used > alloc {
+			return 0
+		}
+		return (alloc - used) * 100 / alloc
+	}
+	frac := func(alloc, used int64) float64 {
+		if alloc <= 0 {
+			return 0
+		}
+		return min(float64(used)/float64(alloc), 1)
+	}
+	cpu, mem := n.UsedCPUMilli+r.CPUMilli, n.UsedMemoryMiB+r.MemoryMiB
+	fit := (least(n.CPUMilli, cpu) + least(n.MemoryMiB, mem)) / 2
+	std := math.Abs(frac(n.CPUMilli, cpu)-frac(n.MemoryMiB, mem)) / 2
+	return fit + int64((1-std)*100)
+}
+
+// pickKube chooses a node for r, a pod without GPU, as kube-scheduler
+// does: among the nodes with its CPU and memory free (the sampled ones
+// when sampling), the highest kubeScore, ties at random.
+func (p *picker) pickKube(r *placement.Request) (int, bool) {
+	n := len(p.cluster)
+	found, walked := 0, 0
+	best, ties := -1, 0
+	var bestScore int64
+	for k := 0; k < n; k++ {
+		i := k
+		if p.sample > 0 {
+			i = (p.start + k) % n
+			walked++
+		}
+		if !p.kubeFits(i, r) {
+			continue
+		}
+		found++
+		s := kubeScore(&p.cluster[i], r)
+		switch {
+		case best < 0 || s > bestScore:
+			best, bestScore, ties = i, s, 1
+		case s == bestScore:
+			ties++
+			if p.ties.intn(ties) == 0 {
+				best = i
+			}
+		}
+		if p.sample > 0 && found == p.sample {
+			break
+		}
+	}
+	if p.sample > 0 && n > 0 {
+		p.start = (p.start + walked) % n
+	}
+	return best, best >= 0
+}
