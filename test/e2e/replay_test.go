@@ -74,7 +74,7 @@ func TestReplayAgreesWithSimulate(t *testing.T) {
 	t.Logf("control plane, webhook, extender and kube-scheduler ready in %s", time.Since(began).Round(time.Millisecond))
 
 	start := time.Now()
-	d := perf.TraceDriver{Client: client, Namespace: ns, Scheduler: extSchedulerName, PodTimeout: scheduleLimit, Logf: t.Logf}
+	d := perf.TraceDriver{Client: client, Namespace: ns, PodTimeout: scheduleLimit, Logf: t.Logf}
 	real, err := d.Run(ctx, tr, order, placement.PolicyAuto, replaySeed)
 	if err != nil {
 		t.Fatal(err)

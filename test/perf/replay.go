@@ -158,7 +158,7 @@ func RunReplay(ctx context.Context, o ReplayOptions) (ReplayOutcome, error) {
 		return out, fmt.Errorf("starting kube-scheduler: %w", err)
 	}
 	o.Logf("replay: webhook, extender and kube-scheduler (profile %q) ready; %d pods to replay", configs.Profile, len(order))
-	d := TraceDriver{Client: client, Namespace: replayNamespace, Scheduler: configs.Profile, Logf: o.Logf, GateFor: o.GateFor}
+	d := TraceDriver{Client: client, Namespace: replayNamespace, Logf: o.Logf, GateFor: o.GateFor}
 	if out.Real, err = d.Run(ctx, t, order, policy, o.Seed); err != nil {
 		return out, err
 	}

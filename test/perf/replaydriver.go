@@ -27,8 +27,6 @@ type TraceDriver struct {
 	Client kubernetes.Interface
 	// Namespace holds the pods; it must exist and the webhook must serve it.
 	Namespace string
-	// Scheduler is the gpuplane profile, written on pods without GPU.
-	Scheduler string
 	// PodTimeout bounds the wait for one pod. Default 2 minutes.
 	PodTimeout time.Duration
 	// Logf reports progress; default nothing.
@@ -68,7 +66,7 @@ func (d *TraceDriver) Run(ctx context.Context, t *sim.Trace, order []int, policy
 	start, dropped := time.Now(), 0
 	for i, k := range order {
 		name := ReplayPodName(i)
-		pod, err := TracePod(name, d.Namespace, &t.Pods[k], d.Scheduler)
+		pod, err := TracePod(name, d.Namespace, &t.Pods[k])
 		if err != nil {
 			return rec.Result(), err
 		}

@@ -74,11 +74,13 @@ func TraceNodeSpec(n *placement.Node, cat *catalog.Catalog) (cluster.NodeSpec, e
 
 // TraceRequest is the gpuplane.io/gpu annotation a user writes for a
 // trace pod's GPU request: "N" or "N(T1|T2)" for whole cards, "0.47" or
-// "0.47(T4)" for a share (the webhook sizes its memory); "" for a pod
-// without GPU. A share finer than the hundredth of a card cannot be written.
+// "0.47(T4)" for a share (the webhook sizes its memory), "0" for a pod
+// without GPU (the webhook sends it to gpuplane's scheduler, as a pod of
+// the GPU nodes). A share finer than the hundredth of a card cannot be
+// written.
 func TraceRequest(r *placement.Request) (string, error) {
 	if r.Cards == 0 {
-		return "", nil
+		return "0", nil
 	}
 	var b strings.Builder
 	if r.IsShare() {
@@ -96,11 +98,10 @@ func TraceRequest(r *placement.Request) (string, error) {
 }
 
 // TracePod is the pod a user submits for a trace pod: one container
-// requesting the pod's CPU and memory, and for a GPU pod the gpuplane.io/gpu
-// annotation, which the webhook turns into resources, node affinity and the
-// scheduler. A pod without GPU names scheduler itself (the webhook leaves
-// it alone), so that the same kube-scheduler places it.
-func TracePod(name, namespace string, p *sim.Pod, scheduler string) (*corev1.Pod, error) {
+// requesting the pod's CPU and memory, and the gpuplane.io/gpu annotation
+// (TraceRequest), which the webhook turns into resources, node affinity and
+// gpuplane's scheduler.
+func TracePod(name, namespace string, p *sim.Pod) (*corev1.Pod, error) {
 	req, err := TraceRequest(&p.Request)
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: %w", p.Name, err)
@@ -112,16 +113,11 @@ func TracePod(name, namespace string, p *sim.Pod, scheduler string) (*corev1.Pod
 	if p.Request.MemoryMiB > 0 {
 		requests[corev1.ResourceMemory] = *resource.NewQuantity(p.Request.MemoryMiB<<20, resource.BinarySI)
 	}
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"trace-pod": p.Name}},
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"trace-pod": p.Name},
+			Annotations: map[string]string{api.AnnotationGPU: req}},
 		Spec: corev1.PodSpec{
 			Containers: []corev1.Container{{Name: "main", Image: "none", Resources: corev1.ResourceRequirements{Requests: requests}}},
 		},
-	}
-	if req == "" {
-		pod.Spec.SchedulerName = scheduler
-	} else {
-		pod.Annotations = map[string]string{api.AnnotationGPU: req}
-	}
-	return pod, nil
+	}, nil
 }

@@ -28,7 +28,8 @@ cpu,8000,30517,0,0,
 // TracePod asks what the trace row asks, and the webhook admits it as the
 // same request: whole cards as the device plugin's resource, a share as its
 // vGPU cores, the models as the catalog's names in the node affinity, the
-// CPU and memory as requests; a pod without GPU goes to the scheduler.
+// CPU and memory as requests; every pod, with GPU or without ("0"), goes to
+// gpuplane's scheduler.
 func TestTracePodThroughWebhook(t *testing.T) {
 	pods, err := sim.ReadPods(strings.NewReader(traceRows))
 	if err != nil {
@@ -46,12 +47,12 @@ func TestTracePodThroughWebhook(t *testing.T) {
 		{"8", "nvidia.com/gpu", 8, nil},
 		{"2(V100M16|V100M32)", "nvidia.com/gpu", 2, []string{"V100-16GB", "V100"}},
 		{"0.81(T4)", "tencent.com/vcuda-core", 81, []string{"T4"}},
-		{"", "", 0, nil},
+		{"0", "", 0, nil},
 	}
 	for i, tt := range tests {
 		p := &pods[i]
 		t.Run(p.Name, func(t *testing.T) {
-			pod, err := TracePod("p", "ns", p, "gpuplane-scheduler")
+			pod, err := TracePod("p", "ns", p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,25 +66,22 @@ func TestTracePodThroughWebhook(t *testing.T) {
 			if got := pod.Annotations[api.AnnotationGPU]; got != tt.annotation {
 				t.Fatalf("annotation %q, want %q", got, tt.annotation)
 			}
-			if tt.annotation == "" {
-				if pod.Spec.SchedulerName != "gpuplane-scheduler" {
-					t.Errorf("pod without GPU goes to %q", pod.Spec.SchedulerName)
-				}
-				return
-			}
 			admitted, err := webhook.Mutate(pod, cat, webhook.Options{SchedulerName: "gpuplane-scheduler"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			q := admitted.Spec.Containers[0].Resources.Limits[corev1.ResourceName(tt.resource)]
-			if q.Value() != tt.amount {
+			if limits := admitted.Spec.Containers[0].Resources.Limits; tt.resource == "" && len(limits) > 0 {
+				t.Errorf("a pod without GPU limited to %v", limits)
+			} else if q := limits[corev1.ResourceName(tt.resource)]; q.Value() != tt.amount {
 				t.Errorf("%s %d, want %d", tt.resource, q.Value(), tt.amount)
 			}
 			var types []string
-			for _, term := range admitted.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
-				for _, e := range term.MatchExpressions {
-					if e.Key == cat.Labels.GPUType {
-						types = e.Values
+			if a := admitted.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+				for _, term := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+					for _, e := range term.MatchExpressions {
+						if e.Key == cat.Labels.GPUType {
+							types = e.Values
+						}
 					}
 				}
 			}
