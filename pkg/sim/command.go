@@ -120,7 +120,7 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per policy")
 	sampling := fs.Bool("kube-scheduler-sampling", false, "replay kube-scheduler's node sampling: from a start that rotates across pods, keep the nodes that pass its own filters (CPU, memory, card type) until it has percentageOfNodesToScore of them; the policy sees only those")
 	pct := fs.Int("percentage-of-nodes-to-score", 0, "with --kube-scheduler-sampling: kube-scheduler's percentageOfNodesToScore (0 = its adaptive default, max(5, 50 - nodes/125)%, at least 100 nodes)")
-	cpuPods := fs.String("cpu-pods", "policy", "who places the pods without GPU: policy (the replayed policy, which also learns from them: the paper's protocol) or kube-scheduler (its default scores, as in a cluster, where they reach neither the extender nor its learner)")
+	cpuPods := fs.String("cpu-pods", "policy", "who places the pods without GPU: policy (the replayed policy, which also learns from them: the paper's protocol), kube-scheduler (the shipped gpuplane-scheduler profile, where a pod asking \"0\" goes: any node it fits, at random) or default-scheduler (kube-scheduler's default scores); in a cluster they reach neither the extender nor its learner")
 	fs.BoolVar(&o.Limit, "limit", false, "also report, per seed, offline packings (first-fit decreasing by GPU with the tightest node, bestfit, fgd, auto) and an upper bound of the allocation at 100% arrived (one JSON object per seed)")
 	fs.StringVar(&o.Plot, "plot", "", "also draw allocation % against arrived % of every policy (mean over the seeds) into this SVG file")
 	if err := fs.Parse(args); err != nil {

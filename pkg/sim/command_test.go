@@ -89,7 +89,7 @@ func TestRunSimulateErrors(t *testing.T) {
 		{"bad seeds", []string{"--nodes", nodes, "--pods", pods, "--seeds", "9-1"}, ErrUsage},
 		{"bad inflate", []string{"--nodes", nodes, "--pods", pods, "--inflate", "-1"}, ErrUsage},
 		{"stray argument", []string{"--nodes", nodes, "--pods", pods, "extra"}, ErrUsage},
-		{"bad cpu-pods", []string{"--nodes", nodes, "--pods", pods, "--cpu-pods", "default-scheduler"}, ErrUsage},
+		{"bad cpu-pods", []string{"--nodes", nodes, "--pods", pods, "--cpu-pods", "random"}, ErrUsage},
 		{"unknown flag", []string{"--nodes", nodes, "--pods", pods, "--speed", "2"}, ErrUsage},
 		{"missing file", []string{"--nodes", nodes + ".gone", "--pods", pods}, ErrTrace},
 		{"bad trace", []string{"--nodes", pods, "--pods", pods}, ErrTrace},

@@ -14,34 +14,45 @@ const (
 	// CPUPodsPolicy places them with the replayed policy, which also learns
 	// from them: the paper's protocol.
 	CPUPodsPolicy CPUPods = iota
-	// CPUPodsKubeScheduler places them as kube-scheduler's default scores
-	// do, the extender never asked — in a cluster they reach no extender
-	// (its managedResources are GPU resources) and no learner (the extender
-	// learns from GPU pods): NodeResourcesFit's LeastAllocated on CPU and
-	// memory plus NodeResourcesBalancedAllocation, the highest total taken,
-	// equal totals broken at random (seeded).
+	// CPUPodsKubeScheduler places them as the shipped gpuplane-scheduler
+	// profile does (the webhook sends a pod asking "0" there), the
+	// extender never asked — they reach no extender (its managedResources
+	// are GPU resources) and no learner (the extender learns from GPU
+	// pods). The profile disables the resource scores, so every node the
+	// pod fits scores alike and kube-scheduler takes one at random (seeded
+	// here).
 	CPUPodsKubeScheduler
+	// CPUPodsDefaultScheduler places them as kube-scheduler's default
+	// profile does (default-scheduler, where a pod naming no scheduler
+	// goes): NodeResourcesFit's LeastAllocated on CPU and memory plus
+	// NodeResourcesBalancedAllocation, ties at random.
+	CPUPodsDefaultScheduler
 )
 
-// ParseCPUPods reads "policy" or "kube-scheduler".
+// ParseCPUPods reads "policy", "kube-scheduler" or "default-scheduler".
 func ParseCPUPods(s string) (CPUPods, error) {
 	switch s {
 	case "policy":
 		return CPUPodsPolicy, nil
 	case "kube-scheduler":
 		return CPUPodsKubeScheduler, nil
+	case "default-scheduler":
+		return CPUPodsDefaultScheduler, nil
 	}
-	return 0, fmt.Errorf("%w: --cpu-pods %q, want policy (the paper's protocol) or kube-scheduler (as a cluster places them)", ErrUsage, s)
+	return 0, fmt.Errorf("%w: --cpu-pods %q, want policy (the paper's protocol), kube-scheduler (the shipped gpuplane-scheduler profile) or default-scheduler (kube-scheduler's default profile)", ErrUsage, s)
 }
 
 func (c CPUPods) String() string {
-	if c == CPUPodsKubeScheduler {
+	switch c {
+	case CPUPodsKubeScheduler:
 		return "kube-scheduler"
+	case CPUPodsDefaultScheduler:
+		return "default-scheduler"
 	}
 	return "policy"
 }
 
-// kubeScore is kube-scheduler's default score of node n for a pod asking
+// kubeScore is kube-scheduler's default profile's score of node n for a pod asking
 // only for r's CPU and memory: NodeResourcesFit with LeastAllocated (per
 // resource (allocatable − requested) × 100 / allocatable, requested with
 // the pod, averaged with weight 1 each, in integers) plus
@@ -70,7 +81,8 @@ func kubeScore(n *placement.Node, r *placement.Request) int64 {
 
 // pickKube chooses a node for r, a pod without GPU, as kube-scheduler
 // does: among the nodes with its CPU and memory free (the sampled ones
-// when sampling), the highest kubeScore, ties at random.
+// when sampling), the highest score of the profile (none, or kubeScore),
+// ties at random.
 func (p *picker) pickKube(r *placement.Request) (int, bool) {
 	n := len(p.cluster)
 	found, walked := 0, 0
@@ -86,7 +98,10 @@ func (p *picker) pickKube(r *placement.Request) (int, bool) {
 			continue
 		}
 		found++
-		s := kubeScore(&p.cluster[i], r)
+		var s int64 // the shipped profile: alike everywhere
+		if p.cpuPods == CPUPodsDefaultScheduler {
+			s = kubeScore(&p.cluster[i], r)
+		}
 		switch {
 		case best < 0 || s > bestScore:
 			best, bestScore, ties = i, s, 1

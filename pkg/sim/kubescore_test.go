@@ -34,8 +34,9 @@ func TestKubeScore(t *testing.T) {
 	}
 }
 
-// With --cpu-pods kube-scheduler a pod without GPU goes to the node
-// kube-scheduler's scores prefer, and the policy never learns of it.
+// With --cpu-pods kube-scheduler or default-scheduler a pod without GPU
+// goes to a node kube-scheduler's scores allow, and the policy never
+// learns of it.
 func TestCPUPodsKubeScheduler(t *testing.T) {
 	tr := handmadeTrace(t)
 	order := []int{0, 1, 2, 3, 4} // p5, the pod without GPU, last
@@ -46,10 +47,12 @@ func TestCPUPodsKubeScheduler(t *testing.T) {
 	}{
 		// binpack: the fullest node by CPU share after placement, a.
 		{CPUPodsPolicy, 0, 5},
-		// kube-scheduler: after p1..p4, a has 4 of 8 cores and 8 of 32 GiB
+		// default-scheduler: after p1..p4, a has 4 of 8 cores and 8 of 32 GiB
 		// used (fit (37+71)/2 = 54 with p5, balanced 91), b 4 of 16 cores and
 		// 8 of 64 GiB (fit (68+85)/2 = 76, balanced 95): b.
-		{CPUPodsKubeScheduler, 1, 4},
+		{CPUPodsDefaultScheduler, 1, 4},
+		// the shipped profile: either node, at random (-1: any).
+		{CPUPodsKubeScheduler, -1, 4},
 	}
 	for _, c := range cases {
 		l := &countingLearner{Policy: placement.Binpack()}
@@ -57,7 +60,7 @@ func TestCPUPodsKubeScheduler(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Nodes[4] != c.node || l.n != c.observed {
+		if (c.node >= 0 && res.Nodes[4] != c.node) || res.Nodes[4] < 0 || l.n != c.observed {
 			t.Errorf("--cpu-pods %s: p5 on node %d, %d requests learned; want node %d, %d learned", c.mode, res.Nodes[4], l.n, c.node, c.observed)
 		}
 	}
@@ -70,3 +73,20 @@ type countingLearner struct {
 }
 
 func (c *countingLearner) Observe(*placement.Request) { c.n++ }
+
+// Under the shipped profile a pod without GPU goes to any node it fits,
+// drawn with the seed: over many seeds, each of the two nodes.
+func TestCPUPodsKubeSchedulerAtRandom(t *testing.T) {
+	tr := handmadeTrace(t)
+	seen := map[int]bool{}
+	for seed := int64(1); seed <= 20; seed++ {
+		res, err := ReplayWith(tr.Nodes, tr.Pods, []int{4}, placement.Binpack(), seed, ReplayOptions{CPUPods: CPUPodsKubeScheduler, Record: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[res.Nodes[0]] = true
+	}
+	if !seen[0] || !seen[1] || len(seen) != 2 {
+		t.Errorf("p5 went to %v over 20 seeds, want both nodes", seen)
+	}
+}

@@ -142,13 +142,14 @@ func ReplayWith(nodes []placement.Node, pods []Pod, order []int, p placement.Pol
 	learner, _ := p.(placement.Learner)
 	pk := newPicker(cluster, seed)
 	pk.byName = o.Ties == TiesFirstName
+	pk.cpuPods = o.CPUPods
 	if o.Sampling != nil {
 		pk.sample = o.Sampling.NodesToFind(len(cluster))
 	}
 	for _, k := range order {
 		pod := &pods[k]
 		r := &pod.Request
-		if r.Cards == 0 && o.CPUPods == CPUPodsKubeScheduler {
+		if r.Cards == 0 && o.CPUPods != CPUPodsPolicy {
 			best, ok := pk.pickKube(r)
 			if ok {
 				if err := cluster[best].Assign(r, 0); err != nil {
@@ -346,6 +347,8 @@ type picker struct {
 	start   int  // where kube-scheduler's next walk starts
 	fits    []*placement.Node
 	fitIdx  []int
+	// cpuPods is who places pods without GPU.
+	cpuPods CPUPods
 }
 
 type summary struct {
