@@ -3,6 +3,7 @@ package perf
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -74,7 +75,8 @@ func TraceNodeSpec(n *placement.Node, cat *catalog.Catalog) (cluster.NodeSpec, e
 
 // TraceRequest is the gpuplane.io/gpu annotation a user writes for a
 // trace pod's GPU request: "N" or "N(T1|T2)" for whole cards, "0.47" or
-// "0.47(T4)" for a share (the webhook sizes its memory), "0" for a pod
+// "0.47(T4)" for a share (the webhook sizes its memory), each model named
+// once, "0" for a pod
 // without GPU (the webhook sends it to gpuplane's scheduler, as a pod of
 // the GPU nodes). A share finer than the hundredth of a card cannot be
 // written.
@@ -92,7 +94,15 @@ func TraceRequest(r *placement.Request) (string, error) {
 		b.WriteString(strconv.Itoa(r.Cards))
 	}
 	if len(r.Types) > 0 {
-		b.WriteString("(" + strings.Join(r.Types, "|") + ")")
+		// A model named twice (the names are case-insensitive) is named
+		// once: the request allows a set of models.
+		var types []string
+		for _, t := range r.Types {
+			if !slices.ContainsFunc(types, func(u string) bool { return strings.EqualFold(u, t) }) {
+				types = append(types, t)
+			}
+		}
+		b.WriteString("(" + strings.Join(types, "|") + ")")
 	}
 	return b.String(), nil
 }
