@@ -27,7 +27,8 @@ const (
 const usage = `Usage: perf COMMAND [flags]
 
 Measures gpuplane and writes the figures into a results file (bench/results.json);
-every command replaces its own section of it and leaves the others.
+every command replaces its own section of it and leaves the others (replay prints
+its figures instead).
 
   gobench     run the Go benchmarks (go test -bench) and record them
   webhook     load the webhook binary over HTTPS on the loopback

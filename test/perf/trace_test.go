@@ -195,3 +195,16 @@ func FuzzTraceRequest(f *testing.F) {
 		}
 	})
 }
+
+// Compare counts pod by pod: same node, both placed elsewhere, one only.
+func TestCompare(t *testing.T) {
+	a := sim.Result{Nodes: []int{0, 1, -1, 2, -1, 3}}
+	b := sim.Result{Nodes: []int{0, 2, -1, -1, 4, 3, 7}}
+	want := Agreement{Pods: 6, SameNode: 2, BothPlaced: 3, OnlyA: 1, OnlyB: 1, FirstDiff: 1}
+	if got := Compare(a, b); got != want {
+		t.Errorf("Compare = %+v, want %+v", got, want)
+	}
+	if got := Compare(a, a); got.FirstDiff != -1 || got.SameNode != 4 || got.OnlyA+got.OnlyB != 0 {
+		t.Errorf("Compare with itself = %+v", got)
+	}
+}
