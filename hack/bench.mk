@@ -67,10 +67,15 @@ REPLAY_NODES ?= openb_node_list_gpu_node.csv
 REPLAY_PODS ?= openb_pod_list_default.csv
 REPLAY_FLAGS ?=
 
-.PHONY: bench-replay
-bench-replay: bench-tools tools ## a trace through webhook, kube-scheduler and extender vs simulate (TRACE_DIR=dir of the CSVs)
-	@if [ -z "$(TRACE_DIR)" ]; then \
-	  echo "bench-replay: set TRACE_DIR to the directory holding the trace's $(REPLAY_NODES) and $(REPLAY_PODS)," >&2; \
-	  echo "  e.g. make bench-replay TRACE_DIR=path/to/alibaba-gpu-v2023 (REPLAY_NODES, REPLAY_PODS name other files)" >&2; \
-	  exit 2; fi
+.PHONY: bench-replay bench-replay-trace
+bench-replay: bench-replay-trace bench-tools tools ## a trace through webhook, kube-scheduler and extender vs simulate (TRACE_DIR=dir of the CSVs)
 	$(PERF) replay --nodes $(TRACE_DIR)/$(REPLAY_NODES) --pods $(TRACE_DIR)/$(REPLAY_PODS) $(REPLAY_FLAGS)
+
+# Checked before anything is built.
+bench-replay-trace:
+	@if [ -z "$(TRACE_DIR)" ]; then \
+	  echo "bench-replay: TRACE_DIR is not set; set it to the directory holding the trace's $(REPLAY_NODES) and $(REPLAY_PODS)," >&2; \
+	  echo "  e.g. make bench-replay TRACE_DIR=path/to/alibaba-gpu-v2023 (REPLAY_NODES, REPLAY_PODS name other files of it)" >&2; \
+	  exit 2; fi
+	@for f in $(REPLAY_NODES) $(REPLAY_PODS); do if [ ! -r "$(TRACE_DIR)/$$f" ]; then \
+	  echo "bench-replay: $(TRACE_DIR)/$$f is not a readable file; TRACE_DIR must hold the trace's CSVs" >&2; exit 2; fi; done
