@@ -75,7 +75,7 @@ bench-replay: bench-replay-trace bench-tools tools ## a trace through webhook, k
 bench-replay-trace:
 	@if [ -z "$(TRACE_DIR)" ]; then \
 	  echo "bench-replay: TRACE_DIR is not set; set it to the directory holding the trace's $(REPLAY_NODES) and $(REPLAY_PODS)," >&2; \
-	  echo "  e.g. make bench-replay TRACE_DIR=path/to/alibaba-gpu-v2023 (REPLAY_NODES, REPLAY_PODS name other files of it)" >&2; \
+	  echo "  e.g. make bench-replay TRACE_DIR=DIR_OF_THE_TRACE_CSVS (REPLAY_NODES, REPLAY_PODS name other files of it)" >&2; \
 	  exit 2; fi
 	@for f in $(REPLAY_NODES) $(REPLAY_PODS); do if [ ! -r "$(TRACE_DIR)/$$f" ]; then \
 	  echo "bench-replay: $(TRACE_DIR)/$$f is not a readable file; TRACE_DIR must hold the trace's CSVs" >&2; exit 2; fi; done
