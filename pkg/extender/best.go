@@ -32,7 +32,7 @@ func (e *Extender) FilterBest(ctx context.Context, args *extenderv1.ExtenderArgs
 // with the fitting nodes that rank lower taken out of it. They are scored
 // as Prioritize scores them, on the snapshots filter checked.
 func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs) *filterOutcome {
-	o := e.filterCounting(ctx, args, true)
+	o := e.filterCounting(ctx, args, countFree)
 	if o.snaps == nil || o.fitting < 2 {
 		// Nothing to choose between, or no GPU request to rank by (a pod
 		// without one fits every candidate, as Prioritize scores them all

@@ -48,16 +48,27 @@ type filterOutcome struct {
 	free *placement.TypeFree
 }
 
+// freeCount says whether a filter pass also counts what the fitting
+// candidates have free per card type.
+type freeCount int
+
+const (
+	// skipFree counts nothing: Filter's answer needs only the verdicts.
+	skipFree freeCount = iota
+	// countFree counts, when the policy prepares from free cards
+	// (placement.FreePreparer), what the fitting candidates have free, for
+	// filter-best to prepare the policy without walking them again.
+	countFree
+)
+
 // filter is Filter before the answer is shaped.
 func (e *Extender) filter(ctx context.Context, args *extenderv1.ExtenderArgs) *filterOutcome {
-	return e.filterCounting(ctx, args, false)
+	return e.filterCounting(ctx, args, skipFree)
 }
 
-// filterCounting is filter that, when count is set and the policy prepares
-// from free cards (placement.FreePreparer), also counts what the fitting
-// candidates have free, for filter-best to prepare the policy without
-// walking them again.
-func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.ExtenderArgs, count bool) *filterOutcome {
+// filterCounting is filter that also counts free cards when count is
+// countFree.
+func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.ExtenderArgs, count freeCount) *filterOutcome {
 	if args.Pod == nil {
 		return &filterOutcome{args: args, err: "filter: the arguments name no pod"}
 	}
@@ -83,7 +94,7 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 		o.req, o.snaps = req, snaps
 		o.verdicts = make([]verdict, len(names))
 		var frees []placement.TypeFree
-		if _, ok := e.policy.(placement.FreePreparer); ok && count {
+		if _, ok := e.policy.(placement.FreePreparer); ok && count == countFree {
 			frees = make([]placement.TypeFree, workerCount(len(names)))
 		}
 		parallelize(len(names), func(w, lo, hi int) {
@@ -95,7 +106,7 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 				}
 				o.verdicts[i] = checkWith(snaps[i], &req, e.policy, &memo)
 				if frees != nil && o.verdicts[i].ok {
-					countFree(&frees[w], snaps[i])
+					addFree(&frees[w], snaps[i])
 				}
 			}
 		})
@@ -127,10 +138,10 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 	return o
 }
 
-// countFree adds what the node of s has free to f: from its shape when its
+// addFree adds what the node of s has free to f: from its shape when its
 // cards are all of one type (one read of the snapshot filter has just
 // checked), else card by card.
-func countFree(f *placement.TypeFree, s *cache.NodeSnapshot) {
+func addFree(f *placement.TypeFree, s *cache.NodeSnapshot) {
 	if sh := s.Shape(); sh.Uniform && sh.Types != "" {
 		f.AddType(sh.Types, sh.FreeMilli)
 		return
