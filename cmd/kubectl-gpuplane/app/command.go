@@ -115,9 +115,8 @@ with a request. It reads what the API server holds and takes kubectl's flags
 	}
 	explain.Flags().StringVar(&role, "role", "", "Role of the pod (train, service, notebook, or the catalog's).")
 	explain.Flags().StringVar(&schedulerName, "scheduler-name", "", "Scheduler the webhook writes into GPU pods, as its --scheduler-name.")
-	// A request may start with "-" ("-1"): everything after explain's own
-	// flags is the request (SPEC §8).
-	explain.Flags().SetInterspersed(false)
+	// Flags may follow the request, as kubectl's do; a request that starts
+	// with "-" ("-1") comes after "--".
 
 	for _, c := range []*cobra.Command{nodes, pods, why} {
 		c.Flags().StringVarP(&o.output, "output", "o", "", "Output format: wide, json or yaml.")
