@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -269,9 +270,9 @@ func TestKubectlGpuplane(t *testing.T) {
 		// The table says the same, row by row.
 		rows := kubectlRows(t, out)
 		for _, want := range [][]string{
-			{"gpu-t4", "T4", "2", "0", "1,1", "16Gi,16Gi", "3/4", "ready", "Exporter=False"},
-			{"gpu-v100", "V100", "8", "4", "1,1,1,1,1,1,1,1"},
-			{"vgpu-a100", "A100", "4", "2"},
+			{"gpu-t4", "T4", "2", "0", "-", "-", "3/4", "ready", "Exporter=False"},
+			{"gpu-v100", "V100", "8", "4", "-", "-", "4/4", "ready"},
+			{"vgpu-a100", "A100", "4", "2", kubectlShares(a100.Cards), kubectlMemories(a100.Cards), "0/4", "ready"},
 		} {
 			if row := rows[want[0]]; len(row) < len(want) || !slices.Equal(row[:len(want)], want) {
 				t.Errorf("nodes row %q, want it to start %q", row, want)
@@ -494,4 +495,26 @@ func kubectlWaitEvent(ctx context.Context, t *testing.T, client kubernetes.Inter
 	if err != nil {
 		t.Fatalf("no %s event of pod %s/%s: %v", reason, ns, pod, err)
 	}
+}
+
+// kubectlShares and kubectlMemories write the free shares and memory of
+// cards as the nodes table does (all of the demo's amounts are whole Gi).
+func kubectlShares(cards []kubectlCard) string {
+	var out []string
+	for _, c := range cards {
+		out = append(out, strconv.FormatFloat(float64(c.FreeMilli)/1000, 'f', -1, 64))
+	}
+	return strings.Join(out, ",")
+}
+
+func kubectlMemories(cards []kubectlCard) string {
+	var out []string
+	for _, c := range cards {
+		if c.FreeMemMiB == 0 {
+			out = append(out, "0Mi")
+			continue
+		}
+		out = append(out, fmt.Sprintf("%dGi", c.FreeMemMiB/1024))
+	}
+	return strings.Join(out, ",")
 }

@@ -91,9 +91,9 @@ func TestWriteNodesAndPods(t *testing.T) {
 	if err := WriteNodes(&b, outTable, views); err != nil {
 		t.Fatal(err)
 	}
-	want := `NODE      TYPE  CARDS  WHOLE-FREE  SHARE-FREE  MEMORY-FREE          CONDITIONS
-gpu-v100  V100  4      2           1,1,1,1     32Gi,32Gi,32Gi,32Gi  4/4 ready
-gpu-vgpu  T4    2      1           1,0.5       15Gi,7.5Gi           0/4 ready Driver=Unknown,Runtime=Unknown,DevicePlugin=Unknown,Exporter=Unknown
+	want := `NODE      TYPE  CARDS  WHOLE-FREE  SHARE-FREE  MEMORY-FREE  CONDITIONS
+gpu-v100  V100  4      2           -           -            4/4 ready
+gpu-vgpu  T4    2      1           1,0.5       15Gi,7.5Gi   0/4 ready Driver=Unknown,Runtime=Unknown,DevicePlugin=Unknown,Exporter=Unknown
 `
 	if b.String() != want {
 		t.Errorf("nodes:\n%s\nwant:\n%s", b.String(), want)
@@ -102,8 +102,8 @@ gpu-vgpu  T4    2      1           1,0.5       15Gi,7.5Gi           0/4 ready Dr
 	if err := WriteNodes(&b, outWide, views[:1]); err != nil {
 		t.Fatal(err)
 	}
-	want = `NODE      TYPE  CARDS  WHOLE-FREE  SHARE-FREE  MEMORY-FREE          CONDITIONS                                                                                                    MODE   PODS  PROBLEMS
-gpu-v100  V100  4      2           1,1,1,1     32Gi,32Gi,32Gi,32Gi  4/4 ready Driver=True(Loaded),Runtime=True(Configured),DevicePlugin=True(Advertising),Exporter=True(Serving)  whole  1     <none>
+	want = `NODE      TYPE  CARDS  WHOLE-FREE  SHARE-FREE  MEMORY-FREE  CONDITIONS                                                                                                    MODE   PODS  PROBLEMS
+gpu-v100  V100  4      2           -           -            4/4 ready Driver=True(Loaded),Runtime=True(Configured),DevicePlugin=True(Advertising),Exporter=True(Serving)  whole  1     <none>
 `
 	if b.String() != want {
 		t.Errorf("nodes -o wide:\n%s\nwant:\n%s", b.String(), want)

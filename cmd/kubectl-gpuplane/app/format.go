@@ -85,8 +85,14 @@ func WriteNodes(w io.Writer, o string, nodes []NodeView) error {
 			shares[i] = formatMilli(c.FreeMilli)
 			mems[i] = formatMiB(c.FreeMemMiB)
 		}
+		share, mem := strings.Join(shares, ","), strings.Join(mems, ",")
+		if n.Mode == "whole" {
+			// The device plugin hands out whole cards and tells nobody which:
+			// there are no shares to show, only WHOLE-FREE.
+			share, mem = "-", "-"
+		}
 		row := []string{n.Name, n.Type, fmt.Sprint(len(n.Cards)), fmt.Sprint(n.WholeFree),
-			strings.Join(shares, ","), strings.Join(mems, ","), conditionsCell(n.Conditions, o == outWide)}
+			share, mem, conditionsCell(n.Conditions, o == outWide)}
 		if o == outWide {
 			row = append(row, n.Mode, fmt.Sprint(n.Pods), strings.Join(n.Problems, "; "))
 		}
@@ -169,7 +175,11 @@ func WriteWhy(w io.Writer, o string, v WhyView) error {
 		if d.Nodes >= 0 {
 			fmt.Fprintf(&b, ": no node of %d fits it", d.Nodes)
 		}
-		fmt.Fprintf(&b, " (FailedScheduling, reported %d times).\n", d.Count)
+		times := fmt.Sprintf("%d times", d.Count)
+		if d.Count == 1 {
+			times = "once"
+		}
+		fmt.Fprintf(&b, " (FailedScheduling, reported %s).\n", times)
 		tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  NODES\tREASON")
 		for _, g := range d.Groups {
