@@ -15,7 +15,7 @@ E2E_TIMEOUT ?= 40m
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-build: ## build the three programs into bin/
+build: ## build the three programs and the kubectl plugin (kubectl-gpuplane) into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 test: vet unit e2e ## every test: vet, unit tests under the race detector, end-to-end
