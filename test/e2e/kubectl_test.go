@@ -407,9 +407,10 @@ func TestKubectlGpuplane(t *testing.T) {
 }
 
 // kubectlBuild builds the plugin from this tree. It runs as its own
-// program, as kubectl runs it: linked into the test binary, cli-runtime's
-// dependencies make the binary bind go-nvml's symbols at start, which fails
-// without a driver.
+// program, as kubectl runs it; linked into this test binary beside the node
+// agent's go-nvml, the binary did not start on a machine without the driver
+// ("undefined symbol: nvmlDeviceGetDramEncryptionMode"), a cause not yet
+// pinned down.
 func kubectlBuild(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
