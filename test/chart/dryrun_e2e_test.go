@@ -3,15 +3,11 @@
 package chart
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -20,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -31,10 +26,10 @@ import (
 
 // The CRDs the chart's objects use, from the modules hack/crds/go.mod pins (`make
 // crds` fetches them into the module cache), as test/e2e's deploy tests install them.
-var crdSources = []struct{ module, file string }{
-	{"github.com/prometheus-operator/prometheus-operator", "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"},
-	{"github.com/cert-manager/cert-manager", "deploy/crds/cert-manager.io_certificates.yaml"},
-	{"github.com/cert-manager/cert-manager", "deploy/crds/cert-manager.io_issuers.yaml"},
+var crdSources = []cluster.CRDSource{
+	{Module: "github.com/prometheus-operator/prometheus-operator", File: "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"},
+	{Module: "github.com/cert-manager/cert-manager", File: "deploy/crds/cert-manager.io_certificates.yaml"},
+	{Module: "github.com/cert-manager/cert-manager", File: "deploy/crds/cert-manager.io_issuers.yaml"},
 }
 
 const (
@@ -74,7 +69,11 @@ func TestChartDryRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	installCRDs(ctx, t, dyn, disc, crdFiles)
+	crdCtx, cancel := context.WithTimeout(ctx, dryRunWaitLimit)
+	defer cancel()
+	if err := c.InstallCRDs(crdCtx, crdFiles); err != nil {
+		t.Fatal(err)
+	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
 
 	for i, tc := range chartCases {
@@ -95,87 +94,13 @@ func TestChartDryRun(t *testing.T) {
 // going to the network.
 func crdFiles(t *testing.T, root string) []string {
 	t.Helper()
-	var modules []string
-	for _, s := range crdSources {
-		if !slices.Contains(modules, s.module) {
-			modules = append(modules, s.module)
-		}
-	}
-	cmd := exec.Command("go", append([]string{"mod", "download", "-json"}, modules...)...)
-	cmd.Dir = filepath.Join(root, "hack", "crds")
-	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOWORK=off", "GOFLAGS=-mod=readonly")
-	out, cmdErr := cmd.Output()
-	dirs := map[string]string{}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for {
-		var m struct{ Path, Dir, Error string }
-		if err := dec.Decode(&m); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatalf("reading `go mod download -json` in hack/crds: %v", err)
-		}
-		if m.Error == "" && m.Dir != "" {
-			dirs[m.Path] = m.Dir
-		}
-	}
-	var files []string
-	for _, s := range crdSources {
-		dir, ok := dirs[s.module]
-		if !ok {
-			msg := fmt.Sprintf("module %s (pinned in hack/crds/go.mod) is not in the module cache; `make crds` fetches it (go: %v)", s.module, cmdErr)
-			if os.Getenv(cluster.EnvSkipMissing) == "1" {
-				t.Skipf("%s (%s=1)", msg, cluster.EnvSkipMissing)
-			}
-			t.Fatal(msg)
-		}
-		files = append(files, filepath.Join(dir, filepath.FromSlash(s.file)))
+	files, err := cluster.CRDFiles(root, crdSources)
+	if errors.Is(err, cluster.ErrCRDsMissing) && os.Getenv(cluster.EnvSkipMissing) == "1" {
+		t.Skipf("%v (%s=1)", err, cluster.EnvSkipMissing)
+	} else if err != nil {
+		t.Fatal(err)
 	}
 	return files
-}
-
-// installCRDs creates the CRDs of the files and waits until discovery serves them.
-func installCRDs(ctx context.Context, t *testing.T, dyn dynamic.Interface, disc discovery.DiscoveryInterface, files []string) {
-	t.Helper()
-	crdResource := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	type served struct{ groupVersion, plural string }
-	var want []served
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatalf("reading CRD: %v", err)
-		}
-		crds, err := decodeStream(raw)
-		if err != nil {
-			t.Fatalf("CRD file %s: %v", f, err)
-		}
-		for _, crd := range crds {
-			u := &unstructured.Unstructured{Object: crd}
-			if _, err := dyn.Resource(crdResource).Create(ctx, u, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("creating CRD %s: %v", u.GetName(), err)
-			}
-			group, _, _ := unstructured.NestedString(crd, "spec", "group")
-			plural, _, _ := unstructured.NestedString(crd, "spec", "names", "plural")
-			versions, _, _ := unstructured.NestedSlice(crd, "spec", "versions")
-			for _, v := range versions {
-				if vm, ok := v.(map[string]any); ok && vm["served"] == true {
-					want = append(want, served{group + "/" + fmt.Sprint(vm["name"]), plural})
-				}
-			}
-		}
-	}
-	wctx, cancel := context.WithTimeout(ctx, dryRunWaitLimit)
-	defer cancel()
-	for _, w := range want {
-		var last error
-		err := wait.PollUntilContextCancel(wctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
-			list, err := disc.ServerResourcesForGroupVersion(w.groupVersion)
-			last = err
-			return err == nil && slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == w.plural }), nil
-		})
-		if err != nil {
-			t.Fatalf("CRD %s in %s not served within %s: %v (last answer: %v)", w.plural, w.groupVersion, dryRunWaitLimit, err, last)
-		}
-	}
 }
 
 // ensureNamespaces creates, for real, every namespace the objects live in that

@@ -75,7 +75,7 @@ func TestGPUAutoscaling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deployInstallCRDs(ctx, t, c, dyn, crdFiles)
+	deployInstallCRDs(ctx, t, c, crdFiles)
 	createNamespace(ctx, t, client, scaleKEDANamespace)
 	if _, err := c.AddGPUNode(ctx, cluster.NodeSpec{
 		Name:     scaleNode,

@@ -27,7 +27,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -55,11 +54,11 @@ const (
 
 // deployCRDSources are the CRDs the manifests need, as files of the modules pinned
 // in hack/crds/go.mod.
-var deployCRDSources = []struct{ module, file string }{
-	{"github.com/prometheus-operator/prometheus-operator", "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"},
-	{"github.com/cert-manager/cert-manager", "deploy/crds/cert-manager.io_certificates.yaml"},
-	{"github.com/cert-manager/cert-manager", "deploy/crds/cert-manager.io_issuers.yaml"},
-	{"github.com/kedacore/keda/v2", "config/crd/bases/keda.sh_scaledobjects.yaml"},
+var deployCRDSources = []cluster.CRDSource{
+	{Module: "github.com/prometheus-operator/prometheus-operator", File: "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"},
+	{Module: "github.com/cert-manager/cert-manager", File: "deploy/crds/cert-manager.io_certificates.yaml"},
+	{Module: "github.com/cert-manager/cert-manager", File: "deploy/crds/cert-manager.io_issuers.yaml"},
+	{Module: "github.com/kedacore/keda/v2", File: "config/crd/bases/keda.sh_scaledobjects.yaml"},
 }
 
 // TestDeployManifestsDryRun renders every kustomization under deploy/ and sends each
@@ -93,7 +92,7 @@ func TestDeployManifestsDryRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deployInstallCRDs(ctx, t, c, dyn, crdFiles)
+	deployInstallCRDs(ctx, t, c, crdFiles)
 	mapper := deployMapper(t, c)
 
 	for _, dir := range dirs {
@@ -572,40 +571,11 @@ func binProgram(t *testing.T, program, build string) string {
 // without going to the network.
 func deployCRDFiles(t *testing.T, root string) []string {
 	t.Helper()
-	var modules []string
-	for _, s := range deployCRDSources {
-		if !slices.Contains(modules, s.module) {
-			modules = append(modules, s.module)
-		}
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("finding the go command to locate the CRD modules: %v", err)
-	}
-	cmd := exec.Command(goTool, append([]string{"mod", "download", "-json"}, modules...)...)
-	cmd.Dir = filepath.Join(root, "hack", "crds")
-	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOWORK=off", "GOFLAGS=-mod=readonly")
-	out, err := cmd.Output()
-	dirs := map[string]string{}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for {
-		var m struct{ Path, Dir, Error string }
-		if derr := dec.Decode(&m); derr == io.EOF {
-			break
-		} else if derr != nil {
-			t.Fatalf("reading `go mod download -json` in hack/crds: %v", derr)
-		}
-		if m.Error == "" && m.Dir != "" {
-			dirs[m.Path] = m.Dir
-		}
-	}
-	var files []string
-	for _, s := range deployCRDSources {
-		dir, ok := dirs[s.module]
-		if !ok {
-			deployMissing(t, "module %s (pinned in hack/crds/go.mod) is not in the module cache; `make crds` fetches it (go: %v)", s.module, err)
-		}
-		files = append(files, filepath.Join(dir, filepath.FromSlash(s.file)))
+	files, err := cluster.CRDFiles(root, deployCRDSources)
+	if errors.Is(err, cluster.ErrCRDsMissing) {
+		deployMissing(t, "%v", err)
+	} else if err != nil {
+		t.Fatal(err)
 	}
 	return files
 }
@@ -707,48 +677,14 @@ func deployDecode(stream []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-// deployInstallCRDs creates the CRDs in the files and waits until discovery serves them.
-func deployInstallCRDs(ctx context.Context, t *testing.T, c *cluster.Cluster, dyn dynamic.Interface, files []string) {
+// deployInstallCRDs creates the CRDs in the files and waits until discovery serves
+// them, deployWaitLimit for all of them.
+func deployInstallCRDs(ctx context.Context, t *testing.T, c *cluster.Cluster, files []string) {
 	t.Helper()
-	crdResource := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	type served struct{ groupVersion, plural string }
-	var want []served
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatalf("reading CRD: %v", err)
-		}
-		objs, err := deployDecode(raw)
-		if err != nil {
-			t.Fatalf("CRD file %s: %v", f, err)
-		}
-		for _, crd := range objs {
-			if _, err := dyn.Resource(crdResource).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("creating CRD %s: %v", crd.GetName(), err)
-			}
-			group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
-			plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
-			versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-			for _, v := range versions {
-				if vm, ok := v.(map[string]any); ok && vm["served"] == true {
-					want = append(want, served{group + "/" + fmt.Sprint(vm["name"]), plural})
-				}
-			}
-		}
-	}
-	disc := c.Client().Discovery()
-	wctx, cancel := context.WithTimeout(ctx, deployWaitLimit) // one bound for all of them
+	wctx, cancel := context.WithTimeout(ctx, deployWaitLimit)
 	defer cancel()
-	for _, w := range want {
-		var last error
-		err := wait.PollUntilContextCancel(wctx, pollInterval, true, func(context.Context) (bool, error) {
-			list, err := disc.ServerResourcesForGroupVersion(w.groupVersion)
-			last = err
-			return err == nil && slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == w.plural }), nil
-		})
-		if err != nil {
-			t.Fatalf("CRD %s in %s not served within %s: %v (last answer: %v)", w.plural, w.groupVersion, deployWaitLimit, err, last)
-		}
+	if err := c.InstallCRDs(wctx, files); err != nil {
+		t.Fatal(err)
 	}
 }
 
