@@ -154,10 +154,15 @@ func (s *State) reportOverbooking(snap *NodeSnapshot) {
 // no pod holding anything on it.
 func (ns *nodeState) empty() bool { return ns.info == nil && len(ns.pods) == 0 }
 
-// removeEmpty takes an empty node, locked, out of the state and unlocks
-// it; a node that something was added to meanwhile stays. The map's lock
-// comes before a node's, so the node is unlocked while it is taken.
-func (s *State) removeEmpty(ns *nodeState) {
+// release unlocks a locked node and, when nothing is left of it, takes it
+// out of the state; a node that something was added to meanwhile stays.
+// The map's lock comes before a node's, so the node is unlocked while it is
+// taken.
+func (s *State) release(ns *nodeState) {
+	if !ns.empty() {
+		ns.mu.Unlock()
+		return
+	}
 	ns.mu.Unlock()
 	s.nodesMu.Lock()
 	defer s.nodesMu.Unlock()
@@ -265,11 +270,7 @@ func (s *State) DeleteNode(name string) {
 		ns.info = nil
 	}
 	s.publish(ns)
-	if ns.empty() {
-		s.removeEmpty(ns)
-	} else {
-		ns.mu.Unlock()
-	}
+	s.release(ns)
 }
 
 // SetPod records what a new or updated pod holds: a bound, running pod its
@@ -359,11 +360,7 @@ func (s *State) removePod(uid types.UID, node string) {
 			s.boundPods.Add(-1)
 		}
 		s.publish(ns)
-		if ns.empty() {
-			s.removeEmpty(ns)
-		} else {
-			ns.mu.Unlock()
-		}
+		s.release(ns)
 	} else {
 		ns.mu.Unlock()
 	}
@@ -449,11 +446,7 @@ func (s *State) dropAssumed(uid types.UID, node string) {
 		delete(ns.pods, uid)
 		s.assumedPods.Add(-1)
 		s.publish(ns)
-		if ns.empty() {
-			s.removeEmpty(ns)
-		} else {
-			ns.mu.Unlock()
-		}
+		s.release(ns)
 		return
 	}
 	ns.mu.Unlock()
@@ -484,11 +477,7 @@ func (s *State) Expire() int {
 		delete(ns.pods, uid)
 		s.assumedPods.Add(-1)
 		s.publish(ns)
-		if ns.empty() {
-			s.removeEmpty(ns)
-		} else {
-			ns.mu.Unlock()
-		}
+		s.release(ns)
 		s.assumedMu.Lock()
 		if s.assumed[uid] == nodes[i] {
 			delete(s.assumed, uid)
