@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
@@ -219,6 +220,7 @@ func (e *env) startWebhook(ctx context.Context) (*cluster.Process, string, error
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(healthPort),
 		"--scheduler-name="+schedulerName,
+		"--no-gpu-resource="+api.ResourceNoGPU,
 	)
 	return p, base, err
 }

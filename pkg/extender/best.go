@@ -34,9 +34,8 @@ func (e *Extender) FilterBest(ctx context.Context, args *extenderv1.ExtenderArgs
 func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs) *filterOutcome {
 	o := e.filterCounting(ctx, args, countFree)
 	if o.snaps == nil || o.fitting < 2 {
-		// Nothing to choose between, or no GPU request to rank by (a pod
-		// without one fits every candidate, as Prioritize scores them all
-		// alike).
+		// Nothing to choose between: no candidate checked (the pod's
+		// request is unusable), or at most one fits.
 		return o
 	}
 	fitting := make([]*cache.NodeSnapshot, 0, o.fitting)

@@ -29,6 +29,7 @@ func bestCluster() []runtime.Object {
 		extendertest.MakePod("a2").GPUs(4).On("half-2").Obj(),
 		extendertest.MakePod("b").GPUs(8).On("full").Obj(),
 		extendertest.MakePod("share").VGPU(0, 60, 0).On("a100-vgpu").Obj(),
+		extendertest.MakePod("cpu").Request(0, corev1.ResourceCPU, "16").On("t4").Obj(),
 	}
 }
 
@@ -44,16 +45,16 @@ func TestFilterBest(t *testing.T) {
 		"8":          extendertest.MakePod("p").GPUs(8).Obj(),
 		"0.3(A100)":  extendertest.MakePod("p").VGPU(0, 30, 0).Types("A100").Obj(),
 		"9: no node": extendertest.MakePod("p").GPUs(9).Obj(),
-		"no GPU":     extendertest.MakePod("p").Obj(),
+		"no GPU":     extendertest.MakePod("p").Request(0, corev1.ResourceCPU, "8").Obj(),
 	}
 	want := map[string]map[string][]string{ // policy -> pod -> kept nodes
 		placement.PolicyBinpack: {
 			"2(V100)": {"half"}, "2": {"half"}, "8": {"empty"},
-			"0.3(A100)": {"a100-vgpu"}, "9: no node": {}, "no GPU": names,
+			"0.3(A100)": {"a100-vgpu"}, "9: no node": {}, "no GPU": {"t4"},
 		},
 		placement.PolicySpread: {
 			"2(V100)": {"empty"}, "2": {"empty"}, "8": {"empty"},
-			"0.3(A100)": {"a100-vgpu-empty"}, "9: no node": {}, "no GPU": names,
+			"0.3(A100)": {"a100-vgpu-empty"}, "9: no node": {}, "no GPU": {"a100-vgpu"},
 		},
 	}
 	for policy, byPod := range want {
@@ -89,9 +90,6 @@ func TestFilterBest(t *testing.T) {
 					if scores[n] == top && (first == "" || n < first) {
 						first = n
 					}
-				}
-				if podName == "no GPU" {
-					return // nothing to rank by: every candidate is kept
 				}
 				for _, n := range fitting {
 					if kept := slices.Contains(*got.NodeNames, n); kept != (n == first) {

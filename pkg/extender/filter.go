@@ -83,11 +83,6 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 		klog.FromContext(ctx).V(2).Info("Pod's GPU request is unusable", "pod", klog.KObj(args.Pod), "err", err)
 		o.unusable = ": " + err.Error()
 		o.unresolvable = len(names)
-	case !req.GPU():
-		// Not a GPU pod: host resources are kube-scheduler's business.
-		for i := range o.fit {
-			o.fit[i] = true
-		}
 	default:
 		snaps := make([]*cache.NodeSnapshot, len(names))
 		e.state.Snapshots(names, snaps)

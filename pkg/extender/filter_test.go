@@ -97,9 +97,15 @@ func TestFilter(t *testing.T) {
 			}},
 		},
 		{
-			name: "no GPU: every node",
+			// A pod without cards comes to the extender only when the webhook's
+			// --no-gpu-resource sends it: it is placed on its CPU and memory,
+			// also on a node whose cards are unreadable.
+			name: "no GPU: every node the extender knows",
 			pod:  extendertest.MakePod("p").Obj(),
-			want: want{fit: allFilterNodes},
+			want: want{
+				fit:          []string{"node-7", "v100-free", "t4", "a100-vgpu", "broken"},
+				unresolvable: map[string]string{"ghost": "no such node"},
+			},
 		},
 	}
 	for _, tc := range cases {

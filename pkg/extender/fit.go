@@ -36,7 +36,9 @@ func check(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy) ver
 // checkWith is check with the refusals of a single-part request worded
 // through memo (nil: by placement each time).
 func checkWith(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy, memo *reasonMemo) verdict {
-	if s.Err() != nil {
+	if s.Err() != nil && req.GPU() {
+		// The node's cards are unreadable; its CPU and memory are not, so a
+		// pod without cards is still checked on them.
 		return verdict{reason: s.Err().Error()}
 	}
 	if v, ok := checkVendor(s, req); !ok {
@@ -73,7 +75,7 @@ func checkWith(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy,
 // fits is check without the reasons, for prioritize, which only needs to
 // know.
 func fits(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy) bool {
-	if s.Err() != nil {
+	if s.Err() != nil && req.GPU() {
 		return false
 	}
 	if _, ok := checkVendor(s, req); !ok {

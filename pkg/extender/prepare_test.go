@@ -1,6 +1,7 @@
 package extender
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
@@ -30,6 +31,7 @@ func TestPrepareShowsThePolicyTheCandidates(t *testing.T) {
 	a := new(cache.NodeSnapshot).WithNode(placement.Node{Name: "a"})
 	b := new(cache.NodeSnapshot).WithNode(placement.Node{Name: "b"})
 	whole := placement.Request{Cards: 2, Milli: 1000, Types: []string{"V100"}}
+	host := placement.Request{CPUMilli: 4000, MemoryMiB: 1024}
 
 	cases := map[string]struct {
 		req       request.Pod
@@ -41,8 +43,12 @@ func TestPrepareShowsThePolicyTheCandidates(t *testing.T) {
 			wantNodes: []string{"a", "b"},
 			wantReq:   &whole,
 		},
+		// The simulator prepares the policy for every pod it places, so
+		// the extender does for a pod without cards too.
 		"no card asked": {
-			req: request.Pod{Parts: []request.Part{{}}},
+			req:       request.Pod{Parts: []request.Part{{Req: host}}},
+			wantNodes: []string{"a", "b"},
+			wantReq:   &host,
 		},
 	}
 	for name, tc := range cases {
@@ -63,7 +69,7 @@ func TestPrepareShowsThePolicyTheCandidates(t *testing.T) {
 			if len(names) != len(tc.wantNodes) || (len(names) > 0 && (names[0] != tc.wantNodes[0] || names[1] != tc.wantNodes[1])) {
 				t.Fatalf("Prepare saw nodes %v, want %v (unknown nodes left out)", names, tc.wantNodes)
 			}
-			if tc.wantReq == nil && rec.req != nil || tc.wantReq != nil && (rec.req == nil || rec.req.Cards != tc.wantReq.Cards) {
+			if tc.wantReq == nil && rec.req != nil || tc.wantReq != nil && (rec.req == nil || !reflect.DeepEqual(*rec.req, *tc.wantReq)) {
 				t.Fatalf("Prepare saw request %+v, want %+v", rec.req, tc.wantReq)
 			}
 		})

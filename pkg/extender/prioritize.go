@@ -29,10 +29,8 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 		return out
 	}
 	req, err := request.Of(args.Pod, e.voc)
-	if err != nil || !req.GPU() {
-		if err != nil {
-			klog.FromContext(ctx).V(2).Info("Pod's GPU request is unusable", "pod", klog.KObj(args.Pod), "err", err)
-		}
+	if err != nil {
+		klog.FromContext(ctx).V(2).Info("Pod's GPU request is unusable", "pod", klog.KObj(args.Pod), "err", err)
 		return out
 	}
 	snaps := make([]*cache.NodeSnapshot, len(names))
@@ -123,9 +121,12 @@ func prepareFree(policy placement.Policy, snaps []*cache.NodeSnapshot, free *pla
 	if !ok {
 		return policy
 	}
+	// A pod without cards (the webhook's --no-gpu-resource sends one here)
+	// prepares the policy with its host request, as the simulator's replay
+	// does for every pod.
 	first := firstGPUPart(req)
 	if first == nil {
-		return policy
+		first = &req.Parts[0].Req
 	}
 	if fp, ok := policy.(placement.FreePreparer); ok && free != nil {
 		return fp.PrepareFree(free, first)

@@ -24,6 +24,16 @@ type Options struct {
 	// names another scheduler than the default one is refused rather than redirected.
 	// Default: "" (the pod's scheduler is left alone).
 	SchedulerName string
+	// NoGPUResource, when set, is an extended resource that a pod asking "0" gets one
+	// of (limit and request), so that the scheduler extender, whose managedResources
+	// name it with ignoredByScheduler, is called for that pod too and gpuplane's
+	// policy places it: kube-scheduler calls an extender only for pods asking one of
+	// its managedResources. No node advertises it; kube-scheduler ignores it as the
+	// extender's configuration says, and the kubelet drops an extended resource its
+	// node does not advertise before admitting a pod. Set it only together with a
+	// scheduler configuration that names it (deploy/base/scheduler), or the pods
+	// asking "0" find no node. Default: "" (none).
+	NoGPUResource corev1.ResourceName
 }
 
 // Mutate returns pod as the webhook admits it: with the resources, node affinity,
@@ -43,6 +53,9 @@ func Mutate(pod *corev1.Pod, cat *catalog.Catalog, opts Options) (*corev1.Pod, e
 	if err != nil {
 		return nil, err
 	}
+	if p.kind == catalog.KindNone && opts.NoGPUResource != "" {
+		p.resources = append(p.resources, resourceAmount{name: opts.NoGPUResource, quantity: *resource.NewQuantity(1, resource.DecimalSI)})
+	}
 	if pod.Annotations[api.AnnotationApplied] == p.canonical {
 		return pod, nil
 	}
@@ -58,6 +71,7 @@ func Mutate(pod *corev1.Pod, cat *catalog.Catalog, opts Options) (*corev1.Pod, e
 type plan struct {
 	input       string
 	canonical   string
+	kind        catalog.Kind
 	container   int // index into spec.containers
 	resources   []resourceAmount
 	required    []corev1.NodeSelectorRequirement
@@ -85,7 +99,7 @@ func planFor(annotations map[string]string, spec *corev1.PodSpec, cat *catalog.C
 	if err != nil {
 		return plan{}, err
 	}
-	p := plan{input: input, canonical: res.String(), container: idx}
+	p := plan{input: input, canonical: res.String(), kind: res.Kind, container: idx}
 
 	for _, a := range res.Resources {
 		p.resources = append(p.resources, resourceAmount{

@@ -160,6 +160,20 @@ func TestMutatePatch(t *testing.T) {
 				`{"op":"add","path":"/spec/containers/0/env","value":[{"name":"EPOCHS","value":"3"},{"name":"NVIDIA_VISIBLE_DEVICES","value":"none"}]}`),
 		},
 		{
+			name: "0 with the no-GPU resource: one of it, so the extender places the pod",
+			pod:  makePod().withGPU("0").obj(),
+			opts: Options{SchedulerName: "gpuplane", NoGPUResource: "gpuplane.io/no-gpu"},
+			patch: patchOf(applied("0"), `{"op":"add","path":"/spec/schedulerName","value":"gpuplane"}`,
+				resources(0, "gpuplane.io/no-gpu=1"),
+				`{"op":"add","path":"/spec/containers/0/env","value":[{"name":"NVIDIA_VISIBLE_DEVICES","value":"none"}]}`),
+		},
+		{
+			name:  "the no-GPU resource is for 0 only",
+			pod:   makePod().withGPU("1").obj(),
+			opts:  Options{NoGPUResource: "gpuplane.io/no-gpu"},
+			patch: patchOf(applied("1"), resources(0, "nvidia.com/gpu=1"), affinity(terms(reqs(gpuTrue))), tolerateGPU),
+		},
+		{
 			name: "role: ANDed with the GPU requirements",
 			pod:  makePod().withGPU("1(T4)").withAnnotation(api.AnnotationRole, "train").obj(),
 			patch: patchOf(applied("1(T4)"), resources(0, "nvidia.com/gpu=1"),

@@ -173,7 +173,8 @@ func TestDeploySchedulerConfiguration(t *testing.T) {
 			SchedulerName string `json:"schedulerName"`
 		} `json:"profiles"`
 		Extenders []struct {
-			URLPrefix string `json:"urlPrefix"`
+			URLPrefix        string                  `json:"urlPrefix"`
+			ManagedResources []deployManagedResource `json:"managedResources"`
 		} `json:"extenders"`
 	}
 	if err := yaml.Unmarshal(file, &config); err != nil {
@@ -195,6 +196,18 @@ func TestDeploySchedulerConfiguration(t *testing.T) {
 	}) {
 		t.Errorf("the webhook sends GPU pods to scheduler %q, a profile %s does not have (profiles: %+v)",
 			schedulerName, configPath, config.Profiles)
+	}
+	// The resource the webhook gives a pod asking "0" brings it to the extender
+	// only where the extender names it, and no node advertises it: kube-scheduler
+	// must ignore it.
+	if noGPU := deployFlag(deployContainer(t, webhook.Spec.Template.Spec, "webhook").Args, "--no-gpu-resource"); noGPU != "" {
+		for _, e := range config.Extenders {
+			i := slices.IndexFunc(e.ManagedResources, func(r deployManagedResource) bool { return r.Name == noGPU })
+			if i < 0 || !e.ManagedResources[i].IgnoredByScheduler {
+				t.Errorf("the webhook gives pods asking \"0\" %s, which extender %s does not manage with ignoredByScheduler: true (%+v)",
+					noGPU, e.URLPrefix, e.ManagedResources)
+			}
+		}
 	}
 	listen := deployFlag(ext.Args, "--listen")
 	_, port, _ := strings.Cut(listen, ":")
@@ -842,6 +855,12 @@ func deployContainer(t *testing.T, pod corev1.PodSpec, name string) corev1.Conta
 	}
 	t.Fatalf("no container %q in the pod", name)
 	return corev1.Container{}
+}
+
+// deployManagedResource is an entry of an extender's managedResources.
+type deployManagedResource struct {
+	Name               string `json:"name"`
+	IgnoredByScheduler bool   `json:"ignoredByScheduler"`
 }
 
 // deployFlag returns the value of --name=value among args ("true" for a bare --name).

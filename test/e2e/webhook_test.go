@@ -178,6 +178,7 @@ func whStartScheduler(t *testing.T, kubeconfig, scheduler string) (string, func(
 	t.Helper()
 	cfg := app.Config{
 		SchedulerName:          scheduler,
+		NoGPUResource:          api.ResourceNoGPU,
 		Host:                   "127.0.0.1",
 		Port:                   0,
 		MetricsBindAddress:     "0",

@@ -12,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/gpuplane/gpuplane/pkg/webhook"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
 
@@ -442,8 +444,10 @@ func runServeWebhook(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.SetOutput(stderr)
 	certDir := fs.String("cert-dir", "", "directory holding tls.crt and tls.key")
 	scheduler := fs.String("scheduler-name", "gpuplane", "scheduler written into GPU pods")
+	noGPU := fs.String("no-gpu-resource", "", "resource a pod asking \"0\" gets one of (the webhook's --no-gpu-resource)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return ServeWebhook(klog.NewContext(ctx, klog.Background()), *certDir, *scheduler, stdout)
+	opts := webhook.Options{SchedulerName: *scheduler, NoGPUResource: corev1.ResourceName(*noGPU)}
+	return ServeWebhook(klog.NewContext(ctx, klog.Background()), *certDir, opts, stdout)
 }

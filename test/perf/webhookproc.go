@@ -31,7 +31,7 @@ type WebhookReady struct {
 // the certificate in certDir, on a free loopback port, and beside it
 // /debug/pprof/ for a CPU profile of the server alone. It prints a
 // WebhookReady line and returns when ctx ends.
-func ServeWebhook(ctx context.Context, certDir, scheduler string, ready io.Writer) error {
+func ServeWebhook(ctx context.Context, certDir string, opts webhook.Options, ready io.Writer) error {
 	cert, err := tls.LoadX509KeyPair(filepath.Join(certDir, "tls.crt"), filepath.Join(certDir, "tls.key"))
 	if err != nil {
 		return fmt.Errorf("loading the serving certificate: %w", err)
@@ -41,7 +41,7 @@ func ServeWebhook(ctx context.Context, certDir, scheduler string, ready io.Write
 		return err
 	}
 	handler, err := webhook.NewHandler(webhook.HandlerOptions{
-		Catalog: catalog.Default(), Mutate: webhook.Options{SchedulerName: scheduler},
+		Catalog: catalog.Default(), Mutate: opts,
 		Metrics: metrics, Logger: klog.FromContext(ctx),
 	})
 	if err != nil {

@@ -43,7 +43,7 @@ func TestServeFlags(t *testing.T) {
 			name: "every flag",
 			args: []string{
 				"--host=127.0.0.1", "--port", "10443", "--cert-dir", "/certs", "--catalog", "cat.yaml",
-				"--scheduler-name", "gpuplane", "--metrics-bind-address", "127.0.0.1:9090",
+				"--scheduler-name", "gpuplane", "--no-gpu-resource", "gpuplane.io/no-gpu", "--metrics-bind-address", "127.0.0.1:9090",
 				"--health-probe-bind-address", "0", "--self-signed", "--namespace", "gpu", "--secret-name", "s",
 				"--service-name", "svc", "--webhook-config-name", "a,b", "--cert-dns-names", "x.local",
 				"--cert-ip-addresses", "127.0.0.1,::1", "--kubeconfig", "kc", "--v=0",
@@ -54,7 +54,7 @@ func TestServeFlags(t *testing.T) {
 				c.SelfSigned, c.Namespace, c.SecretName, c.ServiceName = true, "gpu", "s", "svc"
 				c.WebhookConfigNames, c.CertDNSNames = []string{"a", "b"}, []string{"x.local"}
 				c.CertIPs = []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}
-				c.Kubeconfig = "kc"
+				c.Kubeconfig, c.NoGPUResource = "kc", "gpuplane.io/no-gpu"
 			},
 		},
 	}
@@ -97,6 +97,8 @@ func TestServeRefusals(t *testing.T) {
 		{name: "vmodule with json", args: []string{"--logging-format", "json", "--vmodule", "x=2"}, code: program.ExitUsage, stderr: "--vmodule"},
 		{name: "bad verbosity", args: []string{"-v", "loud"}, code: program.ExitUsage, stderr: `"loud" for "-v, --v"`},
 		{name: "bad port", args: []string{"--port", "70000"}, code: program.ExitUsage, stderr: "--port 70000"},
+		{name: "no-gpu resource without a domain", args: []string{"--no-gpu-resource", "no-gpu"}, code: program.ExitUsage, stderr: `--no-gpu-resource "no-gpu"`},
+		{name: "no-gpu resource of kubernetes.io", args: []string{"--no-gpu-resource", "kubernetes.io/x"}, code: program.ExitUsage, stderr: "outside kubernetes.io"},
 		{name: "self-signed without namespace", args: []string{"--self-signed", "--namespace", ""}, code: program.ExitUsage, stderr: "--namespace is empty"},
 		{name: "no cert dir", args: []string{"--cert-dir", ""}, code: program.ExitUsage, stderr: "--cert-dir is empty"},
 		{name: "bad metrics address", args: []string{"--metrics-bind-address", "8080"}, code: program.ExitUsage, stderr: "--metrics-bind-address"},

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
 	logsapi "k8s.io/component-base/logs/api/v1"
 )
 
@@ -29,6 +30,10 @@ type Config struct {
 	// SchedulerName is written into every pod carrying a GPU request; empty (the
 	// default) leaves the pod's scheduler alone.
 	SchedulerName string
+	// NoGPUResource is the extended resource a pod asking "0" gets one of, so
+	// that the scheduler extender places it too (webhook.Options.NoGPUResource);
+	// empty (the default) gives none.
+	NoGPUResource string
 	// MetricsBindAddress serves /metrics; "0" turns it off. Default ":8080".
 	MetricsBindAddress string
 	// HealthProbeBindAddress serves /healthz and /readyz; "0" turns it off.
@@ -108,6 +113,8 @@ func (c *Config) addFlags(fs *pflag.FlagSet) {
 		"GPU catalog file (YAML); empty uses the built-in catalog.")
 	fs.StringVar(&c.SchedulerName, "scheduler-name", c.SchedulerName,
 		"Scheduler written into every pod with a GPU request (gpuplane's scheduler profile); empty leaves the pod's scheduler alone.")
+	fs.StringVar(&c.NoGPUResource, "no-gpu-resource", c.NoGPUResource,
+		"Extended resource that a pod asking \"0\" gets one of, so that the scheduler extender, whose managedResources name it, places it too (the shipped configuration: gpuplane.io/no-gpu); empty gives none. Set it only with a scheduler configuration that names it.")
 	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", c.MetricsBindAddress,
 		"Address of the plain-HTTP /metrics endpoint; \"0\" turns it off.")
 	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress,
@@ -147,6 +154,11 @@ func (c Config) validate() error {
 		}
 	} else if c.CertDir == "" {
 		errs = append(errs, errors.New("--cert-dir is empty; give the directory of tls.crt and tls.key, or use --self-signed"))
+	}
+	if r := c.NoGPUResource; r != "" {
+		if prefix, _, ok := strings.Cut(r, "/"); !ok || len(validation.IsQualifiedName(r)) > 0 || prefix == "kubernetes.io" || strings.HasSuffix(prefix, ".kubernetes.io") {
+			errs = append(errs, fmt.Errorf("--no-gpu-resource %q: want an extended resource name outside kubernetes.io, such as gpuplane.io/no-gpu, or empty for none", r))
+		}
 	}
 	for _, a := range []struct{ flag, addr string }{
 		{"--metrics-bind-address", c.MetricsBindAddress}, {"--health-probe-bind-address", c.HealthProbeBindAddress},

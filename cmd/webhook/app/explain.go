@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"sigs.k8s.io/yaml"
 
 	"github.com/gpuplane/gpuplane/internal/program"
@@ -21,6 +23,7 @@ type explainConfig struct {
 	role          string
 	catalog       string
 	schedulerName string
+	noGPUResource string
 	file          string
 }
 
@@ -31,6 +34,7 @@ func runExplain(ctx context.Context, args []string, streams program.Streams) int
 	fs.StringVar(&cfg.role, "role", "", "Role of the pod (train, service, notebook, or the catalog's).")
 	fs.StringVar(&cfg.catalog, "catalog", "", "GPU catalog file (YAML); empty uses the built-in catalog.")
 	fs.StringVar(&cfg.schedulerName, "scheduler-name", "", "Scheduler the webhook writes into GPU pods, as its --scheduler-name.")
+	fs.StringVar(&cfg.noGPUResource, "no-gpu-resource", "", "Resource the webhook gives a pod asking \"0\", as its --no-gpu-resource.")
 	fs.StringVarP(&cfg.file, "filename", "f", "", "A Pod (YAML or JSON; - for standard input) to print as the webhook admits it, instead of a REQUEST.")
 	// A request may start with "-" ("-1"): it is the request, which the webhook
 	// refuses, not a flag (SPEC §8).
@@ -50,7 +54,7 @@ func runExplain(ctx context.Context, args []string, streams program.Streams) int
 	if err != nil {
 		return program.Exit(explainName, streams.Err, err)
 	}
-	opts := webhook.Options{SchedulerName: cfg.schedulerName}
+	opts := webhook.Options{SchedulerName: cfg.schedulerName, NoGPUResource: corev1.ResourceName(cfg.noGPUResource)}
 	if cfg.file != "" {
 		return explainPod(ctx, cfg.file, cat, opts, streams)
 	}

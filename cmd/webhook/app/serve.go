@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -40,7 +42,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	}
 	handler, err := webhook.NewHandler(webhook.HandlerOptions{
 		Catalog: cat,
-		Mutate:  webhook.Options{SchedulerName: cfg.SchedulerName},
+		Mutate:  webhook.Options{SchedulerName: cfg.SchedulerName, NoGPUResource: corev1.ResourceName(cfg.NoGPUResource)},
 		Metrics: metrics,
 		Logger:  logger.WithName("admission"),
 	})
@@ -68,7 +70,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return certs.run(ctx) })
 	httpserver.ServeAll(ctx, g, servers)
-	logger.Info("Webhook configuration", "catalog", cfg.Catalog, "schedulerName", cfg.SchedulerName, "selfSigned", cfg.SelfSigned)
+	logger.Info("Webhook configuration", "catalog", cfg.Catalog, "schedulerName", cfg.SchedulerName, "noGPUResource", cfg.NoGPUResource, "selfSigned", cfg.SelfSigned)
 	return g.Wait()
 }
 

@@ -65,23 +65,24 @@ func nodes() [][]string {
 	return rows
 }
 
-// pods: 220 pods asking about the cluster's cards in all, with the default
-// trace's mix of GPU pods: more than half one whole card, two fifths
-// shares, a few of 2, 4 and 8 cards, a tenth naming one model. No pod is
-// without GPU: kube-scheduler places those with its own scores, not the
-// extender's (docs/placement.md), so the real path and simulate would not
-// be expected to agree on them. No pod names several models: the extender
-// prefers them in the order written, simulate does not.
+// pods: 240 pods, with the default trace's mix: one in eight without GPU
+// (the webhook gives those gpuplane.io/no-gpu, which brings them to the
+// extender's policy as simulate's protocol places them); of the GPU pods
+// more than half one whole card, two fifths shares, a few of 2, 4 and 8
+// cards, a tenth naming one model. No pod names several models: the
+// extender prefers them in the order written, simulate does not.
 func pods() [][]string {
 	rng := rand.New(rand.NewPCG(2023, 16))
 	hosts := [][2]int{{3152, 5600}, {11300, 49152}, {11908, 47104}, {8000, 30517}, {11400, 48128}, {12500, 57344}, {3152, 5600}, {4000, 15258}}
 	shares := []int{810, 470, 320, 650, 230, 460, 160, 550, 810, 470}
 	specs := []string{"T4", "V100M32", "G3", "P100", "V100M16"}
 	rows := [][]string{{"name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec"}}
-	for i := range 220 {
+	for i := range 240 {
 		h := hosts[rng.IntN(len(hosts))]
 		num, milli, spec := 1, 1000, ""
-		switch k := rng.IntN(86); {
+		switch k := rng.IntN(98); {
+		case k >= 86:
+			num, milli = 0, 0
 		case k < 48:
 		case k < 82:
 			milli = shares[rng.IntN(len(shares))]
