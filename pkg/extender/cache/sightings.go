@@ -10,8 +10,8 @@ import (
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
-// Sightings shows a learning policy each GPU pod's requests once, at the
-// pod's first sight: the pod informer's, or a filter call's when
+// Sightings shows a learning policy each pod's requests once, at the pod's
+// first sight: for a GPU pod the pod informer's, or a filter call's when
 // kube-scheduler asks about a pod the informer has not delivered yet (both
 // watch the API server, and the scheduler's event may come first). The
 // learner has then always seen the pod it places, as in the simulator,
@@ -55,10 +55,17 @@ func (s *Sightings) forget(uid types.UID) {
 	s.mu.Unlock()
 }
 
-// ObserveRequests shows the learner each GPU part of req, the request of
-// the pod uid, unless the pod was seen before.
+// ObserveRequests shows the learner the requests of the pod uid, which a
+// filter call is about to place, unless the pod was seen before: each GPU
+// part, or for a pod without cards its host request. Such a pod reaches
+// the extender only to be placed by the policy (the webhook's
+// --no-gpu-resource), and the simulator's learner sees every pod it places.
 func (s *Sightings) ObserveRequests(uid types.UID, req *request.Pod) {
-	if s == nil || !req.GPU() || !s.first(uid) {
+	if s == nil || !s.first(uid) {
+		return
+	}
+	if !req.GPU() {
+		s.observe(&req.Parts[0].Req)
 		return
 	}
 	for i := range req.Parts {
@@ -68,12 +75,15 @@ func (s *Sightings) ObserveRequests(uid types.UID, req *request.Pod) {
 	}
 }
 
-// ObservePod is ObserveRequests for a pod read with v.
+// ObservePod is ObserveRequests for a GPU pod the informer delivers, read
+// with v. A pod without cards is left to the filter call that places it:
+// the informer also delivers the pods the extender never places (those of
+// other schedulers, DaemonSets), which the learner must not count.
 func (s *Sightings) ObservePod(pod *corev1.Pod, v *request.Vocabulary) {
 	if s == nil {
 		return
 	}
-	if req, err := request.Of(pod, v); err == nil {
+	if req, err := request.Of(pod, v); err == nil && req.GPU() {
 		s.ObserveRequests(pod.UID, &req)
 	}
 }
