@@ -12,15 +12,15 @@ type CPUPods uint8
 
 const (
 	// CPUPodsPolicy places them with the replayed policy, which also learns
-	// from them: the paper's protocol.
+	// from them: the paper's protocol, and the shipped product for a pod
+	// asking "0" (the webhook's gpuplane.io/no-gpu brings it to the
+	// extender).
 	CPUPodsPolicy CPUPods = iota
-	// CPUPodsKubeScheduler places them as the shipped gpuplane-scheduler
-	// profile does (the webhook sends a pod asking "0" there), the
-	// extender never asked — they reach no extender (its managedResources
-	// are GPU resources) and no learner (the extender learns from GPU
-	// pods). The profile disables the resource scores, so every node the
-	// pod fits scores alike and kube-scheduler takes one at random (seeded
-	// here).
+	// CPUPodsKubeScheduler places them as the gpuplane-scheduler profile
+	// does without the extender (a pod asking "0" without gpuplane.io/no-gpu):
+	// they reach no learner, and the profile disables the resource scores,
+	// so every node the pod fits scores alike and kube-scheduler takes one
+	// at random (seeded here).
 	CPUPodsKubeScheduler
 	// CPUPodsDefaultScheduler places them as kube-scheduler's default
 	// profile does (default-scheduler, where a pod naming no scheduler
@@ -39,7 +39,7 @@ func ParseCPUPods(s string) (CPUPods, error) {
 	case "default-scheduler":
 		return CPUPodsDefaultScheduler, nil
 	}
-	return 0, fmt.Errorf("%w: --cpu-pods %q, want policy (the paper's protocol), kube-scheduler (the shipped gpuplane-scheduler profile) or default-scheduler (kube-scheduler's default profile)", ErrUsage, s)
+	return 0, fmt.Errorf("%w: --cpu-pods %q, want policy (the paper's protocol and the shipped product), kube-scheduler (the gpuplane-scheduler profile without the extender) or default-scheduler (kube-scheduler's default profile)", ErrUsage, s)
 }
 
 func (c CPUPods) String() string {
@@ -98,7 +98,7 @@ func (p *picker) pickKube(r *placement.Request) (int, bool) {
 			continue
 		}
 		found++
-		var s int64 // the shipped profile: alike everywhere
+		var s int64 // the gpuplane-scheduler profile: alike everywhere
 		if p.cpuPods == CPUPodsDefaultScheduler {
 			s = kubeScore(&p.cluster[i], r)
 		}

@@ -24,7 +24,7 @@ const (
 )
 
 // TestReplayAgreesWithSimulate replays a small trace (32 nodes of the
-// default trace's shapes, 223 pods in the arrival order of seed 42 at
+// default trace's shapes, 257 pods in the arrival order of seed 42 at
 // inflate 1.3) through the real path — the webhook registered with the
 // shipped configuration, kube-scheduler with the shipped configuration and
 // the extender with its defaults — one pod at a time, each bound or found
