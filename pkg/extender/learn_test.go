@@ -11,7 +11,7 @@ import (
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
-// TestSightings checks that the learner sees every GPU pod once, before
+// TestSightings checks that the learner sees every pod once, before
 // the pod is placed, whichever comes first: the informer's sight of it
 // (cache.Sightings.ObservePod, what the pod informer calls) or
 // kube-scheduler's filter call about it.
@@ -34,7 +34,11 @@ func TestSightings(t *testing.T) {
 		{"the informer first: observed by it", func() { informer(extendertest.MakePod("b").GPUs(1)) }, []string{"2", "1"}},
 		{"the filter after the informer: not again", func() { filter(extendertest.MakePod("b").GPUs(1)) }, []string{"2", "1"}},
 		{"a second filter call (a retry): not again", func() { filter(extendertest.MakePod("a").GPUs(2)) }, []string{"2", "1"}},
-		{"a pod without GPU: nothing", func() { filter(extendertest.MakePod("c")) }, []string{"2", "1"}},
+		// A pod without cards reaches filter only to be placed by the policy
+		// (the webhook's gpuplane.io/no-gpu), and the simulator's learner
+		// sees every pod it places; the informer alone does not show one.
+		{"a pod without GPU, by the informer: nothing", func() { informer(extendertest.MakePod("c")) }, []string{"2", "1"}},
+		{"a pod without GPU, by the filter: its host request", func() { filter(extendertest.MakePod("c")) }, []string{"2", "1", "0"}},
 	}
 	for _, st := range steps {
 		st.do()
