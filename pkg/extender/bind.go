@@ -35,6 +35,9 @@ func (e *Extender) Bind(ctx context.Context, args *extenderv1.ExtenderBindingArg
 		return &extenderv1.ExtenderBindingResult{Error: err.Error()}
 	}
 	logger.V(2).Info("Bound")
+	if args.PodUID != "" {
+		e.refused.Forget(args.PodUID)
+	}
 	return &extenderv1.ExtenderBindingResult{}
 }
 

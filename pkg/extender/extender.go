@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/refusals"
 	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/placement"
@@ -53,6 +54,10 @@ type Config struct {
 	// Sightings, when not nil, is the learner's (the informers' too): a
 	// filter call shows it a pod the informer has not delivered yet.
 	Sightings *cache.Sightings
+	// Refusals, when not nil, keeps the latest filter verdict on each GPU
+	// pod, for the web page to say why a pod waits. Default nil: nothing
+	// is kept, and filter does no work for it.
+	Refusals *refusals.Record
 }
 
 // Extender answers kube-scheduler's filter, prioritize and bind calls.
@@ -66,6 +71,7 @@ type Extender struct {
 	metrics *Metrics
 	clock   clock.PassiveClock
 	seen    *cache.Sightings
+	refused *refusals.Record
 }
 
 // New returns an extender for cfg.
@@ -82,6 +88,7 @@ func New(cfg Config) (*Extender, error) {
 	return &Extender{
 		state: cfg.State, voc: cfg.Vocabulary, policy: cfg.Policy, load: cfg.Load,
 		client: cfg.Client, pods: cfg.Pods, metrics: cfg.Metrics, clock: cfg.Clock, seen: cfg.Sightings,
+		refused: cfg.Refusals,
 	}, nil
 }
 

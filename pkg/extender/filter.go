@@ -2,8 +2,10 @@ package extender
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/refusals"
 	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/extender/wire"
 	"github.com/gpuplane/gpuplane/pkg/placement"
@@ -130,7 +132,32 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 	}
 	e.metrics.nodes.WithLabelValues("fit").Add(float64(o.fitting))
 	e.metrics.nodes.WithLabelValues("unfit").Add(float64(len(names) - o.fitting))
+	if e.refused != nil && (o.unusable != "" || o.verdicts != nil) {
+		e.refused.Put(o.refusal())
+	}
 	return o
+}
+
+// refusal is the outcome of a GPU pod's filter call as the refusals record
+// keeps it: the counts, and when no candidate fits the reasons grouped.
+func (o *filterOutcome) refusal() refusals.Refusal {
+	r := refusals.Refusal{Pod: o.args.Pod.Namespace + "/" + o.args.Pod.Name, UID: o.args.Pod.UID,
+		Candidates: len(o.names), Fitting: o.fitting}
+	if o.fitting > 0 {
+		return r
+	}
+	var g refusals.Grouper
+	for i, name := range o.names {
+		node, rest, _, refused := o.Refusal(i)
+		if !refused {
+			continue
+		}
+		// A reason is "<node>: <what is short>", in one piece or two.
+		reason := strings.TrimPrefix(node+rest, name+": ")
+		g.Add(name, reason)
+	}
+	r.Groups = g.Groups()
+	return r
 }
 
 // addFree adds what the node of s has free to f: from its shape when its

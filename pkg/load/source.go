@@ -90,6 +90,17 @@ func (s *Source) Current() (*Snapshot, bool) {
 	return snap, true
 }
 
+// Peek returns the latest snapshot (nil before the first answer) and
+// whether it is fresh enough to score with, without counting a lookup: for
+// a view of the cluster, not for scoring. It never blocks on Prometheus.
+func (s *Source) Peek() (*Snapshot, bool) {
+	if s == nil {
+		return nil, false
+	}
+	snap := s.snap.Load()
+	return snap, s.fresh(snap)
+}
+
 // RecordMissing counts n nodes scored without load although the data was
 // fresh: Prometheus simply had no series for them.
 func (s *Source) RecordMissing(n int) {

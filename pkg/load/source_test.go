@@ -284,3 +284,30 @@ func testContext(t *testing.T) context.Context {
 	_, ctx := ktesting.NewTestContext(t)
 	return ctx
 }
+
+// TestPeek checks that Peek tells what Current tells, keeps a stale snapshot
+// at hand, and counts no lookup.
+func TestPeek(t *testing.T) {
+	f := newFixture(t, Config{Interval: 10 * time.Second, StaleAfter: 1})
+	if snap, fresh := f.src.Peek(); snap != nil || fresh {
+		t.Fatalf("before any refresh Peek = %v, %v; want nil, false", snap, fresh)
+	}
+	f.prom.Set(DefaultUtilMetric, card("node-1", "0", "", 10))
+	if err := f.src.Refresh(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	if snap, fresh := f.src.Peek(); snap == nil || !fresh || snap.Cards() != 1 {
+		t.Fatalf("after a refresh Peek = %v, %v; want the snapshot of 1 card, fresh", snap, fresh)
+	}
+	f.clock.Step(11 * time.Second)
+	if snap, fresh := f.src.Peek(); snap == nil || fresh {
+		t.Fatalf("after an interval without refresh Peek = %v, %v; want the snapshot, stale", snap, fresh)
+	}
+	if got := value(t, f.src.metrics.lookupsStale) + value(t, f.src.metrics.lookupsFresh); got != 0 {
+		t.Errorf("Peek counted %v lookups, want 0", got)
+	}
+	var none *Source
+	if snap, fresh := none.Peek(); snap != nil || fresh {
+		t.Errorf("a nil source peeks %v, %v", snap, fresh)
+	}
+}

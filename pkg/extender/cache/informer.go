@@ -241,3 +241,17 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 	out.Status.Phase = p.Status.Phase
 	return out
 }
+
+// Pending returns the pods the informer holds that wait for a node and are
+// not being deleted, as the cache keeps them (trimmed to what the extender
+// reads: gpuplane's and gpu-manager's annotations, resources, affinity).
+// The pods are the cache's own: callers must not change them.
+func (i *Informers) Pending() []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, obj := range i.pods.GetIndexer().List() {
+		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName == "" && p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}

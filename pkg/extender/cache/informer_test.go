@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -121,5 +122,53 @@ func TestTrimKeepsWhatTranslateReads(t *testing.T) {
 	s, _ := newTestState(t)
 	if tn, err := nodeTransform(s)(node); err != nil || !reflect.DeepEqual(tn.(*cachedNode).info, nodeInfoFrom(node, testVoc)) {
 		t.Fatal("the cached node reads differently")
+	}
+}
+
+// TestInformersPending: Pending lists the pods that wait for a node, not
+// the bound ones, and follows a pod that binds.
+func TestInformersPending(t *testing.T) {
+	client := fake.NewClientset(
+		extendertest.MakeNode("w").Whole(4, "V100").Obj(),
+		extendertest.MakePod("bound").GPUs(2).On("w").Obj(),
+		extendertest.MakePod("waits").GPUs(8).Obj(),
+		extendertest.MakePod("web").Obj(),
+	)
+	state, _ := newTestState(t)
+	inf, err := NewInformers(client, state, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go inf.Run(ctx)
+	if !inf.WaitForSync(ctx) {
+		t.Fatal("informers did not sync")
+	}
+	pending := func() []string {
+		var names []string
+		for _, p := range inf.Pending() {
+			names = append(names, p.Name)
+		}
+		slices.Sort(names)
+		return names
+	}
+	if got, want := pending(), []string{"waits", "web"}; !slices.Equal(got, want) {
+		t.Errorf("Pending() = %q, want %q", got, want)
+	}
+	p, err := client.CoreV1().Pods("default").Get(ctx, "waits", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Spec.NodeName = "w"
+	if _, err := client.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		got = pending()
+		return slices.Equal(got, []string{"web"}), nil
+	}); err != nil {
+		t.Errorf("after waits bound Pending() = %q, want [web]: %v", got, err)
 	}
 }
