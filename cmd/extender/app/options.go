@@ -42,6 +42,10 @@ type Options struct {
 	// ProbeBindAddress, when not "0" or empty, also serves /healthz and
 	// /readyz there, for kubelet probes. Default "0".
 	ProbeBindAddress string
+	// UIAddress, when not empty or "0", serves the read-only web page of the
+	// cluster's GPUs (pkg/extender/ui) there. Default "": no page, and
+	// filter keeps no reasons for it.
+	UIAddress string
 	// Load is where GPU load comes from; Load.URL empty means none.
 	Load load.Config
 	// Logging is the logging flags (-v, --vmodule, --logging-format);
@@ -86,6 +90,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", o.MaxBodyBytes, "Largest request body accepted (without nodeCacheCapable a filter carries every candidate Node).")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Also serve /metrics on this address (e.g. :8080) while --listen stays on the loopback; \"0\": only on --listen.")
 	fs.StringVar(&o.ProbeBindAddress, "probe-bind-address", o.ProbeBindAddress, "Also serve /healthz and /readyz on this address (e.g. :8081) for kubelet probes; \"0\": only on --listen.")
+	fs.StringVar(&o.UIAddress, "ui-address", o.UIAddress, "Serve the read-only web page of the cluster's GPUs on this address (e.g. :8082); empty: no page.")
 	fs.StringVar(&o.Load.URL, "prometheus-url", o.Load.URL, "Prometheus server to read GPU load (DCGM metrics) from; empty: score without load.")
 	fs.DurationVar(&o.Load.Interval, "load-interval", o.Load.Interval, "How often GPU load is read from Prometheus; scheduling never waits on it.")
 	fs.IntVar(&o.Load.StaleAfter, "load-stale-after", o.Load.StaleAfter, "Load older than this many intervals is ignored (scored without load).")

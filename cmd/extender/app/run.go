@@ -17,7 +17,9 @@ import (
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/extender"
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/refusals"
 	"github.com/gpuplane/gpuplane/pkg/extender/request"
+	"github.com/gpuplane/gpuplane/pkg/extender/ui"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -25,13 +27,16 @@ import (
 // Deps are what Run takes from the world; each nil field is made from the
 // options (a client from the kubeconfig, a listener on Listen, a fresh
 // registry with the Go and process collectors, the real clock, a
-// Prometheus client for the load URL).
+// Prometheus client for the load URL, a listener on UIAddress).
 type Deps struct {
 	Client   kubernetes.Interface
 	Listener net.Listener
 	Registry *prometheus.Registry
 	Clock    clock.WithTicker
 	Querier  load.Querier
+	// UIListener, when set, serves the web page instead of a listener
+	// opened on Options.UIAddress (tests pass their own).
+	UIListener net.Listener
 }
 
 // Run serves the extender until ctx ends: informers fill the state, the
@@ -100,19 +105,37 @@ func Run(ctx context.Context, o Options, d Deps) error {
 			return err
 		}
 	}
+	uiOn := d.UIListener != nil || !httpserver.Disabled(o.UIAddress)
+	var refused *refusals.Record
+	if uiOn {
+		refused = refusals.New(d.Clock, refusals.DefaultMaxPods)
+	}
 	ext, err := extender.New(extender.Config{State: state, Vocabulary: voc, Policy: policy, Load: loads, Client: d.Client,
-		Pods: informers, Metrics: metrics, Clock: d.Clock, Sightings: sightings})
+		Pods: informers, Metrics: metrics, Clock: d.Clock, Sightings: sightings, Refusals: refused})
 	if err != nil {
 		return err
 	}
-	// Every listener is opened before anything runs (httpserver.OpenAll).
-	servers, err := httpserver.OpenAll([]httpserver.Endpoint{
+	endpoints := []httpserver.Endpoint{
 		{What: "the scheduling API", Addr: o.Listen, Listener: d.Listener, Handler: ext.Handler(extender.HandlerOptions{
 			MaxBodyBytes: o.MaxBodyBytes, Ready: informers.Synced, Gatherer: d.Registry, Logger: logger.WithName("http"),
 		})},
 		{What: "metrics", Addr: o.MetricsBindAddress, Optional: true, Handler: extender.MetricsHandler(d.Registry)},
 		{What: "health probes", Addr: o.ProbeBindAddress, Optional: true, Handler: extender.ProbeHandler(informers.Synced)},
-	})
+	}
+	if uiOn {
+		cfg := ui.Config{State: state, Pending: informers, Refusals: refused, Ready: informers.Synced,
+			Vocabulary: voc, Clock: d.Clock, Logger: logger.WithName("ui")}
+		if loads != nil {
+			cfg.Load = loads
+		}
+		page, err := ui.New(cfg)
+		if err != nil {
+			return err
+		}
+		endpoints = append(endpoints, httpserver.Endpoint{What: "the web page", Addr: o.UIAddress, Listener: d.UIListener, Handler: page.Handler()})
+	}
+	// Every listener is opened before anything runs (httpserver.OpenAll).
+	servers, err := httpserver.OpenAll(endpoints)
 	if err != nil {
 		return err
 	}

@@ -23,9 +23,11 @@ import (
 )
 
 // TestRunPortsApart runs the extender as its Deployment does: the
-// scheduling API on one address, metrics and probes on two others. Only
-// the API address binds pods or shows /state; the metrics and probe ports
-// serve what they are for and bind nothing, whatever is posted to them.
+// scheduling API on one address, metrics, probes and the web page (as
+// deploy/components/extender-ui turns it on) on three others. Only the API
+// address binds pods or shows /state; the metrics, probe and page ports serve
+// what they are for and bind nothing, whatever is posted to them (the page
+// answers 405 to every write verb).
 // Once Run returns, none of its goroutines is left.
 func TestRunPortsApart(t *testing.T) {
 	client := fake.NewClientset(vgpuNode(t, "v"), sharePod("p"))
@@ -43,7 +45,7 @@ func TestRunPortsApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := DefaultOptions()
-	o.MetricsBindAddress, o.ProbeBindAddress = free(), free()
+	o.MetricsBindAddress, o.ProbeBindAddress, o.UIAddress = free(), free(), free()
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), testLogger(t)))
 	defer cancel()
 	done := make(chan error, 1)
@@ -65,7 +67,7 @@ func TestRunPortsApart(t *testing.T) {
 		out, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(out)
 	}
-	api, metrics, probes := "http://"+ln.Addr().String(), "http://"+o.MetricsBindAddress, "http://"+o.ProbeBindAddress
+	api, metrics, probes, page := "http://"+ln.Addr().String(), "http://"+o.MetricsBindAddress, "http://"+o.ProbeBindAddress, "http://"+o.UIAddress
 	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
 		code, _ := callQuietly(hc, probes+"/readyz")
 		return code == http.StatusOK, nil
@@ -76,6 +78,23 @@ func TestRunPortsApart(t *testing.T) {
 	bind, err := json.Marshal(extenderv1.ExtenderBindingArgs{PodName: "p", PodNamespace: "default", PodUID: "uid-p", Node: "v"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, path := range []string{"/bind", "/filter", "/prioritize", "/preempt", "/", "/view.json"} {
+		if code, out := call("POST", page+path, string(bind)); code != http.StatusMethodNotAllowed {
+			t.Errorf("POST %s on the page's port = %d %.100q, want 405", path, code, out)
+		}
+	}
+	if code, out := call("GET", page+"/state", ""); code != http.StatusNotFound {
+		t.Errorf("GET /state on the page's port = %d %.100q, want 404", code, out)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
+		code, out := call("GET", page+"/view.json", "")
+		return code == http.StatusOK && strings.Contains(out, `"name":"v"`), nil
+	}); err != nil {
+		t.Errorf("GET /view.json on the page's port never showed node v: %v", err)
+	}
+	if code, out := call("GET", page+"/", ""); code != http.StatusOK || !strings.Contains(out, "ui.js") {
+		t.Errorf("GET / on the page's port = %d %.100q", code, out)
 	}
 	for _, port := range []string{metrics, probes} {
 		for _, path := range []string{"/bind", "/filter", "/prioritize"} {
