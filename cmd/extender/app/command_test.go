@@ -19,7 +19,9 @@ func TestCommand(t *testing.T) {
 		out, err string // contained in stdout and stderr
 		checkOp  func(Options) bool
 	}{
-		{name: "defaults", code: 0, checkOp: func(o Options) bool { return o.Listen == ":8888" && o.Policy == "auto" && o.Load.URL == "" && o.UIAddress == "" }},
+		{name: "defaults", code: 0, checkOp: func(o Options) bool {
+			return o.Listen == ":8888" && o.Policy == "auto" && o.Load.URL == "" && o.UIAddress == ""
+		}},
 		{name: "flags reach the options", args: []string{"--listen", "127.0.0.1:1234", "--policy", "spread", "--prometheus-url", "http://p:9090", "-v", "3", "--ui-address", ":8082"}, code: 0,
 			checkOp: func(o Options) bool {
 				return o.Listen == "127.0.0.1:1234" && o.Policy == "spread" && o.Load.URL == "http://p:9090" && o.Logging.Verbosity == 3 &&
