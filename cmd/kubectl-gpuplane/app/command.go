@@ -59,8 +59,8 @@ func newRoot(streams program.Streams) (*cobra.Command, *int) {
 		Short: "The cluster's GPUs as gpuplane sees them",
 		Long: `kubectl gpuplane shows the cluster's GPU nodes and pods as gpuplane's scheduler
 extender books them, why a pod waits or where it landed, and what the webhook does
-with a request. It reads what the API server holds and takes kubectl's flags
-(--kubeconfig, --context, -n, ...).`,
+with a request; ui serves the extender's live page. It reads what the API server
+holds and takes kubectl's flags (--kubeconfig, --context, -n, ...).`,
 		Annotations:       map[string]string{cobra.CommandDisplayNameAnnotation: name},
 		SilenceUsage:      true,
 		SilenceErrors:     true,
@@ -118,11 +118,32 @@ with a request. It reads what the API server holds and takes kubectl's flags
 	// Flags may follow the request, as kubectl's do; a request that starts
 	// with "-" ("-1") comes after "--".
 
+	u := uiOptions{service: defaultUIService, port: defaultUIPort, address: "127.0.0.1", opener: openBrowser}
+	ui := &cobra.Command{
+		Use:   "ui",
+		Short: "Serve the extender's live page of the cluster's GPUs on 127.0.0.1, through the API server's service proxy, and print its URL",
+		Long: `kubectl gpuplane ui serves the extender's web page (its --ui-address, a Service
+the chart's ui.enabled or deploy/overlays/ui installs) on a local port: each GET
+under the page's path is passed to the API server's service proxy with the
+kubeconfig's credentials, as kubectl proxy does for that one path, so no
+port-forward is needed. It prints the page's URL and serves until Ctrl-C.
+The Service is looked up in -n's namespace, else gpuplane-system.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.runUI(cmd.Context(), u)
+		},
+	}
+	ui.Flags().StringVar(&u.service, "service", u.service, "The Service of the extender's page.")
+	ui.Flags().StringVar(&u.port, "service-port", u.port, "The Service's port of the page: a name or a number.")
+	ui.Flags().StringVar(&u.address, "address", u.address, "The local address to serve on; keep it on the loopback (the port lends your credentials to whoever reaches it).")
+	ui.Flags().IntVar(&u.localPort, "port", u.localPort, "The local port to serve on; 0: any free port.")
+	ui.Flags().BoolVar(&u.open, "open", u.open, "Also open the page in the desktop's browser.")
+
 	for _, c := range []*cobra.Command{nodes, pods, why} {
 		c.Flags().StringVarP(&o.output, "output", "o", "", "Output format: wide, json or yaml.")
 	}
 	explain.Flags().StringVarP(&o.output, "output", "o", "", "Output format: json (the default) or yaml.")
-	root.AddCommand(nodes, pods, why, explain)
+	root.AddCommand(nodes, pods, why, explain, ui)
 	return root, code
 }
 
