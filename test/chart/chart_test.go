@@ -43,6 +43,11 @@ var chartCases = []struct {
 		kustomize: []string{"deploy/overlays/docker"},
 	},
 	{
+		name:      "ui is deploy/overlays/ui",
+		values:    values("ui.enabled", true),
+		kustomize: []string{"deploy/overlays/ui"},
+	},
+	{
 		name:      "prometheusAdapter is deploy/addons/prometheus-adapter beside deploy/default",
 		values:    values("prometheusAdapter.enabled", true),
 		kustomize: []string{"deploy/default", "deploy/addons/prometheus-adapter"},
