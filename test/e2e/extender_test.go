@@ -68,6 +68,13 @@ type extRunner struct {
 // synced).
 func extStart(t *testing.T, c *cluster.Cluster, addr string, o extender.Options) *extRunner {
 	t.Helper()
+	return extStartDeps(t, c, addr, o, extender.Deps{})
+}
+
+// extStartDeps is extStart with what d sets of the extender's dependencies
+// (its client and API listener are the test's own).
+func extStartDeps(t *testing.T, c *cluster.Cluster, addr string, o extender.Options, d extender.Deps) *extRunner {
+	t.Helper()
 	ctx := t.Context()
 	var ln net.Listener
 	// The port of a stopped extender may take a moment to be free again.
@@ -86,7 +93,8 @@ func extStart(t *testing.T, c *cluster.Cluster, addr string, o extender.Options)
 	runCtx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger.WithName("extender")))
 	r := &extRunner{addr: ln.Addr().String(), cancel: cancel, done: make(chan error, 1), logs: logger.GetSink().(ktesting.Underlier)}
 	o.Listen = r.addr
-	go func() { r.done <- extender.Run(runCtx, o, extender.Deps{Client: client, Listener: ln}) }()
+	d.Client, d.Listener = client, ln
+	go func() { r.done <- extender.Run(runCtx, o, d) }()
 	t.Cleanup(func() { r.stop(t) })
 
 	httpClient := &http.Client{Timeout: 2 * time.Second}
