@@ -249,7 +249,9 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 func (i *Informers) Pending() []*corev1.Pod {
 	var out []*corev1.Pod
 	for _, obj := range i.pods.GetIndexer().List() {
-		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName == "" && p.DeletionTimestamp == nil {
+		// A bound pod is held as its summary (a *cachedPod), a pending
+		// one as a trimmed *corev1.Pod (podTransform).
+		if p, ok := obj.(*corev1.Pod); ok && p.DeletionTimestamp == nil {
 			out = append(out, p)
 		}
 	}

@@ -126,9 +126,13 @@ func TestTrimKeepsWhatTranslateReads(t *testing.T) {
 }
 
 // TestInformersPending: Pending lists the pods that wait for a node, not
-// the bound ones, and follows a pod that binds.
+// the bound ones nor one being deleted, and follows a pod that binds.
 func TestInformersPending(t *testing.T) {
+	leaving := extendertest.MakePod("leaving").GPUs(1).Obj()
+	leaving.DeletionTimestamp = &metav1.Time{Time: extendertest.Epoch}
+	leaving.Finalizers = []string{"example.com/hold"}
 	client := fake.NewClientset(
+		leaving,
 		extendertest.MakeNode("w").Whole(4, "V100").Obj(),
 		extendertest.MakePod("bound").GPUs(2).On("w").Obj(),
 		extendertest.MakePod("waits").GPUs(8).Obj(),
