@@ -201,7 +201,7 @@ func TestUI(t *testing.T) {
 		}
 		waits := submit("six-tenths-c", "0.6(A100)", "")
 		waitFailedScheduling(ctx, t, client, waits)
-		want := "vgpu-a100: no A100 card with 600 milli free"
+		want := "vgpu-a100: no A100 card with 600 milli and 49152 MiB free"
 		var text string
 		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, uiLimit, true, func(context.Context) (bool, error) {
 			got, err := chromedp.Run(bctx, chromedp.Evaluate[string](
