@@ -132,7 +132,7 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 	}
 	e.metrics.nodes.WithLabelValues("fit").Add(float64(o.fitting))
 	e.metrics.nodes.WithLabelValues("unfit").Add(float64(len(names) - o.fitting))
-	if e.refused != nil && (o.unusable != "" || o.verdicts != nil) {
+	if e.refused != nil && (o.unusable != "" || (o.verdicts != nil && o.req.GPU())) {
 		e.refused.Put(o.refusal())
 	}
 	return o
