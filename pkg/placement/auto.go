@@ -98,8 +98,13 @@ func NewAuto(o AutoOptions) *Auto {
 // Name implements Policy.
 func (*Auto) Name() string { return PolicyAuto }
 
-// Observe implements Learner.
-func (a *Auto) Observe(r *Request) { a.l.observe(r) }
+// Observe implements Learner. Requests of units (MIG instances,
+// time-slicing replicas) are not part of the mix: they fragment no card.
+func (a *Auto) Observe(r *Request) {
+	if !r.IsUnits() {
+		a.l.observe(r)
+	}
+}
 
 // Workload is the mix learned so far.
 func (a *Auto) Workload() *Workload { return a.l.workload() }
@@ -161,6 +166,9 @@ func (a *Auto) Evaluate(n *Node, r *Request) Placement {
 
 // cached is evaluate through the cache of results by node state.
 func (a *Auto) cached(w *Workload, m measure, req uint64, n *Node, r *Request) Placement {
+	if r.IsUnits() {
+		return Placement{Score: unitsUsedAfter(n, r)}
+	}
 	node := a.cache.nodeKey(n)
 	if pl, ok := a.cache.get(node, req); ok {
 		return pl

@@ -91,7 +91,12 @@ func (c *evalCache) nodeKey(n *Node) uint64 {
 	if n.LoadFresh {
 		flags |= 4
 	}
-	h = mix(h, flags)
+	h = mix(h, flags|uint64(n.Sharing)<<8)
+	for i := range n.Units {
+		u := &n.Units[i]
+		h = mix(h, maphash.String(c.seed, u.Name))
+		h = mix(h, uint64(u.Total)|uint64(u.Used)<<32)
+	}
 	prev := ""
 	for i := range n.Cards {
 		cd := &n.Cards[i]
@@ -101,6 +106,9 @@ func (c *evalCache) nodeKey(n *Node) uint64 {
 		}
 		h = mix(h, uint64(cd.UsedMilli)|uint64(cd.MemoryMiB)<<20)
 		h = mix(h, uint64(cd.UsedMemoryMiB))
+		if cd.Slots > 0 {
+			h = mix(h, uint64(cd.Slots)|uint64(cd.UsedSlots)<<32)
+		}
 		if n.LoadFresh {
 			h = mix(h, math.Float64bits(cd.Load.Utilization))
 		}
@@ -119,6 +127,10 @@ func (c *evalCache) reqKey(r *Request, w *Workload, scale []float64) uint64 {
 	h = mix(h, uint64(r.MemoryMiB))
 	if r.VGPU {
 		h = mix(h, 1)
+	}
+	h = mix(h, uint64(r.Sharing)+2)
+	if r.Unit != "" {
+		h = mix(h, maphash.String(c.seed, r.Unit))
 	}
 	for _, t := range r.Types {
 		h = mix(h, maphash.String(c.seed, t))

@@ -27,6 +27,9 @@ func (fgd) Name() string { return PolicyFGD }
 // name sorts first in the paper's simulator: both decide where FGD puts
 // most pods (docs/placement.md, "A faithful FGD").
 func (p fgd) Evaluate(n *Node, r *Request) Placement {
+	if r.IsUnits() {
+		return Placement{Score: unitsUsedAfter(n, r)}
+	}
 	before := p.w.usable(n, 0, 0, 0, 0, paperMeasure())
 	g := float64(r.GPUMilli())
 	if !r.IsShare() {

@@ -27,6 +27,13 @@ const (
 	ShortCPU
 	// ShortMemory: not enough free host memory.
 	ShortMemory
+	// ShortNoUnits: the node has no units of the pool the request names.
+	ShortNoUnits
+	// ShortUnits: fewer free units of the pool than asked.
+	ShortUnits
+	// ShortSlots: the cards that have the cores and memory of the share
+	// hold as many tasks as they may already (HAMi's split count).
+	ShortSlots
 )
 
 // Verdict is the outcome of Check. It refers to the node's name and the
@@ -50,7 +57,7 @@ func (v Verdict) Reason() string {
 	switch v.Short {
 	case ShortService:
 		if r.UsesVGPU() {
-			return fmt.Sprintf("%s: does not serve vGPU, pod needs %s", v.node, r)
+			return fmt.Sprintf("%s: does not serve %s, pod needs %s", v.node, r.Sharing.shareNoun(), r)
 		}
 		return fmt.Sprintf("%s: does not hand out whole cards, pod needs %s", v.node, r)
 	case ShortNoGPU:
@@ -70,6 +77,13 @@ func (v Verdict) Reason() string {
 		return fmt.Sprintf("%s: %d CPU milli free, pod needs %d", v.node, v.have, r.CPUMilli)
 	case ShortMemory:
 		return fmt.Sprintf("%s: %d MiB memory free, pod needs %d", v.node, v.have, r.MemoryMiB)
+	case ShortNoUnits:
+		return fmt.Sprintf("%s: has no %s, pod needs %s", v.node, r.Unit, r)
+	case ShortUnits:
+		return fmt.Sprintf("%s: %d free %s, pod needs %d", v.node, v.have, r.Unit, r.Cards)
+	case ShortSlots:
+		return fmt.Sprintf("%s: every %s card with %d milli free already holds as many tasks as it may (%d), pod needs %s",
+			v.node, v.typ, r.Milli, v.have, r)
 	}
 	return ""
 }
@@ -86,8 +100,12 @@ func Fit(n *Node, r *Request) (bool, string) {
 // It does not allocate. The request is assumed valid (Request.Validate).
 func Check(n *Node, r *Request) Verdict {
 	v := Verdict{node: n.Name, req: r}
-	if r.Cards > 0 {
-		if r.UsesVGPU() && !n.VGPU || !r.UsesVGPU() && !n.WholeCards {
+	if r.IsUnits() {
+		if checkUnits(n, r, &v); v.Short != Fits {
+			return v
+		}
+	} else if r.Cards > 0 {
+		if r.UsesVGPU() && (!n.VGPU || n.Sharing != r.Sharing) || !r.UsesVGPU() && !n.WholeCards {
 			v.Short = ShortService
 			return v
 		}
@@ -116,6 +134,7 @@ func Check(n *Node, r *Request) Verdict {
 
 func checkShare(n *Node, r *Request, v *Verdict) {
 	allowed := false
+	slotsOnly, slotType, slots := false, "", 0
 	v.have = -1
 	for i := range n.Cards {
 		c := &n.Cards[i]
@@ -125,6 +144,13 @@ func checkShare(n *Node, r *Request, v *Verdict) {
 		if shareFits(c, r) {
 			return
 		}
+		if !slotFree(c) && !slotsOnly {
+			probe := *c
+			probe.Slots = 0
+			if shareFits(&probe, r) {
+				slotsOnly, slotType, slots = true, c.Type, c.Slots
+			}
+		}
 		if !allowed || c.FreeMilli() > v.have {
 			v.typ, v.have, v.have2 = c.Type, c.FreeMilli(), c.FreeMemoryMiB()
 		}
@@ -132,6 +158,11 @@ func checkShare(n *Node, r *Request, v *Verdict) {
 	}
 	if !allowed {
 		v.Short, v.typ = ShortType, cardTypes(n)
+		return
+	}
+	if slotsOnly {
+		// a card would fit but for its task slots: that is the news
+		v.Short, v.typ, v.have = ShortSlots, slotType, int64(slots)
 		return
 	}
 	v.Short = ShortShare

@@ -45,6 +45,9 @@ type Card struct {
 	UsedMemoryMiB int64
 	// Load is the measured load; read only when Node.LoadFresh.
 	Load CardLoad
+	// Slots is the most tasks the card may hold (HAMi's split count); 0
+	// means no limit. UsedSlots counts the tasks on it.
+	Slots, UsedSlots int
 }
 
 // FreeMilli is the unallocated part of the card's cores.
@@ -76,6 +79,13 @@ type Node struct {
 	UsedMemoryMiB int64
 	// LoadFresh tells that Cards[i].Load is recent enough to act on.
 	LoadFresh bool
+	// Sharing is the backend of the node's shares and virtual cards
+	// (meaningful with VGPU): a request through another backend does not
+	// fit.
+	Sharing Sharing
+	// Units are the pools of units the node hands out by count (MIG
+	// instances per profile, time-slicing replicas).
+	Units []Units
 }
 
 // Validate checks the node's own consistency.
@@ -90,6 +100,15 @@ func (n *Node) Validate() error {
 		}
 		if c.UsedMemoryMiB < 0 || (c.MemoryMiB > 0 && c.UsedMemoryMiB > c.MemoryMiB) {
 			return fmt.Errorf("%w: node %q card %d has %d MiB allocated of %d MiB", ErrInvalidNode, n.Name, c.Index, c.UsedMemoryMiB, c.MemoryMiB)
+		}
+		if c.Slots < 0 || c.UsedSlots < 0 || (c.Slots > 0 && c.UsedSlots > c.Slots) {
+			return fmt.Errorf("%w: node %q card %d holds %d tasks of %d", ErrInvalidNode, n.Name, c.Index, c.UsedSlots, c.Slots)
+		}
+	}
+	for i := range n.Units {
+		u := &n.Units[i]
+		if u.Name == "" || u.Total < 0 || u.Used < 0 || u.Used > u.Total {
+			return fmt.Errorf("%w: node %q: units %q: %d used of %d", ErrInvalidNode, n.Name, u.Name, u.Used, u.Total)
 		}
 	}
 	return nil
@@ -135,6 +154,13 @@ func (n *Node) Assign(r *Request, set CardSet) error {
 
 // Unassign gives back what Assign booked for r on the cards of set.
 func (n *Node) Unassign(r *Request, set CardSet) error {
+	if r.IsUnits() {
+		if u := n.unitsOf(r.Unit); u == nil || u.Used < int64(r.Cards) {
+			return fmt.Errorf("%w: node %q holds fewer %s than %s", ErrNoFit, n.Name, r.Unit, r)
+		}
+		n.book(r, 0, -1)
+		return nil
+	}
 	if set.Len() != r.Cards || (r.Cards > 0 && set.Max() >= len(n.Cards)) {
 		return fmt.Errorf("%w: card set %v of node %q does not match %s", ErrNoFit, set, n.Name, r)
 	}
@@ -143,7 +169,7 @@ func (n *Node) Unassign(r *Request, set CardSet) error {
 			continue
 		}
 		c := &n.Cards[i]
-		if c.UsedMilli < r.Milli || c.UsedMemoryMiB < r.CardMemoryMiB {
+		if c.UsedMilli < r.Milli || c.UsedMemoryMiB < r.CardMemoryMiB || (c.Slots > 0 && c.UsedSlots < 1) {
 			return fmt.Errorf("%w: node %q card %d holds less than %s", ErrNoFit, n.Name, c.Index, r)
 		}
 	}
@@ -152,10 +178,14 @@ func (n *Node) Unassign(r *Request, set CardSet) error {
 }
 
 func (n *Node) book(r *Request, set CardSet, sign int64) {
+	if r.IsUnits() {
+		n.unitsOf(r.Unit).Used += sign * int64(r.Cards)
+	}
 	for i := range n.Cards {
 		if set.Has(i) {
 			n.Cards[i].UsedMilli += sign * r.Milli
 			n.Cards[i].UsedMemoryMiB += sign * r.CardMemoryMiB
+			n.Cards[i].UsedSlots += int(sign)
 		}
 	}
 	n.UsedCPUMilli += sign * r.CPUMilli
@@ -166,6 +196,12 @@ func (n *Node) book(r *Request, set CardSet, sign int64) {
 func (n *Node) checkCards(r *Request, set CardSet) error {
 	if v := Check(n, r); !v.OK() {
 		return fmt.Errorf("%w: %s", ErrNoFit, v.Reason())
+	}
+	if r.IsUnits() {
+		if set != 0 {
+			return fmt.Errorf("%w: node %q: %s takes units, not cards (got card set %v)", ErrNoFit, n.Name, r, set)
+		}
+		return nil
 	}
 	if set.Len() != r.Cards || (r.Cards > 0 && set.Max() >= len(n.Cards)) {
 		return fmt.Errorf("%w: node %q: %s needs %d cards, got card set %v", ErrNoFit, n.Name, r, r.Cards, set)
@@ -185,7 +221,7 @@ func (n *Node) checkCards(r *Request, set CardSet) error {
 		typ = c.Type
 		if r.IsShare() {
 			if !shareFits(c, r) {
-				return fmt.Errorf("%w: node %q card %d has %d milli and %d MiB free, %s", ErrNoFit, n.Name, c.Index, c.FreeMilli(), c.FreeMemoryMiB(), r)
+				return fmt.Errorf("%w: node %q card %d has %d milli, %d MiB and %d of %d task slots free, %s", ErrNoFit, n.Name, c.Index, c.FreeMilli(), c.FreeMemoryMiB(), c.Slots-c.UsedSlots, c.Slots, r)
 			}
 		} else if !c.Idle() {
 			return fmt.Errorf("%w: node %q card %d is not idle, %s", ErrNoFit, n.Name, c.Index, r)
@@ -195,7 +231,7 @@ func (n *Node) checkCards(r *Request, set CardSet) error {
 }
 
 func shareFits(c *Card, r *Request) bool {
-	if c.FreeMilli() < r.Milli {
+	if c.FreeMilli() < r.Milli || !slotFree(c) {
 		return false
 	}
 	// A card of unknown memory is not memory-checked: there is nothing to check against.

@@ -76,7 +76,7 @@ type Registry struct {
 func NewRegistry() *Registry { return &Registry{factories: map[string]Factory{}} }
 
 // Builtin returns a new registry holding binpack, spread, bestfit, fgd and
-// auto, in that order.
+// auto, then HAMi's four policies (hami.go), in that order.
 func Builtin() *Registry {
 	r := NewRegistry()
 	for _, e := range []struct {
@@ -93,6 +93,10 @@ func Builtin() *Registry {
 			return FGD(c.Workload), nil
 		}},
 		{PolicyAuto, func(c Config) (Policy, error) { return NewAuto(c.Auto), nil }},
+		{PolicyHAMiBinpackBinpack, func(Config) (Policy, error) { return HAMi(false, false), nil }},
+		{PolicyHAMiBinpackSpread, func(Config) (Policy, error) { return HAMi(false, true), nil }},
+		{PolicyHAMiSpreadBinpack, func(Config) (Policy, error) { return HAMi(true, false), nil }},
+		{PolicyHAMiSpreadSpread, func(Config) (Policy, error) { return HAMi(true, true), nil }},
 	} {
 		if err := r.Register(e.name, e.f); err != nil {
 			panic(err) // the names above are distinct

@@ -9,7 +9,8 @@ import (
 
 func TestBuiltinRegistry(t *testing.T) {
 	reg := Builtin()
-	want := []string{PolicyBinpack, PolicySpread, PolicyBestFit, PolicyFGD, PolicyAuto}
+	want := []string{PolicyBinpack, PolicySpread, PolicyBestFit, PolicyFGD, PolicyAuto,
+		PolicyHAMiBinpackBinpack, PolicyHAMiBinpackSpread, PolicyHAMiSpreadBinpack, PolicyHAMiSpreadSpread}
 	if !slices.Equal(reg.Names(), want) {
 		t.Fatalf("Names = %v, want %v", reg.Names(), want)
 	}

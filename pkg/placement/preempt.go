@@ -97,6 +97,11 @@ func victims(n *Node, holders []Holder, r *Request, prio int32, budget int) ([]i
 	if err := validateHolders(n, holders); err != nil {
 		return nil, err
 	}
+	if r.IsUnits() {
+		// holders record cards, not units: which pods hold the pool's
+		// units is not modelled, so none is chosen to make room
+		return nil, fmt.Errorf("%w: preemption for %s is not modelled", ErrNoFit, r.Unit)
+	}
 	e := newEvictor(n, holders, r)
 	if e.fitsWithout(nil) {
 		return nil, nil
@@ -300,8 +305,16 @@ func cmpBool(a, b bool) int {
 // memory of r's share, or with less host CPU or memory than r asks. It does
 // not allocate: filter asks it of every refused node.
 func Resolvable(n *Node, r *Request) bool {
-	if r.Cards > 0 {
-		if r.UsesVGPU() && !n.VGPU || !r.UsesVGPU() && !n.WholeCards || len(n.Cards) == 0 {
+	if r.IsUnits() {
+		var v Verdict
+		if u := n.unitsOf(r.Unit); u == nil || u.Total < int64(r.Cards) {
+			return false
+		}
+		if checkUnits(n, r, &v); v.Short == ShortType {
+			return false
+		}
+	} else if r.Cards > 0 {
+		if r.UsesVGPU() && (!n.VGPU || n.Sharing != r.Sharing) || !r.UsesVGPU() && !n.WholeCards || len(n.Cards) == 0 {
 			return false
 		}
 		best := 0

@@ -34,6 +34,18 @@ type Request struct {
 	// CPUMilli and MemoryMiB are the host resources the pod asks for.
 	CPUMilli  int64
 	MemoryMiB int64
+	// Sharing is the backend a request through the vGPU manager (VGPU, or
+	// a share) goes through; the zero value is gpu-manager.
+	Sharing Sharing
+	// Unit, when set, makes the request Cards units of the node's pool of
+	// that name (Node.Units: a MIG profile such as "mig-3g.40gb", or
+	// "gpu.shared"), with Milli 1000 and no card memory.
+	Unit string
+}
+
+// UnitsOf returns a request for n units of the named pool.
+func UnitsOf(n int, unit string, sharing Sharing, types ...string) Request {
+	return Request{Cards: n, Milli: MilliPerCard, Unit: unit, Sharing: sharing, Types: types}
 }
 
 // Whole returns a request for n whole cards of one of types (any when none).
@@ -48,10 +60,12 @@ func Share(milli, memMiB int64, types ...string) Request {
 }
 
 // IsShare tells whether r asks for part of one card.
-func (r *Request) IsShare() bool { return r.Cards == 1 && r.Milli < MilliPerCard }
+func (r *Request) IsShare() bool { return r.Cards == 1 && r.Milli < MilliPerCard && r.Unit == "" }
 
 // UsesVGPU tells whether r goes through the vGPU manager.
-func (r *Request) UsesVGPU() bool { return r.Cards > 0 && (r.VGPU || r.Milli < MilliPerCard) }
+func (r *Request) UsesVGPU() bool {
+	return r.Cards > 0 && r.Unit == "" && (r.VGPU || r.Milli < MilliPerCard)
+}
 
 // GPUMilli is the total GPU r asks for, in milli.
 func (r *Request) GPUMilli() int64 { return int64(r.Cards) * r.Milli }
@@ -71,6 +85,10 @@ func (r *Request) Validate() error {
 		return fmt.Errorf("%w: negative amounts (card memory %d MiB, CPU %d milli, memory %d MiB)", ErrInvalidRequest, r.CardMemoryMiB, r.CPUMilli, r.MemoryMiB)
 	case r.Milli == MilliPerCard && r.CardMemoryMiB != 0:
 		return fmt.Errorf("%w: whole cards take all their memory, drop the %d MiB", ErrInvalidRequest, r.CardMemoryMiB)
+	case r.Unit != "" && (r.Cards == 0 || r.Milli != MilliPerCard || r.VGPU):
+		return fmt.Errorf("%w: %d units of %s take whole units: %d milli and vGPU %t make no sense", ErrInvalidRequest, r.Cards, r.Unit, r.Milli, r.VGPU)
+	case r.Sharing > SharingTimeslice:
+		return fmt.Errorf("%w: %s", ErrInvalidRequest, r.Sharing)
 	}
 	return nil
 }
@@ -94,6 +112,8 @@ func (r *Request) String() string {
 	switch {
 	case r.Cards == 0:
 		b.WriteString("0")
+	case r.IsUnits():
+		fmt.Fprintf(&b, "%d", r.Cards)
 	case r.IsShare():
 		fmt.Fprintf(&b, "0.%03d", r.Milli)
 		s := strings.TrimRight(b.String(), "0")
@@ -103,6 +123,12 @@ func (r *Request) String() string {
 		fmt.Fprintf(&b, "%d", r.Cards)
 	}
 	var in []string
+	if r.IsUnits() {
+		in = append(in, r.Unit)
+	}
+	if r.Sharing == SharingHAMi && r.UsesVGPU() {
+		in = append(in, "HAMi")
+	}
 	if r.VGPU && !r.IsShare() && r.Cards > 0 {
 		in = append(in, "VGPU")
 	}

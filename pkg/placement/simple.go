@@ -15,6 +15,9 @@ func Binpack() Policy { return binpack{} }
 func (binpack) Name() string { return PolicyBinpack }
 
 func (binpack) Evaluate(n *Node, r *Request) Placement {
+	if r.IsUnits() {
+		return Placement{Score: unitsUsedAfter(n, r)}
+	}
 	if r.Cards == 0 {
 		return Placement{Score: cpuUsedAfter(n, r)}
 	}
@@ -31,6 +34,9 @@ func Spread() Policy { return spread{} }
 func (spread) Name() string { return PolicySpread }
 
 func (spread) Evaluate(n *Node, r *Request) Placement {
+	if r.IsUnits() {
+		return Placement{Score: 1 - unitsUsedAfter(n, r)}
+	}
 	if r.Cards == 0 {
 		return Placement{Score: 1 - cpuUsedAfter(n, r)}
 	}
@@ -57,6 +63,9 @@ const (
 )
 
 func (bestFit) Evaluate(n *Node, r *Request) Placement {
+	if r.IsUnits() {
+		return Placement{Score: unitsUsedAfter(n, r)}
+	}
 	var set CardSet
 	if r.Cards > 0 {
 		set = pickCards(n, r, tightest)
