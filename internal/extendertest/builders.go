@@ -15,6 +15,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/api/hami"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 )
 
@@ -206,5 +207,55 @@ func MustMarshal(tb testing.TB, v any) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return b
+}
+
+// HAMi asks, in a container, for cards cards through HAMi with cores
+// percent and memMiB of each (0: not written).
+func (b *PodBuilder) HAMi(container, cards, cores int, memMiB int64) *PodBuilder {
+	b.Limit(container, "nvidia.com/gpu", fmt.Sprint(cards))
+	if cores > 0 {
+		b.Limit(container, "nvidia.com/gpucores", fmt.Sprint(cores))
+	}
+	if memMiB > 0 {
+		b.Limit(container, "nvidia.com/gpumem", fmt.Sprint(memMiB))
+	}
+	return b
+}
+
+// HAMiCards gives the node n cards of typ registered by HAMi's device
+// plugin (v2.8 JSON format), each split in split tasks, with the capacity
+// HAMi's device plugin advertises (n × split nvidia.com/gpu) and the
+// sharing label.
+func (b *NodeBuilder) HAMiCards(n int, typ string, split int) *NodeBuilder {
+	mem := typeMemoryMiB(typ)
+	ds := make([]hami.Device, n)
+	for i := range ds {
+		ds[i] = hami.Device{UUID: fmt.Sprintf("GPU-%s-%d", b.n.Name, i), Index: i, Split: split, MemoryMiB: mem, Cores: 100,
+			Type: "NVIDIA-" + typ, Health: true, Mode: hami.ModeHAMiCore}
+	}
+	v, err := hami.EncodeRegistration(ds)
+	if err != nil {
+		panic(err)
+	}
+	b.n.Annotations[hami.AnnotationRegister] = v
+	b.n.Labels["gpu"], b.n.Labels["gpu-type"], b.n.Labels["gpuplane.io/sharing"] = "true", typ, "hami"
+	b.n.Status.Allocatable["nvidia.com/gpu"] = resource.MustParse(fmt.Sprint(n * split))
+	return b
+}
+
+// MIG gives the node n MIG instances of profile (the NVIDIA device
+// plugin's mixed strategy: nvidia.com/mig-<profile>) and the sharing label.
+func (b *NodeBuilder) MIG(profile string, n int) *NodeBuilder {
+	b.n.Labels["gpu"], b.n.Labels["gpuplane.io/sharing"] = "true", "mig"
+	b.n.Status.Allocatable[corev1.ResourceName("nvidia.com/mig-"+profile)] = resource.MustParse(fmt.Sprint(n))
+	return b
+}
+
+// Timeslice gives the node replicas time-slicing replicas
+// (nvidia.com/gpu.shared) and the sharing label.
+func (b *NodeBuilder) Timeslice(replicas int) *NodeBuilder {
+	b.n.Labels["gpu"], b.n.Labels["gpuplane.io/sharing"] = "true", "timeslice"
+	b.n.Status.Allocatable["nvidia.com/gpu.shared"] = resource.MustParse(fmt.Sprint(replicas))
 	return b
 }

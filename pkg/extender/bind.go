@@ -24,7 +24,10 @@ import (
 // node first, under the node's lock, so that no concurrent bind can take
 // them; for a vGPU pod the chosen cards are then written on the pod in one
 // patch (gpuplane.io/assigned and the annotations gpu-manager reads), and
-// finally the Binding is created. Any failure gives the booking back.
+// finally the Binding is created. For a pod whose cards HAMi's device
+// plugin hands out, HAMi's node lock is taken and HAMi's annotations are
+// written instead (bindhami.go), as HAMi's own scheduler does. Any failure
+// gives the booking back.
 func (e *Extender) Bind(ctx context.Context, args *extenderv1.ExtenderBindingArgs) *extenderv1.ExtenderBindingResult {
 	logger := klog.FromContext(ctx).WithValues("pod", klog.KRef(args.PodNamespace, args.PodName), "node", args.Node)
 	ctx = klog.NewContext(ctx, logger)
@@ -93,11 +96,25 @@ func (e *Extender) bind(ctx context.Context, args *extenderv1.ExtenderBindingArg
 			return bindPatch, err
 		}
 	}
+	if chosen.hami != nil {
+		if err := e.lockHAMiNode(ctx, args.Node, pod); err != nil {
+			e.state.Forget(pod.UID)
+			return bindPatch, fmt.Errorf("bind %s to %s: %w", key, args.Node, err)
+		}
+		if err := e.writeHAMi(ctx, pod, args.Node, chosen.hami); err != nil {
+			e.unlockHAMiNode(ctx, args.Node, pod)
+			e.state.Forget(pod.UID)
+			return bindPatch, err
+		}
+	}
 	binding := &corev1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: args.Node},
 	}
 	if err := e.client.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil {
+		if chosen.hami != nil {
+			e.unlockHAMiNode(ctx, args.Node, pod)
+		}
 		e.state.Forget(pod.UID)
 		return bindBinding, fmt.Errorf("bind %s to %s: creating the binding: %w", key, args.Node, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/api/hami"
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
 	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/placement"
@@ -147,6 +148,9 @@ func typeOf(n *placement.Node, set placement.CardSet) string {
 type choice struct {
 	holding    *cache.Holding
 	assignment *api.Assignment
+	// hami, when set, is the cards to tell HAMi's device plugin, by
+	// container (hami.io/vgpu-devices-to-allocate).
+	hami hami.PodDevices
 }
 
 // choose places every part of req on the node under policy, the way check
@@ -158,6 +162,8 @@ func choose(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy) (c
 	n := cloneNode(s.Node())
 	h := &cache.Holding{CPUMilli: req.Parts[0].Req.CPUMilli, MemoryMiB: req.Parts[0].Req.MemoryMiB}
 	var a *api.Assignment
+	var hd hamiDevices
+	onHAMi := s.Node().Sharing == placement.SharingHAMi
 	for i := range req.Parts {
 		part := &req.Parts[i]
 		r := &part.Req
@@ -170,6 +176,21 @@ func choose(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy) (c
 		}
 		if err := n.Assign(r, set); err != nil {
 			return choice{}, err
+		}
+		switch {
+		case r.IsUnits():
+			// the device plugin picks the instance or replica: only the
+			// count is booked
+			h.Units = append(h.Units, cache.UnitHold{Name: r.Unit, Count: int64(r.Cards)})
+			continue
+		case !r.UsesVGPU() && onHAMi:
+			// HAMi hands out the whole cards of nvidia.com/gpu too, and its
+			// device plugin must be told which
+			hd.whole(n, set, req.WholeCounts, h)
+			continue
+		case r.UsesVGPU() && r.Sharing == placement.SharingHAMi:
+			hd.part(n, set, part, h)
+			continue
 		}
 		if !r.UsesVGPU() {
 			h.WholeCards = r.Cards
@@ -197,7 +218,7 @@ func choose(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy) (c
 		a.Containers = append(a.Containers, ca)
 	}
 	slices.SortFunc(h.Shares, func(x, y cache.CardShare) int { return x.Index - y.Index })
-	return choice{holding: h, assignment: a}, nil
+	return choice{holding: h, assignment: a, hami: hd.pd}, nil
 }
 
 // coresOf turns milli of a card into gpu-manager's cores, rounding up so

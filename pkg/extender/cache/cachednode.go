@@ -69,7 +69,8 @@ func nodeTransform(s *State) toolscache.TransformFunc {
 // heartbeat, a label the extender does not read) costs no snapshot.
 func (i *nodeInfo) sameCards(o *nodeInfo) bool {
 	return slices.Equal(i.cards, o.cards) && i.wholeResource == o.wholeResource && i.wholeCards == o.wholeCards &&
-		i.vgpu == o.vgpu && i.cpuMilli == o.cpuMilli && i.memMiB == o.memMiB && errorText(i.err) == errorText(o.err)
+		i.vgpu == o.vgpu && i.cpuMilli == o.cpuMilli && i.memMiB == o.memMiB && errorText(i.err) == errorText(o.err) &&
+		i.sharing == o.sharing && slices.Equal(i.units, o.units)
 }
 
 func errorText(err error) string {

@@ -22,6 +22,10 @@ type nodeInfo struct {
 	vgpu          bool
 	cpuMilli      int64
 	memMiB        int64
+	// sharing is the backend of the node's shares; units the pools it
+	// hands out by count (MIG instances, time-slicing replicas).
+	sharing placement.Sharing
+	units   []placement.Units
 	// err says why the node cannot be placed on (a corrupt devices
 	// annotation); the node is then filtered with it as the reason.
 	err error
@@ -51,6 +55,13 @@ func nodeInfoFrom(node *corev1.Node, v *request.Vocabulary) *nodeInfo {
 		coreCount = q.Value()
 	}
 	info.vgpu = node.Labels[v.LabelVGPU] == "true" || coreCount > 0
+	if err := readSharing(node, v, info); err != nil {
+		info.err = err
+		return info
+	}
+	if info.sharing == placement.SharingHAMi {
+		return info
+	}
 
 	if raw, ok := node.Annotations[api.AnnotationDevices]; ok {
 		devices, err := api.DecodeDevices(raw)

@@ -21,6 +21,9 @@ type CardShare struct {
 	// Container is the index of the container that holds it.
 	Container int
 	Index     int
+	// UUID, when set, names the card instead of Index (HAMi's
+	// annotations name cards by UUID).
+	UUID      string
 	Milli     int64
 	MemoryMiB int64
 }
@@ -35,6 +38,9 @@ type Holding struct {
 	WholeTypes []string
 	// Shares are the vGPU cards written in the pod's assignment.
 	Shares []CardShare
+	// Units are the units of the node's pools the pod takes (MIG
+	// instances, time-slicing replicas), by pool name.
+	Units []UnitHold
 	// CPUMilli and MemoryMiB are the pod's host resources.
 	CPUMilli  int64
 	MemoryMiB int64
@@ -60,6 +66,8 @@ type podRecord struct {
 	wholeTypes []string
 	// shares are the vGPU cards written in the pod's assignment.
 	shares []CardShare
+	// units are the units of the node's pools the pod holds.
+	units []UnitHold
 	// floating are vGPU requests of a bound pod with no usable assignment
 	// (bound by someone else): booked on the first cards that hold them so
 	// that the capacity is not promised twice.
@@ -84,7 +92,7 @@ func (r *podRecord) expired(now time.Time) bool { return r.assumed && now.After(
 // rebuild.
 func (r *podRecord) sameAllocation(o *podRecord) bool {
 	return r.assumed == o.assumed && r.whole == o.whole && r.cpuMilli == o.cpuMilli && r.memMiB == o.memMiB &&
-		slices.Equal(r.wholeTypes, o.wholeTypes) && slices.Equal(r.shares, o.shares) &&
+		slices.Equal(r.wholeTypes, o.wholeTypes) && slices.Equal(r.shares, o.shares) && slices.Equal(r.units, o.units) &&
 		slices.EqualFunc(r.floating, o.floating, func(a, b placement.Request) bool {
 			return a.Cards == b.Cards && a.Milli == b.Milli && a.CardMemoryMiB == b.CardMemoryMiB && slices.Equal(a.Types, b.Types)
 		}) && r.problem == o.problem
@@ -109,14 +117,29 @@ func recordFrom(pod *corev1.Pod, key string, req request.Pod, err error) *podRec
 	}
 	rec.cpuMilli, rec.memMiB = req.Parts[0].Req.CPUMilli, req.Parts[0].Req.MemoryMiB
 	var assigned map[int]api.ContainerAssignment
-	if req.VGPU() {
+	if req.VGPU() && !req.HAMi() {
 		assigned = assignmentOf(pod, rec)
+	}
+	var fromHAMi hamiHeld
+	if rec.hamiAllocation(pod, &req, &fromHAMi) {
+		rec.shares = fromHAMi.shares
 	}
 	for _, p := range req.Parts {
 		switch {
 		case p.Req.Cards == 0:
+		case p.Req.IsUnits():
+			rec.units = addUnits(rec.units, p.Req.Unit, int64(p.Req.Cards))
+		case !p.Req.UsesVGPU() && fromHAMi.whole:
+			// a HAMi node's whole cards, booked on the cards HAMi's
+			// annotation names
 		case !p.Req.UsesVGPU():
 			rec.whole, rec.wholeTypes = p.Req.Cards, p.Req.Types
+		case p.Req.Sharing == placement.SharingHAMi:
+			if !fromHAMi.parts[p.Container] {
+				r := p.Req
+				r.CPUMilli, r.MemoryMiB = 0, 0
+				rec.floating = append(rec.floating, r)
+			}
 		default:
 			ca, ok := assigned[p.Container]
 			if ok && len(ca.Cards) != p.Req.Cards {

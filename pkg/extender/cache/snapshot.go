@@ -105,6 +105,10 @@ func buildSnapshotTold(name string, info *nodeInfo, pods map[types.UID]*podRecor
 		}
 		n.WholeCards, n.VGPU = info.wholeCards, info.vgpu
 		n.CPUMilli, n.MemoryMiB = info.cpuMilli, info.memMiB
+		n.Sharing = info.sharing
+		if len(info.units) > 0 {
+			n.Units = slices.Clone(info.units)
+		}
 	}
 	var whole, floating []*podRecord
 	for _, rec := range pods {
@@ -116,6 +120,9 @@ func buildSnapshotTold(name string, info *nodeInfo, pods map[types.UID]*podRecor
 		n.UsedMemoryMiB += rec.memMiB
 		for _, sh := range rec.shares {
 			s.bookShare(rec, sh)
+		}
+		for _, u := range rec.units {
+			s.bookUnits(rec, u)
 		}
 		if rec.whole > 0 {
 			whole = append(whole, rec)
@@ -156,13 +163,25 @@ func buildSnapshotTold(name string, info *nodeInfo, pods map[types.UID]*podRecor
 func (s *NodeSnapshot) bookShare(rec *podRecord, sh CardShare) {
 	n := &s.node
 	p := n.Position(sh.Index)
+	if sh.UUID != "" {
+		p = positionOfUUID(n, sh.UUID)
+	}
 	if p < 0 {
-		s.overbooked = append(s.overbooked, fmt.Sprintf("%s holds card %d, which the node does not have", rec.key, sh.Index))
+		card := fmt.Sprint(sh.Index)
+		if sh.UUID != "" {
+			card = sh.UUID
+		}
+		s.overbooked = append(s.overbooked, fmt.Sprintf("%s holds card %s, which the node does not have (or not for sharing)", rec.key, card))
 		return
 	}
 	c := &n.Cards[p]
 	c.UsedMilli += sh.Milli
 	c.UsedMemoryMiB += sh.MemoryMiB
+	c.UsedSlots++
+	if c.Slots > 0 && c.UsedSlots > c.Slots {
+		s.overbooked = append(s.overbooked, fmt.Sprintf("%s is task %d on card %d, which takes %d", rec.key, c.UsedSlots, c.Index, c.Slots))
+		c.UsedSlots = c.Slots
+	}
 	s.tell(rec, p, sh.Milli, sh.MemoryMiB)
 	if c.UsedMilli > placement.MilliPerCard || (c.MemoryMiB > 0 && c.UsedMemoryMiB > c.MemoryMiB) {
 		s.overbooked = append(s.overbooked, fmt.Sprintf("%s takes card %d beyond its capacity", rec.key, sh.Index))
@@ -228,9 +247,10 @@ func (s *NodeSnapshot) bookFirstShare(rec *podRecord, r *placement.Request) bool
 		if len(r.Types) > 0 && !slices.Contains(r.Types, c.Type) {
 			continue
 		}
-		if c.FreeMilli() >= r.Milli && (c.MemoryMiB == 0 || c.FreeMemoryMiB() >= r.CardMemoryMiB) {
+		if c.FreeMilli() >= r.Milli && (c.MemoryMiB == 0 || c.FreeMemoryMiB() >= r.CardMemoryMiB) && (c.Slots == 0 || c.UsedSlots < c.Slots) {
 			c.UsedMilli += r.Milli
 			c.UsedMemoryMiB += r.CardMemoryMiB
+			c.UsedSlots++
 			s.tell(rec, i, r.Milli, r.CardMemoryMiB)
 			return true
 		}

@@ -413,7 +413,7 @@ func (s *State) Reserve(node string, uid types.UID, key string, plan func(*NodeS
 	}
 	rec := &podRecord{
 		uid: uid, key: key, assumed: true, expires: s.clock.Now().Add(s.ttl),
-		whole: h.WholeCards, wholeTypes: h.WholeTypes, shares: h.Shares, cpuMilli: h.CPUMilli, memMiB: h.MemoryMiB,
+		whole: h.WholeCards, wholeTypes: h.WholeTypes, shares: h.Shares, units: h.Units, cpuMilli: h.CPUMilli, memMiB: h.MemoryMiB,
 		priority: h.Priority,
 	}
 	if _, ok := ns.pods[uid]; !ok {

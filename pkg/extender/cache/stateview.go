@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
 // StateView is the JSON /state serves: every node's cards and what is
@@ -25,8 +27,12 @@ type NodeView struct {
 	MemoryMiB     int64      `json:"memoryMiB"`
 	UsedMemoryMiB int64      `json:"usedMemoryMiB"`
 	Cards         []CardView `json:"cards"`
-	Pods          []PodView  `json:"pods,omitempty"`
-	Overbooked    []string   `json:"overbooked,omitempty"`
+	// Sharing is the backend of the node's shares; Units its pools of
+	// MIG instances or time-slicing replicas.
+	Sharing    string            `json:"sharing"`
+	Units      []placement.Units `json:"units,omitempty"`
+	Pods       []PodView         `json:"pods,omitempty"`
+	Overbooked []string          `json:"overbooked,omitempty"`
 }
 
 // CardView is one card: its capacity, what is allocated (whole-card pods
@@ -56,10 +62,12 @@ type PodView struct {
 	Assumed bool       `json:"assumed,omitempty"`
 	Expires *time.Time `json:"expires,omitempty"`
 	// WholeCards are device-plugin cards, counted per node.
-	WholeCards int    `json:"wholeCards,omitempty"`
-	CPUMilli   int64  `json:"cpuMilli,omitempty"`
-	MemoryMiB  int64  `json:"memoryMiB,omitempty"`
-	Problem    string `json:"problem,omitempty"`
+	WholeCards int `json:"wholeCards,omitempty"`
+	// Units are what it holds of the node's pools.
+	Units     []UnitHold `json:"units,omitempty"`
+	CPUMilli  int64      `json:"cpuMilli,omitempty"`
+	MemoryMiB int64      `json:"memoryMiB,omitempty"`
+	Problem   string     `json:"problem,omitempty"`
 }
 
 // View returns the whole state, nodes by name, each consistent in itself.
@@ -91,6 +99,7 @@ func viewOf(ns *nodeState) NodeView {
 		Name: ns.name, WholeCards: n.WholeCards, VGPU: n.VGPU,
 		CPUMilli: n.CPUMilli, UsedCPUMilli: n.UsedCPUMilli, MemoryMiB: n.MemoryMiB, UsedMemoryMiB: n.UsedMemoryMiB,
 		Cards: make([]CardView, len(n.Cards)), Overbooked: snap.overbooked,
+		Sharing: n.Sharing.String(), Units: n.Units,
 	}
 	if snap.err != nil {
 		v.Error = snap.err.Error()
@@ -100,7 +109,7 @@ func viewOf(ns *nodeState) NodeView {
 		v.Cards[i] = CardView{Index: c.Index, UUID: c.UUID, Type: c.Type, MemoryMiB: c.MemoryMiB, UsedMilli: c.UsedMilli, UsedMemoryMiB: c.UsedMemoryMiB}
 	}
 	for _, rec := range ns.pods {
-		pv := PodView{Pod: rec.key, UID: string(rec.uid), Assumed: rec.assumed, WholeCards: rec.whole,
+		pv := PodView{Pod: rec.key, UID: string(rec.uid), Assumed: rec.assumed, WholeCards: rec.whole, Units: rec.units,
 			CPUMilli: rec.cpuMilli, MemoryMiB: rec.memMiB, Problem: rec.problem}
 		if rec.assumed {
 			t := rec.expires
@@ -108,7 +117,11 @@ func viewOf(ns *nodeState) NodeView {
 		}
 		v.Pods = append(v.Pods, pv)
 		for _, sh := range rec.shares {
-			if p := n.Position(sh.Index); p >= 0 {
+			p := n.Position(sh.Index)
+			if sh.UUID != "" {
+				p = positionOfUUID(n, sh.UUID)
+			}
+			if p >= 0 {
 				v.Cards[p].Shares = append(v.Cards[p].Shares, ShareView{Pod: rec.key, Milli: sh.Milli, MemoryMiB: sh.MemoryMiB})
 			}
 		}

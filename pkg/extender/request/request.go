@@ -30,6 +30,11 @@ type Part struct {
 	// Name is the container's name; empty for the device-plugin part.
 	Name string
 	Req  placement.Request
+	// HAMiCores and HAMiMemoryMiB are what a HAMi part's container asks
+	// (nvidia.com/gpucores, nvidia.com/gpumem; 0 when not written): what
+	// bind writes for HAMi-core to enforce.
+	HAMiCores     int
+	HAMiMemoryMiB int64
 }
 
 // Pod is what a pod asks of a node, in placement's terms. The first
@@ -40,6 +45,10 @@ type Pod struct {
 	// WholeResource is the device-plugin resource of the whole-card part
 	// (which vendor's cards); empty without one.
 	WholeResource corev1.ResourceName
+	// WholeCounts are the whole cards of each container, by container
+	// index (nil without a whole-card part): on a HAMi node bind tells
+	// HAMi's device plugin the cards of each container.
+	WholeCounts []int
 }
 
 // GPU tells whether the pod asks for any card.
@@ -57,6 +66,16 @@ func (p *Pod) GPU() bool {
 func (p *Pod) VGPU() bool {
 	for i := range p.Parts {
 		if p.Parts[i].Req.UsesVGPU() {
+			return true
+		}
+	}
+	return false
+}
+
+// HAMi tells whether any part is a HAMi share or HAMi's virtual cards.
+func (p *Pod) HAMi() bool {
+	for i := range p.Parts {
+		if r := &p.Parts[i].Req; r.UsesVGPU() && r.Sharing == placement.SharingHAMi {
 			return true
 		}
 	}
@@ -84,6 +103,14 @@ func Of(pod *corev1.Pod, v *Vocabulary) (Pod, error) {
 	whole := placement.Request{Milli: placement.MilliPerCard, Types: types}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
+		if part, ok, err := sharingPart(c, v); err != nil {
+			return Pod{}, fmt.Errorf("%w: container %q: %w", ErrPodRequest, c.Name, err)
+		} else if ok {
+			part.Container, part.Name = i, c.Name
+			part.Req.Types = types
+			out.Parts = append(out.Parts, part)
+			continue
+		}
 		res, n, err := wholeCards(c, v)
 		if err != nil {
 			return Pod{}, fmt.Errorf("%w: container %q: %w", ErrPodRequest, c.Name, err)
@@ -100,6 +127,10 @@ func Of(pod *corev1.Pod, v *Vocabulary) (Pod, error) {
 			}
 			out.WholeResource = res
 			whole.Cards += int(n)
+			if out.WholeCounts == nil {
+				out.WholeCounts = make([]int, len(pod.Spec.Containers))
+			}
+			out.WholeCounts[i] = int(n)
 			continue
 		}
 		if cores == 0 && mem == 0 {

@@ -120,6 +120,38 @@ func TestTranslate(t *testing.T) {
 		{name: "two vendors", pod: extendertest.MakePod("p").GPUs(1).Limit(1, "amd.com/gpu", "1").Obj(), err: "both nvidia.com/gpu and amd.com/gpu"},
 		{name: "two vendors in one container", pod: extendertest.MakePod("p").GPUs(1).Limit(0, "amd.com/gpu", "1").Obj(), err: "one vendor"},
 		{name: "more cards than any request may", pod: extendertest.MakePod("p").GPUs(65).Obj(), err: "want 1..64"},
+		{
+			name: "HAMi share: 25% of the cores and 4 GiB",
+			pod:  extendertest.MakePod("p").HAMi(0, 1, 25, 4096).Types("T4").Obj(),
+			want: []Part{{Container: 0, Name: "main", Req: hamiShare(250, 4096, "T4"), HAMiCores: 25, HAMiMemoryMiB: 4096}},
+		},
+		{
+			name: "HAMi share without a core limit",
+			pod:  extendertest.MakePod("p").HAMi(0, 1, 0, 2048).Obj(),
+			want: []Part{{Container: 0, Name: "main", Req: hamiShare(1, 2048), HAMiMemoryMiB: 2048}},
+		},
+		{
+			name: "HAMi whole cards: all the cores",
+			pod:  extendertest.MakePod("p").HAMi(0, 2, 100, 0).Obj(),
+			want: []Part{{Container: 0, Name: "main", Req: placement.Request{Cards: 2, Milli: 1000, VGPU: true, Sharing: placement.SharingHAMi}, HAMiCores: 100}},
+		},
+		{
+			name: "MIG profile",
+			pod:  extendertest.MakePod("p").Limit(0, "nvidia.com/mig-3g.40gb", "1").Types("A100").Obj(),
+			want: []Part{{Container: 0, Name: "main", Req: placement.UnitsOf(1, "mig-3g.40gb", placement.SharingMIG, "A100")}},
+		},
+		{
+			name: "time-slice replica",
+			pod:  extendertest.MakePod("p").Limit(0, "nvidia.com/gpu.shared", "1").Obj(),
+			want: []Part{{Container: 0, Name: "main", Req: placement.UnitsOf(1, "gpu.shared", placement.SharingTimeslice)}},
+		},
+		{name: "HAMi share of several cards", pod: extendertest.MakePod("p").HAMi(0, 2, 30, 1024).Obj(), err: "places a HAMi share on one card"},
+		{name: "HAMi share without memory", pod: extendertest.MakePod("p").HAMi(0, 1, 30, 0).Obj(), err: "write the card memory it needs in MiB"},
+		{name: "HAMi memory percentage", pod: extendertest.MakePod("p").HAMi(0, 1, 30, 0).Limit(0, "nvidia.com/gpumem-percentage", "50").Obj(), err: "gpumem-percentage is not served"},
+		{name: "HAMi cores above a card", pod: extendertest.MakePod("p").HAMi(0, 1, 150, 1024).Obj(), err: "want 0..100"},
+		{name: "HAMi cores without cards", pod: extendertest.MakePod("p").Limit(0, "nvidia.com/gpucores", "30").Obj(), err: "without nvidia.com/gpu"},
+		{name: "two MIG profiles in a container", pod: extendertest.MakePod("p").Limit(0, "nvidia.com/mig-3g.40gb", "1").Limit(0, "nvidia.com/mig-1g.10gb", "1").Obj(), err: "units of one kind"},
+		{name: "MIG and HAMi in a container", pod: extendertest.MakePod("p").Limit(0, "nvidia.com/mig-3g.40gb", "1").HAMi(0, 1, 30, 1024).Obj(), err: "one backend"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -245,3 +277,9 @@ func TestHostRequests(t *testing.T) {
 }
 
 var testVoc = VocabularyFrom(catalog.Default())
+
+func hamiShare(milli, mem int64, types ...string) placement.Request {
+	r := placement.Share(milli, mem, types...)
+	r.Sharing = placement.SharingHAMi
+	return r
+}

@@ -28,6 +28,63 @@ type Vocabulary struct {
 	// TypeMemoryMiB returns the memory of a catalog type, false when the
 	// type is unknown; used for nodes without a devices annotation.
 	TypeMemoryMiB func(typ string) (int64, bool)
+	// TypeOfProduct returns the catalog type of a product name as the
+	// driver reports it ("Tesla T4"), false when none matches; used for the
+	// cards HAMi registers.
+	TypeOfProduct func(product string) (string, bool)
+
+	// The other sharing backends' resources (docs/sharing.md), fixed by
+	// their device plugins. HAMi's whole-card resource is the default
+	// vendor's (nvidia.com/gpu).
+	//
+	// HAMiMemoryResource is HAMi's card memory in MiB; HAMiMemoryPercent
+	// its card memory in percent of the card; HAMiCoreResource its compute
+	// in percent of a card.
+	HAMiMemoryResource corev1.ResourceName
+	HAMiMemoryPercent  corev1.ResourceName
+	HAMiCoreResource   corev1.ResourceName
+	// MIGResourcePrefix begins the NVIDIA device plugin's MIG resources
+	// (mixed strategy): "nvidia.com/mig-3g.40gb" is instances of profile
+	// 3g.40gb.
+	MIGResourcePrefix string
+	// TimesliceResource is a time-slicing replica (renameByDefault).
+	TimesliceResource corev1.ResourceName
+	// LabelSharing is the node label the node agent writes with the
+	// node's sharing backend.
+	LabelSharing string
+}
+
+// The sharing backends' fixed names, as their device plugins publish them.
+const (
+	DefaultHAMiMemoryResource = "nvidia.com/gpumem"
+	DefaultHAMiMemoryPercent  = "nvidia.com/gpumem-percentage"
+	DefaultHAMiCoreResource   = "nvidia.com/gpucores"
+	DefaultMIGResourcePrefix  = "nvidia.com/mig-"
+	DefaultTimesliceResource  = "nvidia.com/gpu.shared"
+	DefaultLabelSharing       = "gpuplane.io/sharing"
+)
+
+// WithSharingDefaults fills the sharing backends' names left empty.
+func (v *Vocabulary) WithSharingDefaults() *Vocabulary {
+	if v.HAMiMemoryResource == "" {
+		v.HAMiMemoryResource = DefaultHAMiMemoryResource
+	}
+	if v.HAMiMemoryPercent == "" {
+		v.HAMiMemoryPercent = DefaultHAMiMemoryPercent
+	}
+	if v.HAMiCoreResource == "" {
+		v.HAMiCoreResource = DefaultHAMiCoreResource
+	}
+	if v.MIGResourcePrefix == "" {
+		v.MIGResourcePrefix = DefaultMIGResourcePrefix
+	}
+	if v.TimesliceResource == "" {
+		v.TimesliceResource = DefaultTimesliceResource
+	}
+	if v.LabelSharing == "" {
+		v.LabelSharing = DefaultLabelSharing
+	}
+	return v
 }
 
 // isWholeResource tells whether r is one of the whole-card resources.
@@ -44,7 +101,7 @@ func (v *Vocabulary) isWholeResource(r corev1.ResourceName) bool {
 // managedResources should name them.
 func (v *Vocabulary) managed() []corev1.ResourceName {
 	out := append([]corev1.ResourceName(nil), v.WholeResources...)
-	return append(out, v.CoreResource, v.MemoryResource)
+	return append(out, v.CoreResource, v.MemoryResource, v.HAMiMemoryResource, v.HAMiMemoryPercent, v.HAMiCoreResource, v.TimesliceResource)
 }
 
 // VocabularyFrom reads the vocabulary off a catalog.
@@ -66,7 +123,15 @@ func VocabularyFrom(c *catalog.Catalog) *Vocabulary {
 			}
 			return t.MemoryMiB, true
 		},
+		TypeOfProduct: func(product string) (string, bool) {
+			t, ok := c.MatchProduct(product)
+			if !ok {
+				return "", false
+			}
+			return t.Name, true
+		},
 	}
+	v.WithSharingDefaults()
 	for _, vendor := range c.Vendors {
 		if r := corev1.ResourceName(vendor.Resource); r != "" && !v.isWholeResource(r) {
 			v.WholeResources = append(v.WholeResources, r)
