@@ -57,6 +57,12 @@ type Options struct {
 	Limit bool
 	// Progress, when set, gets a line per replay finished while several run.
 	Progress io.Writer
+	// Sharing is the backend the trace's shares go through (ServeWith);
+	// default gpu-manager, the trace as read.
+	Sharing placement.Sharing
+	// HAMiSplit is the tasks a card holds with Sharing hami; default
+	// DefaultHAMiSplit.
+	HAMiSplit int
 }
 
 func (o *Options) setDefaults() {
@@ -74,6 +80,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Parallel <= 0 {
 		o.Parallel = runtime.NumCPU()
+	}
+	if o.HAMiSplit == 0 {
+		o.HAMiSplit = DefaultHAMiSplit
 	}
 }
 
@@ -123,6 +132,8 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	cpuPods := fs.String("cpu-pods", "policy", "who places the pods without GPU: policy (the replayed policy, which also learns from them: the paper's protocol, and the shipped product for a pod asking \"0\", which reaches the extender with gpuplane.io/no-gpu), kube-scheduler (the gpuplane-scheduler profile without the extender: any node it fits, at random) or default-scheduler (kube-scheduler's default scores); with the last two the learner does not see them")
 	fs.BoolVar(&o.Limit, "limit", false, "also report, per seed, offline packings (first-fit decreasing by GPU with the tightest node, bestfit, fgd, auto) and an upper bound of the allocation at 100% arrived (one JSON object per seed)")
 	fs.StringVar(&o.Plot, "plot", "", "also draw allocation % against arrived % of every policy (mean over the seeds) into this SVG file")
+	sharing := fs.String("sharing", placement.SharingGPUManager.String(), "the backend the trace's shares go through: gpu-manager (the trace as read) or hami (every card holds at most --hami-split tasks, as HAMi registers it; compare with the hami-* policies, HAMi's own)")
+	fs.IntVar(&o.HAMiSplit, "hami-split", DefaultHAMiSplit, "with --sharing hami: the most tasks a card holds (HAMi's deviceSplitCount)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(out, "Usage: simulate --nodes NODES.csv --pods PODS.csv [--policy P|all] [--seed N | --seeds A-B] [--inflate 1.3] [--json]\n\n"+
@@ -141,6 +152,11 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 		return o, fmt.Errorf("%w: --nodes and --pods are required (the trace's node and pod list CSVs)", ErrUsage)
 	}
 	o.Auto.IgnoreHostMemory = !*hostMem
+	s, err := placement.ParseSharing(*sharing)
+	if err != nil {
+		return o, fmt.Errorf("%w: --sharing: %w", ErrUsage, err)
+	}
+	o.Sharing = s
 	if o.Auto.ShareFill == 0 {
 		o.Auto.ShareFill = -1 // 0 asks for the paper's measure; AutoOptions reads 0 as "default"
 	}
@@ -271,6 +287,9 @@ func Run(o Options, reg *placement.Registry, stdout io.Writer) error {
 	o.setDefaults()
 	t, err := LoadTrace(o.NodesFile, o.PodsFile)
 	if err != nil {
+		return err
+	}
+	if err := t.ServeWith(o.Sharing, o.HAMiSplit); err != nil {
 		return err
 	}
 	cfg := placement.Config{Workload: t.TraceWorkload(o.FGDCoverage), Auto: o.Auto}

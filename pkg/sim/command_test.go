@@ -54,7 +54,8 @@ func TestRunSimulateJSON(t *testing.T) {
 		}
 		policies = append(policies, obj.Policy)
 	}
-	if want := []string{"binpack", "spread", "bestfit", "fgd", "auto"}; !slices.Equal(policies, want) {
+	if want := []string{"binpack", "spread", "bestfit", "fgd", "auto",
+		"hami-binpack-binpack", "hami-binpack-spread", "hami-spread-binpack", "hami-spread-spread"}; !slices.Equal(policies, want) {
 		t.Errorf("policies %v, want %v", policies, want)
 	}
 	var again bytes.Buffer

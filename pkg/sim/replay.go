@@ -475,7 +475,7 @@ func (p *picker) hash(i int) uint64 {
 	}
 	mix(flags | uint64(len(n.Cards))<<2)
 	for k := range n.Cards {
-		mix(uint64(n.Cards[k].UsedMilli) | uint64(n.Cards[k].UsedMemoryMiB)<<16)
+		mix(uint64(n.Cards[k].UsedMilli) | uint64(n.Cards[k].UsedMemoryMiB)<<16 | uint64(n.Cards[k].UsedSlots)<<48)
 	}
 	return h
 }
@@ -489,7 +489,8 @@ func (p *picker) same(i, j int) bool {
 		return false
 	}
 	for k := range a.Cards {
-		if a.Cards[k].UsedMilli != b.Cards[k].UsedMilli || a.Cards[k].UsedMemoryMiB != b.Cards[k].UsedMemoryMiB {
+		if a.Cards[k].UsedMilli != b.Cards[k].UsedMilli || a.Cards[k].UsedMemoryMiB != b.Cards[k].UsedMemoryMiB ||
+			a.Cards[k].UsedSlots != b.Cards[k].UsedSlots || a.Cards[k].Slots != b.Cards[k].Slots {
 			return false
 		}
 	}
