@@ -1,0 +1,285 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	extender "github.com/gpuplane/gpuplane/cmd/extender/app"
+	"github.com/gpuplane/gpuplane/pkg/api/hami"
+	"github.com/gpuplane/gpuplane/test/cluster"
+)
+
+// hamiNodeSpec is a node of cards T4 cards registered by HAMi's device
+// plugin (v2.8 JSON), with the capacity it advertises (cards × split
+// nvidia.com/gpu) and the labels the node agent writes.
+func hamiNodeSpec(t *testing.T, name string, cards, split int) cluster.NodeSpec {
+	t.Helper()
+	ds := make([]hami.Device, cards)
+	for i := range ds {
+		ds[i] = hami.Device{UUID: fmt.Sprintf("GPU-%s-%d", name, i), Index: i, Split: split, MemoryMiB: 15360, Cores: 100,
+			Type: "NVIDIA-Tesla T4", Health: true, Mode: hami.ModeHAMiCore}
+	}
+	reg, err := hami.EncodeRegistration(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cluster.NodeSpec{
+		Name:        name,
+		Labels:      map[string]string{"gpu": "true", "gpu-type": "T4", "gpuplane.io/sharing": "hami"},
+		Annotations: map[string]string{hami.AnnotationRegister: reg},
+		Capacity:    map[string]string{"nvidia.com/gpu": fmt.Sprint(cards * split)},
+	}
+}
+
+// sharingPod is a pod as the webhook writes it for another backend: its
+// resources and the node affinity of its card type.
+func sharingPod(name, typ string, limits map[string]string) *corev1.Pod {
+	l := corev1.ResourceList{}
+	for k, v := range limits {
+		l[corev1.ResourceName(k)] = resource.MustParse(v)
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PodSpec{
+			SchedulerName: extSchedulerName,
+			Containers:    []corev1.Container{{Name: "main", Image: "none", Resources: corev1.ResourceRequirements{Limits: l, Requests: l}}},
+			Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+				RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+					MatchExpressions: []corev1.NodeSelectorRequirement{
+						{Key: "gpu", Operator: corev1.NodeSelectorOpIn, Values: []string{"true"}},
+						{Key: "gpu-type", Operator: corev1.NodeSelectorOpIn, Values: []string{typ}},
+					},
+				}}},
+			}},
+		},
+	}
+}
+
+// sharingBound waits until the pod is bound and returns it.
+func sharingBound(ctx context.Context, t *testing.T, client kubernetes.Interface, ns, name string) *corev1.Pod {
+	t.Helper()
+	var p *corev1.Pod
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
+		var err error
+		p, err = client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && p.Spec.NodeName != "", err
+	})
+	if err != nil {
+		t.Fatalf("pod %s not bound within %s: %v (conditions %+v)", name, extSettle, err, p.Status.Conditions)
+	}
+	return p
+}
+
+// waitRefused waits for a FailedScheduling event of the pod that mentions
+// why.
+func waitRefused(ctx context.Context, t *testing.T, client kubernetes.Interface, ns, pod, why string) {
+	t.Helper()
+	var seen []string
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
+		events, err := client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		seen = seen[:0]
+		for _, e := range events.Items {
+			if e.InvolvedObject.Name == pod && e.Reason == "FailedScheduling" {
+				seen = append(seen, e.Message)
+				if strings.Contains(e.Message, why) {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no FailedScheduling event of %s mentions %q within %s: %q", pod, why, extSettle, seen)
+	}
+}
+
+// allocateAsHAMi plays HAMi's device plugin having allocated the pod that
+// holds the node's lock: the pod's entries are emptied, its bind phase is
+// success, and the lock is gone.
+func allocateAsHAMi(ctx context.Context, t *testing.T, client kubernetes.Interface, node string, pod *corev1.Pod) {
+	t.Helper()
+	pod.Annotations[hami.AnnotationToAllocate] = ";"
+	pod.Annotations[hami.AnnotationBindPhase] = hami.BindSuccess
+	if _, err := client.CoreV1().Pods(pod.Namespace).Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	patch := []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:null}}}`, hami.AnnotationNodeLock))
+	if _, err := client.CoreV1().Nodes().Patch(ctx, node, "application/merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExtenderSharingBackends runs kube-scheduler with the shipped profile
+// and the extender on a HAMi node and a MIG node, as their device plugins
+// publish them: HAMi shares bind with exactly the annotations HAMi's device
+// plugin reads, one at a time per node under HAMi's node lock; MIG profiles
+// bind by count; nothing is over-committed, checked from the API objects.
+func TestExtenderSharingBackends(t *testing.T) {
+	c := cluster.New(t, cluster.Options{})
+	ctx := t.Context()
+	client := c.Client()
+	if _, err := c.AddGPUNode(ctx, hamiNodeSpec(t, "hami-t4", 2, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddGPUNode(ctx, cluster.NodeSpec{
+		Name:     "mig-a100",
+		Labels:   map[string]string{"gpu": "true", "gpu-type": "A100", "gpuplane.io/sharing": "mig"},
+		Capacity: map[string]string{"nvidia.com/mig-3g.40gb": "2", "nvidia.com/mig-1g.10gb": "1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ext := extStart(t, c, "127.0.0.1:0", extender.DefaultOptions())
+	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, ext.addr)}); err != nil {
+		t.Fatal(err)
+	}
+	ns := createNamespace(ctx, t, client, "e2e-sharing")
+	create := func(p *corev1.Pod) {
+		t.Helper()
+		if _, err := client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// 0.25(T4,4Gi) through HAMi
+	create(sharingPod("share-a", "T4", map[string]string{"nvidia.com/gpu": "1", "nvidia.com/gpucores": "25", "nvidia.com/gpumem": "4096"}))
+	a := sharingBound(ctx, t, client, ns, "share-a")
+	if a.Spec.NodeName != "hami-t4" {
+		t.Fatalf("share-a on %s, want hami-t4", a.Spec.NodeName)
+	}
+	devs := a.Annotations[hami.AnnotationToAllocate]
+	pd, err := hami.DecodePodDevices(devs)
+	if err != nil || len(pd) != 1 || len(pd[0]) != 1 || pd[0][0].MemoryMiB != 4096 || pd[0][0].Cores != 25 || pd[0][0].Type != "NVIDIA" ||
+		!strings.HasPrefix(pd[0][0].UUID, "GPU-hami-t4-") {
+		t.Fatalf("%s = %q (%+v, %v), want one T4 of hami-t4 with 4096 MiB and 25 cores", hami.AnnotationToAllocate, devs, pd, err)
+	}
+	for k, want := range map[string]string{hami.AnnotationAllocated: devs, hami.AnnotationNode: "hami-t4", hami.AnnotationBindPhase: "allocating"} {
+		if got := a.Annotations[k]; got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	for _, k := range []string{hami.AnnotationTime, hami.AnnotationBindTime} {
+		if sec, err := strconv.ParseInt(a.Annotations[k], 10, 64); err != nil || time.Since(time.Unix(sec, 0)).Abs() > 10*time.Minute {
+			t.Errorf("%s = %q, want the Unix seconds of the bind", k, a.Annotations[k])
+		}
+	}
+	node, err := client.CoreV1().Nodes().Get(ctx, "hami-t4", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := hami.DecodeNodeLock(node.Annotations[hami.AnnotationNodeLock])
+	if err != nil || lock.Namespace != ns || lock.Name != "share-a" {
+		t.Fatalf("node lock %q (%v), want it held by %s/share-a", node.Annotations[hami.AnnotationNodeLock], err, ns)
+	}
+
+	// A second HAMi share waits while HAMi's device plugin has not
+	// allocated the first (the lock), and binds once it has.
+	create(sharingPod("share-b", "T4", map[string]string{"nvidia.com/gpu": "1", "nvidia.com/gpucores": "50", "nvidia.com/gpumem": "8192"}))
+	waitRefused(ctx, t, client, ns, "share-b", "HAMi node lock held")
+	if b, err := client.CoreV1().Pods(ns).Get(ctx, "share-b", metav1.GetOptions{}); err != nil || b.Spec.NodeName != "" {
+		t.Fatalf("share-b bound while the node lock was held: %v", err)
+	}
+	allocateAsHAMi(ctx, t, client, "hami-t4", a)
+	b := sharingBound(ctx, t, client, ns, "share-b")
+	if b.Spec.NodeName != "hami-t4" || b.Annotations[hami.AnnotationNode] != "hami-t4" {
+		t.Fatalf("share-b on %s with %q", b.Spec.NodeName, b.Annotations)
+	}
+	allocateAsHAMi(ctx, t, client, "hami-t4", b)
+
+	// An explicit MIG profile, twice, then once more than the layout has.
+	for _, name := range []string{"mig-1", "mig-2", "mig-3"} {
+		create(sharingPod(name, "A100", map[string]string{"nvidia.com/mig-3g.40gb": "1"}))
+	}
+	// which two of the three bind is kube-scheduler's order: wait for two
+	var migBound []string
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
+		migBound = migBound[:0]
+		for _, name := range []string{"mig-1", "mig-2", "mig-3"} {
+			p, err := client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			if p.Spec.NodeName != "" {
+				if p.Spec.NodeName != "mig-a100" || len(p.Annotations) != 0 {
+					return false, fmt.Errorf("%s on %s with annotations %v", name, p.Spec.NodeName, p.Annotations)
+				}
+				migBound = append(migBound, name)
+			}
+		}
+		return len(migBound) == 2, nil
+	})
+	if err != nil {
+		t.Fatalf("MIG pods bound %v: %v", migBound, err)
+	}
+
+	third := ""
+	for _, name := range []string{"mig-1", "mig-2", "mig-3"} {
+		if !slices.Contains(migBound, name) {
+			third = name
+		}
+	}
+	waitRefused(ctx, t, client, ns, third, "mig-3g.40gb")
+
+	// Over-commitment, from the API objects alone: per HAMi card its tasks,
+	// cores and memory; per MIG profile the instances.
+	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type use struct {
+		tasks, cores int
+		mem          int64
+	}
+	cards := map[string]*use{}
+	instances := 0
+	for _, p := range pods.Items {
+		if p.Spec.NodeName == "" {
+			continue
+		}
+		if raw, ok := p.Annotations[hami.AnnotationAllocated]; ok {
+			pd, err := hami.DecodePodDevices(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range pd {
+				for _, d := range c {
+					u := cards[d.UUID]
+					if u == nil {
+						u = &use{}
+						cards[d.UUID] = u
+					}
+					u.tasks++
+					u.cores += d.Cores
+					u.mem += d.MemoryMiB
+				}
+			}
+		}
+		if q, ok := p.Spec.Containers[0].Resources.Limits["nvidia.com/mig-3g.40gb"]; ok {
+			instances += int(q.Value())
+		}
+	}
+	for uuid, u := range cards {
+		if u.tasks > 4 || u.cores > 100 || u.mem > 15360 {
+			t.Errorf("card %s over-committed: %+v", uuid, *u)
+		}
+	}
+	if instances > 2 {
+		t.Errorf("%d mig-3g.40gb instances bound, the node has 2", instances)
+	}
+	t.Logf("HAMi cards %v; extender /state: %.800s", cards, ext.get(t, "/state"))
+}
