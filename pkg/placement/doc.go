@@ -1,7 +1,11 @@
 // Package placement is the pure core of GPU placement: whether a request fits
 // a node (and why not), which cards it takes, and how good a node is for it
-// under a policy (binpack, spread, bestfit, fgd, auto), and which pods of
-// lower priority to preempt so that a request fits (Victims).
+// under a policy (binpack, spread, bestfit, fgd, auto, and HAMi's own as
+// yardsticks), and which pods of lower priority to preempt so that a request
+// fits (Victims). One model serves every sharing backend (sharing.go):
+// gpu-manager's and HAMi's shares of a card's cores and memory, HAMi's
+// split count as task slots per card, and MIG instances and time-slicing
+// replicas as units a node hands out by count.
 //
 // The scheduler extender (on informer state) and the trace simulator call the
 // very same functions, so what the simulator measures is what the extender
