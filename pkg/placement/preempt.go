@@ -443,6 +443,7 @@ func (e *evictor) remove(set []int) {
 			card := &n.Cards[c.Position]
 			card.UsedMilli = max(0, card.UsedMilli-c.Milli)
 			card.UsedMemoryMiB = max(0, card.UsedMemoryMiB-c.MemoryMiB)
+			card.UsedSlots = max(0, card.UsedSlots-1) // each hold is one task on its card
 		}
 		n.UsedCPUMilli = max(0, n.UsedCPUMilli-h.CPUMilli)
 		n.UsedMemoryMiB = max(0, n.UsedMemoryMiB-h.MemoryMiB)
@@ -461,7 +462,7 @@ func (e *evictor) fitsWithout(set []int) bool {
 func (e *evictor) empty() *Node {
 	e.reset()
 	for i := range e.scratch.Cards {
-		e.scratch.Cards[i].UsedMilli, e.scratch.Cards[i].UsedMemoryMiB = 0, 0
+		e.scratch.Cards[i].UsedMilli, e.scratch.Cards[i].UsedMemoryMiB, e.scratch.Cards[i].UsedSlots = 0, 0, 0
 	}
 	e.scratch.UsedCPUMilli, e.scratch.UsedMemoryMiB = 0, 0
 	return &e.scratch

@@ -230,3 +230,18 @@ func TestParseSharing(t *testing.T) {
 		t.Error("ParseSharing(vgpu) accepted")
 	}
 }
+
+// Preempting a task frees its slot: on a card whose split count is reached
+// the share fits once one task of lower priority goes.
+func TestVictimsFreeTaskSlots(t *testing.T) {
+	n := hamiNode("h", 1, 2).withTasks(0, 2, 200, 2048).build()
+	holders := []Holder{
+		{ID: "low", Priority: 1, Cards: []Hold{{Position: 0, Milli: 100, MemoryMiB: 1024}}},
+		{ID: "high", Priority: 100, Cards: []Hold{{Position: 0, Milli: 100, MemoryMiB: 1024}}},
+	}
+	r := hamiShare(100, 1024)
+	got, err := Victims(n, holders, &r, 50)
+	if err != nil || len(got) != 1 || holders[got[0]].ID != "low" {
+		t.Fatalf("Victims = %v, %v; want the low-priority task", got, err)
+	}
+}
