@@ -281,5 +281,8 @@ func TestExtenderSharingBackends(t *testing.T) {
 	if instances > 2 {
 		t.Errorf("%d mig-3g.40gb instances bound, the node has 2", instances)
 	}
-	t.Logf("HAMi cards %v; extender /state: %.800s", cards, ext.get(t, "/state"))
+	for uuid, u := range cards {
+		t.Logf("HAMi card %s: %d tasks, %d%% of the cores, %d MiB", uuid, u.tasks, u.cores, u.mem)
+	}
+	t.Logf("extender /state: %.1500s", ext.get(t, "/state"))
 }

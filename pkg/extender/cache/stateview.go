@@ -39,13 +39,17 @@ type NodeView struct {
 // included, counted on the cards the extender books them on) and the vGPU
 // shares that name it.
 type CardView struct {
-	Index         int         `json:"index"`
-	UUID          string      `json:"uuid,omitempty"`
-	Type          string      `json:"type"`
-	MemoryMiB     int64       `json:"memoryMiB"`
-	UsedMilli     int64       `json:"usedMilli"`
-	UsedMemoryMiB int64       `json:"usedMemoryMiB"`
-	Shares        []ShareView `json:"shares,omitempty"`
+	Index         int    `json:"index"`
+	UUID          string `json:"uuid,omitempty"`
+	Type          string `json:"type"`
+	MemoryMiB     int64  `json:"memoryMiB"`
+	UsedMilli     int64  `json:"usedMilli"`
+	UsedMemoryMiB int64  `json:"usedMemoryMiB"`
+	// Slots is the most tasks the card holds (HAMi's split count; 0: no
+	// limit) and UsedSlots the tasks on it.
+	Slots     int         `json:"slots,omitempty"`
+	UsedSlots int         `json:"usedSlots,omitempty"`
+	Shares    []ShareView `json:"shares,omitempty"`
 }
 
 // ShareView is one pod's share of a card.
@@ -106,7 +110,8 @@ func viewOf(ns *nodeState) NodeView {
 	}
 	for i := range n.Cards {
 		c := &n.Cards[i]
-		v.Cards[i] = CardView{Index: c.Index, UUID: c.UUID, Type: c.Type, MemoryMiB: c.MemoryMiB, UsedMilli: c.UsedMilli, UsedMemoryMiB: c.UsedMemoryMiB}
+		v.Cards[i] = CardView{Index: c.Index, UUID: c.UUID, Type: c.Type, MemoryMiB: c.MemoryMiB, UsedMilli: c.UsedMilli, UsedMemoryMiB: c.UsedMemoryMiB,
+			Slots: c.Slots, UsedSlots: c.UsedSlots}
 	}
 	for _, rec := range ns.pods {
 		pv := PodView{Pod: rec.key, UID: string(rec.uid), Assumed: rec.assumed, WholeCards: rec.whole, Units: rec.units,
