@@ -62,8 +62,13 @@ func nodeInfoFrom(node *corev1.Node, v *request.Vocabulary) *nodeInfo {
 	if info.sharing == placement.SharingHAMi {
 		return info
 	}
+	// A MIG node of the single strategy, or a time-slicing node without
+	// renameByDefault, advertises its instances or replicas as whole cards:
+	// they are what the device plugin hands out, not the physical cards
+	// the devices annotation lists.
+	byCapacity := (info.sharing == placement.SharingMIG || info.sharing == placement.SharingTimeslice) && len(info.units) == 0
 
-	if raw, ok := node.Annotations[api.AnnotationDevices]; ok {
+	if raw, ok := node.Annotations[api.AnnotationDevices]; ok && !byCapacity {
 		devices, err := api.DecodeDevices(raw)
 		if err != nil {
 			info.err = fmt.Errorf("%s: annotation %s is unreadable, fix or remove it (the node agent rewrites it): %w",

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/gpuplane/gpuplane/internal/extendertest"
 	"github.com/gpuplane/gpuplane/pkg/api/hami"
@@ -66,6 +67,18 @@ func TestNodeInfoSharing(t *testing.T) {
 			}(),
 			sharing: placement.SharingTimeslice,
 			units:   []placement.Units{{Name: "gpu.shared", Total: 8}},
+		},
+		{
+			name: "MIG single strategy: its instances are the cards it advertises",
+			node: func() *corev1.Node {
+				n := extendertest.MakeNode("m").Whole(1, "A100").Obj()
+				n.Labels["gpuplane.io/sharing"] = "mig"
+				n.Status.Allocatable["nvidia.com/gpu"] = resource.MustParse("3")
+				return n
+			}(),
+			sharing: placement.SharingMIG,
+			cards:   []placement.Card{{Index: 0, Type: "A100", MemoryMiB: 81920}, {Index: 1, Type: "A100", MemoryMiB: 81920}, {Index: 2, Type: "A100", MemoryMiB: 81920}},
+			whole:   true,
 		},
 		{
 			name:      "labelled hami before HAMi registered",

@@ -147,7 +147,12 @@ func TestTranslate(t *testing.T) {
 		},
 		{name: "HAMi share of several cards", pod: extendertest.MakePod("p").HAMi(0, 2, 30, 1024).Obj(), err: "places a HAMi share on one card"},
 		{name: "HAMi share without memory", pod: extendertest.MakePod("p").HAMi(0, 1, 30, 0).Obj(), err: "write the card memory it needs in MiB"},
-		{name: "HAMi memory percentage", pod: extendertest.MakePod("p").HAMi(0, 1, 30, 0).Limit(0, "nvidia.com/gpumem-percentage", "50").Obj(), err: "gpumem-percentage is not served"},
+		{name: "HAMi share's memory in percent", pod: extendertest.MakePod("p").HAMi(0, 1, 30, 0).Limit(0, "nvidia.com/gpumem-percentage", "50").Obj(), err: "gpumem-percentage is not served"},
+		{
+			name: "HAMi whole cards as the webhook writes 2(VGPU): all the cores, 100% of the memory",
+			pod:  extendertest.MakePod("p").HAMi(0, 2, 100, 0).Limit(0, "nvidia.com/gpumem-percentage", "100").Obj(),
+			want: []Part{{Container: 0, Name: "main", Req: placement.Request{Cards: 2, Milli: 1000, VGPU: true, Sharing: placement.SharingHAMi}, HAMiCores: 100}},
+		},
 		{name: "HAMi cores above a card", pod: extendertest.MakePod("p").HAMi(0, 1, 150, 1024).Obj(), err: "want 0..100"},
 		{name: "HAMi cores without cards", pod: extendertest.MakePod("p").Limit(0, "nvidia.com/gpucores", "30").Obj(), err: "without nvidia.com/gpu"},
 		{name: "two MIG profiles in a container", pod: extendertest.MakePod("p").Limit(0, "nvidia.com/mig-3g.40gb", "1").Limit(0, "nvidia.com/mig-1g.10gb", "1").Obj(), err: "units of one kind"},

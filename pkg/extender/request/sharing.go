@@ -92,8 +92,8 @@ func hamiRequest(n, cores, mem, pct int64, v *Vocabulary) (placement.Request, er
 		return placement.Request{}, fmt.Errorf("%s: %d, want 1..%d cards", wholeOf(v), n, placement.MaxRequestCards)
 	case cores < 0 || cores > 100:
 		return placement.Request{}, fmt.Errorf("%s %d, want 0..100 (percent of a card)", v.HAMiCoreResource, cores)
-	case pct > 0:
-		return placement.Request{}, fmt.Errorf("%s is not served by gpuplane's extender: write the card memory in MiB as %s", v.HAMiMemoryPercent, v.HAMiMemoryResource)
+	case pct < 0 || pct > 100:
+		return placement.Request{}, fmt.Errorf("%s %d, want 0..100 (percent of a card's memory)", v.HAMiMemoryPercent, pct)
 	case mem < 0:
 		return placement.Request{}, fmt.Errorf("%s %d is negative", v.HAMiMemoryResource, mem)
 	case cores == 100:
@@ -103,6 +103,9 @@ func hamiRequest(n, cores, mem, pct int64, v *Vocabulary) (placement.Request, er
 	case n > 1:
 		return placement.Request{}, fmt.Errorf("%d cards with %d%% of the cores of each: gpuplane places a HAMi share on one card; ask for one card, or for whole cards with %s 100",
 			n, cores, v.HAMiCoreResource)
+	case pct > 0 && mem == 0:
+		return placement.Request{}, fmt.Errorf("a HAMi share's memory in %s is not served by gpuplane's extender (its MiB depend on the card): write it in MiB as %s",
+			v.HAMiMemoryPercent, v.HAMiMemoryResource)
 	case mem == 0:
 		return placement.Request{}, fmt.Errorf("a HAMi share without %s takes all of its card's memory (HAMi's default): write the card memory it needs in MiB as %s",
 			v.HAMiMemoryResource, v.HAMiMemoryResource)
