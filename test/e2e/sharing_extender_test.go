@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -285,4 +286,251 @@ func TestExtenderSharingBackends(t *testing.T) {
 		t.Logf("HAMi card %s: %d tasks, %d%% of the cores, %d MiB", uuid, u.tasks, u.cores, u.mem)
 	}
 	t.Logf("extender /state: %.1500s", ext.get(t, "/state"))
+}
+
+// playHAMiDevicePlugin stands in for HAMi's device plugin on the named
+// nodes until ctx ends: when a node's lock names a pod bound to it, the pod
+// is allocated (its entries emptied, its bind phase success) and the lock
+// released; a lock whose pod is gone is released too.
+func playHAMiDevicePlugin(ctx context.Context, client kubernetes.Interface, nodes []string) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+		for _, name := range nodes {
+			node, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return ignoreCanceled(ctx, err)
+			}
+			raw, ok := node.Annotations[hami.AnnotationNodeLock]
+			if !ok {
+				continue
+			}
+			lock, err := hami.DecodeNodeLock(raw)
+			if err != nil {
+				return fmt.Errorf("node %s: %w", name, err)
+			}
+			pod, err := client.CoreV1().Pods(lock.Namespace).Get(ctx, lock.Name, metav1.GetOptions{})
+			switch {
+			case err == nil && pod.Spec.NodeName != name:
+				continue // bound in a moment, or its bind fails and releases the lock
+			case err == nil:
+				patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:";",%q:%q}}}`, hami.AnnotationToAllocate, hami.AnnotationBindPhase, hami.BindSuccess)
+				if _, err := client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, "application/merge-patch+json", []byte(patch), metav1.PatchOptions{}); err != nil {
+					return ignoreCanceled(ctx, err)
+				}
+			case !apierrors.IsNotFound(err):
+				return ignoreCanceled(ctx, err)
+			}
+			unlock := fmt.Sprintf(`{"metadata":{"annotations":{%q:null}}}`, hami.AnnotationNodeLock)
+			if _, err := client.CoreV1().Nodes().Patch(ctx, name, "application/merge-patch+json", []byte(unlock), metav1.PatchOptions{}); err != nil {
+				return ignoreCanceled(ctx, err)
+			}
+		}
+	}
+}
+
+func ignoreCanceled(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// TestExtenderSharingRestart is the fault test over a cluster mixing the
+// sharing backends: two HAMi nodes (HAMi's device plugin played by the
+// test), a MIG node and a time-slicing node take a burst of HAMi shares and
+// virtual cards, MIG instances and replicas; the extender is stopped a few
+// binds in and a new one started, which rebuilds its state from the API
+// server alone. No card, task slot, MIG instance or replica is
+// over-committed, checked from the API objects alone.
+func TestExtenderSharingRestart(t *testing.T) {
+	c := cluster.New(t, cluster.Options{})
+	ctx := t.Context()
+	client := c.Client()
+	for _, spec := range []cluster.NodeSpec{
+		hamiNodeSpec(t, "hami-a", 2, 4),
+		hamiNodeSpec(t, "hami-b", 2, 4),
+		{Name: "mig-a100", Labels: map[string]string{"gpu": "true", "gpu-type": "A100", "gpuplane.io/sharing": "mig"},
+			Capacity: map[string]string{"nvidia.com/mig-3g.40gb": "2", "nvidia.com/mig-1g.10gb": "1"}},
+		{Name: "ts-t4", Labels: map[string]string{"gpu": "true", "gpu-type": "T4", "gpuplane.io/sharing": "timeslice"},
+			Capacity: map[string]string{"nvidia.com/gpu.shared": "4"}},
+	} {
+		if _, err := c.AddGPUNode(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pluginCtx, stopPlugin := context.WithCancel(ctx)
+	pluginDone := make(chan error, 1)
+	go func() { pluginDone <- playHAMiDevicePlugin(pluginCtx, client, []string{"hami-a", "hami-b"}) }()
+	t.Cleanup(func() {
+		stopPlugin()
+		if err := <-pluginDone; err != nil {
+			t.Errorf("HAMi's device plugin (played): %v", err)
+		}
+	})
+	opts := extender.DefaultOptions()
+	ext := extStart(t, c, "127.0.0.1:0", opts)
+	if _, err := c.StartScheduler(ctx, cluster.SchedulerOptions{Config: extSchedulerConfig(t, ext.addr)}); err != nil {
+		t.Fatal(err)
+	}
+	ns := createNamespace(ctx, t, client, "e2e-sharing-restart")
+
+	// 40 asks: HAMi shares of 3 sizes, HAMi virtual whole cards, MIG
+	// instances of both profiles, replicas. The HAMi nodes hold 16 tasks
+	// on 4 cards, the MIG node 3 instances, the time-slicing node 4
+	// replicas: the burst overflows every backend.
+	var pods []*corev1.Pod
+	for i := 0; i < 40; i++ {
+		var p *corev1.Pod
+		name := fmt.Sprintf("burst-%02d", i)
+		switch i % 8 {
+		case 0, 1, 2:
+			cores := []int{10, 25, 50}[i%3]
+			p = sharingPod(name, "T4", map[string]string{"nvidia.com/gpu": "1", "nvidia.com/gpucores": fmt.Sprint(cores), "nvidia.com/gpumem": fmt.Sprint(cores * 150)})
+		case 3:
+			p = sharingPod(name, "T4", map[string]string{"nvidia.com/gpu": "1", "nvidia.com/gpucores": "100", "nvidia.com/gpumem-percentage": "100"})
+		case 4:
+			p = sharingPod(name, "A100", map[string]string{"nvidia.com/mig-3g.40gb": "1"})
+		case 5:
+			p = sharingPod(name, "A100", map[string]string{"nvidia.com/mig-1g.10gb": "1"})
+		default:
+			p = sharingPod(name, "T4", map[string]string{"nvidia.com/gpu.shared": "1"})
+		}
+		pods = append(pods, p)
+	}
+	firstHalf := make(chan error, 1)
+	go func() { firstHalf <- extCreate(ctx, client, ns, pods[:20]) }()
+	bound := 0
+	err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
+		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		bound = 0
+		for _, p := range list.Items {
+			if p.Spec.NodeName != "" {
+				bound++
+			}
+		}
+		return bound >= 3, nil
+	})
+	if err != nil {
+		t.Fatalf("only %d pods bound within %s: %v", bound, extSettle, err)
+	}
+	ext.stop(t)
+	if err := <-firstHalf; err != nil {
+		t.Fatal(err)
+	}
+	before := len(sharingNoOvercommit(ctx, t, client, ns))
+	ext = extStart(t, c, ext.addr, opts)
+	if err := extCreate(ctx, client, ns, pods[20:]); err != nil {
+		t.Fatal(err)
+	}
+	bound = extSettled(ctx, t, client, ns, len(pods))
+	after := sharingNoOvercommit(ctx, t, client, ns)
+	t.Logf("%d pods bound before the restart, %d after it settled of %d", before, bound, len(pods))
+	if bound-before < 1 {
+		t.Error("no pod bound after the restart")
+	}
+	// the 3 MIG instances, 4 replicas and at least a task per HAMi card
+	if len(after) < 11 {
+		t.Errorf("only %d pods bound; the cluster holds at least 11 of this burst", len(after))
+	}
+	t.Logf("extender /state: %.2000s", ext.get(t, "/state"))
+}
+
+// sharingNoOvercommit checks from the API objects alone that no HAMi card
+// holds more tasks, cores or memory than it registers, that every HAMi pod
+// was given what it asked, and that no MIG profile or replica pool is
+// handed out beyond the node's allocatable. It returns the bound pods.
+func sharingNoOvercommit(ctx context.Context, t *testing.T, client kubernetes.Interface, ns string) []corev1.Pod {
+	t.Helper()
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type card struct {
+		split       int
+		mem         int64
+		tasks, used int
+		memUsed     int64
+		node        string
+	}
+	cards := map[string]*card{}
+	units := map[string]int64{} // node/resource -> allocatable
+	for _, n := range nodes.Items {
+		if raw, ok := n.Annotations[hami.AnnotationRegister]; ok {
+			ds, err := hami.DecodeRegistration(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				cards[d.UUID] = &card{split: d.Split, mem: d.MemoryMiB, node: n.Name}
+			}
+		}
+		for r, q := range n.Status.Allocatable {
+			if strings.HasPrefix(string(r), "nvidia.com/mig-") || r == "nvidia.com/gpu.shared" {
+				units[n.Name+"/"+string(r)] = q.Value()
+			}
+		}
+	}
+	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bound []corev1.Pod
+	held := map[string]int64{}
+	for _, p := range pods.Items {
+		if p.Spec.NodeName == "" {
+			continue
+		}
+		bound = append(bound, p)
+		limits := p.Spec.Containers[0].Resources.Limits
+		for r, q := range limits {
+			if key := p.Spec.NodeName + "/" + string(r); strings.HasPrefix(string(r), "nvidia.com/mig-") || r == "nvidia.com/gpu.shared" {
+				if _, ok := units[key]; !ok {
+					t.Errorf("%s asks %s but is bound to %s, which has none", p.Name, r, p.Spec.NodeName)
+				}
+				held[key] += q.Value()
+			}
+		}
+		cores, isHAMi := limits["nvidia.com/gpucores"]
+		if !isHAMi {
+			continue
+		}
+		pd, err := hami.DecodePodDevices(p.Annotations[hami.AnnotationAllocated])
+		if err != nil || len(pd) != 1 || len(pd[0]) != 1 {
+			t.Errorf("HAMi pod %s on %s: devices %q (%v), want one card", p.Name, p.Spec.NodeName, p.Annotations[hami.AnnotationAllocated], err)
+			continue
+		}
+		d := pd[0][0]
+		c := cards[d.UUID]
+		switch {
+		case c == nil || c.node != p.Spec.NodeName:
+			t.Errorf("HAMi pod %s on %s was given card %s, not one of its node", p.Name, p.Spec.NodeName, d.UUID)
+			continue
+		case int64(d.Cores) != cores.Value():
+			t.Errorf("HAMi pod %s asks %d cores, was written %d", p.Name, cores.Value(), d.Cores)
+		}
+		if m, ok := limits["nvidia.com/gpumem"]; ok && m.Value() != d.MemoryMiB {
+			t.Errorf("HAMi pod %s asks %d MiB, was written %d", p.Name, m.Value(), d.MemoryMiB)
+		}
+		c.tasks++
+		c.used += d.Cores
+		c.memUsed += d.MemoryMiB
+	}
+	for uuid, c := range cards {
+		if c.tasks > c.split || c.used > 100 || c.memUsed > c.mem {
+			t.Errorf("card %s of %s over-committed: %d tasks of %d, %d%% of the cores, %d of %d MiB", uuid, c.node, c.tasks, c.split, c.used, c.memUsed, c.mem)
+		}
+	}
+	for key, n := range held {
+		if n > units[key] {
+			t.Errorf("%s: %d held, %d allocatable", key, n, units[key])
+		}
+	}
+	return bound
 }
