@@ -342,9 +342,9 @@ func ignoreCanceled(ctx context.Context, err error) error {
 // TestExtenderSharingRestart is the fault test over a cluster mixing the
 // sharing backends: two HAMi nodes (HAMi's device plugin played by the
 // test), a MIG node and a time-slicing node take a burst of HAMi shares and
-// virtual cards, MIG instances and replicas; the extender is stopped a few
-// binds in and a new one started, which rebuilds its state from the API
-// server alone. No card, task slot, MIG instance or replica is
+// virtual cards, MIG instances and replicas; the extender is stopped twice a
+// few binds in and a new one started each time, which rebuilds its state
+// from the API server alone. No card, task slot, MIG instance or replica is
 // over-committed, checked from the API objects alone.
 func TestExtenderSharingRestart(t *testing.T) {
 	c := cluster.New(t, cluster.Options{})
@@ -401,39 +401,46 @@ func TestExtenderSharingRestart(t *testing.T) {
 		}
 		pods = append(pods, p)
 	}
-	firstHalf := make(chan error, 1)
-	go func() { firstHalf <- extCreate(ctx, client, ns, pods[:20]) }()
-	bound := 0
-	err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
-		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err
-		}
-		bound = 0
-		for _, p := range list.Items {
-			if p.Spec.NodeName != "" {
-				bound++
+	// Three batches; the extender is stopped a few binds into each of the
+	// first two and a new one started on the same address.
+	batches := [][]*corev1.Pod{pods[:14], pods[14:27], pods[27:]}
+	before := 0
+	for k, batch := range batches[:2] {
+		created := make(chan error, 1)
+		go func() { created <- extCreate(ctx, client, ns, batch) }()
+		bound := 0
+		err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
+			list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, err
 			}
+			bound = 0
+			for _, p := range list.Items {
+				if p.Spec.NodeName != "" {
+					bound++
+				}
+			}
+			return bound >= before+3, nil
+		})
+		if err != nil {
+			t.Fatalf("batch %d: only %d pods bound within %s: %v", k, bound, extSettle, err)
 		}
-		return bound >= 3, nil
-	})
-	if err != nil {
-		t.Fatalf("only %d pods bound within %s: %v", bound, extSettle, err)
+		ext.stop(t)
+		if err := <-created; err != nil {
+			t.Fatal(err)
+		}
+		before = len(sharingNoOvercommit(ctx, t, client, ns))
+		t.Logf("extender stopped with %d pods bound", before)
+		ext = extStart(t, c, ext.addr, opts)
 	}
-	ext.stop(t)
-	if err := <-firstHalf; err != nil {
+	if err := extCreate(ctx, client, ns, batches[2]); err != nil {
 		t.Fatal(err)
 	}
-	before := len(sharingNoOvercommit(ctx, t, client, ns))
-	ext = extStart(t, c, ext.addr, opts)
-	if err := extCreate(ctx, client, ns, pods[20:]); err != nil {
-		t.Fatal(err)
-	}
-	bound = extSettled(ctx, t, client, ns, len(pods))
+	bound := extSettled(ctx, t, client, ns, len(pods))
 	after := sharingNoOvercommit(ctx, t, client, ns)
-	t.Logf("%d pods bound before the restart, %d after it settled of %d", before, bound, len(pods))
+	t.Logf("%d pods bound before the second restart, %d after it settled of %d", before, bound, len(pods))
 	if bound-before < 1 {
-		t.Error("no pod bound after the restart")
+		t.Error("no pod bound after the second restart")
 	}
 	// the 3 MIG instances, 4 replicas and at least a task per HAMi card
 	if len(after) < 11 {
