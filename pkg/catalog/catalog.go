@@ -34,6 +34,10 @@ type Catalog struct {
 	// Vendor.Tolerations). Nil: tolerate the nvidia.com/gpu taint (Exists,
 	// NoSchedule); empty: none.
 	Tolerations []Toleration
+	// Pools are the groups of nodes served one way (see Pool), in order of
+	// preference. Nil: one pool, "default", sharing through gpu-manager
+	// with device plugins.
+	Pools []Pool
 
 	idx *index
 }
@@ -77,6 +81,9 @@ type Type struct {
 	// case is ignored. When several types match, the pattern with the most
 	// literal characters wins.
 	Products []string
+	// MIG is what Multi-Instance GPU offers on the type; zero when the type
+	// has no MIG (or the catalog does not say).
+	MIG TypeMIG
 }
 
 // VGPU names the resources of the vGPU device plugin.
@@ -148,6 +155,7 @@ func (c *Catalog) clone() *Catalog {
 		Labels:      c.Labels,
 		Roles:       slices.Clone(c.Roles),
 		Tolerations: slices.Clone(c.Tolerations),
+		Pools:       clonePools(c.Pools),
 	}
 	for i := range out.Vendors {
 		out.Vendors[i].Tolerations = slices.Clone(out.Vendors[i].Tolerations)
@@ -155,6 +163,7 @@ func (c *Catalog) clone() *Catalog {
 	for i := range out.Types {
 		out.Types[i].Aliases = slices.Clone(out.Types[i].Aliases)
 		out.Types[i].Products = slices.Clone(out.Types[i].Products)
+		out.Types[i].MIG.Profiles = slices.Clone(out.Types[i].MIG.Profiles)
 	}
 	return out
 }
@@ -202,6 +211,12 @@ func (c *Catalog) setDefaults(def *Catalog) {
 				break
 			}
 		}
+	}
+	if c.Pools == nil {
+		c.Pools = defaultPools()
+	}
+	for i := range c.Pools {
+		c.Pools[i].setDefaults()
 	}
 	defaultOperator(c.Tolerations)
 	for i := range c.Vendors {

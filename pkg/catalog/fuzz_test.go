@@ -22,6 +22,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(header + "vendors:\n  - name: a\n    resource: a.io/gpu\n    default: true\ntypes:\n  - name: B\n    memory: 1Gi\n"))
 	f.Add([]byte(header + "anchors: &a [x]\nroles: *a\n"))
 	f.Add([]byte(header + "vendors:\n  - name: a\n    resource: a.io/gpu\n    default: true\n    label: a-gpu\n    tolerations: []\n  - name: b\n    resource: b.io/gpu\n    tolerations:\n      - key: b\n        operator: Exists\ntypes:\n  - name: B\n    memory: 1Gi\n"))
+	f.Add([]byte(poolsYAML))
+	f.Add([]byte(header + "pools:\n  - name: a\n    sharing: mig\n    types: [A30]\n    hami: {splitCount: 2}\ntypes:\n  - name: A30\n    memory: 24Gi\n    mig: {slices: 4, profiles: [1g.6gb, 4g.24gb+me]}\n"))
 	f.Add([]byte(header + "vgpu: [a]\nroles: {a: b}\ntypes:\n  - name: [x]\n    memory: 1Gi\n    name: y\n    colour: z\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Load(bytes.NewReader(data))

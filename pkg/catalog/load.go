@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,48 @@ type file struct {
 	// the default, empty means none.
 	Roles       []string         `yaml:"roles"`
 	Tolerations []fileToleration `yaml:"tolerations"`
+	Pools       []filePool       `yaml:"pools,omitempty"`
+}
+
+type filePool struct {
+	Name       string         `yaml:"name"`
+	Types      []string       `yaml:"types,omitempty,flow"`
+	Sharing    string         `yaml:"sharing,omitempty"`
+	Allocation string         `yaml:"allocation,omitempty"`
+	DRA        *fileDRA       `yaml:"dra,omitempty"`
+	HAMi       *fileHAMi      `yaml:"hami,omitempty"`
+	MIG        *filePoolMIG   `yaml:"mig,omitempty"`
+	Timeslice  *fileTimeslice `yaml:"timeslice,omitempty"`
+}
+
+type fileDRA struct {
+	DeviceClass    string `yaml:"deviceClass,omitempty"`
+	MIGDeviceClass string `yaml:"migDeviceClass,omitempty"`
+	TypeAttribute  string `yaml:"typeAttribute,omitempty"`
+}
+
+type fileHAMi struct {
+	Resource                 string `yaml:"resource,omitempty"`
+	MemoryResource           string `yaml:"memoryResource,omitempty"`
+	MemoryPercentageResource string `yaml:"memoryPercentageResource,omitempty"`
+	CoresResource            string `yaml:"coresResource,omitempty"`
+	SplitCount               int    `yaml:"splitCount,omitempty"`
+}
+
+type filePoolMIG struct {
+	Strategy string `yaml:"strategy,omitempty"`
+}
+
+type fileTimeslice struct {
+	// RenameByDefault is the device plugin's sharing.timeSlicing setting:
+	// true (absent) advertises replicas as nvidia.com/gpu.shared.
+	RenameByDefault *bool `yaml:"renameByDefault,omitempty"`
+	Replicas        int   `yaml:"replicas,omitempty"`
+}
+
+type fileTypeMIG struct {
+	Slices   int      `yaml:"slices"`
+	Profiles []string `yaml:"profiles,flow"`
 }
 
 type fileVendor struct {
@@ -49,11 +92,12 @@ type fileVendor struct {
 }
 
 type fileType struct {
-	Name     string   `yaml:"name"`
-	Vendor   string   `yaml:"vendor,omitempty"`
-	Memory   string   `yaml:"memory"`
-	Aliases  []string `yaml:"aliases,omitempty,flow"`
-	Products []string `yaml:"products,omitempty,flow"`
+	Name     string       `yaml:"name"`
+	Vendor   string       `yaml:"vendor,omitempty"`
+	Memory   string       `yaml:"memory"`
+	Aliases  []string     `yaml:"aliases,omitempty,flow"`
+	Products []string     `yaml:"products,omitempty,flow"`
+	MIG      *fileTypeMIG `yaml:"mig,omitempty"`
 }
 
 type fileVGPU struct {
@@ -403,6 +447,17 @@ func (f *file) catalog() (*Catalog, []FieldError) {
 			// An empty list is written as none (omitempty) and loaded as none,
 			// so that a catalog loads back from its own YAML unchanged.
 			c.Types[i] = Type{Name: t.Name, Vendor: t.Vendor, Aliases: noneIfEmpty(t.Aliases), Products: noneIfEmpty(t.Products)}
+			if m := t.MIG; m != nil {
+				c.Types[i].MIG.Slices = m.Slices
+				for j, name := range m.Profiles {
+					p, err := ParseMIGProfile(name)
+					if err != nil {
+						errs = append(errs, FieldError{Field: idx(idx("types", i)+".mig.profiles", j), Msg: err.Error()})
+						continue
+					}
+					c.Types[i].MIG.Profiles = append(c.Types[i].MIG.Profiles, p)
+				}
+			}
 			if t.Memory == "" {
 				continue // validate reports it
 			}
@@ -429,7 +484,68 @@ func (f *file) catalog() (*Catalog, []FieldError) {
 		c.Labels = Labels(*l)
 	}
 	c.Tolerations = tolerations(f.Tolerations)
+	if f.Pools != nil {
+		c.Pools = make([]Pool, len(f.Pools))
+		for i, fp := range f.Pools {
+			c.Pools[i] = filePoolToPool(fp)
+			// Settings of another backend than the pool's would be silently
+			// ignored: refuse them.
+			sharing := cmp.Or(Sharing(fp.Sharing), SharingGPUManager)
+			for _, o := range []struct {
+				set  bool
+				name string
+				for_ Sharing
+			}{{fp.HAMi != nil, "hami", SharingHAMi}, {fp.MIG != nil, "mig", SharingMIG}, {fp.Timeslice != nil, "timeslice", SharingTimeslice}} {
+				if o.set && sharing != o.for_ {
+					errs = append(errs, FieldError{Field: idx("pools", i) + "." + o.name,
+						Msg: fmt.Sprintf("%s settings apply to a pool with sharing: %s, not %s; remove them or change the sharing", o.name, o.for_, sharing)})
+				}
+			}
+		}
+	}
 	return c, errs
+}
+
+// filePoolToPool converts a pool's file form; validate checks the values.
+func filePoolToPool(fp filePool) Pool {
+	p := Pool{Name: fp.Name, Types: noneIfEmpty(fp.Types), Sharing: Sharing(fp.Sharing), Allocation: Allocation(fp.Allocation)}
+	if d := fp.DRA; d != nil {
+		p.DRA = DRA(*d)
+	}
+	if h := fp.HAMi; h != nil {
+		p.HAMi = HAMi(*h)
+	}
+	if m := fp.MIG; m != nil {
+		p.MIG.Strategy = MIGStrategy(m.Strategy)
+	}
+	if t := fp.Timeslice; t != nil {
+		p.Timeslice.Replicas = t.Replicas
+		if t.RenameByDefault != nil && !*t.RenameByDefault {
+			p.Timeslice.Resource = TimesliceResource
+		}
+	}
+	return p
+}
+
+// poolToFile is the inverse of filePoolToPool for a defaulted pool: it
+// writes every setting, so that the file says what is in force.
+func poolToFile(p Pool) filePool {
+	fp := filePool{Name: p.Name, Types: p.Types, Sharing: string(p.Sharing), Allocation: string(p.Allocation)}
+	if p.DRA != (DRA{}) {
+		d := fileDRA(p.DRA)
+		fp.DRA = &d
+	}
+	switch p.Sharing {
+	case SharingHAMi:
+		h := fileHAMi(p.HAMi)
+		fp.HAMi = &h
+	case SharingMIG:
+		fp.MIG = &filePoolMIG{Strategy: string(p.MIG.Strategy)}
+	case SharingTimeslice:
+		rename := p.Timeslice.Resource != TimesliceResource
+		fp.Timeslice = &fileTimeslice{RenameByDefault: &rename, Replicas: p.Timeslice.Replicas}
+	}
+	return fp
 }
 
 // tolerations converts the file form, keeping nil (absent) apart from
@@ -479,7 +595,15 @@ func (c *Catalog) WriteYAML(w io.Writer) error {
 	for i, t := range c.Types {
 		f.Types[i] = fileType{Name: t.Name, Vendor: t.Vendor, Memory: gpuspec.FormatMemory(t.MemoryMiB * gpuspec.MiB),
 			Aliases: t.Aliases, Products: t.Products}
+		if t.MIG.Slices > 0 || len(t.MIG.Profiles) > 0 {
+			m := &fileTypeMIG{Slices: t.MIG.Slices, Profiles: []string{}}
+			for _, p := range t.MIG.Profiles {
+				m.Profiles = append(m.Profiles, p.Name)
+			}
+			f.Types[i].MIG = m
+		}
 	}
+	f.Pools = convertList(c.Pools, poolToFile)
 	f.VGPU = &fileVGPU{CoreResource: c.VGPU.CoreResource, CoresPerCard: c.VGPU.CoresPerCard,
 		MemoryResource: c.VGPU.MemoryResource, MemoryUnit: gpuspec.FormatMemory(c.VGPU.MemoryUnitMiB * gpuspec.MiB)}
 	f.Labels = (*fileLabels)(&c.Labels)

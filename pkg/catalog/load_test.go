@@ -221,7 +221,7 @@ func TestLoadRefused(t *testing.T) {
 func TestLoadErrorMessage(t *testing.T) {
 	_, err := Load(strings.NewReader(header + "colour: blue\nroles: {a: b}\n"))
 	want := "invalid GPU catalog:\n" +
-		`  line 3: colour: unknown field "colour"; known: apiVersion, kind, vendors, types, vgpu, labels, roles, tolerations` + "\n" +
+		`  line 3: colour: unknown field "colour"; known: apiVersion, kind, vendors, types, vgpu, labels, roles, tolerations, pools` + "\n" +
 		`  line 4: roles: roles must be a list, not a mapping of fields`
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)

@@ -95,6 +95,7 @@ func (c *Catalog) validate() []FieldError {
 				claim(fa, a, "an alias of type "+t.Name)
 			}
 		}
+		validateMIG(&v, f, &c.Types[i])
 		for j, p := range t.Products {
 			fp := idx(f+".products", j)
 			if msg := patternProblem(p); msg != "" {
@@ -195,6 +196,7 @@ func (c *Catalog) validate() []FieldError {
 	for i, t := range c.Tolerations {
 		validateToleration(&v, idx("tolerations", i), t)
 	}
+	c.validatePools(&v)
 	return v.errs
 }
 
@@ -264,6 +266,16 @@ func resourceProblem(s string) string {
 	prefix, name, _ := strings.Cut(s, "/")
 	if prefix == "kubernetes.io" || strings.HasSuffix(prefix, ".kubernetes.io") || strings.HasPrefix(name, "requests.") {
 		return "extended resources may not use the kubernetes.io domain nor start with requests."
+	}
+	return ""
+}
+
+func labelValueProblem(s string) string {
+	if s == "" {
+		return "a name is needed"
+	}
+	if errs := content.IsLabelValue(s); len(errs) > 0 {
+		return "not a label value: " + strings.Join(errs, "; ")
 	}
 	return ""
 }
