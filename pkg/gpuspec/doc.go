@@ -12,7 +12,8 @@
 //	amount  = count | share
 //	count   = 1..64, decimal digits without leading zeros
 //	share   = "0." digits, a multiple of 0.01 from 0.01 to 0.99
-//	field   = names | "VGPU" | memory
+//	field   = names | "VGPU" | memory | mig
+//	mig     = "mig-" digits "g." digits "gb" [ ".me" ]
 //	names   = name { "|" name }
 //	name    = a letter, then letters, digits, "-", "_", "." (ending with a
 //	          letter or digit), at most 63 characters, not VGPU
@@ -51,6 +52,13 @@
 //     cards ("2(VGPU,8Gi)", memory per card). "2(V100,8Gi)" is refused.
 //   - A name may not be written twice in one request, and VGPU cannot be an
 //     alternative ("2(VGPU|T4)").
+//   - "mig-<profile>" names a MIG instance ("1(A100,mig-3g.40gb)",
+//     "1(mig-1g.10gb)"), spelt as the NVIDIA device plugin's resource
+//     (nvidia.com/mig-1g.10gb; "+me" is written ".me"). Names may not start
+//     with "mig-". It goes with a count of 1 only: a CUDA process uses one
+//     MIG instance, so two in one container serve one process no better
+//     than one; a share, VGPU and memory are refused with it (the profile
+//     fixes compute and memory). One profile per request, no alternatives.
 //   - Names are kept as written (case included); String writes them back the
 //     same way, so Parse(r.String()) returns r.
 //   - Input longer than 512 bytes is refused unread.

@@ -21,6 +21,10 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range refusedCases {
 		f.Add(tc.in)
 	}
+	for _, in := range []string{"1(A100,mig-3g.40gb)", "1(mig-1g.10gb.me)", "0.5(mig-3g.40gb)", "2(mig-1g.10gb)",
+		"1(VGPU,mig-1g.10gb,8Gi)", "1(mig-1g.10gb|A100)", "1(nvidia,A30,MIG-4G.24GB)"} {
+		f.Add(in)
+	}
 	f.Fuzz(func(t *testing.T, in string) {
 		r, err := Parse(in)
 		if err != nil {

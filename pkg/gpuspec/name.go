@@ -1,6 +1,9 @@
 package gpuspec
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // MaxNameLen is the longest type or vendor name: type names become the
 // value of the gpu-type node label, and label values stop at 63 bytes.
@@ -9,6 +12,43 @@ const MaxNameLen = 63
 // KeywordVGPU is the reserved word for the vGPU pool; no type or vendor may
 // be called that.
 const KeywordVGPU = "VGPU"
+
+// MIGPrefix starts a field naming a MIG profile ("mig-3g.40gb"); no type or
+// vendor name may start with it, in any case.
+const MIGPrefix = "mig-"
+
+// isMIGField reports whether a field names a MIG profile.
+func isMIGField(s string) bool {
+	return len(s) >= len(MIGPrefix) && strings.EqualFold(s[:len(MIGPrefix)], MIGPrefix)
+}
+
+// migProblem says why p (what follows "mig-") is not written like a MIG
+// profile, "<slices>g.<memory>gb" with an optional ".me", or "" when it is.
+// Whether a card offers the profile is the catalog's to say.
+func migProblem(p string) string {
+	const want = "a MIG profile is written like mig-1g.10gb, mig-3g.40gb or mig-1g.10gb.me"
+	s := strings.ToLower(p)
+	s = strings.TrimSuffix(s, ".me")
+	g, mem, ok := strings.Cut(s, "g.")
+	if !ok || !strings.HasSuffix(mem, "gb") || !digitsOnly(g) || !digitsOnly(strings.TrimSuffix(mem, "gb")) {
+		return fmt.Sprintf("%q is not a MIG profile: %s", MIGPrefix+p, want)
+	}
+	return ""
+}
+
+// digitsOnly reports whether s is 1 to 4 decimal digits without a leading
+// zero.
+func digitsOnly(s string) bool {
+	if s == "" || len(s) > 4 || s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidName reports whether s can name a type, an alias or a vendor: 1 to 63
 // ASCII letters, digits, '-', '_' and '.', starting with a letter, ending with
@@ -35,6 +75,8 @@ func nameProblem(s string) string {
 		return "names end with a letter or digit"
 	case strings.EqualFold(s, KeywordVGPU):
 		return "VGPU is a keyword, not a name"
+	case isMIGField(s):
+		return "names do not start with mig-, which starts a MIG profile (mig-1g.10gb)"
 	}
 	for i := 0; i < len(s); i++ {
 		if !isNameChar(s[i]) {

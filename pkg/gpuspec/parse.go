@@ -405,6 +405,7 @@ func (p *parser) parseArgs(i int, r *Request) error {
 		nNames int
 		memAt  = -1
 		vgpuAt = -1
+		migAt  = span{-1, -1}
 	)
 	for {
 		if i == len(src) {
@@ -432,6 +433,23 @@ func (p *parser) parseArgs(i int, r *Request) error {
 			}
 			r.MemoryBytes = b
 			memAt = start
+		case isLetter(c) && isMIGField(src[start:]):
+			for i < len(src) && (isNameChar(src[i]) || src[i] == '|') {
+				i++
+			}
+			field := src[start:i]
+			if k := strings.IndexByte(field, '|'); k >= 0 {
+				return p.fail(start, i, ErrConflict, fmt.Sprintf("%q: a MIG profile cannot have alternatives", p.part(start, i)),
+					"name one profile, e.g. 1(A100,mig-3g.40gb), or write a share such as 0.5(A100) and let the profile be chosen")
+			}
+			if migAt.i >= 0 {
+				return p.fail(start, i, ErrConflict, fmt.Sprintf("a second MIG profile %q", p.part(start, i)), "name one profile, e.g. 1(A100,mig-3g.40gb)")
+			}
+			if msg := migProblem(field[len(MIGPrefix):]); msg != "" {
+				return p.fail(start, i, ErrSyntax, msg, "a profile is <compute slices>g.<memory>gb as NVIDIA names it, with .me for +me, e.g. 1(A100,mig-1g.10gb)")
+			}
+			r.MIG = field[len(MIGPrefix):]
+			migAt = span{start, i}
 		case isLetter(c):
 			for i < len(src) && (isNameChar(src[i]) || src[i] == '|') {
 				i++
@@ -490,6 +508,9 @@ func (p *parser) parseArgs(i int, r *Request) error {
 	if nNames > 0 {
 		r.Names = p.splitNames(last)
 	}
+	if migAt.i >= 0 {
+		return p.checkMIG(r, migAt, memAt, vgpuAt)
+	}
 	if memAt >= 0 && !r.VGPU && r.Hundredths == 0 {
 		// The same cards whole, or as vGPU cards with that memory.
 		whole, cards := *r, *r
@@ -507,6 +528,46 @@ func (p *parser) parseArgs(i int, r *Request) error {
 			cmp.Or(strings.Join(hint, ", or "), "leave the memory out for whole cards"))
 	}
 	return nil
+}
+
+// checkMIG refuses what does not go with a MIG profile at src[at.i:at.j]:
+// a share, a count above 1, VGPU and memory.
+func (p *parser) checkMIG(r *Request, at span, memAt, vgpuAt int) error {
+	src := p.src
+	one := *r
+	one.Count, one.Hundredths, one.VGPU, one.MemoryBytes = 1, 0, false, 0
+	written := p.part(at.i, at.j)
+	switch {
+	case r.Hundredths > 0:
+		share := *r
+		share.MIG = ""
+		hint := p.rewrite("ask for one instance, as in 1(mig-1g.10gb)", one.String())
+		if sh := p.first(share.String()); sh != "" {
+			hint += ", or " + sh + " for a share that is given the smallest instance holding it"
+		}
+		return p.fail(0, len(src), ErrConflict, fmt.Sprintf("%s is a whole MIG instance, not a share of one", written), hint)
+	case r.Count > 1:
+		return p.fail(0, len(src), ErrConflict,
+			fmt.Sprintf("%d instances of %s: a CUDA process uses one MIG instance, so a container gets one", r.Count, written),
+			"ask for one instance of a profile large enough"+p.orRewrite(", as in ", one.String())+", or run one pod per instance")
+	case vgpuAt >= 0:
+		return p.fail(vgpuAt, vgpuAt+len(KeywordVGPU), ErrConflict,
+			fmt.Sprintf("VGPU and %s do not go together: a MIG instance is partitioned in hardware", written),
+			p.rewrite("leave VGPU out", one.String()))
+	case memAt >= 0:
+		return p.fail(memAt, nextField(src, memAt), ErrConflict,
+			fmt.Sprintf("memory %q with %s: the profile fixes the memory", p.part(memAt, nextField(src, memAt)), written),
+			p.rewrite("leave the memory out", one.String()))
+	}
+	return nil
+}
+
+// orRewrite is prefix and the first rewrite that parses, or "".
+func (p *parser) orRewrite(prefix string, rewrites ...string) string {
+	if r := p.first(rewrites...); r != "" {
+		return prefix + r
+	}
+	return ""
 }
 
 // nextField returns the end of the field starting at src[i].

@@ -348,3 +348,68 @@ func TestErrorCaret(t *testing.T) {
 		t.Fatalf("Caret:\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestParseMIG(t *testing.T) {
+	accepted := []struct {
+		in    string
+		want  Request
+		canon string
+	}{
+		{"1(mig-1g.10gb)", Request{Count: 1, MIG: "1g.10gb"}, "1(mig-1g.10gb)"},
+		{"1(A100,mig-3g.40gb)", Request{Count: 1, Names: []string{"A100"}, MIG: "3g.40gb"}, "1(A100,mig-3g.40gb)"},
+		{"1(MIG-3G.40GB,a100)", Request{Count: 1, Names: []string{"a100"}, MIG: "3G.40GB"}, "1(a100,mig-3G.40GB)"},
+		{"1(A100|H100,mig-1g.10gb)", Request{Count: 1, Names: []string{"A100", "H100"}, MIG: "1g.10gb"}, "1(A100|H100,mig-1g.10gb)"},
+		{"1(nvidia,A30,mig-1g.6gb.me)", Request{Count: 1, Scope: "nvidia", Names: []string{"A30"}, MIG: "1g.6gb.me"}, "1(nvidia,A30,mig-1g.6gb.me)"},
+		{" 1 ( mig-7g.141gb ) ", Request{Count: 1, MIG: "7g.141gb"}, "1(mig-7g.141gb)"},
+	}
+	for _, tc := range accepted {
+		got, err := Parse(tc.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tc.want) || got.String() != tc.canon {
+			t.Errorf("Parse(%q) = %+v %q; want %+v %q", tc.in, got, got.String(), tc.want, tc.canon)
+		}
+		if err := got.Validate(); err != nil {
+			t.Errorf("Validate(%q): %v", tc.in, err)
+		}
+	}
+	refused := []struct {
+		in, class, msg, hint string
+	}{
+		{"0.5(mig-3g.40gb)", "conflict", "mig-3g.40gb is a whole MIG instance, not a share of one",
+			"write 1(mig-3g.40gb), or 0.5 for a share that is given the smallest instance holding it"},
+		{"0.5(A100,mig-3g.40gb)", "conflict", "not a share of one", "write 1(A100,mig-3g.40gb), or 0.5(A100) for a share"},
+		{"2(A100,mig-1g.10gb)", "conflict", "2 instances of mig-1g.10gb: a CUDA process uses one MIG instance, so a container gets one",
+			"ask for one instance of a profile large enough, as in 1(A100,mig-1g.10gb), or run one pod per instance"},
+		{"1(VGPU,mig-1g.10gb)", "conflict", "VGPU and mig-1g.10gb do not go together", "write 1(mig-1g.10gb)"},
+		{"1(mig-1g.10gb,8Gi)", "conflict", `memory "8Gi" with mig-1g.10gb: the profile fixes the memory`, "write 1(mig-1g.10gb)"},
+		{"1(mig-1g.10gb|mig-2g.20gb)", "conflict", "a MIG profile cannot have alternatives", "name one profile"},
+		{"1(mig-1g.10gb,mig-2g.20gb)", "conflict", `a second MIG profile "mig-2g.20gb"`, "name one profile"},
+		{"1(mig-big)", "syntax", `"mig-big" is not a MIG profile`, "<compute slices>g.<memory>gb"},
+		{"1(mig-01g.10gb)", "syntax", "is not a MIG profile", ""},
+		{"1(mig-1g.10)", "syntax", "is not a MIG profile", ""},
+		{"1(A100|mig-1g.10gb)", "syntax", "names do not start with mig-", ""},
+		{"1(mig-)", "syntax", "is not a MIG profile", ""},
+	}
+	for _, tc := range refused {
+		_, err := Parse(tc.in)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Errorf("Parse(%q) = %v, want a refusal", tc.in, err)
+			continue
+		}
+		if !strings.Contains(e.Msg, tc.msg) || !strings.Contains(e.Hint, tc.hint) || !strings.Contains(e.Err.Error(), tc.class) {
+			t.Errorf("Parse(%q):\n got %s (%v)\nwant msg %q hint %q class %q", tc.in, err, e.Err, tc.msg, tc.hint, tc.class)
+		}
+	}
+	if got := NameProblem("MIG-A100"); !strings.Contains(got, "mig-") {
+		t.Errorf("NameProblem(MIG-A100) = %q; names starting with mig- are MIG profiles", got)
+	}
+	for _, r := range []Request{{Count: 2, MIG: "1g.10gb"}, {Count: 1, VGPU: true, MIG: "1g.10gb"}, {Count: 1, MIG: "big"}, {Hundredths: 5, MIG: "1g.10gb"}} {
+		if r.Validate() == nil {
+			t.Errorf("Validate(%+v) accepted", r)
+		}
+	}
+}

@@ -36,20 +36,24 @@ type Request struct {
 	// MemoryBytes is an explicit memory amount for a vGPU share or vGPU
 	// card ("8Gi"), a whole number of MiB; 0 when absent.
 	MemoryBytes int64
+	// MIG is an explicit MIG profile, as written after "mig-" ("3g.40gb",
+	// "1g.10gb.me"); empty when none was written. It goes with a count of
+	// 1 only, and neither a share, VGPU nor memory.
+	MIG string
 }
 
 // IsNone reports whether r is "0": no GPU.
 func (r Request) IsNone() bool {
-	return r.Count == 0 && r.Hundredths == 0 && !r.VGPU && r.Scope == "" && len(r.Names) == 0 && r.MemoryBytes == 0
+	return r.Count == 0 && r.Hundredths == 0 && !r.VGPU && r.Scope == "" && len(r.Names) == 0 && r.MemoryBytes == 0 && r.MIG == ""
 }
 
 // IsShare reports whether r asks for a fraction of one card.
 func (r Request) IsShare() bool { return r.Hundredths > 0 }
 
 // String is the canonical form: the amount, then in parentheses the
-// vendor, VGPU, the names joined by '|' and the memory, each only when
-// present, e.g. "2", "0.5(T4)", "1(VGPU)", "2(amd,MI250)",
-// "0.25(VGPU,T4|A10,4Gi)". Names keep the spelling they were parsed with.
+// vendor, VGPU, the names joined by '|', the MIG profile and the memory,
+// each only when present, e.g. "2", "0.5(T4)", "1(VGPU)", "2(amd,MI250)",
+// "0.25(VGPU,T4|A10,4Gi)", "1(A100,mig-3g.40gb)". Names keep the spelling they were parsed with.
 // Parse(r.String()) returns r for every r that Parse returned.
 func (r Request) String() string {
 	var buf [64]byte
@@ -90,6 +94,11 @@ func (r Request) appendTo(b []byte) []byte {
 			}
 			b = append(b, n...)
 		}
+	}
+	if r.MIG != "" {
+		sep()
+		b = append(b, MIGPrefix...)
+		b = append(b, r.MIG...)
 	}
 	if r.MemoryBytes != 0 {
 		sep()
@@ -151,6 +160,13 @@ func (r Request) Validate() error {
 		return bad("", "a memory amount applies only to a share or VGPU cards", ErrConflict)
 	case r.Scope != "" && len(r.Names) == 0:
 		return bad(r.Scope, "a vendor scope without names", ErrConflict)
+	case r.MIG != "" && (r.Count != 1 || r.VGPU || r.MemoryBytes != 0):
+		return bad(MIGPrefix+r.MIG, "a MIG profile goes with a count of 1 and neither VGPU nor memory", ErrConflict)
+	}
+	if r.MIG != "" {
+		if p := migProblem(r.MIG); p != "" {
+			return bad(MIGPrefix+r.MIG, p, ErrSyntax)
+		}
 	}
 	if r.Scope != "" {
 		if p := nameProblem(r.Scope); p != "" {
