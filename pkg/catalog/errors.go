@@ -22,6 +22,14 @@ var (
 	// ErrMemory: an explicit vGPU memory amount larger than the card, or
 	// not a whole number of the vGPU memory unit.
 	ErrMemory = errors.New("memory does not fit")
+	// ErrSharing: a share, virtual cards or a MIG instance that no pool
+	// of the catalog serves (see Pool): no pool has the types, or the
+	// backend of those that have them cannot keep the request (memory on
+	// time-slicing, a share larger than any MIG profile, ...).
+	ErrSharing = errors.New("no sharing backend serves the request")
+	// ErrMIGProfile: a MIG profile that the named types, or any type of
+	// the catalog, do not offer.
+	ErrMIGProfile = errors.New("MIG profile not offered")
 	// ErrUnknownRole: a role the catalog does not list.
 	ErrUnknownRole = errors.New("unknown role")
 	// ErrInvalid: a catalog that does not load or does not validate; the

@@ -42,8 +42,14 @@ func FuzzLoad(f *testing.F) {
 				t.Fatalf("type %s does not look itself up", ty.Name)
 			}
 		}
-		// The default vendor has a type, so a plain request resolves.
-		for _, in := range []string{"1", "0.5", "1(VGPU)", "0"} {
+		// The default vendor has a type, so a plain request resolves; a
+		// share and a virtual card too when the first pool's backend
+		// serves them whatever their type.
+		plain := []string{"1", "0"}
+		if p := c.Pools[0]; p.Allocation == AllocationDevicePlugin && (p.Sharing == SharingGPUManager || p.Sharing == SharingHAMi) {
+			plain = append(plain, "0.5", "1(VGPU)")
+		}
+		for _, in := range plain {
 			if _, err := c.ParseResolve(in); err != nil {
 				t.Fatalf("%q does not resolve with an accepted catalog: %v", in, err)
 			}
@@ -68,32 +74,46 @@ func FuzzLoad(f *testing.F) {
 // of every accepted request resolves to the same thing.
 func FuzzParseResolve(f *testing.F) {
 	for _, s := range []string{"2(V100)", "1(t4)", "2(V100|A100)", "1(VGPU)", "0.5(T4,8Gi)", "2(amd,MI250)",
-		"1(ascend)", "0", "2(X999)", "0.5(T4,1Ti)", "1(V100M16|V100M32)", "0.33(VGPU,H200|A10,4Gi)"} {
+		"1(ascend)", "0", "2(X999)", "0.5(T4,1Ti)", "1(V100M16|V100M32)", "0.33(VGPU,H200|A10,4Gi)",
+		"1(A100,mig-3g.40gb)", "1(mig-1g.18gb)", "0.5(H200)", "0.25(L4,4Gi)", "0.5(A100|A30)", "1(T4,mig-1g.10gb)"} {
 		f.Add(s)
 	}
-	c := Default()
+	sharing, err := Load(strings.NewReader(sharingYAML))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range []*Catalog{Default(), sharing} {
+		f.Add(c.Pools[0].Name)
+	}
 	f.Fuzz(func(t *testing.T, in string) {
-		r, err := c.ParseResolve(in)
-		if err != nil {
-			var e *gpuspec.Error
-			if !errors.As(err, &e) || e.Input != in || !strings.HasPrefix(err.Error(), gpuspec.QuoteInput(in)+": ") {
-				t.Fatalf("ParseResolve(%q): error %v does not quote the input", in, err)
-			}
-			if q := gpuspec.QuoteInput(in); len(q) > len(strconv.Quote(strings.Repeat("\U0010FFFF", gpuspec.MaxQuote)+"…")) {
-				t.Fatalf("ParseResolve(%q): the quote %s is not capped", in, q)
-			}
-			if e.Part != "" && !strings.HasPrefix(in[e.Offset:], e.Part) {
-				t.Fatalf("ParseResolve(%q): part %q is not at offset %d", in, e.Part, e.Offset)
-			}
-			return
-		}
-		canon := r.String()
-		again, err := c.ParseResolve(canon)
-		if err != nil {
-			t.Fatalf("ParseResolve(%q): canonical %q refused: %v", in, canon, err)
-		}
-		if !reflect.DeepEqual(again, r) {
-			t.Fatalf("ParseResolve(%q) = %+v; its canonical %q gives %+v", in, r, canon, again)
+		for _, c := range []*Catalog{Default(), sharing} {
+			checkParseResolve(t, c, in)
 		}
 	})
+}
+
+// checkParseResolve is one input of FuzzParseResolve against catalog c.
+func checkParseResolve(t *testing.T, c *Catalog, in string) {
+	r, err := c.ParseResolve(in)
+	if err != nil {
+		var e *gpuspec.Error
+		if !errors.As(err, &e) || e.Input != in || !strings.HasPrefix(err.Error(), gpuspec.QuoteInput(in)+": ") {
+			t.Fatalf("ParseResolve(%q): error %v does not quote the input", in, err)
+		}
+		if q := gpuspec.QuoteInput(in); len(q) > len(strconv.Quote(strings.Repeat("\U0010FFFF", gpuspec.MaxQuote)+"…")) {
+			t.Fatalf("ParseResolve(%q): the quote %s is not capped", in, q)
+		}
+		if e.Part != "" && !strings.HasPrefix(in[e.Offset:], e.Part) {
+			t.Fatalf("ParseResolve(%q): part %q is not at offset %d", in, e.Part, e.Offset)
+		}
+		return
+	}
+	canon := r.String()
+	again, err := c.ParseResolve(canon)
+	if err != nil {
+		t.Fatalf("ParseResolve(%q): canonical %q refused: %v", in, canon, err)
+	}
+	if !reflect.DeepEqual(again, r) {
+		t.Fatalf("ParseResolve(%q) = %+v; its canonical %q gives %+v", in, r, canon, again)
+	}
 }

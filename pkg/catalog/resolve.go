@@ -21,6 +21,8 @@ const (
 	KindVGPU
 	// KindShare is a fraction of one card through vGPU.
 	KindShare
+	// KindMIG is one MIG instance of a profile written in the request.
+	KindMIG
 )
 
 func (k Kind) String() string {
@@ -33,6 +35,8 @@ func (k Kind) String() string {
 		return "vgpu"
 	case KindShare:
 		return "share"
+	case KindMIG:
+		return "mig"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -71,6 +75,17 @@ type Resolved struct {
 	MemoryMiB int64
 	// MemoryGiven is set when the request wrote the memory amount.
 	MemoryGiven bool
+	// Pool is the name of the pool that serves a share, virtual cards or a
+	// MIG instance: the first pool of the catalog, in order, whose sharing
+	// backend can keep the request and whose types include the named
+	// ones. Empty for whole cards and KindNone.
+	Pool string
+	// Sharing is that pool's backend; empty when Pool is.
+	Sharing Sharing
+	// MIGProfile is NVIDIA's name of the MIG profile that holds the
+	// request: the one written (KindMIG) or, for a share on a mig pool, the
+	// smallest that holds its compute and memory. Empty otherwise.
+	MIGProfile string
 	// Vendor is the vendor of the cards; nil for KindNone.
 	Vendor *Vendor
 	// Types are canonical type names in preference order; empty means any
@@ -78,13 +93,27 @@ type Resolved struct {
 	Types []string
 	// Resources are the container's limits (and equal requests), in this
 	// order: KindWhole: the vendor's resource, Count. KindVGPU and
-	// KindShare: the core resource, Count*Cores; then, when MemoryMiB is
-	// not 0, the memory resource, Count*MemoryMiB/MemoryUnitMiB.
+	// KindShare by backend (docs/sharing.md):
+	//   - gpu-manager: the core resource, Count*Cores; then, when
+	//     MemoryMiB is not 0, the memory resource,
+	//     Count*MemoryMiB/MemoryUnitMiB.
+	//   - hami: HAMi's card resource, Count; its memory resource,
+	//     MemoryMiB per card (its memory-percentage resource, 100, for a
+	//     virtual card without a memory amount); its cores resource, Cores
+	//     per card in percent.
+	//   - mig: nvidia.com/mig-<profile> 1 (mixed strategy) or
+	//     nvidia.com/gpu 1 (single).
+	//   - timeslice: the replica resource (nvidia.com/gpu.shared), 1.
 	Resources []Amount
 	// Required are node-selector requirements, all of which must hold:
 	// the vendor's node label In [true] for KindWhole (gpu for the default
-	// vendor), vgpu In [true] for KindVGPU and KindShare, and gpu-type In
-	// Types when types are named.
+	// vendor); for the other kinds vgpu In [true] (gpu-manager) or
+	// gpuplane.io/sharing In [backend] (the others), then the pool's label
+	// when the catalog has pools (gpuplane.io/pool In [pool], or NotIn the
+	// other pools for the pool "default"), then gpuplane.io/mig.profile In
+	// the profiles that hold the request (mig, single strategy); and
+	// gpu-type In Types when types are named (or In the pool's types when
+	// none are and the pool lists them).
 	Required []Requirement
 	// Preferred has one term per type when two or more are named: type i
 	// of n weighs 100 - i*(100/n) (integer division, at least 1), so
@@ -224,6 +253,8 @@ func (c *Catalog) Resolve(req gpuspec.Request) (Resolved, error) {
 
 	res := Resolved{Vendor: vd}
 	switch {
+	case req.MIG != "":
+		res.Kind, res.Count = KindMIG, 1
 	case req.Hundredths > 0:
 		res.Kind, res.Count, res.Hundredths = KindShare, 1, req.Hundredths
 	case req.VGPU:
@@ -232,9 +263,19 @@ func (c *Catalog) Resolve(req gpuspec.Request) (Resolved, error) {
 		res.Kind, res.Count = KindWhole, req.Count
 	}
 	if res.Kind != KindWhole && !vd.Default {
+		what := "vGPU (a share or VGPU cards)"
+		if res.Kind == KindMIG {
+			what = "MIG"
+		}
 		return Resolved{}, refuse(req, "", ErrNoVGPU,
-			fmt.Sprintf("vGPU (a share or VGPU cards) is offered for %s cards only, not %s", c.DefaultVendor().Name, vd.Name),
+			fmt.Sprintf("%s is offered for %s cards only, not %s", what, c.DefaultVendor().Name, vd.Name),
 			fmt.Sprintf("ask for whole %s cards, such as %s", vd.Name, c.wholeExample(req, vd, types)))
+	}
+
+	if res.Kind == KindMIG {
+		if err := c.checkProfile(req, types); err != nil {
+			return Resolved{}, err
+		}
 	}
 
 	b := new(backing)
@@ -256,11 +297,20 @@ func (c *Catalog) Resolve(req gpuspec.Request) (Resolved, error) {
 	if res.Kind == KindWhole {
 		b.amounts[0] = Amount{Name: vd.Resource, Value: int64(res.Count)}
 		res.Resources = b.amounts[:1:1]
+	} else if !c.implicitPool() || res.Kind == KindMIG {
+		// Pools other than the one implicit gpu-manager pool: the first
+		// that serves the request decides its form.
+		if err := c.serve(req, &res, types, vendor); err != nil {
+			return Resolved{}, err
+		}
+		c.finish(&res, names, vendor)
+		return res, nil
 	} else {
 		label = c.Labels.VGPU
 		if err := c.sizeVGPU(req, &res, types, vendor); err != nil {
 			return Resolved{}, err
 		}
+		res.Pool, res.Sharing = c.Pools[0].Name, SharingGPUManager
 		n := int64(res.Count)
 		b.amounts[0] = Amount{Name: c.VGPU.CoreResource, Value: n * int64(res.Cores)}
 		res.Resources = b.amounts[:1:1]
@@ -323,20 +373,46 @@ func preferences(key string, names []string) []Preference {
 // sizeVGPU fills the cores and memory per card of a vGPU request.
 func (c *Catalog) sizeVGPU(req gpuspec.Request, res *Resolved, types []int, vendor int) error {
 	g := c.VGPU
-	unit := g.MemoryUnitMiB
-	// The card the memory must fit: the smallest named type, so that the
-	// pod fits any of them; with none named, the vendor's smallest.
-	cardMiB, cardName := c.idx.minMiB[vendor], ""
-	for i, t := range types {
-		if m := c.Types[t].MemoryMiB; i == 0 || m < cardMiB {
-			cardMiB, cardName = m, c.Types[t].Name
-		}
-	}
 	if res.Kind == KindShare {
 		res.Cores = res.Hundredths * g.CoresPerCard / 100
 	} else {
 		res.Cores = g.CoresPerCard
 	}
+	return c.sizeMemory(req, res, c.cardOf(types, vendor, nil), g.MemoryUnitMiB, vendor)
+}
+
+// card is the card a share's memory must fit.
+type card struct {
+	mib  int64
+	name string // "" when no type bounds it (the vendor's smallest)
+}
+
+// cardOf is the card the memory must fit: the smallest named type, so
+// that the pod fits any of them; with none named, the smallest of the
+// pool's types, or of the vendor's when the pool lists none (or p is nil).
+func (c *Catalog) cardOf(types []int, vendor int, p *Pool) card {
+	cd := card{mib: c.idx.minMiB[vendor]}
+	for i, t := range types {
+		if m := c.Types[t].MemoryMiB; i == 0 || m < cd.mib {
+			cd = card{mib: m, name: c.Types[t].Name}
+		}
+	}
+	if len(types) == 0 && p != nil && len(p.Types) > 0 {
+		for i, name := range p.Types {
+			t, _ := c.Type(name)
+			if i == 0 || t.MemoryMiB < cd.mib {
+				cd = card{mib: t.MemoryMiB, name: t.Name}
+			}
+		}
+	}
+	return cd
+}
+
+// sizeMemory fills the memory per card of a share or virtual cards, in
+// units of unit MiB, for card cd: the amount written, checked, or else a
+// share's proportion of the card rounded down to the unit (at least one).
+func (c *Catalog) sizeMemory(req gpuspec.Request, res *Resolved, cd card, unit int64, vendor int) error {
+	cardMiB, cardName := cd.mib, cd.name
 	if req.MemoryBytes == 0 {
 		if res.Kind == KindShare {
 			mem := int64(res.Hundredths) * cardMiB / 100
@@ -359,7 +435,7 @@ func (c *Catalog) sizeVGPU(req gpuspec.Request, res *Resolved, types []int, vend
 		return refuse(req, written, ErrMemory,
 			fmt.Sprintf("memory %s is not a whole number of %s units", written, gpuspec.FormatMemory(unit*gpuspec.MiB)), hint)
 	}
-	if len(types) > 0 && mem > cardMiB {
+	if cardName != "" && mem > cardMiB {
 		written := gpuspec.FormatMemory(req.MemoryBytes)
 		without := "the share's proportion of the card"
 		if res.Kind == KindVGPU {
@@ -467,6 +543,11 @@ func (r Resolved) String() string {
 		req.Count, req.VGPU = r.Count, true
 	case KindShare:
 		req.Hundredths = r.Hundredths
+	case KindMIG:
+		req.Count = 1
+		if p, err := ParseMIGProfile(r.MIGProfile); err == nil {
+			req.MIG = p.Resource()
+		}
 	default:
 		return "0"
 	}
@@ -478,7 +559,7 @@ func (r Resolved) String() string {
 			req.Scope = r.Vendor.Name
 		}
 	}
-	if r.MemoryGiven {
+	if r.MemoryGiven && r.Kind != KindMIG {
 		req.MemoryBytes = r.MemoryMiB * gpuspec.MiB
 	}
 	return req.String()

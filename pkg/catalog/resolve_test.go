@@ -51,6 +51,7 @@ func whole(t *testing.T, c *Catalog, vendor string, n int, types ...string) Reso
 func vgpu(t *testing.T, c *Catalog, kind Kind, n, hundredths, cores int, memMiB int64, given bool, types ...string) Resolved {
 	t.Helper()
 	r := Resolved{Kind: kind, Count: n, Hundredths: hundredths, Cores: cores, MemoryMiB: memMiB, MemoryGiven: given,
+		Pool: DefaultPool, Sharing: SharingGPUManager,
 		Vendor:    c.DefaultVendor(),
 		Resources: []Amount{{"tencent.com/vcuda-core", int64(n * cores)}},
 		Required:  []Requirement{in("vgpu", "true")}, Tolerations: gpuTol}
