@@ -30,6 +30,30 @@ type Explanation struct {
 	NodeAffinity ExplainedAffinity   `json:"nodeAffinity"`
 	Tolerations  []corev1.Toleration `json:"tolerations"`
 	Env          map[string]string   `json:"env"`
+	// Sharing says which pool and backend serve a share, virtual cards or
+	// a MIG instance, and what that backend isolates; null for whole cards
+	// and for "0".
+	Sharing *ExplainedSharing `json:"sharing"`
+}
+
+// ExplainedSharing is the backend that serves a request (docs/sharing.md).
+type ExplainedSharing struct {
+	// Pool is the catalog pool whose nodes the pod must land on.
+	Pool string `json:"pool"`
+	// Backend is the pool's sharing backend: gpu-manager, hami, mig or
+	// timeslice.
+	Backend string `json:"backend"`
+	// MIGProfile is the MIG profile of the instance (mig only).
+	MIGProfile string `json:"migProfile,omitempty"`
+	// Isolation says what the backend enforces on the pod.
+	Isolation ExplainedIsolation `json:"isolation"`
+}
+
+// ExplainedIsolation says whether a backend keeps a pod within the memory
+// and the compute it asked for.
+type ExplainedIsolation struct {
+	Memory  bool `json:"memory"`
+	Compute bool `json:"compute"`
 }
 
 // ExplainedAffinity is the node affinity a request adds: the requirements ANDed into
@@ -68,7 +92,14 @@ func Explain(input, role string, cat *catalog.Catalog, opts Options) (Explanatio
 	if err != nil {
 		return Explanation{}, err
 	}
-	return explanationOf(input, out), nil
+	e := explanationOf(input, out)
+	// The canonical form resolves as the input did (Resolved.String).
+	if res, err := cat.ParseResolve(e.Canonical); err == nil && res.Sharing != "" {
+		iso := res.Sharing.Isolation()
+		e.Sharing = &ExplainedSharing{Pool: res.Pool, Backend: string(res.Sharing), MIGProfile: res.MIGProfile,
+			Isolation: ExplainedIsolation{Memory: iso.Memory, Compute: iso.Compute}}
+	}
+	return e, nil
 }
 
 // explanationOf reads what Mutate wrote into a pod that had nothing of its own.

@@ -24,7 +24,7 @@ func TestExplain(t *testing.T) {
 			want: `{"input":"2(V100)","canonical":"2(V100)","resources":{"nvidia.com/gpu":"2"},
 				"nodeAffinity":{"required":[{"key":"gpu","operator":"In","values":["true"]},
 				{"key":"gpu-type","operator":"In","values":["V100"]}],"preferred":[]},
-				"tolerations":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}],"env":{}}`,
+				"tolerations":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}],"env":{},"sharing":null}`,
 		},
 		{
 			input: "2(v100 | a100)", role: "train",
@@ -33,19 +33,20 @@ func TestExplain(t *testing.T) {
 				{"key":"gpu-type","operator":"In","values":["V100","A100"]},{"key":"train","operator":"In","values":["true"]}],
 				"preferred":[{"weight":100,"key":"gpu-type","operator":"In","values":["V100"]},
 				{"weight":50,"key":"gpu-type","operator":"In","values":["A100"]}]},
-				"tolerations":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}],"env":{}}`,
+				"tolerations":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}],"env":{},"sharing":null}`,
 		},
 		{
 			input: "0.5(T4)",
 			want: `{"input":"0.5(T4)","canonical":"0.5(T4)","resources":{"tencent.com/vcuda-core":"50","tencent.com/vcuda-memory":"32"},
 				"nodeAffinity":{"required":[{"key":"vgpu","operator":"In","values":["true"]},
 				{"key":"gpu-type","operator":"In","values":["T4"]}],"preferred":[]},
-				"tolerations":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}],"env":{}}`,
+				"tolerations":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}],"env":{},
+				"sharing":{"pool":"default","backend":"gpu-manager","isolation":{"memory":true,"compute":true}}}`,
 		},
 		{
 			input: "0",
 			want: `{"input":"0","canonical":"0","resources":{},"nodeAffinity":{"required":[],"preferred":[]},
-				"tolerations":[],"env":{"NVIDIA_VISIBLE_DEVICES":"none"}}`,
+				"tolerations":[],"env":{"NVIDIA_VISIBLE_DEVICES":"none"},"sharing":null}`,
 		},
 	}
 	for _, tt := range tests {
@@ -56,6 +57,59 @@ func TestExplain(t *testing.T) {
 			}
 			assertJSONEqual(t, mustJSON(t, e), []byte(tt.want))
 		})
+	}
+}
+
+// sharingCatalog has a pool of each backend.
+const sharingCatalog = `apiVersion: gpuplane.io/v1alpha1
+kind: GPUCatalog
+pools:
+  - name: hami
+    types: [A100]
+    sharing: hami
+  - name: mig
+    types: [A100, H100]
+    sharing: mig
+  - name: ts
+    types: [T4]
+    sharing: timeslice
+`
+
+func TestExplainSharing(t *testing.T) {
+	cat, err := catalog.Load(strings.NewReader(sharingCatalog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tol := `"tolerations":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}],"env":{}`
+	tests := []struct{ input, want string }{
+		{"0.5(A100)", `{"input":"0.5(A100)","canonical":"0.5(A100)",
+			"resources":{"nvidia.com/gpu":"1","nvidia.com/gpumem":"40960","nvidia.com/gpucores":"50"},
+			"nodeAffinity":{"required":[{"key":"gpuplane.io/sharing","operator":"In","values":["hami"]},
+			{"key":"gpuplane.io/pool","operator":"In","values":["hami"]},{"key":"gpu-type","operator":"In","values":["A100"]}],"preferred":[]},
+			` + tol + `,"sharing":{"pool":"hami","backend":"hami","isolation":{"memory":true,"compute":true}}}`},
+		{"1(H100,mig-3g.40gb)", `{"input":"1(H100,mig-3g.40gb)","canonical":"1(H100,mig-3g.40gb)",
+			"resources":{"nvidia.com/mig-3g.40gb":"1"},
+			"nodeAffinity":{"required":[{"key":"gpuplane.io/sharing","operator":"In","values":["mig"]},
+			{"key":"gpuplane.io/pool","operator":"In","values":["mig"]},{"key":"gpu-type","operator":"In","values":["H100"]}],"preferred":[]},
+			` + tol + `,"sharing":{"pool":"mig","backend":"mig","migProfile":"3g.40gb","isolation":{"memory":true,"compute":true}}}`},
+		{"0.25(T4)", `{"input":"0.25(T4)","canonical":"0.25(T4)",
+			"resources":{"nvidia.com/gpu.shared":"1"},
+			"nodeAffinity":{"required":[{"key":"gpuplane.io/sharing","operator":"In","values":["timeslice"]},
+			{"key":"gpuplane.io/pool","operator":"In","values":["ts"]},{"key":"gpu-type","operator":"In","values":["T4"]}],"preferred":[]},
+			` + tol + `,"sharing":{"pool":"ts","backend":"timeslice","isolation":{"memory":false,"compute":false}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.input, func(t *testing.T) {
+			e, err := Explain(tt.input, "", cat, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertJSONEqual(t, mustJSON(t, e), []byte(tt.want))
+		})
+	}
+	_, err = Explain("0.25(T4,4Gi)", "", cat, Options{})
+	if err == nil || !strings.Contains(err.Error(), "time-slicing, which does not isolate memory") || !strings.Contains(err.Error(), "write 0.25(T4) for") {
+		t.Fatalf("0.25(T4,4Gi) on time-slicing: %v", err)
 	}
 }
 
