@@ -13,10 +13,14 @@ type Device struct {
 	Type      string `json:"type"`
 	Product   string `json:"product"`
 	MemoryMiB int64  `json:"memoryMiB"`
+	// MIG is set for a card in MIG mode: its MIG instances. Absent for
+	// other cards, so that a node without MIG writes the same annotation as
+	// before MIG was read.
+	MIG *DeviceMIG `json:"mig,omitempty"`
 }
 
 // Devices is the value of AnnotationDevices: the cards of a node ordered by
-// index. Version 1 of the format is the bare JSON list (SPEC §4); a later
+// index, with the MIG instances of cards in MIG mode. Version 1 of the format is the bare JSON list (SPEC §4); a later
 // version would be a JSON object, which Decode tells apart by its first byte.
 type Devices []Device
 
@@ -75,6 +79,11 @@ func (ds Devices) validate() error {
 		seenIdx[d.Index] = true
 		if d.UUID != "" {
 			seenUUID[d.UUID] = true
+		}
+		if d.MIG != nil {
+			if err := d.MIG.validate(d.Index, seenUUID); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
