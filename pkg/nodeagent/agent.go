@@ -36,7 +36,7 @@ import (
 type Agent struct {
 	nodeName  string
 	resync    time.Duration
-	vgpu      bool
+	setup     nodeSetup
 	client    kubernetes.Interface
 	checklist *Checklist
 	catalog   *catalog.Catalog
@@ -64,7 +64,7 @@ func newAgent(opts Options, client kubernetes.Interface, cl *Checklist, cat *cat
 	return &Agent{
 		nodeName:  opts.NodeName,
 		resync:    opts.Resync,
-		vgpu:      opts.VGPU,
+		setup:     newNodeSetup(opts, cat),
 		client:    client,
 		checklist: cl,
 		catalog:   cat,
@@ -215,7 +215,7 @@ func (a *Agent) pass(ctx context.Context, lister corelisters.NodeLister) (Report
 		if err != nil {
 			return rep, err
 		}
-		plan, err := planMetadata(node, rep.GPUs, a.vgpu, a.catalog, w)
+		plan, err := planMetadata(node, rep.GPUs, a.setup, a.catalog, w)
 		if err != nil {
 			return rep, err
 		}

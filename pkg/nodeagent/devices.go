@@ -47,7 +47,8 @@ func Classify(inv discovery.Inventory, cat *catalog.Catalog) NodeGPUs {
 			g.Unknown = append(g.Unknown, c)
 			name = catalog.DeriveTypeName(c.Product)
 		}
-		g.Devices = append(g.Devices, api.Device{Index: c.Index, UUID: c.UUID, Type: name, Product: c.Product, MemoryMiB: c.MemoryMiB})
+		g.Devices = append(g.Devices, api.Device{Index: c.Index, UUID: c.UUID, Type: name, Product: c.Product, MemoryMiB: c.MemoryMiB,
+			MIG: deviceMIG(c.MIG)})
 		counts[name]++
 	}
 	for t, n := range counts {
@@ -150,8 +151,31 @@ func devicesStep(g NodeGPUs, cat *catalog.Catalog) StepResult {
 	}
 	r.Reason = cmp.Or(r.Reason, "CardsFound")
 	notes = append([]string{fmt.Sprintf("%d cards: %s (%s, %d MiB)", len(g.Devices), g.summary(), g.Devices[0].Product, g.MinMemoryMiB())}, notes...)
+	if mig := g.migSummary(); mig != "" {
+		notes = append(notes, mig)
+	}
 	r.Message = strings.Join(notes, "; ")
 	return r
+}
+
+// migSummary lists the MIG instances of the cards in MIG mode, "" when
+// none is: "MIG: card 0 3g.40gb, 2g.20gb; card 1 none".
+func (g NodeGPUs) migSummary() string {
+	var cards []string
+	for _, d := range g.Devices {
+		if d.MIG == nil {
+			continue
+		}
+		var ps []string
+		for _, in := range d.MIG.Instances {
+			ps = append(ps, in.Profile)
+		}
+		cards = append(cards, fmt.Sprintf("card %d %s", d.Index, cmp.Or(strings.Join(ps, ", "), "no instances")))
+	}
+	if len(cards) == 0 {
+		return ""
+	}
+	return "MIG: " + strings.Join(cards, "; ")
 }
 
 // derivedNames lists the distinct derived types of cards, in order.
@@ -163,4 +187,16 @@ func derivedNames(cards []discovery.Card) string {
 		}
 	}
 	return strings.Join(names, ", ")
+}
+
+// deviceMIG is the annotation's form of a card's MIG state.
+func deviceMIG(m *discovery.MIG) *api.DeviceMIG {
+	if m == nil {
+		return nil
+	}
+	out := &api.DeviceMIG{Instances: make([]api.MIGInstance, len(m.Instances))}
+	for i, in := range m.Instances {
+		out.Instances[i] = api.MIGInstance{Profile: in.Profile, UUID: in.UUID, Start: in.Start, Size: in.Size}
+	}
+	return out
 }

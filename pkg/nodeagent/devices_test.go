@@ -13,6 +13,7 @@ import (
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/nodeagent/discovery"
+	"github.com/gpuplane/gpuplane/pkg/nodeagent/fakegpu"
 )
 
 func discover(t *testing.T, srv *server.Server) discovery.Inventory {
@@ -137,5 +138,41 @@ func TestDriverStep(t *testing.T) {
 				t.Errorf("message %q lost the error", s.Message)
 			}
 		})
+	}
+}
+
+func TestMIGCardsReachTheAnnotation(t *testing.T) {
+	cat := catalog.Default()
+	cards, err := fakegpu.ParseSpec("A100(3g.40gb|1g.10gb+me),A100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := fakegpu.New(cards, cat, "n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := discovery.NewDiscoverer(lib).Discover()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Classify(inv, cat)
+	enc, err := api.EncodeDevices(g.Devices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := api.DecodeDevices(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds[1].MIG != nil || ds[0].MIG == nil || len(ds[0].MIG.Instances) != 2 {
+		t.Fatalf("devices %s", enc)
+	}
+	in := ds[0].MIG.Instances
+	if in[0].Profile != "3g.40gb" || in[0].Start != 0 || in[0].Size != 4 || in[1].Profile != "1g.10gb+me" || in[1].Start != 4 || in[1].Size != 1 ||
+		!strings.HasPrefix(in[0].UUID, "MIG-") || in[0].UUID == in[1].UUID {
+		t.Errorf("MIG instances %+v", in)
+	}
+	if s := devicesStep(g, cat); s.Verdict != Ready || !strings.Contains(s.Message, "MIG: card 0 3g.40gb, 1g.10gb+me") {
+		t.Errorf("devices step %+v", s)
 	}
 }

@@ -23,7 +23,8 @@ import (
 
 // ownedKeys are the label and annotation keys the agent may write.
 func ownedKeys(cat *catalog.Catalog) (labels, annotations []string) {
-	return []string{cat.Labels.GPU, cat.Labels.GPUType, cat.Labels.VGPU, api.LabelGPUCount, api.LabelGPUMemory},
+	return []string{cat.Labels.GPU, cat.Labels.GPUType, cat.Labels.VGPU, api.LabelGPUCount, api.LabelGPUMemory,
+			catalog.PoolLabel, catalog.SharingLabel, catalog.MIGProfileLabel},
 		[]string{api.AnnotationDevices}
 }
 
@@ -51,10 +52,36 @@ func writtenBy(node *corev1.Node) (written, error) {
 	return w, nil
 }
 
-// desiredLabels are the labels the node's cards call for. vgpu is the
-// --vgpu flag: without it the agent writes no vgpu label (and removes only
-// one it wrote itself).
-func desiredLabels(g NodeGPUs, vgpu bool, cat *catalog.Catalog) map[string]string {
+// nodeSetup is how the operator set the node up, from the agent's flags.
+type nodeSetup struct {
+	// vgpu is --vgpu: without it the agent writes no vgpu label (and
+	// removes only one it wrote itself).
+	vgpu bool
+	// pool is --pool: the gpuplane.io/pool label, written only when given.
+	pool string
+	// sharing is --sharing, or the sharing of pool in the catalog: the
+	// gpuplane.io/sharing label, written only when known.
+	sharing string
+}
+
+// newNodeSetup reads the setup from the options, the sharing from the
+// catalog's pool when not given.
+func newNodeSetup(opts Options, cat *catalog.Catalog) nodeSetup {
+	s := nodeSetup{vgpu: opts.VGPU, pool: opts.Pool, sharing: opts.Sharing}
+	if s.sharing == "" && s.pool != "" {
+		if p, ok := cat.Pool(s.pool); ok {
+			s.sharing = string(p.Sharing)
+		}
+	}
+	return s
+}
+
+// desiredLabels are the labels the node's cards and its setup call for.
+// A node whose cards are all in MIG mode with instances of one profile
+// also gets gpuplane.io/mig.profile=<profile> (the resource's spelling,
+// 1g.10gb.me for 1g.10gb+me): the layout the device plugin's single
+// strategy serves.
+func desiredLabels(g NodeGPUs, setup nodeSetup, cat *catalog.Catalog) map[string]string {
 	want := map[string]string{}
 	if !g.Labelable() {
 		return want
@@ -63,12 +90,36 @@ func desiredLabels(g NodeGPUs, vgpu bool, cat *catalog.Catalog) map[string]strin
 	if t, ok := g.SingleType(); ok {
 		want[cat.Labels.GPUType] = t
 	}
-	if vgpu {
+	if setup.vgpu {
 		want[cat.Labels.VGPU] = "true"
+	}
+	if setup.pool != "" {
+		want[catalog.PoolLabel] = setup.pool
+	}
+	if setup.sharing != "" {
+		want[catalog.SharingLabel] = setup.sharing
+	}
+	if p, ok := singleMIGProfile(g.Devices); ok {
+		want[catalog.MIGProfileLabel] = strings.ReplaceAll(p, "+", ".")
 	}
 	want[api.LabelGPUCount] = strconv.Itoa(len(g.Devices))
 	want[api.LabelGPUMemory] = strconv.FormatInt(g.MinMemoryMiB(), 10)
 	return want
+}
+
+// singleMIGProfile returns the profile of a node's MIG instances when every
+// card is in MIG mode and all instances are of one profile.
+func singleMIGProfile(ds api.Devices) (string, bool) {
+	for _, d := range ds {
+		if d.MIG == nil {
+			return "", false
+		}
+	}
+	profiles, _ := ds.MIGProfiles()
+	if len(profiles) != 1 {
+		return "", false
+	}
+	return profiles[0], true
 }
 
 // keptKey is a label or annotation someone else set to another value than
@@ -95,8 +146,8 @@ type metadataPlan struct {
 // what the agent's DaemonSet selects nodes by, and removing it from a node
 // whose cards cannot be read would take the agent, and the condition saying
 // why, off the node.
-func planMetadata(node *corev1.Node, g NodeGPUs, vgpu bool, cat *catalog.Catalog, w written) (metadataPlan, error) {
-	p := metadataPlan{Labels: desiredLabels(g, vgpu, cat), Annotations: map[string]string{}}
+func planMetadata(node *corev1.Node, g NodeGPUs, setup nodeSetup, cat *catalog.Catalog, w written) (metadataPlan, error) {
+	p := metadataPlan{Labels: desiredLabels(g, setup, cat), Annotations: map[string]string{}}
 	p.Kept = keepForeign(node.Labels, p.Labels, w.Labels, "label")
 
 	if have, ok := node.Labels[cat.Labels.GPUType]; ok && !w.Labels[cat.Labels.GPUType] && len(g.Types) == 1 && have != g.Types[0].Type {

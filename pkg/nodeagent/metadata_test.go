@@ -1,8 +1,10 @@
 package nodeagent
 
 import (
+	"fmt"
 	"maps"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
@@ -38,6 +40,7 @@ func TestPlanMetadata(t *testing.T) {
 		name        string
 		g           NodeGPUs
 		vgpu        bool
+		setup       *nodeSetup        // instead of vgpu
 		labels      map[string]string // the node's
 		written     written
 		wantLabels  map[string]string // the plan's
@@ -73,6 +76,22 @@ func TestPlanMetadata(t *testing.T) {
 			wantLabels: map[string]string{"gpu": "true"}, wantChanges: true},
 		{name: "no cards, nothing written: nothing to do", g: none, labels: map[string]string{"gpu": "true"},
 			wantLabels: map[string]string{}, wantChanges: false},
+		{name: "--pool and --sharing", g: t4s, setup: &nodeSetup{pool: "ts", sharing: "timeslice"}, labels: map[string]string{},
+			wantLabels: with(t4Labels, catalog.PoolLabel, "ts", catalog.SharingLabel, "timeslice"), wantChanges: true},
+		{name: "no --pool: a pool label set by hand is not the agent's to remove", g: t4s, setup: &nodeSetup{}, labels: map[string]string{catalog.PoolLabel: "hami"},
+			wantLabels: t4Labels, wantChanges: true},
+		{name: "--pool against another pool set by hand: kept and said", g: t4s, setup: &nodeSetup{pool: "ts"}, labels: map[string]string{catalog.PoolLabel: "hami"},
+			wantLabels: t4Labels, wantKept: []string{catalog.PoolLabel}, wantChanges: true},
+		{name: "MIG cards of two profiles: no profile label", g: migOf("1g.10gb", "1g.10gb+me"), labels: map[string]string{},
+			wantLabels: nil, wantChanges: true},
+		{name: "MIG cards all 2g.20gb", g: migOf("2g.20gb", "2g.20gb"), labels: map[string]string{},
+			wantLabels: map[string]string{"gpu": "true", "gpu-type": "A100", api.LabelGPUCount: "2", api.LabelGPUMemory: "81920",
+				catalog.MIGProfileLabel: "2g.20gb"}, wantChanges: true},
+		{name: "MIG cards all media", g: migOf("1g.10gb+me", "1g.10gb+me"), labels: map[string]string{},
+			wantLabels: map[string]string{"gpu": "true", "gpu-type": "A100", api.LabelGPUCount: "2", api.LabelGPUMemory: "81920",
+				catalog.MIGProfileLabel: "1g.10gb.me"}, wantChanges: true},
+		{name: "MIG next to a card without: no profile label", g: migOf("2g.20gb", ""), labels: map[string]string{},
+			wantLabels: map[string]string{"gpu": "true", "gpu-type": "A100", api.LabelGPUCount: "2", api.LabelGPUMemory: "81920"}, wantChanges: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,9 +99,16 @@ func TestPlanMetadata(t *testing.T) {
 			if tt.written.Labels == nil {
 				tt.written = mine()
 			}
-			p, err := planMetadata(node, tt.g, tt.vgpu, cat, tt.written)
+			setup := nodeSetup{vgpu: tt.vgpu}
+			if tt.setup != nil {
+				setup = *tt.setup
+			}
+			p, err := planMetadata(node, tt.g, setup, cat, tt.written)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.wantLabels == nil {
+				tt.wantLabels = map[string]string{"gpu": "true", "gpu-type": "A100", api.LabelGPUCount: "2", api.LabelGPUMemory: "81920"}
 			}
 			if !maps.Equal(p.Labels, tt.wantLabels) {
 				t.Errorf("labels %v, want %v", p.Labels, tt.wantLabels)
@@ -124,7 +150,7 @@ func TestPlanMetadata(t *testing.T) {
 func TestPlanMetadataSteady(t *testing.T) {
 	cat := catalog.Default()
 	g := Classify(discover(t, newMockServer(cfgT4, cfgT4)), cat)
-	p, err := planMetadata(makeNode("n").node(), g, false, cat, written{})
+	p, err := planMetadata(makeNode("n").node(), g, nodeSetup{}, cat, written{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,11 +162,46 @@ func TestPlanMetadataSteady(t *testing.T) {
 	for k := range p.Labels {
 		w.Labels[k] = true
 	}
-	again, err := planMetadata(b.node(), g, false, cat, w)
+	again, err := planMetadata(b.node(), g, nodeSetup{}, cat, w)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if again.Changes || len(again.Kept) > 0 {
 		t.Fatalf("steady node: %+v", again)
+	}
+}
+
+// migOf is two A100 80GB cards, each in MIG mode with one instance of the
+// profile given ("" for a card not in MIG mode).
+func migOf(profiles ...string) NodeGPUs {
+	g := NodeGPUs{}
+	for i, p := range profiles {
+		d := api.Device{Index: i, UUID: fmt.Sprintf("GPU-%d", i), Type: "A100", Product: "NVIDIA A100-SXM4-80GB", MemoryMiB: 81920}
+		if p != "" {
+			d.MIG = &api.DeviceMIG{Instances: []api.MIGInstance{{Profile: p, Start: 0, Size: 2}}}
+		}
+		g.Devices = append(g.Devices, d)
+	}
+	g.Types = []TypeCount{{Type: "A100", Count: len(profiles)}}
+	return g
+}
+
+func TestNewNodeSetup(t *testing.T) {
+	cat, err := catalog.Load(strings.NewReader("apiVersion: gpuplane.io/v1alpha1\nkind: GPUCatalog\npools:\n  - name: m\n    types: [A100]\n    sharing: mig\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		opts Options
+		want nodeSetup
+	}{
+		{Options{Pool: "m"}, nodeSetup{pool: "m", sharing: "mig"}},
+		{Options{Pool: "m", Sharing: "hami"}, nodeSetup{pool: "m", sharing: "hami"}},
+		{Options{Pool: "other"}, nodeSetup{pool: "other"}},
+		{Options{Sharing: "timeslice", VGPU: true}, nodeSetup{vgpu: true, sharing: "timeslice"}},
+	} {
+		if got := newNodeSetup(tc.opts, cat); got != tc.want {
+			t.Errorf("newNodeSetup(%+v) = %+v, want %+v", tc.opts, got, tc.want)
+		}
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/nodeagent/runtime"
 )
 
@@ -30,6 +33,14 @@ type Options struct {
 	// VGPU marks the node's cards as shared through vGPU: the vgpu=true
 	// label, and the device plugin step checks the vGPU resources.
 	VGPU bool
+	// Pool is the catalog pool of the node: the gpuplane.io/pool label,
+	// written only when given (an operator may set the label instead).
+	Pool string
+	// Sharing is the backend that shares the node's cards (gpu-manager,
+	// hami, mig, timeslice): the gpuplane.io/sharing label. Empty: the
+	// sharing of Pool in the catalog, if Pool is given and the catalog
+	// lists it; else no label.
+	Sharing string
 
 	// Resync is the time between passes when nothing happens; default 60s.
 	Resync time.Duration
@@ -158,6 +169,26 @@ func (o Options) Validate(agent bool) error {
 	}
 	if u, err := url.Parse(o.ExporterURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("exporter URL %q, want an http(s) URL such as %s", o.ExporterURL, DefaultExporterURL)
+	}
+	if o.Pool != "" {
+		if errs := validation.IsValidLabelValue(o.Pool); len(errs) > 0 {
+			bad("pool %q is not a label value: %s", o.Pool, strings.Join(errs, "; "))
+		}
+	}
+	switch catalog.Sharing(o.Sharing) {
+	case "", catalog.SharingGPUManager, catalog.SharingHAMi, catalog.SharingMIG, catalog.SharingTimeslice:
+	default:
+		bad("sharing %q, want gpu-manager, hami, mig or timeslice", o.Sharing)
+	}
+	if o.Pool != "" {
+		if errs := validation.IsValidLabelValue(o.Pool); len(errs) > 0 {
+			bad("pool %q is not a label value: %s", o.Pool, strings.Join(errs, "; "))
+		}
+	}
+	switch catalog.Sharing(o.Sharing) {
+	case "", catalog.SharingGPUManager, catalog.SharingHAMi, catalog.SharingMIG, catalog.SharingTimeslice:
+	default:
+		bad("sharing %q, want gpu-manager, hami, mig or timeslice", o.Sharing)
 	}
 	for _, r := range o.Runtimes {
 		if r != string(runtime.Docker) && r != string(runtime.Containerd) {

@@ -28,7 +28,7 @@ func TestOptionsDefault(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	good := Options{NodeName: "n"}.Default()
+	good := Options{NodeName: "n", Pool: "hami-a100", Sharing: "hami"}.Default()
 	if err := good.Validate(true); err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +39,8 @@ func TestOptionsValidate(t *testing.T) {
 		"exporter URL no scheme": func(o *Options) { o.ExporterURL = "127.0.0.1:9400/metrics" },
 		"unknown runtime":        func(o *Options) { o.Runtimes = []string{"podman"} },
 		"zero probe timeout":     func(o *Options) { o.ExporterTimeout = -time.Second },
+		"pool not a label value": func(o *Options) { o.Pool = "a/b" },
+		"unknown sharing":        func(o *Options) { o.Sharing = "vcuda" },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {

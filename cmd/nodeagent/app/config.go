@@ -43,9 +43,13 @@ func (c *Config) addCommonFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CatalogFile, "catalog", o.CatalogFile,
 		"GPU catalog file (YAML) that maps NVML product names to GPU types; empty uses the built-in catalog.")
 	fs.StringVar(&o.FakeDevices, "fake-devices", o.FakeDevices,
-		"Replace NVML with described cards: a spec such as \"8xV100\", \"8xV100@30%\" (utilisation) or \"4xV100,2xT4\", or a YAML/JSON file (a path, or a name ending in .yaml/.yml/.json) listing {type, product, count, memoryMiB, utilization, memoryUsedMiB, temperatureC, powerW}. For demos and tests.")
+		"Replace NVML with described cards: a spec such as \"8xV100\", \"8xV100@30%\" (utilisation) or \"4xV100,2xT4\", or a YAML/JSON file (a path, or a name ending in .yaml/.yml/.json) listing {type, product, count, memoryMiB, utilization, memoryUsedMiB, temperatureC, powerW, mig}. MIG profiles in parentheses put the cards in MIG mode with those instances: \"2xA100(3g.40gb|2g.20gb|1g.10gb)\". For demos and tests.")
 	fs.BoolVar(&o.VGPU, "vgpu", o.VGPU,
 		"The node's cards are shared through vGPU: label it vgpu=true and check the vGPU device plugin's resources instead of the whole-card one.")
+	fs.StringVar(&o.Pool, "pool", o.Pool,
+		"The catalog pool of the node: label it gpuplane.io/pool=<pool>. Empty: no pool label is written (one set by the operator is kept); the node is in the pool its label names, or in \"default\".")
+	fs.StringVar(&o.Sharing, "sharing", o.Sharing,
+		"The backend that shares the node's cards, gpu-manager, hami, mig or timeslice: label it gpuplane.io/sharing=<backend>. Empty: the sharing of --pool in the catalog, if it lists that pool.")
 	fs.StringVar(&o.DockerConfig, "docker-config", o.DockerConfig,
 		"docker's daemon.json (as seen by the agent, e.g. under a host mount). Configured when it or its directory exists, unless --runtime says otherwise.")
 	fs.StringVar(&o.ContainerdConfig, "containerd-config", o.ContainerdConfig,

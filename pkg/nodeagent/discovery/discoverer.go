@@ -18,6 +18,8 @@ type Card struct {
 	UUID      string
 	Product   string
 	MemoryMiB int64
+	// MIG is set for a card in MIG mode: its instances.
+	MIG *MIG
 }
 
 // Inventory is what Discover found on the node.
@@ -93,8 +95,8 @@ func (d *Discoverer) discoverLocked() (Inventory, error) {
 	return inv, nil
 }
 
-func readCard(dev nvml.Device, handleIndex int) (Card, error) {
-	c := Card{Index: handleIndex}
+func readCard(dev nvml.Device, handleIndex int) (c Card, err error) {
+	c = Card{Index: handleIndex}
 	if idx, ret := dev.GetIndex(); ret == nvml.SUCCESS {
 		c.Index = idx
 	}
@@ -110,6 +112,9 @@ func readCard(dev nvml.Device, handleIndex int) (Card, error) {
 		return c, nvmlError(fmt.Sprintf("reading the memory of device %d", c.Index), ret)
 	}
 	c.MemoryMiB = int64(mem.Total / mib)
+	if c.MIG, err = readMIG(dev, c.Index); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 

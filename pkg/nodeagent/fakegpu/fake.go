@@ -46,6 +46,7 @@ type Device struct {
 	utilization uint32
 	temperature uint32
 	powerMilliW uint32
+	mig         *migCard
 }
 
 var (
@@ -66,9 +67,22 @@ func New(cards []Card, cat *catalog.Catalog, seed string) (*Library, error) {
 			return nil, err
 		}
 		r := readingsFor(c, memMiB)
+		t, typed := cat.MatchProduct(product)
+		if c.Type != "" {
+			t, typed = cat.Type(c.Type)
+		}
 		for range c.Count {
 			i := len(lib.devices)
+			mig := &migCard{}
+			if typed {
+				if mig, err = newMIGCard(t, c.MIG, seed, i); err != nil {
+					return nil, err
+				}
+			} else if c.MIG != nil {
+				return nil, fmt.Errorf("%w: product %q matches no catalog type, so it has no MIG profiles", ErrBadSpec, product)
+			}
 			lib.devices = append(lib.devices, &Device{
+				mig:         mig,
 				index:       i,
 				uuid:        "GPU-" + uuid.NewSHA1(uuidSpace, fmt.Appendf(nil, "%s/%d", seed, i)).String(),
 				product:     product,

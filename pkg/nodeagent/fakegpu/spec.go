@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/gpuplane/gpuplane/pkg/catalog"
 )
 
 // ErrBadSpec is wrapped by every error about a fake-device description.
@@ -45,6 +47,11 @@ type Card struct {
 	TemperatureC *float64 `json:"temperatureC,omitempty"`
 	// PowerW defaults to 50 + 2.5 * utilisation.
 	PowerW *float64 `json:"powerW,omitempty"`
+	// MIG puts each card in MIG mode with these instances, by profile
+	// name as the catalog lists them for the type ("3g.40gb",
+	// "1g.10gb+me"); an empty list is MIG mode without instances. Absent:
+	// MIG mode off.
+	MIG *[]string `json:"mig,omitempty"`
 }
 
 // IsFile reports whether a --fake-devices value names a file rather than
@@ -95,8 +102,11 @@ func ParseFile(b []byte) ([]Card, error) {
 	return cards, nil
 }
 
-// ParseSpec parses the short form: comma-separated groups "[N x]TYPE[@U%]",
-// e.g. "8xV100", "8xV100@30%", "4xV100,2xT4@50%". Spaces are ignored.
+// ParseSpec parses the short form: comma-separated groups
+// "[N x]TYPE[(P1|P2|...)][@U%]", e.g. "8xV100", "8xV100@30%",
+// "4xV100,2xT4@50%". Profiles in parentheses put each card of the group
+// in MIG mode with those instances: "2xA100(3g.40gb|2g.20gb|1g.10gb)";
+// "A100()" is MIG mode without instances. Spaces are ignored.
 func ParseSpec(s string) ([]Card, error) {
 	compact := strings.Join(strings.Fields(s), "")
 	if compact == "" {
@@ -106,7 +116,7 @@ func ParseSpec(s string) ([]Card, error) {
 	for _, group := range strings.Split(compact, ",") {
 		c, err := parseGroup(group)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %q in %q: %s; want [N x]TYPE[@U%%], e.g. 8xV100@30%%", ErrBadSpec, group, s, err)
+			return nil, fmt.Errorf("%w: %q in %q: %s; want [N x]TYPE[(MIG profiles)][@U%%], e.g. 8xV100@30%% or 2xA100(3g.40gb|1g.10gb)", ErrBadSpec, group, s, err)
 		}
 		cards = append(cards, c)
 	}
@@ -132,6 +142,22 @@ func parseGroup(g string) (Card, error) {
 			_, size := firstRune(g[x:])
 			g = g[x+size:]
 		}
+	}
+	if open := strings.IndexByte(g, '('); open >= 0 {
+		if !strings.HasSuffix(g, ")") {
+			return c, errors.New("MIG profiles are closed by \")\"")
+		}
+		profiles := []string{}
+		if inner := g[open+1 : len(g)-1]; inner != "" {
+			profiles = strings.Split(inner, "|")
+		}
+		for _, p := range profiles {
+			if p == "" || strings.ContainsAny(p, "()") {
+				return c, fmt.Errorf("MIG profiles %q: write them as 3g.40gb|1g.10gb", g[open:])
+			}
+		}
+		c.MIG = &profiles
+		g = g[:open]
 	}
 	if g == "" {
 		return c, errors.New("no type")
@@ -176,6 +202,15 @@ func validate(cards []Card) error {
 			return bad("temperatureC %v, want 0..%d", *c.TemperatureC, maxTemperatureC)
 		case c.PowerW != nil && !(*c.PowerW >= 0 && *c.PowerW <= maxPowerW):
 			return bad("powerW %v, want 0..%d", *c.PowerW, maxPowerW)
+		case c.MIG != nil && len(*c.MIG) > 7:
+			return bad("%d MIG instances, a card holds at most 7", len(*c.MIG))
+		}
+		if c.MIG != nil {
+			for _, p := range *c.MIG {
+				if _, err := catalog.ParseMIGProfile(p); err != nil {
+					return bad("%v", err)
+				}
+			}
 		}
 		total += c.Count
 	}
