@@ -1,7 +1,8 @@
 // Package catalog holds what gpuplane knows about GPUs: vendors and their
 // extended resources, GPU types with their memory, aliases and product-name
-// patterns, the vGPU resources and units, the node label keys, the roles
-// and the taints to tolerate. It loads a catalog from YAML strictly (every
+// patterns and MIG profiles, the vGPU resources and units, the node label
+// keys, the roles, the taints to tolerate, and the pools of nodes with the
+// backend that shares their cards (gpu-manager, HAMi, MIG, time-slicing). It loads a catalog from YAML strictly (every
 // problem reported with its line: the YAML decoder refuses unknown,
 // repeated and mistyped fields, and a pass over the nodes gives the lines)
 // and ships a built-in default (default.yaml, loaded through the same
@@ -27,6 +28,12 @@
 //     does not know the nodes): the grammar caps counts at 64 and the
 //     scheduler extender refuses what no node can hold.
 //   - vGPU (shares and VGPU cards) is offered for the default vendor only.
+//   - A share, virtual cards or a MIG instance takes the form of the first
+//     pool whose types include the named ones and whose backend can keep
+//     it (serve.go): a time-slice pool refuses a memory amount, a MIG pool
+//     rounds a share up to the smallest profile holding it. A catalog
+//     without pools has one, default, through gpu-manager: requests resolve
+//     as before pools existed.
 //
 // It uses plain Go types, not Kubernetes API types, and must not import a
 // Kubernetes client nor any gpuplane package but pkg/gpuspec. A Catalog is

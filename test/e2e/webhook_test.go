@@ -176,8 +176,13 @@ func whStart(t *testing.T, kubeconfig string) (string, func()) {
 // --scheduler-name) into GPU pods; "" writes none.
 func whStartScheduler(t *testing.T, kubeconfig, scheduler string) (string, func()) {
 	t.Helper()
+	return whStartWith(t, kubeconfig, func(c *app.Config) { c.SchedulerName = scheduler })
+}
+
+// whStartWith is whStart with the configuration changed by edit.
+func whStartWith(t *testing.T, kubeconfig string, edit func(*app.Config)) (string, func()) {
+	t.Helper()
 	cfg := app.Config{
-		SchedulerName:          scheduler,
 		NoGPUResource:          api.ResourceNoGPU,
 		Host:                   "127.0.0.1",
 		Port:                   0,
@@ -191,6 +196,7 @@ func whStartScheduler(t *testing.T, kubeconfig, scheduler string) (string, func(
 		CertIPs:                []net.IP{net.ParseIP("127.0.0.1")},
 		Kubeconfig:             kubeconfig,
 	}
+	edit(&cfg)
 	bound, logger := wiretest.NewBoundLog(ktesting.NewLogger(t, ktesting.DefaultConfig).WithName("webhook"))
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger))
 	done := make(chan error, 1)
