@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gpuplane/gpuplane/pkg/gpuspec"
@@ -75,5 +76,25 @@ func BenchmarkResolve(b *testing.B) {
 		if _, err := c.Resolve(req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkParseResolvePools resolves shares through a catalog of a pool
+// of each backend (serve_test.go's sharingYAML): HAMi, MIG (mixed and
+// single), time-slicing, and the default pool after a refusal.
+func BenchmarkParseResolvePools(b *testing.B) {
+	c, err := Load(strings.NewReader(sharingYAML))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, in := range []string{"0.5(A100)", "1(VGPU)", "0.5(A30)", "1(A100,mig-3g.40gb)", "0.5(H200)", "0.25(L4)", "0.25(L4,4Gi)"} {
+		b.Run(in, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.ParseResolve(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

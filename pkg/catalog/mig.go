@@ -55,15 +55,17 @@ func ParseMIGProfile(s string) (MIGProfile, error) {
 		media, name = true, strings.TrimSuffix(name, ".me")
 	}
 	g, mem, ok := strings.Cut(name, "g.")
-	bad := fmt.Errorf("%q is not a MIG profile name like 1g.10gb, 3g.40gb or 1g.10gb+me", s)
+	bad := func() error {
+		return fmt.Errorf("%q is not a MIG profile name like 1g.10gb, 3g.40gb or 1g.10gb+me", s)
+	}
 	if !ok || !strings.HasSuffix(mem, "gb") {
-		return MIGProfile{}, bad
+		return MIGProfile{}, bad()
 	}
 	mem = strings.TrimSuffix(mem, "gb")
-	slices, err1 := smallNumber(g, 8)
-	gb, err2 := smallNumber(mem, gpuspec.MaxMemoryBytes/gpuspec.GiB)
-	if err1 != nil || err2 != nil || slices == 0 || gb == 0 {
-		return MIGProfile{}, bad
+	slices, ok1 := smallNumber(g, 8)
+	gb, ok2 := smallNumber(mem, gpuspec.MaxMemoryBytes/gpuspec.GiB)
+	if !ok1 || !ok2 {
+		return MIGProfile{}, bad()
 	}
 	p := MIGProfile{Name: name, Slices: slices, MemoryMiB: int64(gb) * 1024, Media: media}
 	if media {
@@ -74,15 +76,15 @@ func ParseMIGProfile(s string) (MIGProfile, error) {
 
 // smallNumber reads 1..limit written in decimal digits without a leading
 // zero.
-func smallNumber(s string, limit int64) (int, error) {
+func smallNumber(s string, limit int64) (int, bool) {
 	if s == "" || len(s) > 6 || s[0] == '0' {
-		return 0, fmt.Errorf("bad number %q", s)
+		return 0, false
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || int64(n) > limit {
-		return 0, fmt.Errorf("bad number %q", s)
+		return 0, false
 	}
-	return n, nil
+	return n, true
 }
 
 // MIGProfile returns the type's profile written name (NVIDIA's name or the
@@ -92,8 +94,14 @@ func (t *Type) MIGProfile(name string) (MIGProfile, bool) {
 	if err != nil {
 		return MIGProfile{}, false
 	}
+	return t.migProfileNamed(want.Name)
+}
+
+// migProfileNamed returns the type's profile of NVIDIA's name (as
+// ParseMIGProfile returns it).
+func (t *Type) migProfileNamed(name string) (MIGProfile, bool) {
 	for _, p := range t.MIG.Profiles {
-		if p.Name == want.Name {
+		if p.Name == name {
 			return p, true
 		}
 	}
@@ -171,9 +179,13 @@ func validateMIG(v *validator, f string, t *Type) {
 
 // migTypes returns the types (canonical names, sorted) that offer a profile.
 func (c *Catalog) migTypes(profile string) []string {
+	want, err := ParseMIGProfile(profile)
+	if err != nil {
+		return nil
+	}
 	var out []string
 	for i := range c.Types {
-		if _, ok := c.Types[i].MIGProfile(profile); ok {
+		if _, ok := c.Types[i].migProfileNamed(want.Name); ok {
 			out = append(out, c.Types[i].Name)
 		}
 	}

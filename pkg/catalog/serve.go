@@ -310,7 +310,7 @@ func (c *Catalog) checkProfile(req gpuspec.Request, types []int) error {
 			return c.profileNotOffered(req, &c.Types[t])
 		}
 	}
-	if len(c.migTypes(req.MIG)) > 0 {
+	if c.offered(req.MIG) {
 		return nil
 	}
 	hint := "no type of the catalog has MIG profiles"
@@ -318,6 +318,20 @@ func (c *Catalog) checkProfile(req gpuspec.Request, types []int) error {
 		hint = fmt.Sprintf("profiles are written as the device plugin's resource, e.g. for %s: %s", ex.Name, strings.Join(ex.MIGProfileNames(), ", "))
 	}
 	return refuse(req, gpuspec.MIGPrefix+req.MIG, ErrMIGProfile, fmt.Sprintf("unknown MIG profile %s: no type of the catalog offers it", req.MIG), hint)
+}
+
+// offered reports whether a type of the catalog offers the profile.
+func (c *Catalog) offered(profile string) bool {
+	want, err := ParseMIGProfile(profile)
+	if err != nil {
+		return false
+	}
+	for i := range c.Types {
+		if _, ok := c.Types[i].migProfileNamed(want.Name); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // anyMIGType returns the first type with MIG profiles, for examples.
