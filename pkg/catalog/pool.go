@@ -204,9 +204,9 @@ func clonePools(ps []Pool) []Pool {
 	return out
 }
 
-// Pool returns the pool with this name, case-sensitively (it is a label
-// value).
-func (c *Catalog) Pool(name string) (*Pool, bool) {
+// poolNamed returns the pool with this name, case-sensitively (it is a
+// label value).
+func (c *Catalog) poolNamed(name string) (*Pool, bool) {
 	for i := range c.Pools {
 		if c.Pools[i].Name == name {
 			return &c.Pools[i], true

@@ -369,7 +369,7 @@ func (c *Catalog) finish(res *Resolved, names []string, vendor int) {
 	case len(names) > 0:
 		res.Required = append(res.Required, Requirement{Key: c.Labels.GPUType, Operator: OperatorIn, Values: slices.Clone(names)})
 	default:
-		if p, ok := c.Pool(res.Pool); ok && len(p.Types) > 0 && res.Kind != KindMIG {
+		if p, ok := c.poolNamed(res.Pool); ok && len(p.Types) > 0 && res.Kind != KindMIG {
 			res.Required = append(res.Required, Requirement{Key: c.Labels.GPUType, Operator: OperatorIn, Values: slices.Clone(p.Types)})
 		}
 	}

@@ -69,8 +69,11 @@ type nodeSetup struct {
 func newNodeSetup(opts Options, cat *catalog.Catalog) nodeSetup {
 	s := nodeSetup{vgpu: opts.VGPU, pool: opts.Pool, sharing: opts.Sharing}
 	if s.sharing == "" && s.pool != "" {
-		if p, ok := cat.Pool(s.pool); ok {
-			s.sharing = string(p.Sharing)
+		for _, p := range cat.Pools {
+			if p.Name == s.pool {
+				s.sharing = string(p.Sharing)
+				break
+			}
 		}
 	}
 	return s
