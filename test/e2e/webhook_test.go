@@ -357,8 +357,11 @@ func whCheckPods(ctx context.Context, t *testing.T, client kubernetes.Interface,
 			terms:     [][]corev1.NodeSelectorRequirement{{vgpuTrue}}, tolerate: true,
 		},
 		{
+			// As shipped (--no-gpu-resource): one gpuplane.io/no-gpu brings the pod
+			// to the extender's policy.
 			name: "no-gpu", gpu: "0", applied: "0",
-			env: []corev1.EnvVar{{Name: "NVIDIA_VISIBLE_DEVICES", Value: "none"}},
+			resources: whList(api.ResourceNoGPU, "1"),
+			env:       []corev1.EnvVar{{Name: "NVIDIA_VISIBLE_DEVICES", Value: "none"}},
 		},
 		{
 			name: "role-train", gpu: "1(T4)", annotations: map[string]string{api.AnnotationRole: "train"}, applied: "1(T4)",
