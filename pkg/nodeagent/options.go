@@ -180,16 +180,6 @@ func (o Options) Validate(agent bool) error {
 	default:
 		bad("sharing %q, want gpu-manager, hami, mig or timeslice", o.Sharing)
 	}
-	if o.Pool != "" {
-		if errs := validation.IsValidLabelValue(o.Pool); len(errs) > 0 {
-			bad("pool %q is not a label value: %s", o.Pool, strings.Join(errs, "; "))
-		}
-	}
-	switch catalog.Sharing(o.Sharing) {
-	case "", catalog.SharingGPUManager, catalog.SharingHAMi, catalog.SharingMIG, catalog.SharingTimeslice:
-	default:
-		bad("sharing %q, want gpu-manager, hami, mig or timeslice", o.Sharing)
-	}
 	for _, r := range o.Runtimes {
 		if r != string(runtime.Docker) && r != string(runtime.Containerd) {
 			bad("runtime %q, want %q or %q", r, runtime.Docker, runtime.Containerd)

@@ -109,23 +109,7 @@ func TestKubectlGpuplane(t *testing.T) {
 	ctx := t.Context()
 	client := c.Client()
 	cat := catalog.Default()
-	// The demo's nodes (hack/demo/scenario.go).
-	for _, n := range []struct {
-		extNode
-		labels map[string]string
-	}{
-		{extNode: extNode{name: "gpu-v100", cards: 8, typ: "V100"}},
-		{extNode: extNode{name: "gpu-t4", cards: 2, typ: "T4"}, labels: map[string]string{"notebook": "true"}},
-		{extNode: extNode{name: "vgpu-a100", cards: 4, typ: "A100", vgpu: true}},
-	} {
-		spec := n.spec(t, cat)
-		for k, v := range n.labels {
-			spec.Labels[k] = v
-		}
-		if _, err := c.AddGPUNode(ctx, spec); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addDemoNodes(ctx, t, c, cat)
 	// The node agent's conditions, as it writes them: all ready on gpu-v100,
 	// no exporter on gpu-t4, none yet on vgpu-a100.
 	kubectlSetConditions(ctx, t, client, "gpu-v100", map[string]corev1.ConditionStatus{
@@ -528,4 +512,26 @@ func kubectlMemories(cards []kubectlCard) string {
 		out = append(out, fmt.Sprintf("%dGi", c.FreeMemMiB/1024))
 	}
 	return strings.Join(out, ",")
+}
+
+// addDemoNodes adds the demo's GPU nodes (hack/demo/scenario.go) to c, as
+// the node agent, the device plugin and the vGPU manager leave them.
+func addDemoNodes(ctx context.Context, t *testing.T, c *cluster.Cluster, cat *catalog.Catalog) {
+	t.Helper()
+	for _, n := range []struct {
+		extNode
+		labels map[string]string
+	}{
+		{extNode: extNode{name: "gpu-v100", cards: 8, typ: "V100"}},
+		{extNode: extNode{name: "gpu-t4", cards: 2, typ: "T4"}, labels: map[string]string{"notebook": "true"}},
+		{extNode: extNode{name: "vgpu-a100", cards: 4, typ: "A100", vgpu: true}},
+	} {
+		spec := n.spec(t, cat)
+		for k, v := range n.labels {
+			spec.Labels[k] = v
+		}
+		if _, err := c.AddGPUNode(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

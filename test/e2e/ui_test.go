@@ -71,22 +71,7 @@ func TestUI(t *testing.T) {
 	ctx := t.Context()
 	client := c.Client()
 	cat := catalog.Default()
-	for _, n := range []struct {
-		extNode
-		labels map[string]string
-	}{
-		{extNode: extNode{name: "gpu-v100", cards: 8, typ: "V100"}},
-		{extNode: extNode{name: "gpu-t4", cards: 2, typ: "T4"}, labels: map[string]string{"notebook": "true"}},
-		{extNode: extNode{name: "vgpu-a100", cards: 4, typ: "A100", vgpu: true}},
-	} {
-		spec := n.spec(t, cat)
-		for k, v := range n.labels {
-			spec.Labels[k] = v
-		}
-		if _, err := c.AddGPUNode(ctx, spec); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addDemoNodes(ctx, t, c, cat)
 	uiLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
