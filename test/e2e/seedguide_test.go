@@ -306,29 +306,31 @@ func guideStartScheduler(ctx context.Context, t *testing.T, c *cluster.Cluster, 
 }
 
 // guideStartWebhook runs the webhook program with the args of the rendered
-// webhook Deployment (its ports moved to free loopback ports, serving on
-// 127.0.0.1 with a certificate for that address, and the admin kubeconfig),
-// registers the rendered webhook configurations with the service reference
-// replaced by its URL, and waits until the API server calls it.
+// webhook Deployment (its ports moved to port 0 of the loopback, the TLS
+// address it bound read from its log, serving with a certificate for
+// 127.0.0.1, and the admin kubeconfig), registers the rendered webhook
+// configurations with the service reference replaced by its URL, and waits
+// until the API server calls it.
 func guideStartWebhook(ctx context.Context, t *testing.T, c *cluster.Cluster, objs []*unstructured.Unstructured, bin, ns string) {
 	t.Helper()
 	ctr, _ := renderedContainer(t, objs, "Deployment", "gpuplane-webhook", "webhook")
 	env := renderedEnv(t, ctr, renderedPod{namespace: "gpuplane-system", nodeName: "control-plane", hostIP: "127.0.0.1"})
 	args := renderedArgs(ctr, env)
-	// The webhook's --port takes 1..65535, not 0: a port found free, which
-	// another process may take before the webhook listens.
-	port := strconv.Itoa(wiretest.FreePort(t))
-	args = renderedSetFlag(t, args, "--port", port, true)
+	args = renderedSetFlag(t, args, "--port", "0", true)
 	// Nothing here reads the webhook's metrics or probes: the kernel picks
-	// their ports.
+	// their ports too.
 	args = renderedSetFlag(t, args, "--metrics-bind-address", "127.0.0.1:0", true)
 	args = renderedSetFlag(t, args, "--health-probe-bind-address", "127.0.0.1:0", true)
 	args = append(args, "--host=127.0.0.1", "--cert-ip-addresses=127.0.0.1",
 		"--cert-dir="+t.TempDir(), "--kubeconfig="+c.KubeconfigPath())
 	prog, progArgs := renderedWithEnv(t, env, bin, args...)
 	p := faultRun(t, "webhook", prog, t.TempDir(), progArgs...)
+	addr, err := wiretest.LoggedAddr(p.log, 0, "Serving the admission webhook", p.done, guideLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	url := "https://127.0.0.1:" + port
+	url := "https://" + addr
 	client := c.Client()
 	for _, o := range objs {
 		switch o.GetKind() {

@@ -39,6 +39,7 @@ func TestServeFlags(t *testing.T) {
 	}{
 		{name: "defaults", args: nil, want: func(*Config) {}},
 		{name: "serve keyword", args: []string{"serve", "--port=8443"}, want: func(c *Config) { c.Port = 8443 }},
+		{name: "port the kernel picks", args: []string{"--port=0"}, want: func(c *Config) { c.Port = 0 }},
 		{
 			name: "every flag",
 			args: []string{
@@ -99,6 +100,7 @@ func TestServeRefusals(t *testing.T) {
 		{name: "bad port", args: []string{"--port", "70000"}, code: program.ExitUsage, stderr: "--port 70000"},
 		{name: "no-gpu resource without a domain", args: []string{"--no-gpu-resource", "no-gpu"}, code: program.ExitUsage, stderr: `--no-gpu-resource "no-gpu"`},
 		{name: "no-gpu resource of kubernetes.io", args: []string{"--no-gpu-resource", "kubernetes.io/x"}, code: program.ExitUsage, stderr: "outside kubernetes.io"},
+		{name: "negative port", args: []string{"--port=-1"}, code: program.ExitUsage, stderr: "--port -1: want a TCP port, 1 to 65535, or 0"},
 		{name: "self-signed without namespace", args: []string{"--self-signed", "--namespace", ""}, code: program.ExitUsage, stderr: "--namespace is empty"},
 		{name: "no cert dir", args: []string{"--cert-dir", ""}, code: program.ExitUsage, stderr: "--cert-dir is empty"},
 		{name: "bad metrics address", args: []string{"--metrics-bind-address", "8080"}, code: program.ExitUsage, stderr: "--metrics-bind-address"},

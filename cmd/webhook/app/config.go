@@ -20,7 +20,9 @@ type Config struct {
 	// Host is the address the webhook listens on; empty (the default) for
 	// every address.
 	Host string
-	// Port is the webhook's TLS port. Default 9443.
+	// Port is the webhook's TLS port. Default 9443. Default fills a zero Port,
+	// so 0 set after it (as --port=0 does) listens on a port the kernel picks;
+	// the address bound is logged ("Serving the admission webhook").
 	Port int
 	// CertDir holds tls.crt and tls.key, reloaded when they change. Ignored with
 	// SelfSigned. Default $TMPDIR/k8s-webhook-server/serving-certs.
@@ -106,7 +108,7 @@ func (c *Config) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Host, "host", c.Host,
 		"Address the webhook listens on; empty listens on every address.")
 	fs.IntVar(&c.Port, "port", c.Port,
-		"TLS port of the webhook; the API server calls /mutate-v1-pod and /validate-workloads on it.")
+		"TLS port of the webhook; the API server calls /mutate-v1-pod and /validate-workloads on it. 0 listens on a port the kernel picks and logs it.")
 	fs.StringVar(&c.CertDir, "cert-dir", c.CertDir,
 		"Directory holding tls.crt and tls.key (as a mounted cert-manager Secret does); they are reloaded when they change. Ignored with --self-signed.")
 	fs.StringVar(&c.Catalog, "catalog", c.Catalog,
@@ -140,8 +142,8 @@ func (c *Config) addFlags(fs *pflag.FlagSet) {
 // validate checks c after the flags are parsed.
 func (c Config) validate() error {
 	var errs []error
-	if c.Port < 1 || c.Port > 65535 {
-		errs = append(errs, fmt.Errorf("--port %d: want a TCP port, 1 to 65535", c.Port))
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("--port %d: want a TCP port, 1 to 65535, or 0 for one the kernel picks", c.Port))
 	}
 	if c.SelfSigned {
 		for flag, v := range map[string]string{"--namespace": c.Namespace, "--secret-name": c.SecretName, "--service-name": c.ServiceName} {
