@@ -349,7 +349,7 @@ func (s *SelfSigned) ensureCABundles(ctx context.Context, bundle []byte) error {
 	logger := klog.FromContext(ctx)
 	var errs []error
 	for _, name := range s.opts.WebhookConfigNames {
-		for _, kind := range []caBundleTarget{mutatingTarget{s.client}, validatingTarget{s.client}} {
+		for _, kind := range caBundleTargets(s.client) {
 			found, err := ensureCABundle(ctx, kind, name, bundle)
 			if err != nil {
 				errs = append(errs, err)
