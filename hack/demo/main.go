@@ -58,27 +58,15 @@ func main() {
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg config
-	fs.StringVar(&cfg.binDir, "bin-dir", "",
-		"directory holding etcd, kube-apiserver, kube-scheduler, webhook, extender and nodeagent (default: $GPUPLANE_BIN_DIR, else bin/ at the repository root)")
-	fs.StringVar(&cfg.jsonPath, "json", "", "also write the outcome of every request, and the configuration files loaded, as JSON to this file")
-	fs.BoolVar(&cfg.keep, "keep", false, "keep everything running after the table, for kubectl, until Ctrl-C")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: demo [flags]   (run from the repository; `make demo` builds what it needs)\n\n"+
-			"Starts a local control plane with gpuplane's webhook, extender and node agents on simulated\n"+
-			"cards, submits GPU requests, prints where each landed and why, and stops everything.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "demo: unexpected arguments %q; it takes flags only\n", fs.Args())
-		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	return cfg, nil
+	return cluster.ParseFlags("demo", "Usage: demo [flags]   (run from the repository; `make demo` builds what it needs)\n\n"+
+		"Starts a local control plane with gpuplane's webhook, extender and node agents on simulated\n"+
+		"cards, submits GPU requests, prints where each landed and why, and stops everything.\n",
+		args, stderr, func(fs *flag.FlagSet, cfg *config) {
+			fs.StringVar(&cfg.binDir, "bin-dir", "",
+				"directory holding etcd, kube-apiserver, kube-scheduler, webhook, extender and nodeagent (default: $GPUPLANE_BIN_DIR, else bin/ at the repository root)")
+			fs.StringVar(&cfg.jsonPath, "json", "", "also write the outcome of every request, and the configuration files loaded, as JSON to this file")
+			fs.BoolVar(&cfg.keep, "keep", false, "keep everything running after the table, for kubectl, until Ctrl-C")
+		})
 }
 
 // run is the demo: setup, submit, report, and the teardown of everything, whatever

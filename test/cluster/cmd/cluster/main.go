@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gpuplane/gpuplane/test/cluster"
 )
 
 func main() {
@@ -28,29 +30,16 @@ func main() {
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg config
-	fs.StringVar(&cfg.binDir, "bin-dir", "",
-		"directory holding etcd, kube-apiserver and kube-scheduler (default: $GPUPLANE_BIN_DIR, else bin/ at the repository root)")
-	fs.BoolVar(&cfg.scheduler, "scheduler", true, "also start kube-scheduler")
-	fs.StringVar(&cfg.schedulerConfig, "scheduler-config", "",
-		"KubeSchedulerConfiguration file for kube-scheduler (default: the default profile); its kubeconfig is filled in")
-	fs.StringVar(&cfg.gpuNodes, "gpu-nodes", "",
-		`comma-separated nvidia.com/gpu counts of simulated nodes to add, e.g. "8,4,2" adds gpu-node-1 with 8 cards, gpu-node-2 with 4, gpu-node-3 with 2 (default: no nodes)`)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: cluster [flags]\n\n"+
-			"Starts a local Kubernetes control plane on 127.0.0.1, prints the KUBECONFIG to use,\n"+
-			"and runs until interrupted (Ctrl-C), then stops it and removes its files.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "cluster: unexpected arguments %q; it takes flags only\n", fs.Args())
-		fs.Usage()
-		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	return cfg, nil
+	return cluster.ParseFlags("cluster", "Usage: cluster [flags]\n\n"+
+		"Starts a local Kubernetes control plane on 127.0.0.1, prints the KUBECONFIG to use,\n"+
+		"and runs until interrupted (Ctrl-C), then stops it and removes its files.\n",
+		args, stderr, func(fs *flag.FlagSet, cfg *config) {
+			fs.StringVar(&cfg.binDir, "bin-dir", "",
+				"directory holding etcd, kube-apiserver and kube-scheduler (default: $GPUPLANE_BIN_DIR, else bin/ at the repository root)")
+			fs.BoolVar(&cfg.scheduler, "scheduler", true, "also start kube-scheduler")
+			fs.StringVar(&cfg.schedulerConfig, "scheduler-config", "",
+				"KubeSchedulerConfiguration file for kube-scheduler (default: the default profile); its kubeconfig is filled in")
+			fs.StringVar(&cfg.gpuNodes, "gpu-nodes", "",
+				`comma-separated nvidia.com/gpu counts of simulated nodes to add, e.g. "8,4,2" adds gpu-node-1 with 8 cards, gpu-node-2 with 4, gpu-node-3 with 2 (default: no nodes)`)
+		})
 }
