@@ -1,6 +1,7 @@
 package perf
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,27 +57,13 @@ type EndToEndOptions struct {
 }
 
 func (o *EndToEndOptions) setDefaults() error {
-	if o.Nodes == 0 {
-		o.Nodes = 1000
-	}
-	if o.Pods == 0 {
-		o.Pods = 2000
-	}
-	if o.Repeats == 0 {
-		o.Repeats = 3
-	}
-	if o.CreateQPS == 0 {
-		o.CreateQPS = 2000
-	}
-	if o.CreateBurst == 0 {
-		o.CreateBurst = 4000
-	}
-	if o.CreateWorkers == 0 {
-		o.CreateWorkers = 32
-	}
-	if o.RunTimeout == 0 {
-		o.RunTimeout = 5 * time.Minute
-	}
+	o.Nodes = cmp.Or(o.Nodes, 1000)
+	o.Pods = cmp.Or(o.Pods, 2000)
+	o.Repeats = cmp.Or(o.Repeats, 3)
+	o.CreateQPS = cmp.Or(o.CreateQPS, 2000)
+	o.CreateBurst = cmp.Or(o.CreateBurst, 4000)
+	o.CreateWorkers = cmp.Or(o.CreateWorkers, 32)
+	o.RunTimeout = cmp.Or(o.RunTimeout, 5*time.Minute)
 	if o.SchedulerConfig == "" {
 		return errors.New("the end-to-end run needs the scheduler configuration")
 	}

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -47,30 +48,14 @@ func (o *ExtenderScaleOptions) setDefaults() error {
 	if len(o.NodeCounts) == 0 {
 		o.NodeCounts = []int{1000, 5000, 10000}
 	}
-	if o.Pods == 0 {
-		o.Pods = 40000
-	}
-	if o.PodsPerRepeat == 0 {
-		o.PodsPerRepeat = 200
-	}
-	if o.Warmup == 0 {
-		o.Warmup = 20
-	}
-	if o.Repeats == 0 {
-		o.Repeats = 3
-	}
-	if o.Policy == "" {
-		o.Policy = "auto"
-	}
-	if o.GoalNodes == 0 {
-		o.GoalNodes = 5000
-	}
-	if o.ProfileSeconds == 0 {
-		o.ProfileSeconds = 10
-	}
-	if o.Seed == 0 {
-		o.Seed = 1
-	}
+	o.Pods = cmp.Or(o.Pods, 40000)
+	o.PodsPerRepeat = cmp.Or(o.PodsPerRepeat, 200)
+	o.Warmup = cmp.Or(o.Warmup, 20)
+	o.Repeats = cmp.Or(o.Repeats, 3)
+	o.Policy = cmp.Or(o.Policy, "auto")
+	o.GoalNodes = cmp.Or(o.GoalNodes, 5000)
+	o.ProfileSeconds = cmp.Or(o.ProfileSeconds, 10)
+	o.Seed = cmp.Or(o.Seed, 1)
 	return o.RunEnv.setDefaults("extender scale run")
 }
 

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -59,24 +60,12 @@ func (o *WebhookLoadOptions) setDefaults() error {
 	if len(o.Concurrency) == 0 {
 		o.Concurrency = []int{1, 4}
 	}
-	if o.Duration == 0 {
-		o.Duration = 5 * time.Second
-	}
-	if o.Warmup == 0 {
-		o.Warmup = time.Second
-	}
-	if o.MaxRequests == 0 {
-		o.MaxRequests = 1_000_000
-	}
-	if o.Repeats == 0 {
-		o.Repeats = 3
-	}
-	if o.GoalConcurrency == 0 {
-		o.GoalConcurrency = 4
-	}
-	if o.Request == "" {
-		o.Request = "2(V100|A100)"
-	}
+	o.Duration = cmp.Or(o.Duration, 5*time.Second)
+	o.Warmup = cmp.Or(o.Warmup, time.Second)
+	o.MaxRequests = cmp.Or(o.MaxRequests, 1_000_000)
+	o.Repeats = cmp.Or(o.Repeats, 3)
+	o.GoalConcurrency = cmp.Or(o.GoalConcurrency, 4)
+	o.Request = cmp.Or(o.Request, "2(V100|A100)")
 	return o.RunEnv.setDefaults("webhook load")
 }
 
