@@ -11,10 +11,12 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/gpuplane/gpuplane/internal/httpserver"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/nodeagent/discovery"
 	"github.com/gpuplane/gpuplane/pkg/nodeagent/fakegpu"
@@ -177,38 +179,40 @@ func Run(ctx context.Context, opts Options, deps Deps) error {
 	return err
 }
 
-// startServers serves /metrics and the probes, on one address or two; the
-// channel yields the first server error.
+// startServers serves /metrics and the probes, on one address or two, with
+// httpserver's endpoints: every listener is opened before any serves, and
+// each logs the address it bound ("Serving metrics", "Serving health probes",
+// or "Serving metrics and health" on a shared address). The channel yields
+// the first server error, or nil once every server has stopped after ctx
+// ended; it yields nothing when no server runs.
 func startServers(ctx context.Context, opts Options, deps Deps, h *health) (<-chan error, error) {
-	off := func(addr string) bool { return addr == "" || addr == "0" }
 	metricsMux, healthMux := newMetricsMux(deps.Registry), newHealthMux(h)
-	type server struct {
-		addr    string
-		handler http.Handler
+	endpoints := []httpserver.Endpoint{
+		{What: "metrics", Addr: opts.MetricsBindAddress, Optional: true, Handler: metricsMux},
+		{What: "health probes", Addr: opts.HealthProbeBindAddress, Optional: true, Handler: healthMux},
 	}
-	var servers []server
-	switch {
-	case !off(opts.MetricsBindAddress) && opts.MetricsBindAddress == opts.HealthProbeBindAddress:
+	if !httpserver.Disabled(opts.MetricsBindAddress) && opts.MetricsBindAddress == opts.HealthProbeBindAddress {
 		both := http.NewServeMux()
 		both.Handle("GET /metrics", metricsMux)
 		both.Handle("GET /healthz", healthMux)
 		both.Handle("GET /readyz", healthMux)
-		servers = append(servers, server{opts.MetricsBindAddress, both})
-	default:
-		if !off(opts.MetricsBindAddress) {
-			servers = append(servers, server{opts.MetricsBindAddress, metricsMux})
-		}
-		if !off(opts.HealthProbeBindAddress) {
-			servers = append(servers, server{opts.HealthProbeBindAddress, healthMux})
+		endpoints = []httpserver.Endpoint{{What: "metrics and health", Addr: opts.MetricsBindAddress, Handler: both}}
+	}
+	servers, err := httpserver.OpenAll(endpoints)
+	if err != nil {
+		return nil, err
+	}
+	errs := make(chan error, 1)
+	if len(servers) == 0 {
+		return errs, nil
+	}
+	if deps.Bound != nil {
+		for _, s := range servers {
+			deps.Bound(s.Listener.Addr())
 		}
 	}
-	errs := make(chan error, len(servers))
-	for _, s := range servers {
-		done, err := serve(ctx, s.addr, s.handler, deps.Bound)
-		if err != nil {
-			return nil, err
-		}
-		go func() { errs <- <-done }()
-	}
+	g, ctx := errgroup.WithContext(ctx)
+	httpserver.ServeAll(ctx, g, servers)
+	go func() { errs <- g.Wait() }()
 	return errs, nil
 }
