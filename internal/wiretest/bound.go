@@ -118,12 +118,12 @@ func (s boundSink) WithName(name string) logr.LogSink {
 
 // LoggedAddr waits up to limit for a line of the log file at path, from
 // byte offset from on, that holds message msg and an address, as klog's
-// text format writes them (`"msg" ... address="host:port"`), and returns
-// the address. A program restarted on the same log appends to it: from,
+// text format writes them (`"msg" ... address="host:port"`) or slog's text
+// handler does (`msg="msg" ... address=host:port`), and returns the address. A program restarted on the same log appends to it: from,
 // the log's size before the start, skips what earlier runs wrote. exited,
 // when not nil, ends the wait early: the program stopped without serving.
 func LoggedAddr(path string, from int64, msg string, exited <-chan struct{}, limit time.Duration) (string, error) {
-	re := regexp.MustCompile(regexp.QuoteMeta(`"`+msg+`"`) + `.*\baddress="([^"]+)"`)
+	re := regexp.MustCompile(regexp.QuoteMeta(`"`+msg+`"`) + `.*\baddress="?([^"\s]+)`)
 	addr, err := waitAddr(exited, limit, func() (string, bool) { return firstMatch(path, from, re) })
 	if err != nil {
 		return "", fmt.Errorf("%s: no %q logged with its address: %w", path, msg, err)

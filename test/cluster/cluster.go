@@ -83,7 +83,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	var etcdURL string
-	err = startOnFreePorts(ctx, 2, func(p *Process) { c.setProcess(&c.etcd, p) }, func(ports []int) (*Process, error) {
+	err = startOnFreePorts(ctx, "etcd", 2, func(p *Process) { c.setProcess(&c.etcd, p) }, func(ports []int) (*Process, error) {
 		p, url, err := startEtcd(ctx, c.opts.BinDir, c.dir, ports, c.opts.StartTimeout)
 		etcdURL = url
 		return p, err
@@ -91,7 +91,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return startOnFreePorts(ctx, 1, func(p *Process) { c.setProcess(&c.apiServer, p) }, func(ports []int) (*Process, error) {
+	return startOnFreePorts(ctx, "kube-apiserver", 1, func(p *Process) { c.setProcess(&c.apiServer, p) }, func(ports []int) (*Process, error) {
 		if err := c.connect(ports[0]); err != nil {
 			return nil, err
 		}

@@ -14,7 +14,7 @@ import (
 // The listeners are all held until every port is drawn so that one call never returns
 // the same port twice. etcd, kube-apiserver and kube-scheduler take a port number, not
 // a listener, and port 0 turns their servers off, so another process can still take a
-// port before the program binds it: startOnFreePorts then starts the program again.
+// port before the program binds it: RetryOnTakenPorts then starts the program again.
 func freePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	listeners := make([]net.Listener, 0, n)
@@ -37,30 +37,49 @@ func freePorts(n int) ([]int, error) {
 // portAttempts is how many times in all a program is started on freshly drawn ports.
 const portAttempts = 3
 
-// startOnFreePorts draws n ports and calls start with them, again with fresh ports when
-// the program exited because one of them was taken in between, up to portAttempts
-// starts. start returns the process it started, if any, and whether it became ready;
-// keep, when not nil, learns every process returned, so that the caller can stop it.
-func startOnFreePorts(ctx context.Context, n int, keep func(*Process), start func(ports []int) (*Process, error)) error {
+// RetryOnTakenPorts is for a program that takes port numbers and cannot be
+// given a listener or port 0 (etcd, kube-apiserver, kube-scheduler, KEDA's
+// servers): it draws n ports of 127.0.0.1 and calls start with them, and
+// again with fresh ports while start says that the program failed because
+// one of them was taken before it listened (taken), up to portAttempts
+// starts in all. what names the program in the log line of a retry. It
+// returns start's last error.
+func RetryOnTakenPorts(ctx context.Context, what string, n int, start func(ports []int) (taken bool, err error)) error {
 	for attempt := 1; ; attempt++ {
 		ports, err := freePorts(n)
 		if err != nil {
 			return err
 		}
+		taken, err := start(ports)
+		if err == nil || attempt == portAttempts || !taken {
+			return err
+		}
+		klog.FromContext(ctx).Info("A port drawn for the program was taken before it listened; starting it on other ports",
+			"program", what, "ports", ports, "attempt", attempt)
+	}
+}
+
+// startOnFreePorts starts a Process of this package with RetryOnTakenPorts:
+// start returns the process it started, if any, and whether it became ready;
+// keep, when not nil, learns every process returned, so that the caller can
+// stop it. A process that exited saying "address already in use" is started
+// again, on a log of its own.
+func startOnFreePorts(ctx context.Context, what string, n int, keep func(*Process), start func(ports []int) (*Process, error)) error {
+	var last *Process
+	return RetryOnTakenPorts(ctx, what, n, func(ports []int) (bool, error) {
+		// The next start appends to the same log, which must then show its own failure.
+		if last != nil {
+			if err := os.Remove(last.LogPath()); err != nil {
+				return false, fmt.Errorf("removing the log of a failed start: %w", err)
+			}
+		}
 		p, err := start(ports)
 		if p != nil && keep != nil {
 			keep(p)
 		}
-		if err == nil || attempt == portAttempts || !portTaken(p) {
-			return err
-		}
-		klog.FromContext(ctx).Info("A port drawn for the program was taken before it listened; starting it on other ports",
-			"program", p.Name(), "ports", ports, "attempt", attempt)
-		// The next start appends to the same log, which must then show its own failure.
-		if err := os.Remove(p.LogPath()); err != nil {
-			return fmt.Errorf("removing the log of a failed start: %w", err)
-		}
-	}
+		last = p
+		return portTaken(p), err
+	})
 }
 
 // portTaken tells whether p exited because an address it was to listen on was in use.

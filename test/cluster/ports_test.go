@@ -32,7 +32,7 @@ func TestStartOnFreePorts(t *testing.T) {
 			logPath := filepath.Join(dir, "program.log")
 			var kept []*Process
 			starts := 0
-			err := startOnFreePorts(context.Background(), 2, func(p *Process) { kept = append(kept, p) }, func(ports []int) (*Process, error) {
+			err := startOnFreePorts(context.Background(), "stand-in", 2, func(p *Process) { kept = append(kept, p) }, func(ports []int) (*Process, error) {
 				if len(ports) != 2 || ports[0] == ports[1] {
 					t.Errorf("ports %v, want two distinct ones", ports)
 				}

@@ -137,7 +137,7 @@ func (c *Cluster) StartScheduler(ctx context.Context, opts SchedulerOptions) (*S
 		return nil, err
 	}
 	var s *Scheduler
-	err = startOnFreePorts(ctx, 1, nil, func(ports []int) (*Process, error) {
+	err = startOnFreePorts(ctx, name, 1, nil, func(ports []int) (*Process, error) {
 		p, err := StartProcess(name, filepath.Join(c.opts.BinDir, "kube-scheduler"), cmd.args(ports[0]),
 			filepath.Join(c.dir, name+".log"))
 		if err != nil {

@@ -257,16 +257,6 @@ func adapterExposition(cards []adapterCard) string {
 	return b.String()
 }
 
-// adapterStartPrometheus runs Prometheus on addr scraping the exporter every second
-// and stops it, with anything it started, when the test ends; it does not wait for it.
-// A caller free to take any port uses adapterServePrometheus, which starts Prometheus
-// again when the port it was given was taken meanwhile.
-func adapterStartPrometheus(t *testing.T, bin, addr, exporter string) {
-	t.Helper()
-	dir := t.TempDir()
-	adapterRunPrometheus(t, bin, filepath.Join(dir, "run"), adapterPrometheusConfig(t, dir, exporter), addr)
-}
-
 // adapterPrometheusConfig writes into dir a Prometheus configuration scraping the
 // exporter every second and returns its path.
 func adapterPrometheusConfig(t *testing.T, dir, exporter string) string {
@@ -293,29 +283,23 @@ scrape_configs:
 	return configPath
 }
 
-// adapterServePrometheus runs Prometheus on a port of 127.0.0.1 scraping the exporter
-// every second, waits until it is ready and returns its address; it stops it, with
-// anything it started, when the test ends. Prometheus takes a port number: one found
-// free can be taken before it listens, and then it is started again on another.
+// adapterServePrometheus runs Prometheus on a port of 127.0.0.1 the kernel picks,
+// scraping the exporter every second, reads the address it bound from its log (its
+// web server logs "Listening on" with the listener's address), waits until it is
+// ready and returns the address; it stops it, with anything it started, when the
+// test ends.
 func adapterServePrometheus(t *testing.T, bin, exporter string) string {
 	t.Helper()
 	dir := t.TempDir()
-	configPath := adapterPrometheusConfig(t, dir, exporter)
-	const attempts = 3
-	for attempt := 1; ; attempt++ {
-		addr := "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
-		run := filepath.Join(dir, "run-"+strconv.Itoa(attempt))
-		exited, logPath := adapterRunPrometheus(t, bin, run, configPath, addr)
-		err := adapterWaitReady(addr, exited)
-		if err == nil {
-			return addr
-		}
-		log, _ := os.ReadFile(logPath)
-		if attempt == attempts || !strings.Contains(string(log), "address already in use") {
-			t.Fatalf("prometheus on %s: %v; its log (last 4000 bytes):\n%s", addr, err, tail(log, 4000))
-		}
-		t.Logf("prometheus: %s was taken before it listened; starting it on another port", addr)
+	exited, logPath := adapterRunPrometheus(t, bin, filepath.Join(dir, "run"), adapterPrometheusConfig(t, dir, exporter), "127.0.0.1:0")
+	addr, err := wiretest.LoggedAddr(logPath, 0, "Listening on", exited, adapterReadyLimit)
+	if err != nil {
+		t.Fatalf("prometheus: %v", err)
 	}
+	if err := adapterWaitReady(addr, exited); err != nil {
+		t.Fatalf("prometheus on %s: %v", addr, err)
+	}
+	return addr
 }
 
 // adapterRunPrometheus starts Prometheus on addr with its data and log in dir, and

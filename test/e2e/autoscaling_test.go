@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -31,7 +32,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
 
@@ -99,8 +99,7 @@ func TestGPUAutoscaling(t *testing.T) {
 		_, _ = io.WriteString(w, adapterExposition(cards))
 	}))
 	t.Cleanup(exporter.Close)
-	promAddr := renderedLoopback(t)
-	adapterStartPrometheus(t, prometheus, promAddr, strings.TrimPrefix(exporter.URL, "http://"))
+	promAddr := adapterServePrometheus(t, prometheus, strings.TrimPrefix(exporter.URL, "http://"))
 
 	dir := t.TempDir()
 	scaleStartControllerManager(t, c, kcm, dir)
@@ -345,34 +344,72 @@ func scaleStartKEDA(ctx context.Context, t *testing.T, c *cluster.Cluster, dyn d
 		"WATCH_NAMESPACE=", "POD_NAMESPACE=" + scaleKEDANamespace,
 		"KEDA_CLUSTER_OBJECT_NAMESPACE=" + scaleKEDANamespace, "KUBECONFIG=" + c.KubeconfigPath(),
 	}
-	grpcAddr, opHealth := renderedLoopback(t), renderedLoopback(t)
-	prog, args := renderedWithEnv(t, env, operatorBin,
-		"--leader-elect=false",
-		"--enable-cert-rotation=false",
-		"--cert-dir="+opCerts,
-		"--metrics-service-bind-address="+grpcAddr,
-		"--metrics-bind-address="+renderedLoopback(t),
-		"--health-probe-bind-address="+opHealth,
-		"--zap-log-level=info",
-	)
-	op := faultRun(t, "keda-operator", prog, dir, args...)
-	faultWaitHTTP(t, op, "http://"+opHealth+"/readyz")
+	// KEDA's servers take port numbers and turn off, or cannot report, a port
+	// the kernel picks: each program is started on ports drawn free, and
+	// again on others when one was taken before it listened. Nothing here
+	// reads the operator's metrics, whose server takes port 0.
+	var grpcAddr string
+	err = cluster.RetryOnTakenPorts(ctx, "keda-operator", 2, func(ports []int) (bool, error) {
+		grpcAddr = "127.0.0.1:" + strconv.Itoa(ports[0])
+		opHealth := "127.0.0.1:" + strconv.Itoa(ports[1])
+		prog, args := renderedWithEnv(t, env, operatorBin,
+			"--leader-elect=false",
+			"--enable-cert-rotation=false",
+			"--cert-dir="+opCerts,
+			"--metrics-service-bind-address="+grpcAddr,
+			"--metrics-bind-address=127.0.0.1:0",
+			"--health-probe-bind-address="+opHealth,
+			"--zap-log-level=info",
+		)
+		op := faultRun(t, "keda-operator", prog, t.TempDir(), args...)
+		err := faultPollHTTP(ctx, op, "http://"+opHealth+"/readyz", nil)
+		return faultPortTaken(op), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	port := wiretest.FreePort(t)
-	prog, args = renderedWithEnv(t, env, metricsBin,
-		"--bind-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+msCerts,
-		"--tls-cert-file="+filepath.Join(msCerts, "serving.crt"),
-		"--tls-private-key-file="+filepath.Join(msCerts, "serving.key"),
-		"--authentication-kubeconfig="+c.KubeconfigPath(),
-		"--authorization-kubeconfig="+c.KubeconfigPath(),
-		"--lister-kubeconfig="+c.KubeconfigPath(),
-		"--metrics-service-address="+grpcAddr,
-		"--port="+strconv.Itoa(wiretest.FreePort(t)),
-		"--zap-log-level=info",
-	)
-	ms := faultRun(t, "keda-metrics-apiserver", prog, dir, args...)
+	// The metrics server is up once it answers over TLS with the serving
+	// certificate of the cluster's CA, whatever the status: then the port is
+	// its own.
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(c.CABundle())
+	tlsClient := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	defer tlsClient.CloseIdleConnections()
+	var port int
+	var ms *faultProc
+	err = cluster.RetryOnTakenPorts(ctx, "keda-metrics-apiserver", 2, func(ports []int) (bool, error) {
+		port = ports[0]
+		prog, args := renderedWithEnv(t, env, metricsBin,
+			"--bind-address=127.0.0.1",
+			"--secure-port="+strconv.Itoa(port),
+			"--cert-dir="+msCerts,
+			"--tls-cert-file="+filepath.Join(msCerts, "serving.crt"),
+			"--tls-private-key-file="+filepath.Join(msCerts, "serving.key"),
+			"--authentication-kubeconfig="+c.KubeconfigPath(),
+			"--authorization-kubeconfig="+c.KubeconfigPath(),
+			"--lister-kubeconfig="+c.KubeconfigPath(),
+			"--metrics-service-address="+grpcAddr,
+			"--port="+strconv.Itoa(ports[1]),
+			"--zap-log-level=info",
+		)
+		ms = faultRun(t, "keda-metrics-apiserver", prog, t.TempDir(), args...)
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, faultReadyLimit, true, func(context.Context) (bool, error) {
+			resp, err := tlsClient.Get("https://127.0.0.1:" + strconv.Itoa(port) + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				return true, nil
+			}
+			if !ms.running() {
+				return false, errors.New("KEDA's metrics server exited before it served")
+			}
+			return false, nil
+		})
+		return faultPortTaken(ms), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	client := c.Client()
 	svc := &corev1.Service{

@@ -141,9 +141,19 @@ func tail(b []byte, n int) []byte {
 // faultWaitHTTP waits until GET url answers 200, failing when p exits.
 func faultWaitHTTP(t *testing.T, p *faultProc, url string) {
 	t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second}
+	if err := faultPollHTTP(t.Context(), p, url, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// faultPollHTTP waits up to faultReadyLimit for url to answer 200, with
+// client when not nil; it fails early when p exits.
+func faultPollHTTP(ctx context.Context, p *faultProc, url string, client *http.Client) error {
+	if client == nil {
+		client = &http.Client{Timeout: 2 * time.Second}
+	}
 	var last error
-	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, faultReadyLimit, true, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, faultReadyLimit, true, func(ctx context.Context) (bool, error) {
 		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
@@ -159,8 +169,19 @@ func faultWaitHTTP(t *testing.T, p *faultProc, url string) {
 		return false, nil
 	})
 	if err != nil {
-		t.Fatalf("%s: %s did not answer 200 within %s: %v (last answer: %v)", p.name, url, faultReadyLimit, err, last)
+		return fmt.Errorf("%s: %s did not answer 200 within %s: %w (last answer: %v)", p.name, url, faultReadyLimit, err, last)
 	}
+	return nil
+}
+
+// faultPortTaken tells whether p exited because an address it was to
+// listen on was in use.
+func faultPortTaken(p *faultProc) bool {
+	if p.running() {
+		return false
+	}
+	log, err := os.ReadFile(p.log)
+	return err == nil && strings.Contains(string(log), "address already in use")
 }
 
 // faultStartExtender runs the extender program on addr with the kubeconfig

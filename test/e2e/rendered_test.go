@@ -6,15 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/gpuplane/gpuplane/internal/wiretest"
 )
 
 // A program of deploy/ run here as the kubelet would run its container: the
@@ -140,12 +137,6 @@ func renderedSetFlag(t *testing.T, args []string, name, value string, replace bo
 		t.Fatalf("the manifest passes no %s; the test meant to replace its value with %q", name, value)
 	}
 	return append(out, name+"="+value)
-}
-
-// renderedLoopback returns a free address on 127.0.0.1.
-func renderedLoopback(t *testing.T) string {
-	t.Helper()
-	return "127.0.0.1:" + strconv.Itoa(wiretest.FreePort(t))
 }
 
 // renderedWithEnv returns the program and arguments that run bin with args

@@ -206,8 +206,9 @@ func TestSeedGuide(t *testing.T) {
 // the host paths the DaemonSet mounts, nvidia-container-runtime in
 // /usr/bin as nvidia-docker2 installs it, and the guide's daemon.json),
 // --fake-devices (the node's cards), --kubeconfig (no in-cluster account
-// here), and its two listen addresses moved to free loopback ports, as three
-// agents share this machine.
+// here), and its two listen addresses moved to ports of the loopback the
+// kernel picks (the probes' read from its log), as three agents share this
+// machine.
 func guideStartAgent(t *testing.T, c *cluster.Cluster, objs []*unstructured.Unstructured, bin string, n guideNode) *guideAgent {
 	t.Helper()
 	ctr, spec := renderedContainer(t, objs, "DaemonSet", "gpuplane-nodeagent", "nodeagent")
@@ -238,14 +239,19 @@ func guideStartAgent(t *testing.T, c *cluster.Cluster, objs []*unstructured.Unst
 		}
 	}
 
-	health := renderedLoopback(t)
 	args = renderedSetFlag(t, args, "--host-root", hostRoot, true)
-	// Nothing here reads the agent's metrics: the kernel picks the port.
-	args = renderedSetFlag(t, args, "--metrics-bind-address", "127.0.0.1:0", true)
-	args = renderedSetFlag(t, args, "--health-probe-bind-address", health, true)
+	// The kernel picks both ports; the probes' is read from the log. The
+	// metrics address is written differently so that it stays a server of
+	// its own, as in the DaemonSet.
+	args = renderedSetFlag(t, args, "--metrics-bind-address", "127.0.0.1:00", true)
+	args = renderedSetFlag(t, args, "--health-probe-bind-address", "127.0.0.1:0", true)
 	args = append(args, "--fake-devices="+cards, "--kubeconfig="+c.KubeconfigPath())
 	prog, progArgs := renderedWithEnv(t, env, bin, args...)
 	p := faultRun(t, "nodeagent-"+n.name, prog, t.TempDir(), progArgs...)
+	health, err := wiretest.LoggedAddr(p.log, 0, "Serving health probes", p.done, guideLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &guideAgent{node: n, proc: p, health: health, daemonJSON: daemonJSON}
 }
 
