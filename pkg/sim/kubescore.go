@@ -29,28 +29,20 @@ const (
 	CPUPodsDefaultScheduler
 )
 
+// cpuPodsNames are the names of the CPUPods values.
+func cpuPodsNames() enumNames[CPUPods] {
+	return enumNames[CPUPods]{"policy", "kube-scheduler", "default-scheduler"}
+}
+
 // ParseCPUPods reads "policy", "kube-scheduler" or "default-scheduler".
 func ParseCPUPods(s string) (CPUPods, error) {
-	switch s {
-	case "policy":
-		return CPUPodsPolicy, nil
-	case "kube-scheduler":
-		return CPUPodsKubeScheduler, nil
-	case "default-scheduler":
-		return CPUPodsDefaultScheduler, nil
+	if c, ok := cpuPodsNames().parse(s); ok {
+		return c, nil
 	}
 	return 0, fmt.Errorf("%w: --cpu-pods %q, want policy (the paper's protocol and the shipped product), kube-scheduler (the gpuplane-scheduler profile without the extender) or default-scheduler (kube-scheduler's default profile)", ErrUsage, s)
 }
 
-func (c CPUPods) String() string {
-	switch c {
-	case CPUPodsKubeScheduler:
-		return "kube-scheduler"
-	case CPUPodsDefaultScheduler:
-		return "default-scheduler"
-	}
-	return "policy"
-}
+func (c CPUPods) String() string { return cpuPodsNames().name(c) }
 
 // kubeScore is kube-scheduler's default profile's score of node n for a pod asking
 // only for r's CPU and memory: NodeResourcesFit with LeastAllocated (per

@@ -55,23 +55,18 @@ const (
 	TiesRandom
 )
 
+// tiesNames are the names of the Ties values.
+func tiesNames() enumNames[Ties] { return enumNames[Ties]{"name", "random"} }
+
 // ParseTies reads "name" or "random".
 func ParseTies(s string) (Ties, error) {
-	switch s {
-	case "name":
-		return TiesFirstName, nil
-	case "random":
-		return TiesRandom, nil
+	if t, ok := tiesNames().parse(s); ok {
+		return t, nil
 	}
 	return 0, fmt.Errorf("%w: --ties %q, want name (the paper's simulator) or random (kube-scheduler)", ErrUsage, s)
 }
 
-func (t Ties) String() string {
-	if t == TiesRandom {
-		return "random"
-	}
-	return "name"
-}
+func (t Ties) String() string { return tiesNames().name(t) }
 
 // Replay places the pods one at a time in the order given (Arrivals) with
 // policy p, the way the extender does for one pod: every node that fits
