@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -348,6 +349,16 @@ func scaleStartKEDA(ctx context.Context, t *testing.T, c *cluster.Cluster, dyn d
 	// the kernel picks: each program is started on ports drawn free, and
 	// again on others when one was taken before it listened. Nothing here
 	// reads the operator's metrics, whose server takes port 0.
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(c.CABundle())
+	clientCert, err := tls.X509KeyPair(clientCfg.CertData, clientCfg.KeyData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The operator's gRPC port is its own once a handshake as the metrics
+	// server's (HTTP/2, the cluster's CA both ways) succeeds on it; its
+	// probes may answer before that server has tried to listen.
+	grpcTLS := &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{clientCert}, NextProtos: []string{"h2"}}
 	var grpcAddr string
 	err = cluster.RetryOnTakenPorts(ctx, "keda-operator", 2, func(ports []int) (bool, error) {
 		grpcAddr = "127.0.0.1:" + strconv.Itoa(ports[0])
@@ -362,7 +373,20 @@ func scaleStartKEDA(ctx context.Context, t *testing.T, c *cluster.Cluster, dyn d
 			"--zap-log-level=info",
 		)
 		op := faultRun(t, "keda-operator", prog, t.TempDir(), args...)
-		err := faultPollHTTP(ctx, op, "http://"+opHealth+"/readyz", nil)
+		if err := faultPollHTTP(ctx, op, "http://"+opHealth+"/readyz", nil); err != nil {
+			return faultPortTaken(op), err
+		}
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, faultReadyLimit, true, func(context.Context) (bool, error) {
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", grpcAddr, grpcTLS)
+			if err == nil {
+				conn.Close()
+				return true, nil
+			}
+			if !op.running() {
+				return false, errors.New("KEDA's operator exited before its gRPC server served")
+			}
+			return false, nil
+		})
 		return faultPortTaken(op), err
 	})
 	if err != nil {
@@ -372,8 +396,6 @@ func scaleStartKEDA(ctx context.Context, t *testing.T, c *cluster.Cluster, dyn d
 	// The metrics server is up once it answers over TLS with the serving
 	// certificate of the cluster's CA, whatever the status: then the port is
 	// its own.
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(c.CABundle())
 	tlsClient := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	defer tlsClient.CloseIdleConnections()
 	var port int
