@@ -345,10 +345,11 @@ func scaleStartKEDA(ctx context.Context, t *testing.T, c *cluster.Cluster, dyn d
 		"WATCH_NAMESPACE=", "POD_NAMESPACE=" + scaleKEDANamespace,
 		"KEDA_CLUSTER_OBJECT_NAMESPACE=" + scaleKEDANamespace, "KUBECONFIG=" + c.KubeconfigPath(),
 	}
-	// KEDA's servers take port numbers and turn off, or cannot report, a port
-	// the kernel picks: each program is started on ports drawn free, and
-	// again on others when one was taken before it listened. Nothing here
-	// reads the operator's metrics, whose server takes port 0.
+	// KEDA's gRPC server and probes, and the metrics server's secure port,
+	// take port numbers and cannot report, or turn off, a port the kernel
+	// picks: each program is started on ports drawn free, and again on others
+	// when one was taken before it listened. Nothing here reads the two
+	// programs' own /metrics, which take port 0.
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(c.CABundle())
 	clientCert, err := tls.X509KeyPair(clientCfg.CertData, clientCfg.KeyData)
@@ -400,7 +401,7 @@ func scaleStartKEDA(ctx context.Context, t *testing.T, c *cluster.Cluster, dyn d
 	defer tlsClient.CloseIdleConnections()
 	var port int
 	var ms *faultProc
-	err = cluster.RetryOnTakenPorts(ctx, "keda-metrics-apiserver", 2, func(ports []int) (bool, error) {
+	err = cluster.RetryOnTakenPorts(ctx, "keda-metrics-apiserver", 1, func(ports []int) (bool, error) {
 		port = ports[0]
 		prog, args := renderedWithEnv(t, env, metricsBin,
 			"--bind-address=127.0.0.1",
@@ -412,7 +413,8 @@ func scaleStartKEDA(ctx context.Context, t *testing.T, c *cluster.Cluster, dyn d
 			"--authorization-kubeconfig="+c.KubeconfigPath(),
 			"--lister-kubeconfig="+c.KubeconfigPath(),
 			"--metrics-service-address="+grpcAddr,
-			"--port="+strconv.Itoa(ports[1]),
+			// Its own /metrics, which nothing here reads, on a port the kernel picks.
+			"--port=0",
 			"--zap-log-level=info",
 		)
 		ms = faultRun(t, "keda-metrics-apiserver", prog, t.TempDir(), args...)
