@@ -20,6 +20,8 @@ type child struct {
 	cmd  *exec.Cmd
 	log  *os.File
 	done chan error
+	// exited closes when the child has stopped.
+	exited chan struct{}
 }
 
 // startChild starts path with args, its stderr into logPath, and returns
@@ -41,8 +43,11 @@ func startChild(name, path string, args []string, logPath string) (*child, io.Re
 		log.Close()
 		return nil, nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	c := &child{name: name, cmd: cmd, log: log, done: make(chan error, 1)}
-	go func() { c.done <- cmd.Wait() }()
+	c := &child{name: name, cmd: cmd, log: log, done: make(chan error, 1), exited: make(chan struct{})}
+	go func() {
+		c.done <- cmd.Wait()
+		close(c.exited)
+	}()
 	return c, stdout, nil
 }
 

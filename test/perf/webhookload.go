@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/gpuplane/gpuplane/internal/wiretest"
 	"github.com/gpuplane/gpuplane/pkg/api"
 )
 
@@ -97,19 +97,21 @@ func (o *WebhookLoadOptions) measure(ctx context.Context) ([]Figure, []string, s
 	if err != nil {
 		return nil, nil, "", nil, nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, nil, "", nil, nil, err
-	}
+	logPath := filepath.Join(o.LogDir, "webhook.log")
 	c, stdout, err := startChild("webhook", o.Binary, []string{"serve",
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--cert-dir", certDir,
+		"--host", "127.0.0.1", "--port", "0", "--cert-dir", certDir,
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--scheduler-name", "gpuplane",
-	}, filepath.Join(o.LogDir, "webhook.log"))
+	}, logPath)
 	if err != nil {
 		return nil, nil, "", nil, nil, err
 	}
 	defer c.stop(10 * time.Second)
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	// The kernel picks the port; the webhook logs the address it listens on.
+	addr, err := wiretest.LoggedAddr(logPath, 0, "Serving the admission webhook", c.exited, 30*time.Second)
+	if err != nil {
+		return nil, nil, "", nil, nil, err
+	}
 
 	bodies, err := reviewBodies(o.Request, 64)
 	if err != nil {
@@ -117,7 +119,7 @@ func (o *WebhookLoadOptions) measure(ctx context.Context) ([]Figure, []string, s
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
-	url := fmt.Sprintf("https://127.0.0.1:%d/mutate-v1-pod", port)
+	url := "https://" + addr + "/mutate-v1-pod"
 	if err := waitWebhook(ctx, c, url, roots, bodies[0]); err != nil {
 		return nil, nil, "", nil, nil, err
 	}
@@ -403,14 +405,4 @@ func reviewBodies(request string, n int) ([][]byte, error) {
 		out[i] = b
 	}
 	return out, nil
-}
-
-// freePort returns a port of 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
