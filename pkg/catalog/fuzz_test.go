@@ -25,6 +25,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(poolsYAML))
 	f.Add([]byte(header + "pools:\n  - name: a\n    sharing: mig\n    types: [A30]\n    hami: {splitCount: 2}\ntypes:\n  - name: A30\n    memory: 24Gi\n    mig: {slices: 4, profiles: [1g.6gb, 4g.24gb+me]}\n"))
 	f.Add([]byte(header + "vgpu: [a]\nroles: {a: b}\ntypes:\n  - name: [x]\n    memory: 1Gi\n    name: y\n    colour: z\n"))
+	f.Add([]byte(header + "pools:\n  - name: dra\n    types: [v100m32, A100]\n    allocation: dra\n    dra:\n      typeAttribute: gpu.nvidia.com/productName\n  - name: default\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Load(bytes.NewReader(data))
 		if err != nil {

@@ -193,6 +193,9 @@ func (p *Pool) setDefaults() {
 	p.HAMi.SplitCount = cmp.Or(p.HAMi.SplitCount, HAMiSplitCount)
 	p.MIG.Strategy = cmp.Or(p.MIG.Strategy, MIGMixed)
 	p.Timeslice.Resource = cmp.Or(p.Timeslice.Resource, TimesliceSharedResource)
+	if p.Allocation == AllocationDRA {
+		p.DRA.setDefaults()
+	}
 }
 
 // clonePools deep-copies pools, keeping nil apart from empty.
@@ -264,6 +267,7 @@ func (c *Catalog) validatePools(v *validator) {
 				v.addf(f+".dra", "only a pool with allocation: dra takes dra settings")
 			}
 		case AllocationDRA:
+			p.DRA.validate(v, f+".dra")
 		default:
 			v.addf(f+".allocation", "%q: must be device-plugin or dra", p.Allocation)
 		}
