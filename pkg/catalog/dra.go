@@ -15,6 +15,18 @@ import (
 // type with no product pattern to select its devices by.
 var ErrNoDRA = errors.New("not possible with DRA")
 
+// Limits of resource.k8s.io/v1 on one claim.
+const (
+	// MaxDRADevices: the devices of one allocation (AllocationResultsMaxSize).
+	MaxDRADevices = 32
+	// MaxDRAAlternatives: the subrequests of a prioritized list
+	// (FirstAvailableDeviceRequestMaxSize).
+	MaxDRAAlternatives = 8
+	// MaxSelectorLen: the length of a CEL selector
+	// (CELSelectorExpressionMaxLength).
+	MaxSelectorLen = 10 * 1024
+)
+
 // DRAClaim is a request in the DRA form: the one device request of a
 // ResourceClaim. With one alternative it is an exact request; with several
 // it is a prioritized list (firstAvailable) in the written order, so that
@@ -53,6 +65,14 @@ func (c *Catalog) DRAForm(r Resolved, d DRA) (DRAClaim, error) {
 	case r.Vendor == nil || !r.Vendor.Default:
 		return DRAClaim{}, c.noDRA(r, "cards of another vendor than the default one on a DRA pool",
 			fmt.Sprintf("the pool's DeviceClass %s gives %s cards", d.DeviceClass, c.DefaultVendor().Name))
+	}
+	switch {
+	case r.Count > MaxDRADevices:
+		return DRAClaim{}, c.noDRA(r, fmt.Sprintf("%d cards in one claim", r.Count),
+			fmt.Sprintf("a ResourceClaim holds at most %d devices; ask at most %d", MaxDRADevices, MaxDRADevices))
+	case len(r.Types) > MaxDRAAlternatives:
+		return DRAClaim{}, c.noDRA(r, fmt.Sprintf("%d alternative types", len(r.Types)),
+			fmt.Sprintf("a prioritized list holds at most %d; name at most %d types", MaxDRAAlternatives, MaxDRAAlternatives))
 	}
 	if len(r.Types) == 0 {
 		return DRAClaim{Alternatives: []DRADevices{{Name: "gpu", DeviceClass: d.DeviceClass, Count: r.Count}}}, nil
@@ -139,7 +159,11 @@ func (c *Catalog) TypeSelector(typ string, d DRA) (string, error) {
 	}
 	// A device without the attribute is not of the type, rather than an
 	// error that would fail the whole allocation.
-	return strconv.Quote(name) + " in device.attributes[" + strconv.Quote(domain) + "] && (" + expr + ")", nil
+	expr = strconv.Quote(name) + " in device.attributes[" + strconv.Quote(domain) + "] && (" + expr + ")"
+	if len(expr) > MaxSelectorLen {
+		return "", fmt.Errorf("the selector of type %s is %d characters, more than the %d a DeviceClass selector may hold; give the type fewer product patterns", t.Name, len(expr), MaxSelectorLen)
+	}
+	return expr, nil
 }
 
 // globRegexp turns an upper-cased product pattern into an anchored,

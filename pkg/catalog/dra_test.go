@@ -56,6 +56,8 @@ func TestDRAFormRefused(t *testing.T) {
 		{"0.5(V100)", `"0.5(V100)": a share of a card, or vGPU cards, on a DRA pool is not possible; the DRA driver of this pool (gpu.nvidia.com) publishes no capacity that several claims could share; ask whole cards, e.g. 1(V100)`},
 		{"1(VGPU)", `"1(VGPU)": a share of a card, or vGPU cards, on a DRA pool is not possible; the DRA driver of this pool (gpu.nvidia.com) publishes no capacity that several claims could share; ask whole cards, e.g. 1`},
 		{"2(amd)", `"2(amd)": cards of another vendor than the default one on a DRA pool is not possible; the pool's DeviceClass gpu.nvidia.com gives nvidia cards`},
+		{"33(V100)", `"33(V100)": 33 cards in one claim is not possible; a ResourceClaim holds at most 32 devices; ask at most 32`},
+		{"1(T4|V100|A100|H100|H200|A10|A30|L4|L40S)", `"1(T4|V100|A100|H100|H200|A10|A30|L4|L40S)": 9 alternative types is not possible; a prioritized list holds at most 8; name at most 8 types`},
 		{"1(G2)", `"1(G2)": type G2 on a DRA pool is not possible; type G2 has no product pattern, so no device attribute productName names it; give it one in the catalog (products), or ask another type`},
 	} {
 		r, err := c.ParseResolve(tc.in)

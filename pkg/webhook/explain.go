@@ -9,6 +9,7 @@ import (
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -34,6 +35,11 @@ type Explanation struct {
 	// a MIG instance, and what that backend isolates; null for whole cards
 	// and for "0".
 	Sharing *ExplainedSharing `json:"sharing"`
+	// ResourceClaimTemplate is written for the DRA form only (a request of a pool
+	// that allocates by DRA, or explain --dra): the template the pod's claim is made
+	// from, which the pod names in spec.resourceClaims and its label
+	// gpuplane.io/claim-template. Resources then holds no card resource.
+	ResourceClaimTemplate *resourcev1.ResourceClaimTemplate `json:"resourceClaimTemplate,omitempty"`
 }
 
 // ExplainedSharing is the backend that serves a request (docs/sharing.md).
@@ -98,6 +104,14 @@ func Explain(input, role string, cat *catalog.Catalog, opts Options) (Explanatio
 		iso := res.Sharing.Isolation()
 		e.Sharing = &ExplainedSharing{Pool: res.Pool, Backend: string(res.Sharing), MIGProfile: res.MIGProfile,
 			Isolation: ExplainedIsolation{Memory: iso.Memory, Compute: iso.Compute}}
+	}
+	if _, ok := out.Labels[api.LabelClaimTemplate]; ok {
+		// The same plan Mutate followed; the pod holds only the template's name.
+		p, err := planFor(pod.Annotations, &pod.Spec, cat, opts.ForceDRA)
+		if err != nil {
+			return Explanation{}, err
+		}
+		e.ResourceClaimTemplate = p.template
 	}
 	return e, nil
 }

@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
+	"github.com/gpuplane/gpuplane/pkg/draclaim"
 )
 
 // defaultSchedulerName is what the API server writes into a pod that names no
@@ -34,6 +36,10 @@ type Options struct {
 	// scheduler configuration that names it (deploy/base/scheduler), or the pods
 	// asking "0" find no node. Default: "" (none).
 	NoGPUResource corev1.ResourceName
+	// ForceDRA gives every request of the default vendor the DRA form of a pool
+	// with NVIDIA's DRA driver, whatever the catalog's pools say; `webhook explain
+	// --dra` sets it. Default: false (each request takes the form of its pool).
+	ForceDRA bool
 }
 
 // Mutate returns pod as the webhook admits it: with the resources, node affinity,
@@ -49,7 +55,7 @@ func Mutate(pod *corev1.Pod, cat *catalog.Catalog, opts Options) (*corev1.Pod, e
 	if _, ok := pod.Annotations[api.AnnotationGPU]; !ok {
 		return pod, nil
 	}
-	p, err := planFor(pod.Annotations, &pod.Spec, cat)
+	p, err := planFor(pod.Annotations, &pod.Spec, cat, opts.ForceDRA)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +84,12 @@ type plan struct {
 	preferred   []corev1.PreferredSchedulingTerm
 	tolerations []corev1.Toleration
 	env         []corev1.EnvVar // sorted by name
+	// template is the claim template of the DRA form, whose name the pod
+	// references; nil for the device-plugin form, which asks resources.
+	template *resourcev1.ResourceClaimTemplate
+	// vendorResource is the resource of the cards' vendor, which a container of
+	// a pod in the DRA form may not also ask.
+	vendorResource corev1.ResourceName
 }
 
 type resourceAmount struct {
@@ -88,7 +100,7 @@ type resourceAmount struct {
 // planFor parses and resolves the annotations against spec's containers. The checks
 // that need no more than the annotations and the container names happen here, the
 // conflicts with what the pod already says in apply.
-func planFor(annotations map[string]string, spec *corev1.PodSpec, cat *catalog.Catalog) (plan, error) {
+func planFor(annotations map[string]string, spec *corev1.PodSpec, cat *catalog.Catalog, forceDRA bool) (plan, error) {
 	input := annotations[api.AnnotationGPU]
 	// ParseResolve quotes the input as written in every error, also for the catalog's.
 	res, err := cat.ParseResolve(input)
@@ -100,6 +112,14 @@ func planFor(annotations map[string]string, spec *corev1.PodSpec, cat *catalog.C
 		return plan{}, err
 	}
 	p := plan{input: input, canonical: res.String(), kind: res.Kind, container: idx}
+	if p.template, err = draclaim.ForRequest(cat, res, forceDRA); err != nil {
+		return plan{}, &refusal{class: ErrInvalidRequest, msg: api.AnnotationGPU + ": " + quoteAsWritten(err, input), cause: err}
+	}
+	if p.template != nil {
+		// The claim carries the cards: no extended resource.
+		res.Resources = nil
+		p.vendorResource = corev1.ResourceName(res.Vendor.Resource)
+	}
 
 	for _, a := range res.Resources {
 		p.resources = append(p.resources, resourceAmount{
@@ -178,6 +198,9 @@ func targetContainer(name string, spec *corev1.PodSpec) (int, error) {
 func (p plan) apply(pod *corev1.Pod, opts Options) error {
 	c := &pod.Spec.Containers[p.container]
 	if err := p.applyResources(c); err != nil {
+		return err
+	}
+	if err := p.applyClaim(pod, c); err != nil {
 		return err
 	}
 	if err := p.applyEnv(c); err != nil {

@@ -197,6 +197,14 @@ func TestExplainCommand(t *testing.T) {
 			want: map[string]any{"input": "2(V100)", "canonical": "2(V100)", "resources": map[string]any{"nvidia.com/gpu": "2"}},
 		},
 		{
+			name: "DRA form", args: []string{"explain", "--dra", "2(V100)"}, code: program.ExitOK,
+			want: map[string]any{"input": "2(V100)", "resources": map[string]any{}},
+		},
+		{
+			name: "DRA form refuses a share", args: []string{"explain", "0.5(V100)", "--dra"}, code: exitRefused,
+			want: map[string]any{"input": "0.5(V100)", "error": `gpuplane.io/gpu: "0.5(V100)": a share of a card, or vGPU cards, on a DRA pool is not possible; the DRA driver of this pool (gpu.nvidia.com) publishes no capacity that several claims could share; ask whole cards, e.g. 1(V100)`},
+		},
+		{
 			name: "flags after the request", args: []string{"explain", "1(t4)", "--role", "service"}, code: program.ExitOK,
 			want: map[string]any{"canonical": "1(T4)"},
 		},
@@ -319,5 +327,20 @@ func TestExplainUsageErrors(t *testing.T) {
 				t.Errorf("stderr %q does not mention %q", stderr, tt.stderr)
 			}
 		})
+	}
+}
+
+// TestExplainDRAWritesTheTemplate: --dra prints the claim template, its CEL
+// selector as written ("&&", not "\u0026\u0026").
+func TestExplainDRAWritesTheTemplate(t *testing.T) {
+	code, stdout, stderr, _ := run(t, "", "explain", "--dra", "2(V100|A100)")
+	if code != program.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{`"resourceClaimTemplate": {`, `"firstAvailable": [`, `"name": "v100"`, `"name": "a100"`,
+		`"deviceClassName": "gpu.nvidia.com"`, `in device.attributes[\"gpu.nvidia.com\"] && (`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %s:\n%s", want, stdout)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,7 @@ type explainConfig struct {
 	schedulerName string
 	noGPUResource string
 	file          string
+	dra           bool
 }
 
 func runExplain(ctx context.Context, args []string, streams program.Streams) int {
@@ -35,6 +37,7 @@ func runExplain(ctx context.Context, args []string, streams program.Streams) int
 	fs.StringVar(&cfg.catalog, "catalog", "", "GPU catalog file (YAML); empty uses the built-in catalog.")
 	fs.StringVar(&cfg.schedulerName, "scheduler-name", "", "Scheduler the webhook writes into GPU pods, as its --scheduler-name.")
 	fs.StringVar(&cfg.noGPUResource, "no-gpu-resource", "", "Resource the webhook gives a pod asking \"0\", as its --no-gpu-resource.")
+	fs.BoolVar(&cfg.dra, "dra", false, "Print the DRA form (a ResourceClaimTemplate) for any request of the default vendor, as on a pool with allocation: dra and NVIDIA's DRA driver.")
 	fs.StringVarP(&cfg.file, "filename", "f", "", "A Pod (YAML or JSON; - for standard input) to print as the webhook admits it, instead of a REQUEST.")
 	// A request may start with "-" ("-1"): it is the request, which the webhook
 	// refuses, not a flag (SPEC §8).
@@ -54,7 +57,7 @@ func runExplain(ctx context.Context, args []string, streams program.Streams) int
 	if err != nil {
 		return program.Exit(explainName, streams.Err, err)
 	}
-	opts := webhook.Options{SchedulerName: cfg.schedulerName, NoGPUResource: corev1.ResourceName(cfg.noGPUResource)}
+	opts := webhook.Options{SchedulerName: cfg.schedulerName, NoGPUResource: corev1.ResourceName(cfg.noGPUResource), ForceDRA: cfg.dra}
 	if cfg.file != "" {
 		return explainPod(ctx, cfg.file, cat, opts, streams)
 	}
@@ -119,9 +122,14 @@ func readInput(file string, stdin io.Reader) ([]byte, error) {
 // writeJSON prints v as indented JSON and returns code, or ExitFailure when stdout
 // cannot be written.
 func writeJSON(streams program.Streams, v any, code int) int {
-	data, err := json.MarshalIndent(v, "", "  ")
+	// CEL selectors hold "&&": written as they are, not escaped for HTML.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	err := enc.Encode(v)
 	if err == nil {
-		_, err = streams.Out.Write(append(data, '\n'))
+		_, err = streams.Out.Write(buf.Bytes())
 	}
 	if err != nil {
 		return program.Exit(explainName, streams.Err, fmt.Errorf("writing the answer: %w", err))
