@@ -46,7 +46,9 @@ type Cluster struct {
 	etcd       *Process
 	apiServer  *Process
 	schedulers []*Scheduler
-	stopped    bool
+	// controllerManager is nil unless StartControllerManager was called.
+	controllerManager *Process
+	stopped           bool
 }
 
 // Start starts etcd and the API server and returns once the API server reports ready.
@@ -170,7 +172,12 @@ func (c *Cluster) Stop() error {
 	}
 	c.stopped = true
 	schedulers, apiServer, etcd := c.schedulers, c.apiServer, c.etcd
+	controllerManager := c.controllerManager
 	c.mu.Unlock()
+
+	if controllerManager != nil {
+		controllerManager.Stop(c.opts.StopGrace)
+	}
 
 	for _, s := range schedulers {
 		if s != nil { // nil: a start that failed before its program ran
@@ -235,6 +242,7 @@ func (c *Cluster) LogTails() string {
 			procs = append(procs, s.proc)
 		}
 	}
+	procs = append(procs, c.controllerManager)
 	c.mu.Unlock()
 	var b strings.Builder
 	for _, p := range procs {

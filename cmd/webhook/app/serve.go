@@ -23,6 +23,7 @@ import (
 
 	"github.com/gpuplane/gpuplane/internal/httpserver"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
+	"github.com/gpuplane/gpuplane/pkg/claimtemplates"
 	"github.com/gpuplane/gpuplane/pkg/webhook"
 )
 
@@ -69,6 +70,16 @@ func Serve(ctx context.Context, cfg Config) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return certs.run(ctx) })
+	if hasDRAPool(cat) {
+		// Pods of DRA pools name claim templates, which this program keeps
+		// (docs/dra.md); every replica does, as creating and deleting them is
+		// idempotent.
+		client, err := apiClient(cfg)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return claimtemplates.New(client, cat).Run(ctx, 2) })
+	}
 	httpserver.ServeAll(ctx, g, servers)
 	logger.Info("Webhook configuration", "catalog", cfg.Catalog, "schedulerName", cfg.SchedulerName, "noGPUResource", cfg.NoGPUResource, "selfSigned", cfg.SelfSigned)
 	return g.Wait()
@@ -100,16 +111,9 @@ func newCertSource(cfg Config) (certSource, error) {
 		}
 		return certSource{get: w.GetCertificate, ready: func() error { return nil }, run: w.Start}, nil
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = cfg.Kubeconfig
-	rest, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	client, err := apiClient(cfg)
 	if err != nil {
-		return certSource{}, fmt.Errorf("configuring the API client (--kubeconfig %q): %w", cfg.Kubeconfig, err)
-	}
-	rest.UserAgent = "gpuplane-webhook"
-	client, err := kubernetes.NewForConfig(rest)
-	if err != nil {
-		return certSource{}, fmt.Errorf("creating the API client: %w", err)
+		return certSource{}, err
 	}
 	ss, err := webhook.NewSelfSigned(client, webhook.SelfSignedOptions{
 		Namespace:          cfg.Namespace,
@@ -123,4 +127,32 @@ func newCertSource(cfg Config) (certSource, error) {
 		return certSource{}, err
 	}
 	return certSource{get: ss.GetCertificate, ready: ss.Ready, run: ss.Run}, nil
+}
+
+// apiClient is the webhook's client of the API server: --kubeconfig, $KUBECONFIG or
+// the in-cluster configuration.
+func apiClient(cfg Config) (kubernetes.Interface, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = cfg.Kubeconfig
+	rest, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("configuring the API client (--kubeconfig %q): %w", cfg.Kubeconfig, err)
+	}
+	rest.UserAgent = "gpuplane-webhook"
+	client, err := kubernetes.NewForConfig(rest)
+	if err != nil {
+		return nil, fmt.Errorf("creating the API client: %w", err)
+	}
+	return client, nil
+}
+
+// hasDRAPool tells whether some pool of the catalog allocates by DRA, so that its
+// pods name claim templates the webhook program must keep.
+func hasDRAPool(cat *catalog.Catalog) bool {
+	for _, p := range cat.Pools {
+		if p.Allocation == catalog.AllocationDRA {
+			return true
+		}
+	}
+	return false
 }
