@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/dra"
 	"github.com/gpuplane/gpuplane/pkg/extender/refusals"
 	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/load"
@@ -58,6 +59,9 @@ type Config struct {
 	// pod, for the web page to say why a pod waits. Default nil: nothing
 	// is kept, and filter does no work for it.
 	Refusals *refusals.Record
+	// DRA, when not nil, is the picture of the nodes of DRA pools: pods in
+	// gpuplane's DRA form are filtered and scored on it (dra.go).
+	DRA *dra.View
 }
 
 // Extender answers kube-scheduler's filter, prioritize and bind calls.
@@ -72,6 +76,7 @@ type Extender struct {
 	clock   clock.PassiveClock
 	seen    *cache.Sightings
 	refused *refusals.Record
+	dra     *dra.View
 }
 
 // New returns an extender for cfg.
@@ -88,7 +93,7 @@ func New(cfg Config) (*Extender, error) {
 	return &Extender{
 		state: cfg.State, voc: cfg.Vocabulary, policy: cfg.Policy, load: cfg.Load,
 		client: cfg.Client, pods: cfg.Pods, metrics: cfg.Metrics, clock: cfg.Clock, seen: cfg.Sightings,
-		refused: cfg.Refusals,
+		refused: cfg.Refusals, dra: cfg.DRA,
 	}, nil
 }
 

@@ -76,7 +76,7 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 	}
 	names := candidateNames(args)
 	o := &filterOutcome{args: args, names: names, fit: make([]bool, len(names))}
-	req, err := request.Of(args.Pod, e.voc)
+	req, draPod, err := e.requestOf(args.Pod)
 	if err == nil {
 		e.seen.ObserveRequests(args.Pod.UID, &req)
 	}
@@ -87,7 +87,7 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 		o.unresolvable = len(names)
 	default:
 		snaps := make([]*cache.NodeSnapshot, len(names))
-		e.state.Snapshots(names, snaps)
+		e.snapshots(draPod, names, snaps)
 		o.req, o.snaps = req, snaps
 		o.verdicts = make([]verdict, len(names))
 		var frees []placement.TypeFree

@@ -22,6 +22,7 @@ import (
 	"github.com/gpuplane/gpuplane/internal/extendertest"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/dra"
 	"github.com/gpuplane/gpuplane/pkg/extender/refusals"
 	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/load"
@@ -68,6 +69,7 @@ type harnessOptions struct {
 	load      LoadView
 	sightings *cache.Sightings
 	refusals  *refusals.Record
+	dra       *dra.View
 }
 
 func newHarness(t testing.TB, o harnessOptions, objs ...runtime.Object) *harness {
@@ -97,7 +99,7 @@ func newHarness(t testing.TB, o harnessOptions, objs ...runtime.Object) *harness
 		t.Fatal(err)
 	}
 	ext, err := New(Config{State: state, Vocabulary: testVoc, Policy: policy, Load: o.load, Client: client,
-		Pods: clientPods{client}, Metrics: m, Clock: clk, Sightings: o.sightings, Refusals: o.refusals})
+		Pods: clientPods{client}, Metrics: m, Clock: clk, Sightings: o.sightings, Refusals: o.refusals, DRA: o.dra})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,13 +28,13 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 	if args.Pod == nil {
 		return out
 	}
-	req, err := request.Of(args.Pod, e.voc)
+	req, draPod, err := e.requestOf(args.Pod)
 	if err != nil {
 		klog.FromContext(ctx).V(2).Info("Pod's GPU request is unusable", "pod", klog.KObj(args.Pod), "err", err)
 		return out
 	}
 	snaps := make([]*cache.NodeSnapshot, len(names))
-	e.state.Snapshots(names, snaps)
+	e.snapshots(draPod, names, snaps)
 	for i, score := range e.scoreNodes(&req, snaps) {
 		out[i].Score = score
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/extender"
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
+	"github.com/gpuplane/gpuplane/pkg/extender/dra"
 	"github.com/gpuplane/gpuplane/pkg/extender/refusals"
 	"github.com/gpuplane/gpuplane/pkg/extender/request"
 	"github.com/gpuplane/gpuplane/pkg/extender/ui"
@@ -105,13 +106,23 @@ func Run(ctx context.Context, o Options, d Deps) error {
 			return err
 		}
 	}
+	// Pods of DRA pools are filtered and scored on the devices the DRA
+	// driver publishes, when the catalog has such a pool (docs/dra.md).
+	var draView *dra.View
+	var draInformers *dra.Informers
+	if hasDRAPool(cat) {
+		draView = dra.NewView(dra.NewTyper(cat), logger.WithName("dra"))
+		if draInformers, err = dra.NewInformers(d.Client, draView); err != nil {
+			return err
+		}
+	}
 	uiOn := d.UIListener != nil || !httpserver.Disabled(o.UIAddress)
 	var refused *refusals.Record
 	if uiOn {
 		refused = refusals.New(d.Clock, refusals.DefaultMaxPods)
 	}
 	ext, err := extender.New(extender.Config{State: state, Vocabulary: voc, Policy: policy, Load: loads, Client: d.Client,
-		Pods: informers, Metrics: metrics, Clock: d.Clock, Sightings: sightings, Refusals: refused})
+		Pods: informers, Metrics: metrics, Clock: d.Clock, Sightings: sightings, Refusals: refused, DRA: draView})
 	if err != nil {
 		return err
 	}
@@ -142,6 +153,14 @@ func Run(ctx context.Context, o Options, d Deps) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { informers.Run(ctx); return nil })
+	if draInformers != nil {
+		g.Go(func() error {
+			draInformers.Start(ctx)
+			<-ctx.Done()
+			draInformers.Shutdown()
+			return nil
+		})
+	}
 	g.Go(func() error {
 		ticker := d.Clock.NewTicker(cache.ExpireEvery(o.AssumeTTL))
 		defer ticker.Stop()
@@ -179,4 +198,14 @@ func newClient(o Options) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("creating the API client: %w", err)
 	}
 	return client, nil
+}
+
+// hasDRAPool tells whether some pool of the catalog allocates by DRA.
+func hasDRAPool(cat *catalog.Catalog) bool {
+	for _, p := range cat.Pools {
+		if p.Allocation == catalog.AllocationDRA {
+			return true
+		}
+	}
+	return false
 }
