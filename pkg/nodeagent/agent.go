@@ -37,6 +37,7 @@ type Agent struct {
 	nodeName  string
 	resync    time.Duration
 	setup     nodeSetup
+	dra       bool // Options.DRA
 	client    kubernetes.Interface
 	checklist *Checklist
 	catalog   *catalog.Catalog
@@ -65,6 +66,7 @@ func newAgent(opts Options, client kubernetes.Interface, cl *Checklist, cat *cat
 		nodeName:  opts.NodeName,
 		resync:    opts.Resync,
 		setup:     newNodeSetup(opts, cat),
+		dra:       opts.DRA,
 		client:    client,
 		checklist: cl,
 		catalog:   cat,
@@ -218,6 +220,9 @@ func (a *Agent) pass(ctx context.Context, lister corelisters.NodeLister) (Report
 		plan, err := planMetadata(node, rep.GPUs, a.setup, a.catalog, w)
 		if err != nil {
 			return rep, err
+		}
+		if slicesListCards(node, a.dra, a.setup.pool, a.catalog) {
+			plan = plan.withoutDevices(node, w)
 		}
 		note := plan.keptNote(a.catalog)
 		if note != "" {

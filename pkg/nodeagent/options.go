@@ -41,6 +41,11 @@ type Options struct {
 	// sharing of Pool in the catalog, if Pool is given and the catalog
 	// lists it; else no label.
 	Sharing string
+	// DRA says a DRA driver gives the node's cards out, its ResourceSlices
+	// listing them: the agent writes no devices annotation (and removes the
+	// one it wrote). A node whose gpuplane.io/pool label names a pool of the
+	// catalog with allocation dra is treated so without it. Default: false.
+	DRA bool
 
 	// Resync is the time between passes when nothing happens; default 60s.
 	Resync time.Duration

@@ -50,6 +50,8 @@ func (c *Config) addCommonFlags(fs *pflag.FlagSet) {
 		"The catalog pool of the node: label it gpuplane.io/pool=<pool>. Empty: no pool label is written (one set by the operator is kept); the node is in the pool its label names, or in \"default\".")
 	fs.StringVar(&o.Sharing, "sharing", o.Sharing,
 		"The backend that shares the node's cards, gpu-manager, hami, mig or timeslice: label it gpuplane.io/sharing=<backend>. Empty: the sharing of --pool in the catalog, if it lists that pool.")
+	fs.BoolVar(&o.DRA, "dra", o.DRA,
+		"A DRA driver gives the node's cards out and its ResourceSlices list them: write no gpuplane.io/devices annotation (and remove the one the agent wrote). Also when the node's gpuplane.io/pool label names a catalog pool with allocation: dra.")
 	fs.StringVar(&o.DockerConfig, "docker-config", o.DockerConfig,
 		"docker's daemon.json (as seen by the agent, e.g. under a host mount). Configured when it or its directory exists, unless --runtime says otherwise.")
 	fs.StringVar(&o.ContainerdConfig, "containerd-config", o.ContainerdConfig,
