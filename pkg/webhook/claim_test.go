@@ -1,11 +1,13 @@
 package webhook
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
@@ -118,5 +120,35 @@ func TestExplainDRA(t *testing.T) {
 	e, err = Explain("2(V100)", "", catalog.Default(), Options{})
 	if err != nil || e.ResourceClaimTemplate != nil || e.Resources["nvidia.com/gpu"] != "2" {
 		t.Fatalf("device-plugin explanation %+v, %v", e, err)
+	}
+}
+
+// TestPatchCarriesTheDRAForm: the handler's patch, applied as the API server
+// applies it, gives the pod Mutate made: its claim, the container's claim and
+// the template label, next to the labels the pod had.
+func TestPatchCarriesTheDRAForm(t *testing.T) {
+	cat := draCatalog(t)
+	for _, in := range []string{
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"gpuplane.io/gpu":"2(V100)"}},"spec":{"containers":[{"name":"c"}]}}`,
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"app":"x"},"annotations":{"gpuplane.io/gpu":"2(V100|A100)"}},"spec":{"containers":[{"name":"c"}]}}`,
+	} {
+		out, err := ExplainPod(t.Context(), []byte(in), cat, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, orig corev1.Pod
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(in), &orig); err != nil {
+			t.Fatal(err)
+		}
+		want, err := Mutate(&orig, cat, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equality.Semantic.DeepEqual(&got, want) {
+			t.Errorf("patched pod\n%s\nis not Mutate's\n%+v", out, want)
+		}
 	}
 }

@@ -43,6 +43,7 @@ type podView struct {
 		GenerateName string            `json:"generateName,omitempty"`
 		Namespace    string            `json:"namespace,omitempty"`
 		Annotations  map[string]string `json:"annotations,omitempty"`
+		Labels       map[string]string `json:"labels,omitempty"`
 	} `json:"metadata"`
 	Spec struct {
 		Containers []struct {
@@ -53,6 +54,8 @@ type podView struct {
 		Affinity      *corev1.Affinity    `json:"affinity,omitempty"`
 		Tolerations   []corev1.Toleration `json:"tolerations,omitempty"`
 		SchedulerName string              `json:"schedulerName,omitempty"`
+		// ResourceClaims carry the cards of the DRA form.
+		ResourceClaims []corev1.PodResourceClaim `json:"resourceClaims,omitempty"`
 	} `json:"spec"`
 }
 
@@ -74,7 +77,8 @@ func decodePod(raw []byte) (*corev1.Pod, error) {
 	}
 	pod := &corev1.Pod{}
 	pod.Name, pod.GenerateName, pod.Namespace = v.Metadata.Name, v.Metadata.GenerateName, v.Metadata.Namespace
-	pod.Annotations = v.Metadata.Annotations
+	pod.Annotations, pod.Labels = v.Metadata.Annotations, v.Metadata.Labels
+	pod.Spec.ResourceClaims = v.Spec.ResourceClaims
 	pod.Spec.Affinity, pod.Spec.Tolerations, pod.Spec.SchedulerName = v.Spec.Affinity, v.Spec.Tolerations, v.Spec.SchedulerName
 	if v.Spec.Containers != nil {
 		pod.Spec.Containers = make([]corev1.Container, len(v.Spec.Containers))

@@ -12,6 +12,7 @@ import (
 func project(full *corev1.Pod) *corev1.Pod {
 	p := &corev1.Pod{}
 	p.Name, p.GenerateName, p.Namespace, p.Annotations = full.Name, full.GenerateName, full.Namespace, full.Annotations
+	p.Labels, p.Spec.ResourceClaims = full.Labels, full.Spec.ResourceClaims
 	p.Spec.Affinity, p.Spec.Tolerations, p.Spec.SchedulerName = full.Spec.Affinity, full.Spec.Tolerations, full.Spec.SchedulerName
 	if full.Spec.Containers != nil {
 		p.Spec.Containers = make([]corev1.Container, len(full.Spec.Containers))
@@ -32,6 +33,7 @@ func FuzzDecodePod(f *testing.F) {
 		`{"spec":{"containers":[{"name":"c","env":[{"name":"A","valueFrom":{"fieldRef":{"fieldPath":"x"}}}]}]}}`,
 		`{"spec":{"affinity":{"nodeAffinity":{}},"tolerations":[{"key":"k","tolerationSeconds":5}]}}`,
 		`{"metadata":{"annotations":{"a":"1"}},"metadata":{"name":"twice"}}`,
+		`{"metadata":{"labels":{"app":"x"}},"spec":{"resourceClaims":[{"name":"gpuplane-gpu","resourceClaimTemplateName":"t"}]}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -34,8 +34,9 @@ func encodePatch(ops []patchOperation) ([]byte, error) {
 }
 
 // buildPatch returns the JSON patch (RFC 6902) that turns orig into mutated, for the
-// parts of a pod that Mutate writes: annotations, spec.schedulerName, each
-// container's resources and env, spec.affinity and spec.tolerations.
+// parts of a pod that Mutate writes: annotations, labels, spec.schedulerName, each
+// container's resources and env, spec.affinity, spec.tolerations and
+// spec.resourceClaims.
 //
 // It compares typed objects instead of diffing the JSON of both (as
 // admission.PatchResponseFromRaw does) for two reasons: it is several times faster,
@@ -52,7 +53,8 @@ func buildPatch(orig, mutated *corev1.Pod) []patchOperation {
 		ops = append(ops, patchOperation{Op: "add", Path: path, Value: value})
 	}
 
-	ops = append(ops, annotationOps(orig.Annotations, mutated.Annotations)...)
+	ops = append(ops, mapOps("/metadata/annotations", orig.Annotations, mutated.Annotations)...)
+	ops = append(ops, mapOps("/metadata/labels", orig.Labels, mutated.Labels)...)
 	if orig.Spec.SchedulerName != mutated.Spec.SchedulerName {
 		add("/spec/schedulerName", mutated.Spec.SchedulerName)
 	}
@@ -76,17 +78,20 @@ func buildPatch(orig, mutated *corev1.Pod) []patchOperation {
 	if !equality.Semantic.DeepEqual(orig.Spec.Tolerations, mutated.Spec.Tolerations) {
 		add("/spec/tolerations", mutated.Spec.Tolerations)
 	}
+	if !equality.Semantic.DeepEqual(orig.Spec.ResourceClaims, mutated.Spec.ResourceClaims) {
+		add("/spec/resourceClaims", mutated.Spec.ResourceClaims)
+	}
 	return ops
 }
 
-// annotationOps adds, changes and removes single annotations, or writes the whole map
-// when the pod had none.
-func annotationOps(orig, mutated map[string]string) []patchOperation {
+// mapOps adds, changes and removes single entries of the map at path (annotations,
+// labels), or writes the whole map when the pod had none.
+func mapOps(path string, orig, mutated map[string]string) []patchOperation {
 	if len(orig) == 0 {
 		if len(mutated) == 0 {
 			return nil
 		}
-		return []patchOperation{{Op: "add", Path: "/metadata/annotations", Value: mutated}}
+		return []patchOperation{{Op: "add", Path: path, Value: mutated}}
 	}
 	var ops []patchOperation
 	keys := make([]string, 0, len(mutated))
@@ -97,7 +102,7 @@ func annotationOps(orig, mutated map[string]string) []patchOperation {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		ops = append(ops, patchOperation{Op: "add", Path: "/metadata/annotations/" + escapePointer(k), Value: mutated[k]})
+		ops = append(ops, patchOperation{Op: "add", Path: path + "/" + escapePointer(k), Value: mutated[k]})
 	}
 	var gone []string
 	for k := range orig {
@@ -107,7 +112,7 @@ func annotationOps(orig, mutated map[string]string) []patchOperation {
 	}
 	slices.Sort(gone)
 	for _, k := range gone {
-		ops = append(ops, patchOperation{Op: "remove", Path: "/metadata/annotations/" + escapePointer(k)})
+		ops = append(ops, patchOperation{Op: "remove", Path: path + "/" + escapePointer(k)})
 	}
 	return ops
 }

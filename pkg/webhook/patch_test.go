@@ -22,7 +22,7 @@ func TestAnnotationOps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assertJSONEqual(t, mustJSON(t, annotationOps(tt.orig, tt.mutated)), []byte(tt.want))
+			assertJSONEqual(t, mustJSON(t, mapOps("/metadata/annotations", tt.orig, tt.mutated)), []byte(tt.want))
 		})
 	}
 }

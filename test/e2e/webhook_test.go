@@ -20,6 +20,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -232,8 +233,12 @@ func whWaitServing(ctx context.Context, t *testing.T, client kubernetes.Interfac
 	probe := whPod("probe", "1", nil)
 	var last error
 	if err := wait.PollUntilContextTimeout(ctx, pollInterval, whReadyLimit, true, func(ctx context.Context) (bool, error) {
-		_, last = client.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		return last == nil, nil
+		_, err := client.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if _, ok := err.(apierrors.APIStatus); ok || err == nil {
+			// The API server's answer, not the client's own deadline.
+			last = err
+		}
+		return err == nil, nil
 	}); err != nil {
 		t.Fatalf("the API server could not call the webhook within %s (%v): %v", whReadyLimit, err, last)
 	}
