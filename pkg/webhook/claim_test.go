@@ -152,3 +152,25 @@ func TestPatchCarriesTheDRAForm(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMutateForms: the cost of the DRA form against the device-plugin
+// form of the same request, on the same catalog.
+func BenchmarkMutateForms(b *testing.B) {
+	cat, err := catalog.New(catalog.Catalog{Pools: []catalog.Pool{
+		{Name: "dra", Types: []string{"V100", "A100"}, Allocation: catalog.AllocationDRA},
+		{Name: catalog.DefaultPool},
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct{ name, req string }{{"dra", "2(V100|A100)"}, {"device-plugin", "2(T4|L4)"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			pod := makePod().withGPU(bc.req).obj()
+			for b.Loop() {
+				if _, err := Mutate(pod, cat, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
