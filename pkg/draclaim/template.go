@@ -28,13 +28,21 @@ const RequestName = "gpu"
 // prefix starts every template name.
 const prefix = "gpuplane-"
 
-// ForRequest returns the template of a resolved request on cat: nil when
-// the request's pool (catalog.PoolForRequest) gives cards by device plugin,
-// or asks none; an error, quoting the request, when the pool allocates by
-// DRA and cannot serve it (catalog.ErrNoDRA). forceDRA takes the form of a
+// ForRequest returns the template of a resolved request of whole cards on
+// cat: nil when the request's pool (catalog.PoolForRequest) gives cards by
+// device plugin, or for a request of no whole cards (a share, virtual cards
+// and MIG instances are served by the pool the catalog resolved them to); an
+// error, quoting the request, when the pool allocates by DRA and cannot serve
+// it (catalog.ErrNoDRA). forceDRA takes the form of a
 // DRA pool with NVIDIA's driver whatever the catalog's pools say, as
 // `webhook explain --dra` does.
 func ForRequest(cat *catalog.Catalog, res catalog.Resolved, forceDRA bool) (*resourcev1.ResourceClaimTemplate, error) {
+	if res.Kind != catalog.KindWhole && !forceDRA {
+		// Shares, virtual cards and MIG instances go to the pool the
+		// catalog's resolution chose, one whose sharing backend keeps them
+		// on device-plugin allocation.
+		return nil, nil
+	}
 	pool := cat.PoolForRequest(res)
 	if forceDRA {
 		pool = catalog.Pool{Allocation: catalog.AllocationDRA, DRA: catalog.DRA{

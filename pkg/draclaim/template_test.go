@@ -77,8 +77,16 @@ func TestForRequest(t *testing.T) {
 	if tmpl, err := forRequest(t, c, "1(T4)", true); err != nil || tmpl == nil {
 		t.Errorf("forced T4: %v, %v", tmpl, err)
 	}
-	if _, err := forRequest(t, c, "0.5(V100)", false); !errors.Is(err, catalog.ErrNoDRA) {
-		t.Errorf("a share on a DRA pool: %v", err)
+	// A share goes to the pool the catalog resolved it to, which keeps it on
+	// device-plugin allocation; in the forced DRA form it is refused.
+	if tmpl, err := forRequest(t, c, "0.5(V100)", false); tmpl != nil || err != nil {
+		t.Errorf("a share: %v, %v", tmpl, err)
+	}
+	if _, err := forRequest(t, c, "0.5(V100)", true); !errors.Is(err, catalog.ErrNoDRA) {
+		t.Errorf("a share in the DRA form: %v", err)
+	}
+	if _, err := forRequest(t, c, "33(V100)", false); !errors.Is(err, catalog.ErrNoDRA) {
+		t.Errorf("33 cards on a DRA pool: %v", err)
 	}
 }
 

@@ -88,8 +88,8 @@ func TestMutateDRARefusals(t *testing.T) {
 		class error
 		want  string
 	}{
-		{"share", makePod().withGPU("0.5 (v100)").obj(), ErrInvalidRequest,
-			`gpuplane.io/gpu: "0.5 (v100)": a share of a card, or vGPU cards, on a DRA pool is not possible; the DRA driver of this pool (gpu.nvidia.com) publishes no capacity that several claims could share; ask whole cards, e.g. 1(V100)`},
+		{"too many cards for a claim", makePod().withGPU("33 (v100)").obj(), ErrInvalidRequest,
+			`gpuplane.io/gpu: "33 (v100)": 33 cards in one claim is not possible; a ResourceClaim holds at most 32 devices; ask at most 32`},
 		{"vendor resource too", makePod().withGPU("2(V100)").withLimit(0, "nvidia.com/gpu", "2").obj(), ErrConflict,
 			`gpuplane.io/gpu "2(V100)" gives the cards through a ResourceClaim (the pool allocates by DRA), but container "main" also asks nvidia.com/gpu: 2; remove that resource`},
 		{"claim of the same name", func() *corev1.Pod {

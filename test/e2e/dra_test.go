@@ -229,7 +229,9 @@ func TestDRA(t *testing.T) {
 	ctx := t.Context()
 
 	t.Run("refused", func(t *testing.T) {
-		for i, req := range []string{"0.5(V100)", "1(VGPU)", "33(V100)"} {
+		// A share goes to the default pool (gpu-manager), not to the DRA one;
+		// these are what a DRA pool cannot serve.
+		for i, req := range []string{"33(V100)", "1(V100|A100|T4|H100|H200|L4|L40S|A10|A30)"} {
 			_, err := draCreate(ctx, t, client, ns, fmt.Sprintf("refused-%d", i), req)
 			if err == nil || !strings.Contains(err.Error(), "not possible") {
 				t.Errorf("%s: admitted or refused for another reason: %v", req, err)
