@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 
 	extender "github.com/gpuplane/gpuplane/cmd/extender/app"
 	"github.com/gpuplane/gpuplane/pkg/api/hami"
+	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
 
@@ -340,16 +342,18 @@ func ignoreCanceled(ctx context.Context, err error) error {
 }
 
 // TestExtenderSharingRestart is the fault test over a cluster mixing the
-// sharing backends: two HAMi nodes (HAMi's device plugin played by the
-// test), a MIG node and a time-slicing node take a burst of HAMi shares and
-// virtual cards, MIG instances and replicas; the extender is stopped twice a
-// few binds in and a new one started each time, which rebuilds its state
-// from the API server alone. No card, task slot, MIG instance or replica is
-// over-committed, checked from the API objects alone.
+// four sharing backends: two HAMi nodes (HAMi's device plugin played by the
+// test), a MIG node, a time-slicing node and a gpu-manager node take a
+// burst of HAMi shares and virtual cards, MIG instances, replicas and vGPU
+// shares; the extender is stopped twice a few binds in and a new one
+// started each time, which rebuilds its state from the API server alone.
+// No card, task slot, MIG instance, replica or vGPU card is over-committed,
+// checked from the API objects alone.
 func TestExtenderSharingRestart(t *testing.T) {
 	c := cluster.New(t, cluster.Options{})
 	ctx := t.Context()
 	client := c.Client()
+	cat := catalog.Default()
 	for _, spec := range []cluster.NodeSpec{
 		hamiNodeSpec(t, "hami-a", 2, 4),
 		hamiNodeSpec(t, "hami-b", 2, 4),
@@ -357,6 +361,7 @@ func TestExtenderSharingRestart(t *testing.T) {
 			Capacity: map[string]string{"nvidia.com/mig-3g.40gb": "2", "nvidia.com/mig-1g.10gb": "1"}},
 		{Name: "ts-t4", Labels: map[string]string{"gpu": "true", "gpu-type": "T4", "gpuplane.io/sharing": "timeslice"},
 			Capacity: map[string]string{"nvidia.com/gpu.shared": "4"}},
+		extNode{name: "vgpu-a100", cards: 2, typ: "A100", vgpu: true}.spec(t, cat),
 	} {
 		if _, err := c.AddGPUNode(ctx, spec); err != nil {
 			t.Fatal(err)
@@ -377,6 +382,18 @@ func TestExtenderSharingRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := createNamespace(ctx, t, client, "e2e-sharing-restart")
+	// gpu-manager's pods in a namespace of their own, checked as the
+	// device-plugin burst checks them (extCheckNoOvercommit).
+	vns := createNamespace(ctx, t, client, "e2e-sharing-restart-vgpu")
+	var vpods []*corev1.Pod
+	for i, cores := range []int{50, 30, 70, 25, 100, 20, 50, 10, 30} {
+		a := extAsk{cores: cores, types: []string{"A100"}}
+		if cores < 100 {
+			a.mem = int64(cores) * 320 / 100 // of an 80Gi card, in 256Mi units
+		}
+		vpods = append(vpods, a.pod(fmt.Sprintf("vgpu-%02d", i), cat))
+	}
+	vbatches := [][]*corev1.Pod{vpods[:3], vpods[3:6], vpods[6:]}
 
 	// 40 asks: HAMi shares of 3 sizes, HAMi virtual whole cards, MIG
 	// instances of both profiles, replicas. The HAMi nodes hold 16 tasks
@@ -407,7 +424,9 @@ func TestExtenderSharingRestart(t *testing.T) {
 	before := 0
 	for k, batch := range batches[:2] {
 		created := make(chan error, 1)
-		go func() { created <- extCreate(ctx, client, ns, batch) }()
+		go func() {
+			created <- errors.Join(extCreate(ctx, client, ns, batch), extCreate(ctx, client, vns, vbatches[k]))
+		}()
 		bound := 0
 		err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
 			list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
@@ -430,14 +449,21 @@ func TestExtenderSharingRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		before = len(sharingNoOvercommit(ctx, t, client, ns))
-		t.Logf("extender stopped with %d pods bound", before)
+		vbefore := len(extCheckNoOvercommit(ctx, t, client, vns, cat))
+		t.Logf("extender stopped with %d pods bound, and %d of gpu-manager", before, vbefore)
 		ext = extStart(t, c, ext.addr, opts)
 	}
-	if err := extCreate(ctx, client, ns, batches[2]); err != nil {
+	if err := errors.Join(extCreate(ctx, client, ns, batches[2]), extCreate(ctx, client, vns, vbatches[2])); err != nil {
 		t.Fatal(err)
 	}
 	bound := extSettled(ctx, t, client, ns, len(pods))
 	after := sharingNoOvercommit(ctx, t, client, ns)
+	extSettled(ctx, t, client, vns, len(vpods))
+	// The two A100 cards hold 200 cores: at least the 100-core pod and a
+	// share, or shares worth more than one card.
+	if vafter := extCheckNoOvercommit(ctx, t, client, vns, cat); len(vafter) < 2 {
+		t.Errorf("only %d gpu-manager pods bound; the two A100 cards hold at least 2 of them", len(vafter))
+	}
 	t.Logf("%d pods bound before the second restart, %d after it settled of %d", before, bound, len(pods))
 	if bound-before < 1 {
 		t.Error("no pod bound after the second restart")
