@@ -30,14 +30,15 @@
 //
 // It is about 1,900 lines, above the 1,500 we aim for, because its verbs are
 // methods of one Extender that read its unexported fields (the cache's
-// state, the vocabulary, the policy, the metrics, the clock) and check a pod
-// against a snapshot with one set of unexported functions in fit.go
-// (checkWith for filter, fits and score for prioritize, choose and
+// state, the vocabulary, the policy, the metrics, the clock, the DRA view)
+// and check a pod against a snapshot with one set of unexported functions in
+// fit.go (checkWith for filter, fits and score for prioritize, choose and
 // assignment for bind, checkVendor for preempt), all of which go through the
-// same vendor check; the handler (http.go) calls filter's and filter-best's
-// unexported forms to write their outcome straight into the wire format. If
-// it grows, the seam is bind (bind.go, bindhami.go, about 290 lines), the
-// only code here that uses the API client: moving it out would take the
-// client with it and need the state, the policy, the metrics and fit.go's
-// choose and assignment exported to it.
+// same vendor check; filter and prioritize read a pod and its nodes'
+// snapshots through dra.go (requestOf, snapshots); the handler (http.go)
+// calls filter's and filter-best's unexported forms to write their outcome
+// straight into the wire format. If it grows, the seam is bind (bind.go,
+// bindhami.go, about 290 lines), the only code here that uses the API
+// client: moving it out would take the client with it and need the state,
+// the policy, the metrics and fit.go's choose and assignment exported to it.
 package extender
