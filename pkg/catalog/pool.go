@@ -228,6 +228,7 @@ func (p *Pool) hasType(name string) bool {
 // also turns aliases in Types into canonical names.
 func (c *Catalog) validatePools(v *validator) {
 	seen := map[string]bool{}
+	var first *Pool // the first hami pool
 	for i := range c.Pools {
 		p := &c.Pools[i]
 		f := idx("pools", i)
@@ -280,6 +281,14 @@ func (c *Catalog) validatePools(v *validator) {
 				v.addf(f+".hami."+r.field, "%q: %s", r.name, msg)
 			}
 		}
+		if p.Sharing == SharingHAMi {
+			if first == nil {
+				first = p
+			} else if names := hamiNames(p.HAMi); names != hamiNames(first.HAMi) {
+				v.addf(f+".hami", "names HAMi's resources %s; pool %q names them %s: HAMi's configuration names them once for the cluster, and the scheduler extender reads one set",
+					names, first.Name, hamiNames(first.HAMi))
+			}
+		}
 		if h.SplitCount < 1 || h.SplitCount > 100 {
 			v.addf(f+".hami.splitCount", "%d: must be 1 to 100 (containers sharing one card)", h.SplitCount)
 		}
@@ -293,6 +302,11 @@ func (c *Catalog) validatePools(v *validator) {
 			v.addf(f+".timeslice.replicas", "%d: must be 0 (not given) to 1024", n)
 		}
 	}
+}
+
+// hamiNames lists a HAMi pool's resource names, to tell pools apart.
+func hamiNames(h HAMi) string {
+	return strings.Join([]string{h.Resource, h.MemoryResource, h.MemoryPercentageResource, h.CoresResource}, ", ")
 }
 
 // typeByName finds a type by name or alias before the index is built.

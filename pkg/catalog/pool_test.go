@@ -97,6 +97,8 @@ func TestLoadPoolRefusals(t *testing.T) {
 			`line 8: pools[0].hami.splitCount: 101: must be 1 to 100`,
 			`line 13: pools[1].mig.strategy: "both": must be mixed or single`,
 			`line 17: pools[2].timeslice.replicas: -1: must be 0 (not given) to 1024`}},
+		{"hami pools naming HAMi's resources apart", header + "pools:\n  - name: a\n    sharing: hami\n  - name: b\n    sharing: hami\n  - name: c\n    sharing: hami\n    hami:\n      coresResource: example.com/cores\n", []string{
+			`line 10: pools[2].hami: names HAMi's resources nvidia.com/gpu, nvidia.com/gpumem, nvidia.com/gpumem-percentage, example.com/cores; pool "a" names them nvidia.com/gpu, nvidia.com/gpumem, nvidia.com/gpumem-percentage, nvidia.com/gpucores`}},
 		{"dra settings without dra", header + "pools:\n  - name: a\n    dra:\n      deviceClass: gpu.nvidia.com\n", []string{
 			`line 5: pools[0].dra: only a pool with allocation: dra takes dra settings`}},
 		{"unknown field", header + "pools:\n  - name: a\n    shareing: hami\n", []string{

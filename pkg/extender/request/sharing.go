@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
 
@@ -35,12 +36,12 @@ func sharingPart(c *corev1.Container, v *Vocabulary) (Part, bool, error) {
 	return Part{}, false, nil
 }
 
-// wholeOf is the resource HAMi counts cards in: the default vendor's.
+// wholeOf is the resource HAMi counts cards in.
 func wholeOf(v *Vocabulary) corev1.ResourceName {
-	if len(v.WholeResources) == 0 {
-		return "nvidia.com/gpu"
+	if v.HAMiResource == "" {
+		return catalog.HAMiResource
 	}
-	return v.WholeResources[0]
+	return v.HAMiResource
 }
 
 // unitName is a units resource without its vendor prefix: the pool's name

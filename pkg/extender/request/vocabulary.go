@@ -33,13 +33,17 @@ type Vocabulary struct {
 	// cards HAMi registers.
 	TypeOfProduct func(product string) (string, bool)
 
-	// The other sharing backends' resources (docs/sharing.md), fixed by
-	// their device plugins. HAMi's whole-card resource is the default
-	// vendor's (nvidia.com/gpu).
+	// The other sharing backends' resources (docs/sharing.md). HAMi's are
+	// the catalog's HAMi pools' (HAMi's defaults unless the operator renamed
+	// them in HAMi's configuration and the catalog alike); the MIG and
+	// time-slicing ones are fixed by the NVIDIA device plugin.
 	//
+	// HAMiResource counts the cards of a HAMi container (the default
+	// vendor's resource, nvidia.com/gpu, unless renamed);
 	// HAMiMemoryResource is HAMi's card memory in MiB; HAMiMemoryPercent
 	// its card memory in percent of the card; HAMiCoreResource its compute
 	// in percent of a card.
+	HAMiResource       corev1.ResourceName
 	HAMiMemoryResource corev1.ResourceName
 	HAMiMemoryPercent  corev1.ResourceName
 	HAMiCoreResource   corev1.ResourceName
@@ -54,18 +58,26 @@ type Vocabulary struct {
 	LabelSharing string
 }
 
-// The sharing backends' fixed names, as their device plugins publish them.
+// The sharing backends' names as their device plugins publish them by
+// default: the catalog's.
 const (
-	DefaultHAMiMemoryResource = "nvidia.com/gpumem"
-	DefaultHAMiMemoryPercent  = "nvidia.com/gpumem-percentage"
-	DefaultHAMiCoreResource   = "nvidia.com/gpucores"
-	DefaultMIGResourcePrefix  = "nvidia.com/mig-"
-	DefaultTimesliceResource  = "nvidia.com/gpu.shared"
-	DefaultLabelSharing       = "gpuplane.io/sharing"
+	DefaultHAMiMemoryResource = catalog.HAMiMemoryResource
+	DefaultHAMiMemoryPercent  = catalog.HAMiMemoryPercentageResource
+	DefaultHAMiCoreResource   = catalog.HAMiCoresResource
+	DefaultMIGResourcePrefix  = catalog.MIGResourcePrefix
+	DefaultTimesliceResource  = catalog.TimesliceSharedResource
+	DefaultLabelSharing       = catalog.SharingLabel
 )
 
-// WithSharingDefaults fills the sharing backends' names left empty.
+// WithSharingDefaults fills the sharing backends' names left empty; HAMi's
+// card count defaults to the first whole-card resource.
 func (v *Vocabulary) WithSharingDefaults() *Vocabulary {
+	if v.HAMiResource == "" {
+		v.HAMiResource = catalog.HAMiResource
+		if len(v.WholeResources) > 0 {
+			v.HAMiResource = v.WholeResources[0]
+		}
+	}
 	if v.HAMiMemoryResource == "" {
 		v.HAMiMemoryResource = DefaultHAMiMemoryResource
 	}
@@ -101,10 +113,18 @@ func (v *Vocabulary) isWholeResource(r corev1.ResourceName) bool {
 // managedResources should name them.
 func (v *Vocabulary) managed() []corev1.ResourceName {
 	out := append([]corev1.ResourceName(nil), v.WholeResources...)
+	if !v.isWholeResource(v.HAMiResource) {
+		out = append(out, v.HAMiResource)
+	}
 	return append(out, v.CoreResource, v.MemoryResource, v.HAMiMemoryResource, v.HAMiMemoryPercent, v.HAMiCoreResource, v.TimesliceResource)
 }
 
-// VocabularyFrom reads the vocabulary off a catalog.
+// VocabularyFrom reads the vocabulary off a catalog. HAMi's resource names
+// are those of the catalog's first pool with sharing hami (the catalog
+// refuses HAMi pools that name them differently), so that the extender reads
+// what the webhook writes; a catalog without a HAMi pool gives HAMi's
+// defaults. HAMi's card resource, when renamed, is also read as whole cards
+// (a HAMi container asking for cards alone).
 func VocabularyFrom(c *catalog.Catalog) *Vocabulary {
 	def := c.DefaultVendor()
 	v := &Vocabulary{
@@ -131,11 +151,24 @@ func VocabularyFrom(c *catalog.Catalog) *Vocabulary {
 			return t.Name, true
 		},
 	}
+	for _, p := range c.Pools {
+		if p.Sharing != catalog.SharingHAMi {
+			continue
+		}
+		v.HAMiResource = corev1.ResourceName(p.HAMi.Resource)
+		v.HAMiMemoryResource = corev1.ResourceName(p.HAMi.MemoryResource)
+		v.HAMiMemoryPercent = corev1.ResourceName(p.HAMi.MemoryPercentageResource)
+		v.HAMiCoreResource = corev1.ResourceName(p.HAMi.CoresResource)
+		break
+	}
 	v.WithSharingDefaults()
 	for _, vendor := range c.Vendors {
 		if r := corev1.ResourceName(vendor.Resource); r != "" && !v.isWholeResource(r) {
 			v.WholeResources = append(v.WholeResources, r)
 		}
+	}
+	if !v.isWholeResource(v.HAMiResource) {
+		v.WholeResources = append(v.WholeResources, v.HAMiResource)
 	}
 	return v
 }
