@@ -30,10 +30,17 @@ import (
 // nvidia.com/gpu) and the labels the node agent writes.
 func hamiNodeSpec(t *testing.T, name string, cards, split int) cluster.NodeSpec {
 	t.Helper()
+	return hamiNodeOf(t, name, "T4", "NVIDIA-Tesla T4", 15360, cards, split)
+}
+
+// hamiNodeOf is hamiNodeSpec with cards of the catalog type typ, which
+// HAMi registers as product with memMiB of memory.
+func hamiNodeOf(t *testing.T, name, typ, product string, memMiB int64, cards, split int) cluster.NodeSpec {
+	t.Helper()
 	ds := make([]hami.Device, cards)
 	for i := range ds {
-		ds[i] = hami.Device{UUID: fmt.Sprintf("GPU-%s-%d", name, i), Index: i, Split: split, MemoryMiB: 15360, Cores: 100,
-			Type: "NVIDIA-Tesla T4", Health: true, Mode: hami.ModeHAMiCore}
+		ds[i] = hami.Device{UUID: fmt.Sprintf("GPU-%s-%d", name, i), Index: i, Split: split, MemoryMiB: memMiB, Cores: 100,
+			Type: product, Health: true, Mode: hami.ModeHAMiCore}
 	}
 	reg, err := hami.EncodeRegistration(ds)
 	if err != nil {
@@ -41,7 +48,7 @@ func hamiNodeSpec(t *testing.T, name string, cards, split int) cluster.NodeSpec 
 	}
 	return cluster.NodeSpec{
 		Name:        name,
-		Labels:      map[string]string{"gpu": "true", "gpu-type": "T4", "gpuplane.io/sharing": "hami"},
+		Labels:      map[string]string{"gpu": "true", "gpu-type": typ, "gpuplane.io/sharing": "hami"},
 		Annotations: map[string]string{hami.AnnotationRegister: reg},
 		Capacity:    map[string]string{"nvidia.com/gpu": fmt.Sprint(cards * split)},
 	}
