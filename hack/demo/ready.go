@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
 
@@ -34,18 +35,28 @@ func (e *env) waitNodes(ctx context.Context, agents []*cluster.Process) error {
 			if node.Labels[e.cat.Labels.GPUType] != n.typ || node.Annotations[api.AnnotationDevices] == "" {
 				return false, fmt.Sprintf("node %s has no %s=%s label or %s annotation yet", n.name, e.cat.Labels.GPUType, n.typ, api.AnnotationDevices)
 			}
+			if n.pool != "" && (node.Labels[catalog.PoolLabel] != n.pool || node.Labels[catalog.SharingLabel] == "") {
+				return false, fmt.Sprintf("node %s has no %s=%s or %s label yet", n.name, catalog.PoolLabel, n.pool, catalog.SharingLabel)
+			}
 		}
 		return true, ""
 	})
 	if err == nil {
-		var vgpu []string
+		var vgpu, pools, mig []string
 		for _, n := range demoNodes() {
+			if len(n.mig) > 0 {
+				mig = append(mig, n.name)
+			}
 			if n.vgpu {
 				vgpu = append(vgpu, n.name)
 			}
+			if n.pool != "" {
+				pools = append(pools, n.name)
+			}
 		}
-		e.logf("node agents (--fake-devices instead of NVML): every node labelled %s=true, %s=<type> (%s=true on %s), cards in %s",
-			e.cat.Labels.GPU, e.cat.Labels.GPUType, e.cat.Labels.VGPU, strings.Join(vgpu, ", "), api.AnnotationDevices)
+		e.logf("node agents (--fake-devices instead of NVML): every node labelled %s=true, %s=<type> (%s=true on %s; %s and %s, from --pool and the catalog, on %s), cards in %s (MIG instances on %s)",
+			e.cat.Labels.GPU, e.cat.Labels.GPUType, e.cat.Labels.VGPU, strings.Join(vgpu, ", "), catalog.PoolLabel, catalog.SharingLabel,
+			strings.Join(pools, ", "), api.AnnotationDevices, strings.Join(mig, ", "))
 	}
 	return err
 }

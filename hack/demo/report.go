@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/api/hami"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 )
 
@@ -124,6 +125,22 @@ func cardsOf(pod *corev1.Pod, node *corev1.Node, cat *catalog.Catalog) (string, 
 		}
 		return strings.Join(cards, "; "), &a, nil
 	}
+	if raw, ok := pod.Annotations[hami.AnnotationAllocated]; ok {
+		return hamiCards(raw, pod, node, cat)
+	}
+	var mig []string
+	for _, c := range pod.Spec.Containers {
+		for name, q := range c.Resources.Limits {
+			if p, ok := strings.CutPrefix(string(name), catalog.MIGResourcePrefix); ok {
+				mig = append(mig, fmt.Sprintf("%d x %s MIG %s", q.Value(), node.Labels[cat.Labels.GPUType], p))
+			}
+		}
+	}
+	if len(mig) > 0 {
+		// The device plugin picks the instance when the container starts.
+		slices.Sort(mig)
+		return strings.Join(mig, "; "), nil, nil
+	}
 	var whole int64
 	for _, c := range pod.Spec.Containers {
 		for _, v := range cat.Vendors {
@@ -140,6 +157,33 @@ func cardsOf(pod *corev1.Pod, node *corev1.Node, cat *catalog.Catalog) (string, 
 		typ = "card"
 	}
 	return fmt.Sprintf("%d x %s", whole, typ), nil, nil
+}
+
+// hamiCards says which cards the extender gave a HAMi pod, from the
+// annotation HAMi's device plugin reads (hami.io/vgpu-devices-allocated),
+// each card by its index in HAMi's registration of the node.
+func hamiCards(raw string, pod *corev1.Pod, node *corev1.Node, cat *catalog.Catalog) (string, *api.Assignment, error) {
+	pd, err := hami.DecodePodDevices(raw)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s of pod %s: %w", hami.AnnotationAllocated, pod.Name, err)
+	}
+	index := map[string]string{}
+	if reg, err := hami.DecodeRegistration(node.Annotations[hami.AnnotationRegister]); err == nil {
+		for _, d := range reg {
+			index[d.UUID] = fmt.Sprintf("#%d", d.Index)
+		}
+	}
+	var cards []string
+	for _, c := range pd {
+		for _, d := range c {
+			name := index[d.UUID]
+			if name == "" {
+				name = d.UUID
+			}
+			cards = append(cards, fmt.Sprintf("%s %s: %d%% compute, %s (HAMi)", node.Labels[cat.Labels.GPUType], name, d.Cores, mebibytes(d.MemoryMiB)))
+		}
+	}
+	return strings.Join(cards, "; "), nil, nil
 }
 
 func mebibytes(mib int64) string {

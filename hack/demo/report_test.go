@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/api/hami"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 )
 
@@ -42,6 +43,21 @@ func assignment(t *testing.T, cards ...api.CardShare) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// hamiNode is an L4 node whose two cards HAMi registered.
+func hamiNode(t *testing.T) *corev1.Node {
+	t.Helper()
+	n := nodeWith(map[string]string{"gpu-type": "L4"}, nil)
+	reg, err := hami.EncodeRegistration([]hami.Device{
+		{UUID: "GPU-l4-0", Index: 0, Split: 4, MemoryMiB: 24576, Cores: 100, Type: "NVIDIA L4", Health: true, Mode: hami.ModeHAMiCore},
+		{UUID: "GPU-l4-1", Index: 1, Split: 4, MemoryMiB: 24576, Cores: 100, Type: "NVIDIA L4", Health: true, Mode: hami.ModeHAMiCore},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Annotations[hami.AnnotationRegister] = reg
+	return n
 }
 
 func TestCardsOf(t *testing.T) {
@@ -98,6 +114,26 @@ func TestCardsOf(t *testing.T) {
 			node:      nodeWith(nil, nil),
 			want:      "#0: 100% compute, 16Gi; #1: 100% compute, 1280Mi",
 			wantCards: 2,
+		},
+		{
+			name: "a HAMi share: the card by its index in HAMi's registration",
+			pod: podWith(map[string]string{"nvidia.com/gpu": "1", "nvidia.com/gpumem": "12288", "nvidia.com/gpucores": "50"}, map[string]string{
+				hami.AnnotationAllocated: "GPU-l4-1,NVIDIA,12288,50:;",
+			}),
+			node: hamiNode(t),
+			want: "L4 #1: 50% compute, 12Gi (HAMi)",
+		},
+		{
+			name:    "a corrupt HAMi annotation",
+			pod:     podWith(map[string]string{"nvidia.com/gpu": "1"}, map[string]string{hami.AnnotationAllocated: "GPU-l4-1,NVIDIA"}),
+			node:    hamiNode(t),
+			wantErr: true,
+		},
+		{
+			name: "a MIG instance",
+			pod:  podWith(map[string]string{"nvidia.com/mig-1g.10gb": "1"}, nil),
+			node: nodeWith(map[string]string{"gpu-type": "H100"}, nil),
+			want: "1 x H100 MIG 1g.10gb",
 		},
 		{
 			name:    "corrupt assignment",

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
+	"github.com/gpuplane/gpuplane/pkg/api/hami"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
@@ -37,6 +38,9 @@ type env struct {
 	client       kubernetes.Interface
 	procs        []*cluster.Process
 
+	// catPath is the catalog file the programs read: demoCatalog.
+	catPath string
+
 	// The configurations of deploy/ the demo loaded.
 	schedulerConfig configFile
 	webhookConfigs  []configFile
@@ -46,7 +50,12 @@ type env struct {
 // and returns once all of them are ready. The env is returned even on error: its
 // tearDown stops what did start.
 func setUp(ctx context.Context, root, binDir string, out io.Writer) (*env, error) {
-	e := &env{root: root, binDir: binDir, out: out, began: time.Now(), cat: catalog.Default()}
+	e := &env{root: root, binDir: binDir, out: out, began: time.Now()}
+	cat, err := catalog.Load(strings.NewReader(demoCatalog))
+	if err != nil {
+		return e, fmt.Errorf("the demo's catalog: %w", err)
+	}
+	e.cat = cat
 	for _, p := range gpuplanePrograms() {
 		if _, err := os.Stat(filepath.Join(binDir, p)); err != nil {
 			return e, fmt.Errorf("%s is not built in %s: `make demo` builds it (or go build -o %s/ ./cmd/%s)", p, binDir, binDir, p)
@@ -58,6 +67,11 @@ func setUp(ctx context.Context, root, binDir string, out io.Writer) (*env, error
 	}
 	e.cluster, e.client = c, c.Client()
 	e.logf("control plane: etcd and kube-apiserver at %s", c.Host())
+	e.catPath = filepath.Join(c.Dir(), "catalog.yaml")
+	if err := os.WriteFile(e.catPath, []byte(demoCatalog), 0o600); err != nil {
+		return e, fmt.Errorf("writing the demo's catalog: %w", err)
+	}
+	e.logf("catalog (--catalog of every program): the built-in one with pools: default (A100, V100, T4: gpu-manager), hami (L4: HAMi), mig (H100: MIG)")
 	if err := e.addNodes(ctx); err != nil {
 		return e, err
 	}
@@ -111,21 +125,30 @@ func (e *env) addNodes(ctx context.Context) error {
 			return fmt.Errorf("creating namespace %s: %w", ns, err)
 		}
 	}
-	var names, capacities []string
+	var names, capacities, registered []string
 	for _, n := range demoNodes() {
 		capacity, err := n.capacity(e.cat)
 		if err != nil {
 			return err
 		}
-		if _, err := e.cluster.AddGPUNode(ctx, cluster.NodeSpec{Name: n.name, Labels: n.labels, Capacity: capacity}); err != nil {
+		annotations, err := n.hamiRegistration(e.cat)
+		if err != nil {
+			return err
+		}
+		if annotations != nil {
+			registered = append(registered, n.name)
+		}
+		if _, err := e.cluster.AddGPUNode(ctx, cluster.NodeSpec{Name: n.name, Labels: n.labels, Annotations: annotations, Capacity: capacity}); err != nil {
 			return err
 		}
 		names = append(names, n.describe())
 		capacities = append(capacities, n.name+" "+formatResources(capacity))
 	}
 	e.logf("nodes: %s", strings.Join(names, ", "))
-	e.logf("  no device plugin or gpu-manager runs here: the demo sets the nodes' capacity as they would:\n"+
+	e.logf("  no device plugin, gpu-manager or HAMi runs here: the demo sets the nodes' capacity as they would:\n"+
 		"         %s", strings.Join(capacities, "; "))
+	e.logf("  and writes the cards of %s in %s as HAMi's device plugin registers them",
+		strings.Join(registered, ", "), hami.AnnotationRegister)
 	return nil
 }
 
@@ -160,6 +183,11 @@ func (e *env) startNodeAgents() ([]*cluster.Process, error) {
 		}
 		if n.vgpu {
 			args = append(args, "--vgpu")
+		}
+		if n.pool != "" {
+			// The agent labels the node with the pool and, from the
+			// catalog, the pool's sharing backend.
+			args = append(args, "--pool="+n.pool, "--catalog="+e.catPath)
 		}
 		p, err := e.run("nodeagent-"+n.name, "nodeagent", args...)
 		if err != nil {
@@ -221,6 +249,7 @@ func (e *env) startWebhook(ctx context.Context) (*cluster.Process, string, error
 		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(healthPort),
 		"--scheduler-name="+schedulerName,
 		"--no-gpu-resource="+api.ResourceNoGPU,
+		"--catalog="+e.catPath,
 	)
 	return p, base, err
 }
@@ -234,6 +263,7 @@ func (e *env) startExtender() (*cluster.Process, string, error) {
 	p, err := e.run("extender", "extender",
 		"--kubeconfig="+e.cluster.KubeconfigPath(),
 		"--listen="+addr,
+		"--catalog="+e.catPath,
 	)
 	return p, addr, err
 }

@@ -50,6 +50,7 @@ type demoResult struct {
 	SchedulerName string `json:"schedulerName"`
 	Node          string `json:"node"`
 	Cards         string `json:"cards"`
+	Affinity      string `json:"affinity"`
 	Assigned      *struct {
 		Node       string `json:"node"`
 		Containers []struct {
@@ -197,16 +198,24 @@ func demoCheckResults(t *testing.T, rep demoReport) {
 		// vgpuCores are the cores of each card the extender assigned.
 		vgpuCores []int
 		vgpuMiB   int64
-		message   *regexp.Regexp
+		// affinity is the node labels the webhook's affinity must ask.
+		affinity string
+		message  *regexp.Regexp
 	}{
 		{name: "one-t4", outcome: "bound", node: "gpu-t4", cards: "1 x T4"},
 		{name: "two-v100", outcome: "bound", node: "gpu-v100", cards: "2 x V100"},
 		{name: "one-vgpu", outcome: "bound", node: "vgpu-a100", vgpuCores: []int{100}, vgpuMiB: 80 << 10},
 		{name: "half-a100", outcome: "bound", node: "vgpu-a100", vgpuCores: []int{50}, vgpuMiB: 40 << 10},
+		// Through HAMi: half of an L4's compute and memory, on a card the
+		// extender chose and wrote in HAMi's annotations.
+		{name: "half-l4", outcome: "bound", node: "hami-l4", cards: "L4 #0: 50% compute, 12Gi (HAMi)",
+			affinity: "gpuplane.io/sharing=hami, gpuplane.io/pool=hami"},
+		{name: "mig-small", outcome: "bound", node: "mig-h100", cards: "1 x H100 MIG 1g.10gb",
+			affinity: "gpuplane.io/sharing=mig, gpuplane.io/pool=mig"},
 		{name: "v100-or-a100", outcome: "bound", node: "gpu-v100", cards: "2 x V100"},
 		{name: "notebook", outcome: "bound", node: "gpu-t4", cards: "1 x T4"},
 		// Four V100s are left; kube-scheduler or the extender says the node is short.
-		{name: "eight-v100", outcome: "pending", message: regexp.MustCompile(`0/3 nodes are available: .*(Insufficient nvidia\.com/gpu|gpu-v100: 4 free V100)`)},
+		{name: "eight-v100", outcome: "pending", message: regexp.MustCompile(`0/5 nodes are available: .*(Insufficient nvidia\.com/gpu|gpu-v100: 4 free V100)`)},
 		{name: "bad-syntax", outcome: "refused", message: regexp.MustCompile(`admission webhook "pods\.gpuplane\.io" denied the request: .*"2\(V100"`)},
 		{name: "bad-fraction", outcome: "refused", message: regexp.MustCompile(`admission webhook "workloads\.gpuplane\.io" denied the request: .*"1\.5"`)},
 	}
@@ -234,6 +243,9 @@ func demoCheckResults(t *testing.T, rep demoReport) {
 		}
 		if r.SchedulerName != rep.SchedulerName {
 			t.Errorf("%s: scheduler %q, want %q (the webhook's --scheduler-name)", tt.name, r.SchedulerName, rep.SchedulerName)
+		}
+		if !strings.Contains(r.Affinity, tt.affinity) {
+			t.Errorf("%s: affinity %q, want it to ask %q", tt.name, r.Affinity, tt.affinity)
 		}
 		if tt.vgpuCores == nil {
 			if r.Cards != tt.cards || r.Assigned != nil {
