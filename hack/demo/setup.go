@@ -71,7 +71,11 @@ func setUp(ctx context.Context, root, binDir string, out io.Writer) (*env, error
 	if err := os.WriteFile(e.catPath, []byte(demoCatalog), 0o600); err != nil {
 		return e, fmt.Errorf("writing the demo's catalog: %w", err)
 	}
-	e.logf("catalog (--catalog of every program): the built-in one with pools: default (A100, V100, T4: gpu-manager), hami (L4: HAMi), mig (H100: MIG)")
+	var pools []string
+	for _, p := range e.cat.Pools {
+		pools = append(pools, fmt.Sprintf("%s (%s: %s)", p.Name, strings.Join(p.Types, ", "), p.Sharing))
+	}
+	e.logf("catalog (--catalog of every program): the built-in one with pools %s", strings.Join(pools, ", "))
 	if err := e.addNodes(ctx); err != nil {
 		return e, err
 	}
