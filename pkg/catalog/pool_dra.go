@@ -101,3 +101,14 @@ func (c *Catalog) PoolForRequest(r Resolved) Pool {
 	}
 	return implicit
 }
+
+// HasDRAPool tells whether some pool allocates by DRA: its pods name claim
+// templates that must be kept, and the extender must read ResourceSlices.
+func (c *Catalog) HasDRAPool() bool {
+	for _, p := range c.Pools {
+		if p.Allocation == AllocationDRA {
+			return true
+		}
+	}
+	return false
+}

@@ -9,11 +9,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
 	"github.com/gpuplane/gpuplane/internal/httpserver"
+	"github.com/gpuplane/gpuplane/internal/program"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/extender"
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
@@ -110,7 +110,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	// driver publishes, when the catalog has such a pool (docs/dra.md).
 	var draView *dra.View
 	var draInformers *dra.Informers
-	if hasDRAPool(cat) {
+	if cat.HasDRAPool() {
 		draView = dra.NewView(dra.NewTyper(cat), logger.WithName("dra"))
 		if draInformers, err = dra.NewInformers(d.Client, draView); err != nil {
 			return err
@@ -185,27 +185,14 @@ func Run(ctx context.Context, o Options, d Deps) error {
 // newClient builds the API client the way the webhook and the node agent
 // do: --kubeconfig, else $KUBECONFIG, else the in-cluster service account.
 func newClient(o Options) (kubernetes.Interface, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.Kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	cfg, err := program.RESTConfig(o.Kubeconfig, "gpuplane-extender")
 	if err != nil {
-		return nil, fmt.Errorf("loading the API server configuration (--kubeconfig %q, $KUBECONFIG, in-cluster): %w", o.Kubeconfig, err)
+		return nil, err
 	}
 	cfg.QPS, cfg.Burst = o.KubeQPS, o.KubeBurst
-	cfg.UserAgent = "gpuplane-extender"
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating the API client: %w", err)
 	}
 	return client, nil
-}
-
-// hasDRAPool tells whether some pool of the catalog allocates by DRA.
-func hasDRAPool(cat *catalog.Catalog) bool {
-	for _, p := range cat.Pools {
-		if p.Allocation == catalog.AllocationDRA {
-			return true
-		}
-	}
-	return false
 }

@@ -7,9 +7,8 @@ import (
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/gpuplane/gpuplane/internal/program"
 	"github.com/gpuplane/gpuplane/pkg/nodeagent"
 )
 
@@ -20,11 +19,11 @@ const userAgent = "gpuplane-nodeagent"
 // diffs of a dry run.
 func Agent(lib nvml.Interface, out io.Writer) RunFunc {
 	return func(ctx context.Context, cfg Config) error {
-		restCfg, err := restConfig(cfg.Kubeconfig)
+		restCfg, err := program.RESTConfig(cfg.Kubeconfig, userAgent)
 		if err != nil {
 			return err
 		}
-		client, err := kubernetes.NewForConfig(rest.AddUserAgent(restCfg, userAgent))
+		client, err := kubernetes.NewForConfig(restCfg)
 		if err != nil {
 			return fmt.Errorf("creating the Kubernetes client: %w", err)
 		}
@@ -42,14 +41,4 @@ func Check(lib nvml.Interface, out io.Writer) RunFunc {
 		}
 		return err
 	}
-}
-
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("loading the API server configuration (--kubeconfig %q, in-cluster, $KUBECONFIG): %w", kubeconfig, err)
-	}
-	return cfg, nil
 }

@@ -16,12 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 
 	"github.com/gpuplane/gpuplane/internal/httpserver"
+	"github.com/gpuplane/gpuplane/internal/program"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
 	"github.com/gpuplane/gpuplane/pkg/claimtemplates"
 	"github.com/gpuplane/gpuplane/pkg/webhook"
@@ -70,7 +70,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return certs.run(ctx) })
-	if hasDRAPool(cat) {
+	if cat.HasDRAPool() {
 		// Pods of DRA pools name claim templates, which this program keeps
 		// (docs/dra.md); every replica does, as creating and deleting them is
 		// idempotent.
@@ -132,27 +132,13 @@ func newCertSource(cfg Config) (certSource, error) {
 // apiClient is the webhook's client of the API server: --kubeconfig, $KUBECONFIG or
 // the in-cluster configuration.
 func apiClient(cfg Config) (kubernetes.Interface, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = cfg.Kubeconfig
-	rest, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	rest, err := program.RESTConfig(cfg.Kubeconfig, "gpuplane-webhook")
 	if err != nil {
-		return nil, fmt.Errorf("configuring the API client (--kubeconfig %q): %w", cfg.Kubeconfig, err)
+		return nil, err
 	}
-	rest.UserAgent = "gpuplane-webhook"
 	client, err := kubernetes.NewForConfig(rest)
 	if err != nil {
 		return nil, fmt.Errorf("creating the API client: %w", err)
 	}
 	return client, nil
-}
-
-// hasDRAPool tells whether some pool of the catalog allocates by DRA, so that its
-// pods name claim templates the webhook program must keep.
-func hasDRAPool(cat *catalog.Catalog) bool {
-	for _, p := range cat.Pools {
-		if p.Allocation == catalog.AllocationDRA {
-			return true
-		}
-	}
-	return false
 }
