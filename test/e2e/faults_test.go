@@ -20,6 +20,10 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -447,18 +451,26 @@ func faultExtenderOnlyKubeconfig(ctx context.Context, t *testing.T, c *cluster.C
 	if _, err := admin.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	const sa = "extender-only"
-	cfg, err := c.ServiceAccountConfig(ctx, ns, sa)
+	// The shipped account's name, so that the shipped admission policy on
+	// Nodes (HAMi's node lock only) applies to it, bound to the extender's
+	// role alone.
+	const saNamespace, sa = "gpuplane-system", "gpuplane-scheduler"
+	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: saNamespace}},
+		metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	cfg, err := c.ServiceAccountConfig(ctx, saNamespace, sa)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "e2e-extender-only"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa, Namespace: ns}},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa, Namespace: saNamespace}},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	faultApplyNodeLockPolicy(ctx, t, admin)
 	path, err := c.WriteKubeconfig("extender-only", cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -476,6 +488,36 @@ func faultExtenderOnlyKubeconfig(ctx context.Context, t *testing.T, c *cluster.C
 		t.Fatalf("the extender's account cannot list pods (%v): %v", err, last)
 	}
 	return path, client
+}
+
+// faultApplyNodeLockPolicy creates the extender's admission policy on Nodes
+// from deploy (deploy/base/scheduler/node-lock-policy.yaml).
+func faultApplyNodeLockPolicy(ctx context.Context, t *testing.T, admin kubernetes.Interface) {
+	t.Helper()
+	path := filepath.Join(repoRoot(t), "deploy", "base", "scheduler", "node-lock-policy.yaml")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := strings.Split(string(raw), "\n---")
+	if len(docs) != 2 {
+		t.Fatalf("%s: %d documents, want the policy and its binding", path, len(docs))
+	}
+	var policy admissionregistrationv1.ValidatingAdmissionPolicy
+	var binding admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	if err := yaml.UnmarshalStrict([]byte(docs[0]), &policy); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if err := yaml.UnmarshalStrict([]byte(docs[1]), &binding); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	reg := admin.AdmissionregistrationV1()
+	if _, err := reg.ValidatingAdmissionPolicies().Create(ctx, &policy, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.ValidatingAdmissionPolicyBindings().Create(ctx, &binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // faultBind posts one bind to the extender and returns its error ("" when
@@ -627,11 +669,30 @@ func TestFaultRacingBinds(t *testing.T) {
 		t.Errorf("the extender holds %d pods, %d are bound: %v", len(held), len(bound), held)
 	}
 
+	// What the extender's role and its admission policy on Nodes allow of a
+	// Node: HAMi's node lock only. The policy reaches the API server's
+	// admission a moment after it is created.
+	labelNode := func() error {
+		_, err := restricted.CoreV1().Nodes().Patch(ctx, "twice-a", types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`),
+			metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+		return err
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, faultReadyLimit, true, func(context.Context) (bool, error) {
+		return labelNode() != nil, nil
+	}); err != nil {
+		t.Errorf("the extender's account may still label a node %s after its policy was created", faultReadyLimit)
+	}
+	if _, err := restricted.CoreV1().Nodes().Patch(ctx, "twice-a", types.MergePatchType,
+		[]byte(`{"metadata":{"annotations":{"hami.io/mutex.lock":"2026-12-04T00:00:00Z,ns,pod"}}}`),
+		metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Errorf("the extender's account may not take HAMi's node lock: %v", err)
+	}
 	// What the extender's role does not allow.
 	for name, err := range map[string]error{
 		"delete a pod": restricted.CoreV1().Pods(ns).Delete(ctx, "twice", metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}),
-		"label a node": func() error {
-			_, err := restricted.CoreV1().Nodes().Patch(ctx, "twice-a", types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`),
+		"label a node": labelNode(),
+		"annotate a node but for HAMi's lock": func() error {
+			_, err := restricted.CoreV1().Nodes().Patch(ctx, "twice-a", types.MergePatchType, []byte(`{"metadata":{"annotations":{"x":"y"}}}`),
 				metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
 			return err
 		}(),
