@@ -117,6 +117,8 @@ type SelfSigned struct {
 	mu      sync.Mutex
 	serving *tls.Certificate
 	renewAt time.Time
+	// missing is set when the last pass found a webhook configuration absent.
+	missing bool
 }
 
 // NewSelfSigned checks the options; Run does the work.
@@ -170,6 +172,9 @@ func (s *SelfSigned) Run(ctx context.Context) error {
 			wait = s.opts.RetryInterval
 		} else if due := s.nextRenewal().Sub(s.opts.Clock.Now()); due < wait {
 			wait = max(due, 0)
+		}
+		if s.configurationMissing() {
+			wait = min(wait, s.opts.RetryInterval)
 		}
 		t := s.opts.Clock.NewTimer(wait)
 		select {
@@ -345,20 +350,38 @@ func (s *SelfSigned) writeSecret(ctx context.Context, old *corev1.Secret, st pki
 }
 
 // ensureCABundles writes bundle into every webhook of the named configurations.
+//
+// A configuration that is not there yet is not an error: an install applies the
+// webhook's Deployment and its configurations together, and kubectl and kustomize
+// create the configurations last. Run then comes back after RetryInterval, not the
+// resync interval, so that the API server can call the webhook soon after the
+// configuration appears.
 func (s *SelfSigned) ensureCABundles(ctx context.Context, bundle []byte) error {
 	logger := klog.FromContext(ctx)
 	var errs []error
+	missing := false
 	for _, name := range s.opts.WebhookConfigNames {
 		for _, kind := range caBundleTargets(s.client) {
 			found, err := ensureCABundle(ctx, kind, name, bundle)
 			if err != nil {
 				errs = append(errs, err)
 			} else if !found {
+				missing = true
 				logger.V(2).Info("Webhook configuration not there (yet)", "kind", kind.kind(), "name", name)
 			}
 		}
 	}
+	s.mu.Lock()
+	s.missing = missing
+	s.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// configurationMissing tells whether the last pass found a configuration absent.
+func (s *SelfSigned) configurationMissing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.missing
 }
 
 func ensureCABundle(ctx context.Context, target caBundleTarget, name string, bundle []byte) (bool, error) {

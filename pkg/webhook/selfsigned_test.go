@@ -299,6 +299,46 @@ func TestSelfSignedWithoutWebhookConfigurations(t *testing.T) {
 	}
 }
 
+// TestSelfSignedRunFindsLateConfigurations starts Run before the webhook
+// configurations exist, as an install that applies them last does: once they
+// appear, their caBundle is written after the retry interval, not the resync
+// interval, so that the API server can call the webhook.
+func TestSelfSignedRunFindsLateConfigurations(t *testing.T) {
+	f := newSelfSignedFixture(t, SelfSignedOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.ss.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		if err := wait.PollUntilContextTimeout(ctx, time.Millisecond, 10*time.Second, true,
+			func(context.Context) (bool, error) { return cond(), nil }); err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+	}
+	waitFor("the first pass and the loop's timer", func() bool { return f.ss.Ready() == nil && f.clock.HasWaiters() })
+	for _, o := range webhookConfigs() {
+		if err := f.client.Tracker().Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.Step(f.ss.opts.RetryInterval)
+	ca := string(f.secret().Data[SecretKeyCA])
+	waitFor("the caBundles", func() bool {
+		for _, b := range f.caBundles() {
+			if string(b) != ca {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 func TestSelfSignedAdoptsAnotherReplicasSecret(t *testing.T) {
 	// The other replica's Secret, made with the same code.
 	other := newSelfSignedFixture(t, SelfSignedOptions{})
