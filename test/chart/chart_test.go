@@ -48,6 +48,11 @@ var chartCases = []struct {
 		kustomize: []string{"deploy/overlays/ui"},
 	},
 	{
+		name:      "dra is deploy/overlays/dra",
+		values:    values("dra.enabled", true),
+		kustomize: []string{"deploy/overlays/dra"},
+	},
+	{
 		name:      "prometheusAdapter is deploy/addons/prometheus-adapter beside deploy/default",
 		values:    values("prometheusAdapter.enabled", true),
 		kustomize: []string{"deploy/default", "deploy/addons/prometheus-adapter"},

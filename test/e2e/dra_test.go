@@ -108,7 +108,8 @@ pools:
 `
 
 // draSetUp starts a control plane with kube-scheduler and the controllers DRA needs,
-// the webhook with a catalog whose V100 and A100 nodes allocate by DRA, NVIDIA's
+// the webhook with a catalog whose V100 and A100 nodes allocate by DRA (under its
+// ServiceAccount with the rights of deploy/overlays/dra), NVIDIA's
 // DeviceClasses, and two nodes whose cards are published as the driver would.
 func draSetUp(t *testing.T) (*cluster.Cluster, kubernetes.Interface, string) {
 	t.Helper()
@@ -140,10 +141,21 @@ func draSetUp(t *testing.T) (*cluster.Cluster, kubernetes.Interface, string) {
 	if err := os.WriteFile(catFile, []byte(draCatalog), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	createNamespace(ctx, t, client, whNamespace)
+	// The webhook runs with its ServiceAccount's token, holding only the rights
+	// deploy/overlays/dra grants it: its template keeper must manage with those.
+	root := repoRoot(t)
+	secApplyRBAC(ctx, t, c, deployRender(t, deployKustomize(t), root, "deploy/overlays/dra"))
+	cfg, err := c.ServiceAccountConfig(ctx, whNamespace, "gpuplane-webhook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := c.WriteKubeconfig("gpuplane-webhook", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ns := createNamespace(ctx, t, client, "e2e-dra")
-	whRegister(ctx, t, client, repoRoot(t), whNowhere(t))
-	url, _ := whStartWith(t, c.KubeconfigPath(), func(cfg *app.Config) { cfg.Catalog = catFile })
+	whRegister(ctx, t, client, root, whNowhere(t))
+	url, _ := whStartWith(t, kubeconfig, func(cfg *app.Config) { cfg.Catalog = catFile })
 	whPoint(ctx, t, client, url)
 	whWaitServing(ctx, t, client, ns)
 	return c, client, ns
