@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
 	"github.com/gpuplane/gpuplane/pkg/catalog"
@@ -71,6 +72,29 @@ func TestMutateDRA(t *testing.T) {
 		}
 		if len(out.Spec.ResourceClaims) != 0 || out.Labels[api.LabelClaimTemplate] != "" {
 			t.Errorf("%s took the DRA form", in)
+		}
+	}
+	// The DRA form asks no GPU resource the extender manages: with the
+	// no-GPU resource set it gets one of it, so kube-scheduler asks the
+	// extender; a device-plugin request does not.
+	for _, tc := range []struct {
+		in, container string
+		want          corev1.ResourceList
+	}{
+		{in: "2(V100|A100)", container: "main", want: corev1.ResourceList{"gpuplane.io/no-gpu": resource.MustParse("1")}},
+		{in: "1(T4)", container: "main", want: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}},
+	} {
+		pod := makePod("side", "main").withGPU(tc.in).withAnnotation(api.AnnotationContainer, tc.container).obj()
+		out, err := Mutate(pod, cat, Options{NoGPUResource: "gpuplane.io/no-gpu"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		main := out.Spec.Containers[1].Resources
+		if !equality.Semantic.DeepEqual(main.Limits, tc.want) || !equality.Semantic.DeepEqual(main.Requests, tc.want) {
+			t.Errorf("%s with the no-GPU resource: limits %v, requests %v, want %v", tc.in, main.Limits, main.Requests, tc.want)
+		}
+		if side := out.Spec.Containers[0].Resources; len(side.Limits)+len(side.Requests) != 0 {
+			t.Errorf("%s: the side container asks %v %v", tc.in, side.Limits, side.Requests)
 		}
 	}
 	out, err = Mutate(makePod().withGPU("1(T4)").obj(), cat, Options{ForceDRA: true})

@@ -27,10 +27,12 @@ type Options struct {
 	// Default: "" (the pod's scheduler is left alone).
 	SchedulerName string
 	// NoGPUResource, when set, is an extended resource that a pod asking "0" gets one
-	// of (limit and request), so that the scheduler extender, whose managedResources
-	// name it with ignoredByScheduler, is called for that pod too and gpuplane's
-	// policy places it: kube-scheduler calls an extender only for pods asking one of
-	// its managedResources. No node advertises it; kube-scheduler ignores it as the
+	// of (limit and request), and so does a pod in the DRA form, whose claim
+	// carries its cards: both ask no GPU resource the extender manages. With it
+	// the scheduler extender, whose managedResources name it with
+	// ignoredByScheduler, is called for those pods too and gpuplane's policy places
+	// them: kube-scheduler calls an extender only for pods asking one of its
+	// managedResources. No node advertises it; kube-scheduler ignores it as the
 	// extender's configuration says, and the kubelet drops an extended resource its
 	// node does not advertise before admitting a pod. Set it only together with a
 	// scheduler configuration that names it (deploy/base/scheduler), or the pods
@@ -59,7 +61,10 @@ func Mutate(pod *corev1.Pod, cat *catalog.Catalog, opts Options) (*corev1.Pod, e
 	if err != nil {
 		return nil, err
 	}
-	if p.kind == catalog.KindNone && opts.NoGPUResource != "" {
+	// A pod in the DRA form asks its cards through a claim, no extended
+	// resource: it gets the marker too, or kube-scheduler never asks the
+	// extender about it.
+	if (p.kind == catalog.KindNone || p.template != nil) && opts.NoGPUResource != "" {
 		p.resources = append(p.resources, resourceAmount{name: opts.NoGPUResource, quantity: *resource.NewQuantity(1, resource.DecimalSI)})
 	}
 	if pod.Annotations[api.AnnotationApplied] == p.canonical {

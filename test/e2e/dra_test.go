@@ -155,7 +155,13 @@ func draSetUp(t *testing.T) (*cluster.Cluster, kubernetes.Interface, string) {
 	}
 	ns := createNamespace(ctx, t, client, "e2e-dra")
 	whRegister(ctx, t, client, root, whNowhere(t))
-	url, _ := whStartWith(t, kubeconfig, func(cfg *app.Config) { cfg.Catalog = catFile })
+	// This kube-scheduler is the default one, without gpuplane's configuration
+	// and extender: the webhook gives no marker resource, which only that
+	// configuration names (TestDRAExtenderSteersInScheduler runs with both).
+	url, _ := whStartWith(t, kubeconfig, func(cfg *app.Config) {
+		cfg.Catalog = catFile
+		cfg.NoGPUResource = ""
+	})
 	whPoint(ctx, t, client, url)
 	whWaitServing(ctx, t, client, ns)
 	return c, client, ns

@@ -116,7 +116,7 @@ func (c *Config) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SchedulerName, "scheduler-name", c.SchedulerName,
 		"Scheduler written into every pod with a GPU request (gpuplane's scheduler profile); empty leaves the pod's scheduler alone.")
 	fs.StringVar(&c.NoGPUResource, "no-gpu-resource", c.NoGPUResource,
-		"Extended resource that a pod asking \"0\" gets one of, so that the scheduler extender, whose managedResources name it, places it too (the shipped configuration: gpuplane.io/no-gpu); empty gives none. Set it only with a scheduler configuration that names it.")
+		"Extended resource that a pod asking \"0\" or of a DRA pool gets one of, so that the scheduler extender, whose managedResources name it, places it too (the shipped configuration: gpuplane.io/no-gpu); empty gives none. Set it only with a scheduler configuration that names it.")
 	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", c.MetricsBindAddress,
 		"Address of the plain-HTTP /metrics endpoint; \"0\" turns it off.")
 	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress,
