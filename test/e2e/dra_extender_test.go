@@ -36,7 +36,7 @@ import (
 // with a catalog whose V100 and A100 nodes allocate by DRA, kube-scheduler with
 // deploy's configuration pointing at it, the webhook with the same catalog and
 // NVIDIA's DeviceClasses. It adds no node.
-func draExtSetUp(t *testing.T) (*cluster.Cluster, kubernetes.Interface, *extRunner, string) {
+func draExtSetUp(t *testing.T) (*cluster.Cluster, kubernetes.Interface, *extRunner, extender.Options, string) {
 	t.Helper()
 	c := cluster.New(t, cluster.Options{})
 	ctx := t.Context()
@@ -68,7 +68,7 @@ func draExtSetUp(t *testing.T) (*cluster.Cluster, kubernetes.Interface, *extRunn
 	})
 	whPoint(ctx, t, client, url)
 	whWaitServing(ctx, t, client, ns)
-	return c, client, ext, ns
+	return c, client, ext, opts, ns
 }
 
 // draAddV100Node adds a node of the DRA pool with eight V100s its driver publishes,
@@ -136,7 +136,7 @@ func extFilterBest(t *testing.T, ext *extRunner, pod *corev1.Pod, nodes []string
 // device-plugin form on device-plugin nodes with the same load; and the extender
 // binds the pod, so kube-scheduler did ask it.
 func TestDRAExtenderSteersInScheduler(t *testing.T) {
-	c, client, ext, ns := draExtSetUp(t)
+	c, client, ext, _, ns := draExtSetUp(t)
 	ctx := t.Context()
 	// The fuller node is the first by name: kube-scheduler's own scores tie on
 	// these nodes and the extender's filter-best answers the first name among
@@ -205,5 +205,121 @@ func TestDRAExtenderSteersInScheduler(t *testing.T) {
 	}
 	if got := extBinds(t, ext); got != binds+1 {
 		t.Errorf("the extender bound %d pods while the DRA pod was scheduled, want 1: kube-scheduler did not ask it", got-binds)
+	}
+}
+
+// draCheckClaims checks, from the ResourceClaims alone, that no device is
+// allocated to two claims, that each allocated claim's devices are of the node
+// its pod is bound to (each node's pool is named after it), and that every bound
+// pod's claim is allocated. It returns the count of allocated devices.
+func draCheckClaims(ctx context.Context, t *testing.T, client kubernetes.Interface, ns string) int {
+	t.Helper()
+	claims, err := client.ResourceV1().ResourceClaims(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeOf := map[string]string{} // pod UID -> node
+	for _, p := range pods.Items {
+		nodeOf[string(p.UID)] = p.Spec.NodeName
+	}
+	holder := map[string]string{}  // pool/device -> claim
+	allocated := map[string]bool{} // pod UID
+	for _, cl := range claims.Items {
+		if cl.Status.Allocation == nil {
+			continue
+		}
+		var owner string
+		for _, ref := range cl.OwnerReferences {
+			if ref.Kind == "Pod" {
+				owner = string(ref.UID)
+			}
+		}
+		allocated[owner] = true
+		for _, r := range cl.Status.Allocation.Devices.Results {
+			d := r.Pool + "/" + r.Device
+			if prev, ok := holder[d]; ok {
+				t.Errorf("device %s is allocated to claims %s and %s", d, prev, cl.Name)
+			}
+			holder[d] = cl.Name
+			if node := nodeOf[owner]; node != "" && r.Pool != node {
+				t.Errorf("claim %s holds %s, but its pod is on %s", cl.Name, d, node)
+			}
+		}
+	}
+	for _, p := range pods.Items {
+		if p.Spec.NodeName != "" && !allocated[string(p.UID)] {
+			t.Errorf("pod %s is bound to %s without an allocated claim", p.Name, p.Spec.NodeName)
+		}
+	}
+	return len(holder)
+}
+
+// TestDRAFaultBurst submits a burst of 200 DRA pods through the webhook to the real
+// kube-scheduler with deploy's configuration and the extender, on eight DRA nodes of
+// eight V100s, stops the extender a few binds into the first half and starts a new
+// one, which rebuilds its view from the slices and claims alone. Read from the
+// ResourceClaims, no device is ever allocated twice, and the pods that do not fit
+// wait as unschedulable.
+func TestDRAFaultBurst(t *testing.T) {
+	c, client, ext, opts, ns := draExtSetUp(t)
+	ctx := t.Context()
+	// Room for about 32 pods of the mix: more than the first extender binds
+	// before it is gone (9 to 16 seen with half as many nodes, which it could fill).
+	const nodes, cards = 8, 8
+	for i := range nodes {
+		draAddV100Node(ctx, t, c, fmt.Sprintf("dra-%d", i))
+	}
+	asks := []string{"1(V100)", "2(V100)", "1(V100)", "4(V100)"}
+	pods := make([]*corev1.Pod, 200)
+	for i := range pods {
+		pods[i] = whPod(fmt.Sprintf("burst-%03d", i), asks[i%len(asks)], nil)
+	}
+	began := time.Now()
+	firstHalf := make(chan error, 1)
+	go func() { firstHalf <- extCreate(ctx, client, ns, pods[:100]) }()
+
+	bound := 0
+	if err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
+		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		bound = 0
+		for _, p := range list.Items {
+			if p.Spec.NodeName != "" {
+				bound++
+			}
+		}
+		return bound >= 3, nil
+	}); err != nil {
+		t.Fatalf("only %d pods bound within %s: %v", bound, extSettle, err)
+	}
+	t.Logf("%d pods bound after %s; stopping the extender", bound, time.Since(began).Round(time.Millisecond))
+	ext.stop(t)
+	if err := <-firstHalf; err != nil {
+		t.Fatal(err)
+	}
+	before := draCheckClaims(ctx, t, client, ns)
+	// The scheduler meets a closed port for a while; then a new extender with
+	// an empty view starts on the same address.
+	time.Sleep(3 * time.Second)
+	ext = extStart(t, c, ext.addr, opts)
+	if err := extCreate(ctx, client, ns, pods[100:]); err != nil {
+		t.Fatal(err)
+	}
+	bound = extSettled(ctx, t, client, ns, len(pods))
+	devices := draCheckClaims(ctx, t, client, ns)
+	t.Logf("burst settled after %s: %d of %d pods bound, %d devices allocated (%d before the restart)",
+		time.Since(began).Round(time.Second), bound, len(pods), devices, before)
+	if devices <= before {
+		t.Errorf("no device allocated after the restart (%d before, %d after); the new extender must place the rest of the burst", before, devices)
+	}
+	// One-card pods are among those waiting, so no device stays free.
+	if devices != nodes*cards {
+		t.Errorf("%d of %d devices allocated with %d pods still waiting, one-card pods among them", devices, nodes*cards, len(pods)-bound)
 	}
 }
