@@ -121,6 +121,28 @@ func (f *selfSignedFixture) countActions(verb, resource string) int {
 	return n
 }
 
+// run starts the fixture's Run loop until the test ends, and returns a wait
+// for a condition of the loop's work, failing the test after 10 s.
+func (f *selfSignedFixture) run(t *testing.T) func(what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.ss.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return func(what string, cond func() bool) {
+		t.Helper()
+		if err := wait.PollUntilContextTimeout(ctx, time.Millisecond, 10*time.Second, true,
+			func(context.Context) (bool, error) { return cond(), nil }); err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+	}
+}
+
 // verify checks that cert is trusted by bundle for host at the fixture's time.
 func verify(t *testing.T, cert *x509.Certificate, bundle []byte, host string, at time.Time) error {
 	t.Helper()
@@ -305,22 +327,7 @@ func TestSelfSignedWithoutWebhookConfigurations(t *testing.T) {
 // interval, so that the API server can call the webhook.
 func TestSelfSignedRunFindsLateConfigurations(t *testing.T) {
 	f := newSelfSignedFixture(t, SelfSignedOptions{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.ss.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		if err := wait.PollUntilContextTimeout(ctx, time.Millisecond, 10*time.Second, true,
-			func(context.Context) (bool, error) { return cond(), nil }); err != nil {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-	}
+	waitFor := f.run(t)
 	waitFor("the first pass and the loop's timer", func() bool { return f.ss.Ready() == nil && f.clock.HasWaiters() })
 	for _, o := range webhookConfigs() {
 		if err := f.client.Tracker().Add(o); err != nil {
@@ -388,23 +395,7 @@ func TestSelfSignedRetriesConflictingConfigUpdate(t *testing.T) {
 
 func TestSelfSignedRunRenewsOnTime(t *testing.T) {
 	f := newSelfSignedFixture(t, SelfSignedOptions{}, webhookConfigs()...)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.ss.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		if err := wait.PollUntilContextTimeout(ctx, time.Millisecond, 10*time.Second, true,
-			func(context.Context) (bool, error) { return cond(), nil }); err != nil {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-	}
+	waitFor := f.run(t)
 	waitFor("the first certificate and the loop's timer", func() bool { return f.ss.Ready() == nil && f.clock.HasWaiters() })
 	first := f.serving()
 
