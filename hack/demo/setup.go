@@ -252,7 +252,7 @@ func (e *env) startWebhook(ctx context.Context) (*cluster.Process, string, error
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(healthPort),
 		"--scheduler-name="+schedulerName,
-		"--no-gpu-resource="+api.ResourceNoGPU,
+		"--placement-resource="+api.ResourcePlacement,
 		"--catalog="+e.catPath,
 	)
 	return p, base, err

@@ -22,12 +22,13 @@ const (
 	AnnotationAssigned = "gpuplane.io/assigned"
 )
 
-// ResourceNoGPU is the extended resource the shipped webhook gives a pod
-// asking "0" (its --no-gpu-resource), and which the shipped scheduler
+// ResourcePlacement is the extended resource the shipped webhook gives a pod
+// asking "0" and a pod in the DRA form (its --placement-resource): pods that
+// ask no GPU resource the extender manages. The shipped scheduler
 // configuration's extender names among its managedResources, ignored by
 // kube-scheduler: it brings those pods to the extender, whose policy places
 // them. No node advertises it.
-const ResourceNoGPU = "gpuplane.io/no-gpu"
+const ResourcePlacement = "gpuplane.io/placement"
 
 // Annotations tencent gpu-manager reads on a vGPU pod; the extender writes
 // them before binding so that gpu-manager uses the cards it chose.

@@ -98,7 +98,7 @@ func TestFilter(t *testing.T) {
 		},
 		{
 			// A pod without cards comes to the extender only when the webhook's
-			// --no-gpu-resource sends it: it is placed on its CPU and memory,
+			// --placement-resource sends it: it is placed on its CPU and memory,
 			// also on a node whose cards are unreadable.
 			name: "no GPU: every node the extender knows",
 			pod:  extendertest.MakePod("p").Obj(),

@@ -35,7 +35,7 @@ func TestSightings(t *testing.T) {
 		{"the filter after the informer: not again", func() { filter(extendertest.MakePod("b").GPUs(1)) }, []string{"2", "1"}},
 		{"a second filter call (a retry): not again", func() { filter(extendertest.MakePod("a").GPUs(2)) }, []string{"2", "1"}},
 		// A pod without cards reaches filter only to be placed by the policy
-		// (the webhook's gpuplane.io/no-gpu), and the simulator's learner
+		// (the webhook's gpuplane.io/placement), and the simulator's learner
 		// sees every pod it places; the informer alone does not show one.
 		{"a pod without GPU, by the informer: nothing", func() { informer(extendertest.MakePod("c")) }, []string{"2", "1"}},
 		{"a pod without GPU, by the filter: its host request", func() { filter(extendertest.MakePod("c")) }, []string{"2", "1", "0"}},

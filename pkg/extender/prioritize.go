@@ -121,7 +121,7 @@ func prepareFree(policy placement.Policy, snaps []*cache.NodeSnapshot, free *pla
 	if !ok {
 		return policy
 	}
-	// A pod without cards (the webhook's --no-gpu-resource sends one here)
+	// A pod without cards (the webhook's --placement-resource sends one here)
 	// prepares the policy with its host request, as the simulator's replay
 	// does for every pod.
 	first := firstGPUPart(req)

@@ -13,11 +13,11 @@ type CPUPods uint8
 const (
 	// CPUPodsPolicy places them with the replayed policy, which also learns
 	// from them: the paper's protocol, and the shipped product for a pod
-	// asking "0" (the webhook's gpuplane.io/no-gpu brings it to the
+	// asking "0" (the webhook's gpuplane.io/placement brings it to the
 	// extender).
 	CPUPodsPolicy CPUPods = iota
 	// CPUPodsKubeScheduler places them as the gpuplane-scheduler profile
-	// does without the extender (a pod asking "0" without gpuplane.io/no-gpu):
+	// does without the extender (a pod asking "0" without gpuplane.io/placement):
 	// they reach no learner, and the profile disables the resource scores,
 	// so every node the pod fits scores alike and kube-scheduler takes one
 	// at random (seeded here).

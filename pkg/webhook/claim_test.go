@@ -75,23 +75,23 @@ func TestMutateDRA(t *testing.T) {
 		}
 	}
 	// The DRA form asks no GPU resource the extender manages: with the
-	// no-GPU resource set it gets one of it, so kube-scheduler asks the
+	// placement resource set it gets one of it, so kube-scheduler asks the
 	// extender; a device-plugin request does not.
 	for _, tc := range []struct {
 		in, container string
 		want          corev1.ResourceList
 	}{
-		{in: "2(V100|A100)", container: "main", want: corev1.ResourceList{"gpuplane.io/no-gpu": resource.MustParse("1")}},
+		{in: "2(V100|A100)", container: "main", want: corev1.ResourceList{"gpuplane.io/placement": resource.MustParse("1")}},
 		{in: "1(T4)", container: "main", want: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}},
 	} {
 		pod := makePod("side", "main").withGPU(tc.in).withAnnotation(api.AnnotationContainer, tc.container).obj()
-		out, err := Mutate(pod, cat, Options{NoGPUResource: "gpuplane.io/no-gpu"})
+		out, err := Mutate(pod, cat, Options{PlacementResource: "gpuplane.io/placement"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		main := out.Spec.Containers[1].Resources
 		if !equality.Semantic.DeepEqual(main.Limits, tc.want) || !equality.Semantic.DeepEqual(main.Requests, tc.want) {
-			t.Errorf("%s with the no-GPU resource: limits %v, requests %v, want %v", tc.in, main.Limits, main.Requests, tc.want)
+			t.Errorf("%s with the placement resource: limits %v, requests %v, want %v", tc.in, main.Limits, main.Requests, tc.want)
 		}
 		if side := out.Spec.Containers[0].Resources; len(side.Limits)+len(side.Requests) != 0 {
 			t.Errorf("%s: the side container asks %v %v", tc.in, side.Limits, side.Requests)

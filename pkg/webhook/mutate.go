@@ -26,8 +26,8 @@ type Options struct {
 	// names another scheduler than the default one is refused rather than redirected.
 	// Default: "" (the pod's scheduler is left alone).
 	SchedulerName string
-	// NoGPUResource, when set, is an extended resource that a pod asking "0" gets one
-	// of (limit and request), and so does a pod in the DRA form, whose claim
+	// PlacementResource, when set, is an extended resource that a pod asking "0"
+	// gets one of (limit and request), and so does a pod in the DRA form, whose claim
 	// carries its cards: both ask no GPU resource the extender manages. With it
 	// the scheduler extender, whose managedResources name it with
 	// ignoredByScheduler, is called for those pods too and gpuplane's policy places
@@ -36,8 +36,8 @@ type Options struct {
 	// extender's configuration says, and the kubelet drops an extended resource its
 	// node does not advertise before admitting a pod. Set it only together with a
 	// scheduler configuration that names it (deploy/base/scheduler), or the pods
-	// asking "0" find no node. Default: "" (none).
-	NoGPUResource corev1.ResourceName
+	// given it find no node. Default: "" (none).
+	PlacementResource corev1.ResourceName
 	// ForceDRA gives every request of the default vendor the DRA form of a pool
 	// with NVIDIA's DRA driver, whatever the catalog's pools say; `webhook explain
 	// --dra` sets it. Default: false (each request takes the form of its pool).
@@ -64,8 +64,8 @@ func Mutate(pod *corev1.Pod, cat *catalog.Catalog, opts Options) (*corev1.Pod, e
 	// A pod in the DRA form asks its cards through a claim, no extended
 	// resource: it gets the marker too, or kube-scheduler never asks the
 	// extender about it.
-	if (p.kind == catalog.KindNone || p.template != nil) && opts.NoGPUResource != "" {
-		p.resources = append(p.resources, resourceAmount{name: opts.NoGPUResource, quantity: *resource.NewQuantity(1, resource.DecimalSI)})
+	if (p.kind == catalog.KindNone || p.template != nil) && opts.PlacementResource != "" {
+		p.resources = append(p.resources, resourceAmount{name: opts.PlacementResource, quantity: *resource.NewQuantity(1, resource.DecimalSI)})
 	}
 	if pod.Annotations[api.AnnotationApplied] == p.canonical {
 		return pod, nil

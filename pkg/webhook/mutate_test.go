@@ -160,17 +160,17 @@ func TestMutatePatch(t *testing.T) {
 				`{"op":"add","path":"/spec/containers/0/env","value":[{"name":"EPOCHS","value":"3"},{"name":"NVIDIA_VISIBLE_DEVICES","value":"none"}]}`),
 		},
 		{
-			name: "0 with the no-GPU resource: one of it, so the extender places the pod",
+			name: "0 with the placement resource: one of it, so the extender places the pod",
 			pod:  makePod().withGPU("0").obj(),
-			opts: Options{SchedulerName: "gpuplane", NoGPUResource: "gpuplane.io/no-gpu"},
+			opts: Options{SchedulerName: "gpuplane", PlacementResource: "gpuplane.io/placement"},
 			patch: patchOf(applied("0"), `{"op":"add","path":"/spec/schedulerName","value":"gpuplane"}`,
-				resources(0, "gpuplane.io/no-gpu=1"),
+				resources(0, "gpuplane.io/placement=1"),
 				`{"op":"add","path":"/spec/containers/0/env","value":[{"name":"NVIDIA_VISIBLE_DEVICES","value":"none"}]}`),
 		},
 		{
-			name:  "the no-GPU resource is for 0 only",
+			name:  "the placement resource is not for device-plugin cards",
 			pod:   makePod().withGPU("1").obj(),
-			opts:  Options{NoGPUResource: "gpuplane.io/no-gpu"},
+			opts:  Options{PlacementResource: "gpuplane.io/placement"},
 			patch: patchOf(applied("1"), resources(0, "nvidia.com/gpu=1"), affinity(terms(reqs(gpuTrue))), tolerateGPU),
 		},
 		{

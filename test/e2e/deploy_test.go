@@ -200,12 +200,12 @@ func TestDeploySchedulerConfiguration(t *testing.T) {
 	// The resource the webhook gives a pod asking "0" brings it to the extender
 	// only where the extender names it, and no node advertises it: kube-scheduler
 	// must ignore it.
-	if noGPU := deployFlag(deployContainer(t, webhook.Spec.Template.Spec, "webhook").Args, "--no-gpu-resource"); noGPU != "" {
+	if placement := deployFlag(deployContainer(t, webhook.Spec.Template.Spec, "webhook").Args, "--placement-resource"); placement != "" {
 		for _, e := range config.Extenders {
-			i := slices.IndexFunc(e.ManagedResources, func(r deployManagedResource) bool { return r.Name == noGPU })
+			i := slices.IndexFunc(e.ManagedResources, func(r deployManagedResource) bool { return r.Name == placement })
 			if i < 0 || !e.ManagedResources[i].IgnoredByScheduler {
 				t.Errorf("the webhook gives pods asking \"0\" %s, which extender %s does not manage with ignoredByScheduler: true (%+v)",
-					noGPU, e.URLPrefix, e.ManagedResources)
+					placement, e.URLPrefix, e.ManagedResources)
 			}
 		}
 	}

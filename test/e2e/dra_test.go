@@ -160,7 +160,7 @@ func draSetUp(t *testing.T) (*cluster.Cluster, kubernetes.Interface, string) {
 	// configuration names (TestDRAExtenderSteersInScheduler runs with both).
 	url, _ := whStartWith(t, kubeconfig, func(cfg *app.Config) {
 		cfg.Catalog = catFile
-		cfg.NoGPUResource = ""
+		cfg.PlacementResource = ""
 	})
 	whPoint(ctx, t, client, url)
 	whWaitServing(ctx, t, client, ns)

@@ -184,7 +184,7 @@ func whStartScheduler(t *testing.T, kubeconfig, scheduler string) (string, func(
 func whStartWith(t *testing.T, kubeconfig string, edit func(*app.Config)) (string, func()) {
 	t.Helper()
 	cfg := app.Config{
-		NoGPUResource:          api.ResourceNoGPU,
+		PlacementResource:      api.ResourcePlacement,
 		Host:                   "127.0.0.1",
 		Port:                   0,
 		MetricsBindAddress:     "0",
@@ -362,10 +362,10 @@ func whCheckPods(ctx context.Context, t *testing.T, client kubernetes.Interface,
 			terms:     [][]corev1.NodeSelectorRequirement{{vgpuTrue}}, tolerate: true,
 		},
 		{
-			// As shipped (--no-gpu-resource): one gpuplane.io/no-gpu brings the pod
+			// As shipped (--placement-resource): one gpuplane.io/placement brings the pod
 			// to the extender's policy.
 			name: "no-gpu", gpu: "0", applied: "0",
-			resources: whList(api.ResourceNoGPU, "1"),
+			resources: whList(api.ResourcePlacement, "1"),
 			env:       []corev1.EnvVar{{Name: "NVIDIA_VISIBLE_DEVICES", Value: "none"}},
 		},
 		{

@@ -468,10 +468,10 @@ func runServeWebhook(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.SetOutput(stderr)
 	certDir := fs.String("cert-dir", "", "directory holding tls.crt and tls.key")
 	scheduler := fs.String("scheduler-name", "gpuplane", "scheduler written into GPU pods")
-	noGPU := fs.String("no-gpu-resource", "", "resource a pod asking \"0\" gets one of (the webhook's --no-gpu-resource)")
+	placement := fs.String("placement-resource", "", "resource a pod asking \"0\" gets one of (the webhook's --placement-resource)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	opts := webhook.Options{SchedulerName: *scheduler, NoGPUResource: corev1.ResourceName(*noGPU)}
+	opts := webhook.Options{SchedulerName: *scheduler, PlacementResource: corev1.ResourceName(*placement)}
 	return ServeWebhook(klog.NewContext(ctx, klog.Background()), *certDir, opts, stdout)
 }

@@ -239,7 +239,7 @@ func (o *ReplayOptions) startWebhook(ctx context.Context, client kubernetes.Inte
 	if err != nil {
 		return nil, err
 	}
-	ch, stdout, err := startChild("webhook", o.Executable, []string{"serve-webhook", "--cert-dir", certDir, "--scheduler-name", scheduler, "--no-gpu-resource", api.ResourceNoGPU},
+	ch, stdout, err := startChild("webhook", o.Executable, []string{"serve-webhook", "--cert-dir", certDir, "--scheduler-name", scheduler, "--placement-resource", api.ResourcePlacement},
 		filepath.Join(o.LogDir, "replay-webhook.log"))
 	if err != nil {
 		return nil, err

@@ -44,7 +44,7 @@ func TestServeFlags(t *testing.T) {
 			name: "every flag",
 			args: []string{
 				"--host=127.0.0.1", "--port", "10443", "--cert-dir", "/certs", "--catalog", "cat.yaml",
-				"--scheduler-name", "gpuplane", "--no-gpu-resource", "gpuplane.io/no-gpu", "--metrics-bind-address", "127.0.0.1:9090",
+				"--scheduler-name", "gpuplane", "--placement-resource", "gpuplane.io/placement", "--metrics-bind-address", "127.0.0.1:9090",
 				"--health-probe-bind-address", "0", "--self-signed", "--namespace", "gpu", "--secret-name", "s",
 				"--service-name", "svc", "--webhook-config-name", "a,b", "--cert-dns-names", "x.local",
 				"--cert-ip-addresses", "127.0.0.1,::1", "--kubeconfig", "kc", "--v=0",
@@ -55,7 +55,7 @@ func TestServeFlags(t *testing.T) {
 				c.SelfSigned, c.Namespace, c.SecretName, c.ServiceName = true, "gpu", "s", "svc"
 				c.WebhookConfigNames, c.CertDNSNames = []string{"a", "b"}, []string{"x.local"}
 				c.CertIPs = []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}
-				c.Kubeconfig, c.NoGPUResource = "kc", "gpuplane.io/no-gpu"
+				c.Kubeconfig, c.PlacementResource = "kc", "gpuplane.io/placement"
 			},
 		},
 	}
@@ -98,8 +98,8 @@ func TestServeRefusals(t *testing.T) {
 		{name: "vmodule with json", args: []string{"--logging-format", "json", "--vmodule", "x=2"}, code: program.ExitUsage, stderr: "--vmodule"},
 		{name: "bad verbosity", args: []string{"-v", "loud"}, code: program.ExitUsage, stderr: `"loud" for "-v, --v"`},
 		{name: "bad port", args: []string{"--port", "70000"}, code: program.ExitUsage, stderr: "--port 70000"},
-		{name: "no-gpu resource without a domain", args: []string{"--no-gpu-resource", "no-gpu"}, code: program.ExitUsage, stderr: `--no-gpu-resource "no-gpu"`},
-		{name: "no-gpu resource of kubernetes.io", args: []string{"--no-gpu-resource", "kubernetes.io/x"}, code: program.ExitUsage, stderr: "outside kubernetes.io"},
+		{name: "no-gpu resource without a domain", args: []string{"--placement-resource", "no-gpu"}, code: program.ExitUsage, stderr: `--placement-resource "no-gpu"`},
+		{name: "no-gpu resource of kubernetes.io", args: []string{"--placement-resource", "kubernetes.io/x"}, code: program.ExitUsage, stderr: "outside kubernetes.io"},
 		{name: "negative port", args: []string{"--port=-1"}, code: program.ExitUsage, stderr: "--port -1: want a TCP port, 1 to 65535, or 0"},
 		{name: "self-signed without namespace", args: []string{"--self-signed", "--namespace", ""}, code: program.ExitUsage, stderr: "--namespace is empty"},
 		{name: "no cert dir", args: []string{"--cert-dir", ""}, code: program.ExitUsage, stderr: "--cert-dir is empty"},

@@ -32,10 +32,10 @@ type Config struct {
 	// SchedulerName is written into every pod carrying a GPU request; empty (the
 	// default) leaves the pod's scheduler alone.
 	SchedulerName string
-	// NoGPUResource is the extended resource a pod asking "0" gets one of, so
-	// that the scheduler extender places it too (webhook.Options.NoGPUResource);
+	// PlacementResource is the extended resource a pod asking "0" gets one of, so
+	// that the scheduler extender places it too (webhook.Options.PlacementResource);
 	// empty (the default) gives none.
-	NoGPUResource string
+	PlacementResource string
 	// MetricsBindAddress serves /metrics; "0" turns it off. Default ":8080".
 	MetricsBindAddress string
 	// HealthProbeBindAddress serves /healthz and /readyz; "0" turns it off.
@@ -115,8 +115,8 @@ func (c *Config) addFlags(fs *pflag.FlagSet) {
 		"GPU catalog file (YAML); empty uses the built-in catalog.")
 	fs.StringVar(&c.SchedulerName, "scheduler-name", c.SchedulerName,
 		"Scheduler written into every pod with a GPU request (gpuplane's scheduler profile); empty leaves the pod's scheduler alone.")
-	fs.StringVar(&c.NoGPUResource, "no-gpu-resource", c.NoGPUResource,
-		"Extended resource that a pod asking \"0\" or of a DRA pool gets one of, so that the scheduler extender, whose managedResources name it, places it too (the shipped configuration: gpuplane.io/no-gpu); empty gives none. Set it only with a scheduler configuration that names it.")
+	fs.StringVar(&c.PlacementResource, "placement-resource", c.PlacementResource,
+		"Extended resource that a pod asking \"0\" or of a DRA pool gets one of, so that the scheduler extender, whose managedResources name it, places it too (the shipped configuration: gpuplane.io/placement); empty gives none. Set it only with a scheduler configuration that names it.")
 	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", c.MetricsBindAddress,
 		"Address of the plain-HTTP /metrics endpoint; \"0\" turns it off.")
 	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress,
@@ -157,9 +157,9 @@ func (c Config) validate() error {
 	} else if c.CertDir == "" {
 		errs = append(errs, errors.New("--cert-dir is empty; give the directory of tls.crt and tls.key, or use --self-signed"))
 	}
-	if r := c.NoGPUResource; r != "" {
+	if r := c.PlacementResource; r != "" {
 		if prefix, _, ok := strings.Cut(r, "/"); !ok || len(validation.IsQualifiedName(r)) > 0 || prefix == "kubernetes.io" || strings.HasSuffix(prefix, ".kubernetes.io") {
-			errs = append(errs, fmt.Errorf("--no-gpu-resource %q: want an extended resource name outside kubernetes.io, such as gpuplane.io/no-gpu, or empty for none", r))
+			errs = append(errs, fmt.Errorf("--placement-resource %q: want an extended resource name outside kubernetes.io, such as gpuplane.io/placement, or empty for none", r))
 		}
 	}
 	for _, a := range []struct{ flag, addr string }{

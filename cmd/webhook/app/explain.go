@@ -21,12 +21,12 @@ import (
 
 // explainConfig is the configuration of `webhook explain`.
 type explainConfig struct {
-	role          string
-	catalog       string
-	schedulerName string
-	noGPUResource string
-	file          string
-	dra           bool
+	role              string
+	catalog           string
+	schedulerName     string
+	placementResource string
+	file              string
+	dra               bool
 }
 
 func runExplain(ctx context.Context, args []string, streams program.Streams) int {
@@ -36,7 +36,7 @@ func runExplain(ctx context.Context, args []string, streams program.Streams) int
 	fs.StringVar(&cfg.role, "role", "", "Role of the pod (train, service, notebook, or the catalog's).")
 	fs.StringVar(&cfg.catalog, "catalog", "", "GPU catalog file (YAML); empty uses the built-in catalog.")
 	fs.StringVar(&cfg.schedulerName, "scheduler-name", "", "Scheduler the webhook writes into GPU pods, as its --scheduler-name.")
-	fs.StringVar(&cfg.noGPUResource, "no-gpu-resource", "", "Resource the webhook gives a pod asking \"0\", as its --no-gpu-resource.")
+	fs.StringVar(&cfg.placementResource, "placement-resource", "", "Resource the webhook gives a pod asking \"0\", as its --placement-resource.")
 	fs.BoolVar(&cfg.dra, "dra", false, "Print the DRA form (a ResourceClaimTemplate) for any request of the default vendor, as on a pool with allocation: dra and NVIDIA's DRA driver.")
 	fs.StringVarP(&cfg.file, "filename", "f", "", "A Pod (YAML or JSON; - for standard input) to print as the webhook admits it, instead of a REQUEST.")
 	// A request may start with "-" ("-1"): it is the request, which the webhook
@@ -57,7 +57,7 @@ func runExplain(ctx context.Context, args []string, streams program.Streams) int
 	if err != nil {
 		return program.Exit(explainName, streams.Err, err)
 	}
-	opts := webhook.Options{SchedulerName: cfg.schedulerName, NoGPUResource: corev1.ResourceName(cfg.noGPUResource), ForceDRA: cfg.dra}
+	opts := webhook.Options{SchedulerName: cfg.schedulerName, PlacementResource: corev1.ResourceName(cfg.placementResource), ForceDRA: cfg.dra}
 	if cfg.file != "" {
 		return explainPod(ctx, cfg.file, cat, opts, streams)
 	}

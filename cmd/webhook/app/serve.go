@@ -43,7 +43,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	}
 	handler, err := webhook.NewHandler(webhook.HandlerOptions{
 		Catalog: cat,
-		Mutate:  webhook.Options{SchedulerName: cfg.SchedulerName, NoGPUResource: corev1.ResourceName(cfg.NoGPUResource)},
+		Mutate:  webhook.Options{SchedulerName: cfg.SchedulerName, PlacementResource: corev1.ResourceName(cfg.PlacementResource)},
 		Metrics: metrics,
 		Logger:  logger.WithName("admission"),
 	})
@@ -81,7 +81,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		g.Go(func() error { return claimtemplates.New(client, cat).Run(ctx, 2) })
 	}
 	httpserver.ServeAll(ctx, g, servers)
-	logger.Info("Webhook configuration", "catalog", cfg.Catalog, "schedulerName", cfg.SchedulerName, "noGPUResource", cfg.NoGPUResource, "selfSigned", cfg.SelfSigned)
+	logger.Info("Webhook configuration", "catalog", cfg.Catalog, "schedulerName", cfg.SchedulerName, "placementResource", cfg.PlacementResource, "selfSigned", cfg.SelfSigned)
 	return g.Wait()
 }
 

@@ -59,7 +59,7 @@ func (s *Sightings) forget(uid types.UID) {
 // filter call is about to place, unless the pod was seen before: each GPU
 // part, or for a pod without cards its host request. Such a pod reaches
 // the extender only to be placed by the policy (the webhook's
-// --no-gpu-resource), and the simulator's learner sees every pod it places.
+// --placement-resource), and the simulator's learner sees every pod it places.
 func (s *Sightings) ObserveRequests(uid types.UID, req *request.Pod) {
 	if s == nil || !s.first(uid) {
 		return

@@ -66,7 +66,7 @@ func nodes() [][]string {
 }
 
 // pods: 240 pods, with the default trace's mix: one in eight without GPU
-// (the webhook gives those gpuplane.io/no-gpu, which brings them to the
+// (the webhook gives those gpuplane.io/placement, which brings them to the
 // extender's policy as simulate's protocol places them); of the GPU pods
 // more than half one whole card, two fifths shares, a few of 2, 4 and 8
 // cards, a tenth naming one model. No pod names several models: the
