@@ -282,22 +282,7 @@ func TestDRAFaultBurst(t *testing.T) {
 	firstHalf := make(chan error, 1)
 	go func() { firstHalf <- extCreate(ctx, client, ns, pods[:100]) }()
 
-	bound := 0
-	if err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
-		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err
-		}
-		bound = 0
-		for _, p := range list.Items {
-			if p.Spec.NodeName != "" {
-				bound++
-			}
-		}
-		return bound >= 3, nil
-	}); err != nil {
-		t.Fatalf("only %d pods bound within %s: %v", bound, extSettle, err)
-	}
+	bound := extWaitBound(ctx, t, client, ns, 3)
 	t.Logf("%d pods bound after %s; stopping the extender", bound, time.Since(began).Round(time.Millisecond))
 	ext.stop(t)
 	if err := <-firstHalf; err != nil {

@@ -422,6 +422,29 @@ func extCheckNoOvercommit(ctx context.Context, t *testing.T, client kubernetes.I
 	return bound
 }
 
+// extWaitBound waits until at least n pods of ns are bound, and returns how
+// many are: a burst's test stops the extender once a few binds are in.
+func extWaitBound(ctx context.Context, t *testing.T, client kubernetes.Interface, ns string, n int) int {
+	t.Helper()
+	bound := 0
+	if err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
+		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		bound = 0
+		for _, p := range list.Items {
+			if p.Spec.NodeName != "" {
+				bound++
+			}
+		}
+		return bound >= n, nil
+	}); err != nil {
+		t.Fatalf("only %d pods of %s bound within %s, want %d: %v", bound, ns, extSettle, n, err)
+	}
+	return bound
+}
+
 // extSettled waits until no pod changes any more: every pod bound, or
 // found unschedulable by its latest attempt, and the count of bound pods
 // steady for extQuiet.

@@ -434,23 +434,7 @@ func TestExtenderSharingRestart(t *testing.T) {
 		go func() {
 			created <- errors.Join(extCreate(ctx, client, ns, batch), extCreate(ctx, client, vns, vbatches[k]))
 		}()
-		bound := 0
-		err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, extSettle, true, func(ctx context.Context) (bool, error) {
-			list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, err
-			}
-			bound = 0
-			for _, p := range list.Items {
-				if p.Spec.NodeName != "" {
-					bound++
-				}
-			}
-			return bound >= before+3, nil
-		})
-		if err != nil {
-			t.Fatalf("batch %d: only %d pods bound within %s: %v", k, bound, extSettle, err)
-		}
+		extWaitBound(ctx, t, client, ns, before+3)
 		ext.stop(t)
 		if err := <-created; err != nil {
 			t.Fatal(err)
