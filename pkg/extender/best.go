@@ -46,11 +46,12 @@ func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs
 	}
 	scores := e.scoreFitting(&o.req, fitting, o.free)
 	top := slices.Max(scores)
-	// Of the nodes ranked first, the one whose name sorts first.
-	first := ""
+	// Of the nodes ranked first, the one whose name sorts first, kept by its
+	// index in fitting so that the pass below compares indexes, not names.
+	first := -1
 	for j, s := range fitting {
-		if scores[j] == top && (first == "" || s.Node().Name < first) {
-			first = s.Node().Name
+		if scores[j] == top && (first < 0 || s.Node().Name < fitting[first].Node().Name) {
+			first = j
 		}
 	}
 	lower, j := 0, 0
@@ -58,7 +59,7 @@ func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs
 		if !ok {
 			continue
 		}
-		if fitting[j].Node().Name != first {
+		if j != first {
 			o.fit[i] = false
 			lower++
 		}
