@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 
-	"github.com/gpuplane/gpuplane/pkg/extender/cache"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 )
 
@@ -25,7 +24,9 @@ import (
 // kube-scheduler reports reasons only for a pod that fits nowhere, and then
 // every node has one.
 func (e *Extender) FilterBest(ctx context.Context, args *extenderv1.ExtenderArgs) *extenderv1.ExtenderFilterResult {
-	return e.filterBest(ctx, args).Result()
+	o := e.filterBest(ctx, args)
+	defer o.release()
+	return o.Result()
 }
 
 // filterBest is FilterBest before the answer is shaped: filter's outcome
@@ -38,13 +39,13 @@ func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs
 		// request is unusable), or at most one fits.
 		return o
 	}
-	fitting := make([]*cache.NodeSnapshot, 0, o.fitting)
+	fitting := grown(&o.bufs.fitting, o.fitting)[:0]
 	for i, ok := range o.fit {
 		if ok {
 			fitting = append(fitting, o.snaps[i])
 		}
 	}
-	scores := e.scoreFitting(&o.req, fitting, o.free)
+	scores := e.scoreFitting(&o.req, fitting, o.free, &o.bufs.scores)
 	top := slices.Max(scores)
 	// Of the nodes ranked first, the one whose name sorts first, kept by its
 	// index in fitting so that the pass below compares indexes, not names.

@@ -1,7 +1,12 @@
 package extender
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http/httptest"
+	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -92,4 +97,73 @@ func TestSchedulingWhileTheClusterChanges(t *testing.T) {
 			t.Errorf("%s: %d milli booked, want two shares of 600", name, used)
 		}
 	}
+}
+
+// TestConcurrentAnswersKeepTheirMemory: filter and filter-best lend each
+// call pooled memory (its verdicts, snapshots and node names) until its
+// answer is written. Calls from several goroutines, each with its own pod
+// and candidates, must each get exactly the answer the call alone gets; an
+// outcome given back before its answer was written would be another
+// call's by then.
+func TestConcurrentAnswersKeepTheirMemory(t *testing.T) {
+	var objs []runtime.Object
+	all := make([]string, 3*minChunk)
+	for i := range all {
+		all[i] = fmt.Sprintf("n%04d", i)
+		if i%3 == 0 {
+			objs = append(objs, extendertest.MakeNode(all[i]).Whole(4, "V100").Obj())
+		} else {
+			objs = append(objs, extendertest.MakeNode(all[i]).VGPUCards(2, "T4").Obj())
+		}
+	}
+	h := newHarness(t, harnessOptions{}, objs...)
+	handler := h.ext.Handler(HandlerOptions{})
+	half := slices.Clone(all[:len(all)/2])
+	slices.Reverse(half)
+	type call struct {
+		path string
+		body []byte
+		want extenderv1.ExtenderFilterResult
+	}
+	var calls []call
+	for _, pod := range []*corev1.Pod{
+		extendertest.MakePod("share").VGPU(0, 50, 8).Obj(),
+		extendertest.MakePod("whole").GPUs(2).Types("V100").Obj(),
+		extendertest.MakePod("t4").GPUs(1).Types("T4").Obj(),
+	} {
+		for _, names := range [][]string{all, half, append(slices.Clone(half[:10]), "ghost")} {
+			args := extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names}
+			for path, verb := range map[string]func() *extenderv1.ExtenderFilterResult{
+				"/filter":      func() *extenderv1.ExtenderFilterResult { return h.ext.Filter(h.ctx, &args) },
+				"/filter-best": func() *extenderv1.ExtenderFilterResult { return h.ext.FilterBest(h.ctx, &args) },
+			} {
+				c := call{path: path, body: extendertest.MustMarshal(t, args)}
+				if err := json.Unmarshal(extendertest.MustMarshal(t, verb()), &c.want); err != nil {
+					t.Fatal(err)
+				}
+				calls = append(calls, c)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 40 {
+				c := calls[(g*7+i*5)%len(calls)]
+				rec := httptest.NewRecorder()
+				handler.ServeHTTP(rec, httptest.NewRequest("POST", c.path, bytes.NewReader(c.body)))
+				var got extenderv1.ExtenderFilterResult
+				if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+					t.Errorf("%s: answer %q: %v", c.path, rec.Body, err)
+					return
+				}
+				if !reflect.DeepEqual(got, c.want) {
+					t.Errorf("%s of %s: %d nodes fit and %d refused, alone %d and %d", c.path, c.body[:40], len(*got.NodeNames), len(got.FailedNodes)+len(got.FailedAndUnresolvableNodes),
+						len(*c.want.NodeNames), len(c.want.FailedNodes)+len(c.want.FailedAndUnresolvableNodes))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

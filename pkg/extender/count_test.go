@@ -39,9 +39,9 @@ func TestFilterBestCountedFreeScoresAlike(t *testing.T) {
 			if o.free == nil {
 				t.Fatal("filter-best counted no free cards under auto")
 			}
-			counted := ext.scoreFitting(&o.req, fittingOf(o), o.free)
+			counted := ext.scoreFitting(&o.req, fittingOf(o), o.free, nil)
 			p := other.filterCounting(ctx, args, skipFree)
-			walked := other.scoreFitting(&p.req, fittingOf(p), nil)
+			walked := other.scoreFitting(&p.req, fittingOf(p), nil, nil)
 			if !slices.Equal(counted, walked) {
 				t.Errorf("scores prepared from counted free cards differ from those prepared from the nodes")
 			}

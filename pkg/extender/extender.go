@@ -77,6 +77,8 @@ type Extender struct {
 	seen    *cache.Sightings
 	refused *refusals.Record
 	dra     *dra.View
+	// outcomes lends filter and filter-best their working memory.
+	outcomes outcomePool
 }
 
 // New returns an extender for cfg.

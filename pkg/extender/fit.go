@@ -117,10 +117,16 @@ func checkVendor(s *cache.NodeSnapshot, req *request.Pod) (verdict, bool) {
 
 // score rates the node for req under policy; the node must fit req. typ is
 // the card type the pod's first GPU part would take there, for honouring
-// the order of preferred types.
-func score(n *placement.Node, req *request.Pod, policy placement.Policy) (raw float64, typ string) {
+// the order of preferred types. key, when not 0, is placement.StateKey(n),
+// which a placement.StateKeyed policy takes instead of hashing n again.
+func score(n *placement.Node, key uint64, req *request.Pod, policy placement.Policy) (raw float64, typ string) {
 	if len(req.Parts) == 1 {
-		p := policy.Evaluate(n, &req.Parts[0].Req)
+		var p placement.Placement
+		if kp, ok := policy.(placement.StateKeyed); ok && key != 0 {
+			p = kp.EvaluateKeyed(n, key, &req.Parts[0].Req)
+		} else {
+			p = policy.Evaluate(n, &req.Parts[0].Req)
+		}
 		return p.Score, typeOf(n, p.Cards)
 	}
 	scratch := cloneNode(n)

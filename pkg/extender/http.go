@@ -47,6 +47,8 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 		o.Logger = klog.Background()
 	}
 	bufs := &wire.BufferPool{}
+	names := &wire.NamesPool{}
+	known := &wire.NameTable{}
 	mux := http.NewServeMux()
 	// The verbs that take ExtenderArgs answer with their own JSON, written
 	// into a pooled buffer.
@@ -63,10 +65,12 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 	} {
 		mux.Handle("POST /"+verb, e.verb(verb, o, o.Ready, func(ctx context.Context, r *http.Request) (any, error) {
 			var args extenderv1.ExtenderArgs
-			if err := decodeArgs(r, bufs, &args); err != nil {
+			lent := names.Get()
+			if err := decodeArgs(r, bufs, &args, wire.Reuse{Names: lent, Known: known}); err != nil {
+				names.Put(lent)
 				return nil, err
 			}
-			return pooledAnswer{answer(ctx, &args), bufs}, nil
+			return pooledAnswer{answer(ctx, &args), bufs, lent, names}, nil
 		}))
 	}
 	mux.Handle("POST /bind", e.verb("bind", o, o.Ready, func(ctx context.Context, r *http.Request) (any, error) {
@@ -132,8 +136,9 @@ func decode(r *http.Request, v any) error {
 }
 
 // decodeArgs reads filter's or prioritize's arguments with the wire
-// decoder, the body in a pooled buffer (nothing decoded points into it).
-func decodeArgs(r *http.Request, bufs *wire.BufferPool, args *extenderv1.ExtenderArgs) error {
+// decoder, the body in a pooled buffer (nothing decoded points into it),
+// reusing what reuse lends for the node names.
+func decodeArgs(r *http.Request, bufs *wire.BufferPool, args *extenderv1.ExtenderArgs, reuse wire.Reuse) error {
 	buf := bufs.Get()
 	defer bufs.Put(buf)
 	body, err := wire.ReadAll(r.Body, *buf)
@@ -141,7 +146,7 @@ func decodeArgs(r *http.Request, bufs *wire.BufferPool, args *extenderv1.Extende
 	if err != nil {
 		return bodyError(err)
 	}
-	return wire.DecodeExtenderArgs(body, args)
+	return wire.DecodeExtenderArgsWith(body, args, reuse)
 }
 
 // outcomeAnswer is filter's answer written from its outcome by
@@ -151,11 +156,22 @@ type outcomeAnswer struct{ o *filterOutcome }
 
 func (a outcomeAnswer) AppendJSON(dst []byte) ([]byte, error) { return wire.AppendOutcome(dst, a.o) }
 
+// Release implements releaser: the outcome goes back to its pool once its
+// JSON is written.
+func (a outcomeAnswer) Release() { a.o.release() }
+
+// releaser is an answer that lends memory to its call until it has been
+// written.
+type releaser interface{ Release() }
+
 // pooledAnswer is an answer that writes its own JSON, into a buffer
-// borrowed from bufs.
+// borrowed from bufs. names, when set, is the array its call's node names
+// were decoded into, given back to namesPool once the answer is written.
 type pooledAnswer struct {
 	wire.Answer
-	bufs *wire.BufferPool
+	bufs      *wire.BufferPool
+	names     *[]string
+	namesPool *wire.NamesPool
 }
 
 // bodyError is a body that could not be read or decoded, as a bad request.
@@ -212,6 +228,12 @@ func (e *Extender) verb(name string, o HandlerOptions, ready func() bool, f func
 			defer a.bufs.Put(buf)
 			b, err := a.AppendJSON(*buf)
 			*buf = b
+			if r, ok := a.Answer.(releaser); ok {
+				r.Release()
+			}
+			if a.names != nil {
+				a.namesPool.Put(a.names)
+			}
 			if err != nil {
 				code = http.StatusInternalServerError
 				http.Error(w, fmt.Sprintf("encoding the answer: %v", err), code)

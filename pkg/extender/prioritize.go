@@ -44,29 +44,34 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 // scoreNodes scores req on each snapshot, 0..10 relative to the others. A
 // nil snapshot, or one the pod does not fit, scores 0.
 func (e *Extender) scoreNodes(req *request.Pod, snaps []*cache.NodeSnapshot) []int64 {
-	return e.score(req, snaps, nil, func(s *cache.NodeSnapshot) bool { return s != nil && fits(s, req, e.policy) })
+	return e.score(req, snaps, nil, func(s *cache.NodeSnapshot) bool { return s != nil && fits(s, req, e.policy) }, nil)
 }
 
 // scoreFitting is scoreNodes for snapshots the caller has checked the pod
 // fits (filter-best scores what filter kept): they are not checked again.
 // free, when not nil, is what they have free per card type
-// (filterOutcome.free).
-func (e *Extender) scoreFitting(req *request.Pod, snaps []*cache.NodeSnapshot, free *placement.TypeFree) []int64 {
-	return e.score(req, snaps, free, func(*cache.NodeSnapshot) bool { return true })
+// (filterOutcome.free). The scores are written in bufs (nil: a slice of
+// their own).
+func (e *Extender) scoreFitting(req *request.Pod, snaps []*cache.NodeSnapshot, free *placement.TypeFree, bufs *scoreBuffers) []int64 {
+	return e.score(req, snaps, free, func(*cache.NodeSnapshot) bool { return true }, bufs)
 }
 
 // score scores req on the snapshots that usable accepts, 0..10 relative to
 // each other; the others score 0. free, when not nil, is what snaps have
-// free per card type, for preparing the policy without walking them.
-func (e *Extender) score(req *request.Pod, snaps []*cache.NodeSnapshot, free *placement.TypeFree, usable func(*cache.NodeSnapshot) bool) []int64 {
+// free per card type, for preparing the policy without walking them. The
+// working slices and the scores returned are bufs' (nil: their own).
+func (e *Extender) score(req *request.Pod, snaps []*cache.NodeSnapshot, free *placement.TypeFree, usable func(*cache.NodeSnapshot) bool, bufs *scoreBuffers) []int64 {
+	if bufs == nil {
+		bufs = &scoreBuffers{}
+	}
 	policy := prepareFree(e.policy, snaps, free, req)
 	loads, fresh := e.load.Current()
-	raw := make([]float64, len(snaps))
-	scores := make([]int64, len(snaps))
+	raw := grown(&bufs.raw, len(snaps))
+	scores := grown(&bufs.scores, len(snaps))
 	var ranks []int
 	types := preferredTypes(req)
 	if len(types) > 1 {
-		ranks = make([]int, len(snaps))
+		ranks = grown(&bufs.ranks, len(snaps))
 	}
 	missing := make([]int, workerCount(len(snaps)))
 	parallelize(len(snaps), func(w, lo, hi int) {
@@ -77,16 +82,16 @@ func (e *Extender) score(req *request.Pod, snaps []*cache.NodeSnapshot, free *pl
 				raw[i] = math.NaN()
 				continue
 			}
-			n := s.Node()
+			n, key := s.Node(), s.StateKey()
 			if fresh {
 				if withLoad(&scratch, n, loads) {
-					n = &scratch
+					n, key = &scratch, 0
 				} else {
 					missing[w]++
 				}
 			}
 			var typ string
-			raw[i], typ = score(n, req, policy)
+			raw[i], typ = score(n, key, req, policy)
 			if ranks != nil {
 				ranks[i] = slices.Index(types, typ)
 			}

@@ -28,6 +28,10 @@ type reasonKey struct {
 // auto's own cache (placement/cache.go) already answers alike nodes.
 type reasonMemo struct {
 	suffix map[reasonKey]string
+	// last and lastSuffix are the latest key found and its suffix: alike
+	// nodes tend to come in runs, and a map lookup hashes the key's types.
+	last       reasonKey
+	lastSuffix string
 }
 
 // reason returns v's reason for node n of shape sh.
@@ -45,7 +49,11 @@ func (m *reasonMemo) parts(sh *cache.Shape, n *placement.Node, v placement.Verdi
 		return "", v.Reason()
 	}
 	name := n.Name
+	if m.lastSuffix != "" && key == m.last {
+		return name, m.lastSuffix
+	}
 	if suffix, ok := m.suffix[key]; ok {
+		m.last, m.lastSuffix = key, suffix
 		return name, suffix
 	}
 	r := v.Reason()

@@ -87,6 +87,8 @@ var (
 	_ Preparer     = (*Auto)(nil)
 	_ FreePreparer = (*Auto)(nil)
 	_ Learner      = (*Auto)(nil)
+	_ StateKeyed   = (*Auto)(nil)
+	_ StateKeyed   = autoView{}
 )
 
 // NewAuto returns an auto policy that has observed nothing yet.
@@ -135,7 +137,7 @@ func (a *Auto) prepare(r *Request, pressure func(*Workload) []float64) Policy {
 			}
 		}
 	}
-	return autoView{a: a, w: w, m: m, r: r, key: a.cache.reqKey(r, w, m.scale)}
+	return autoView{a: a, w: w, m: m, r: r, key: reqKey(r, w, m.scale)}
 }
 
 // autoView is auto for one request: one snapshot of the mix and measure.
@@ -150,26 +152,36 @@ type autoView struct {
 func (v autoView) Name() string { return PolicyAuto }
 
 func (v autoView) Evaluate(n *Node, r *Request) Placement {
+	return v.EvaluateKeyed(n, StateKey(n), r)
+}
+
+// EvaluateKeyed implements StateKeyed.
+func (v autoView) EvaluateKeyed(n *Node, node uint64, r *Request) Placement {
 	key := v.key
 	if r != v.r {
-		key = v.a.cache.reqKey(r, v.w, v.m.scale)
+		key = reqKey(r, v.w, v.m.scale)
 	}
-	return v.a.cached(v.w, v.m, key, n, r)
+	return v.a.cached(v.w, v.m, key, node, n, r)
 }
 
 // Evaluate implements Policy without the candidates' view (no type
 // pressure); Prepare and the returned policy's Evaluate are preferred.
 func (a *Auto) Evaluate(n *Node, r *Request) Placement {
-	w := a.l.workload()
-	return a.cached(w, a.m, a.cache.reqKey(r, w, nil), n, r)
+	return a.EvaluateKeyed(n, StateKey(n), r)
 }
 
-// cached is evaluate through the cache of results by node state.
-func (a *Auto) cached(w *Workload, m measure, req uint64, n *Node, r *Request) Placement {
+// EvaluateKeyed implements StateKeyed.
+func (a *Auto) EvaluateKeyed(n *Node, node uint64, r *Request) Placement {
+	w := a.l.workload()
+	return a.cached(w, a.m, reqKey(r, w, nil), node, n, r)
+}
+
+// cached is evaluate through the cache of results by node state; node is
+// StateKey(n).
+func (a *Auto) cached(w *Workload, m measure, req, node uint64, n *Node, r *Request) Placement {
 	if r.IsUnits() {
 		return Placement{Score: unitsUsedAfter(n, r)}
 	}
-	node := a.cache.nodeKey(n)
 	if pl, ok := a.cache.get(node, req); ok {
 		return pl
 	}

@@ -1,7 +1,6 @@
 package placement
 
 import (
-	"hash/maphash"
 	"math"
 	"sync/atomic"
 )
@@ -20,7 +19,6 @@ import (
 // 37 ms scoring every node afresh (auto-cold); through the extender
 // (BenchmarkFilterBestHTTP, 5,000 nodes) 8.4 CPU-ms per pod against 14.9.
 type evalCache struct {
-	seed  maphash.Seed
 	slots []atomic.Pointer[cacheEntry]
 }
 
@@ -33,7 +31,7 @@ type cacheEntry struct {
 const cacheSlots = 1 << 16
 
 func newEvalCache() *evalCache {
-	return &evalCache{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[cacheEntry], cacheSlots)}
+	return &evalCache{slots: make([]atomic.Pointer[cacheEntry], cacheSlots)}
 }
 
 // set returns the first of the 4 slots where (node, req) may be.
@@ -74,8 +72,13 @@ func mix(h, v uint64) uint64 {
 	return h ^ h>>29
 }
 
-// nodeKey hashes the state of n that Evaluate reads.
-func (c *evalCache) nodeKey(n *Node) uint64 {
+// StateKey hashes everything of n that a policy's Evaluate reads: its
+// cards, what is allocated on them, its host resources and, when fresh, its
+// load; never its name. Two nodes with one key are evaluated alike, so a
+// caller that keeps a node unchanged while scoring it for many requests
+// (the extender's snapshots) computes the key once and hands it to
+// StateKeyed.EvaluateKeyed. The key is the same in every process.
+func StateKey(n *Node) uint64 {
 	h := mix(keyBasis, uint64(len(n.Cards)))
 	h = mix(h, uint64(n.CPUMilli))
 	h = mix(h, uint64(n.UsedCPUMilli))
@@ -94,14 +97,14 @@ func (c *evalCache) nodeKey(n *Node) uint64 {
 	h = mix(h, flags|uint64(n.Sharing)<<8)
 	for i := range n.Units {
 		u := &n.Units[i]
-		h = mix(h, maphash.String(c.seed, u.Name))
+		h = mix(h, stringHash(u.Name))
 		h = mix(h, uint64(u.Total)|uint64(u.Used)<<32)
 	}
 	prev := ""
 	for i := range n.Cards {
 		cd := &n.Cards[i]
 		if i == 0 || cd.Type != prev {
-			h = mix(h, maphash.String(c.seed, cd.Type))
+			h = mix(h, stringHash(cd.Type))
 			prev = cd.Type
 		}
 		h = mix(h, uint64(cd.UsedMilli)|uint64(cd.MemoryMiB)<<20)
@@ -118,7 +121,7 @@ func (c *evalCache) nodeKey(n *Node) uint64 {
 
 // reqKey hashes the request and what the policy scores it against: the mix
 // snapshot and the shape scales.
-func (c *evalCache) reqKey(r *Request, w *Workload, scale []float64) uint64 {
+func reqKey(r *Request, w *Workload, scale []float64) uint64 {
 	h := mix(keyBasis, w.version)
 	h = mix(h, uint64(r.Cards))
 	h = mix(h, uint64(r.Milli))
@@ -130,13 +133,24 @@ func (c *evalCache) reqKey(r *Request, w *Workload, scale []float64) uint64 {
 	}
 	h = mix(h, uint64(r.Sharing)+2)
 	if r.Unit != "" {
-		h = mix(h, maphash.String(c.seed, r.Unit))
+		h = mix(h, stringHash(r.Unit))
 	}
 	for _, t := range r.Types {
-		h = mix(h, maphash.String(c.seed, t))
+		h = mix(h, stringHash(t))
 	}
 	for _, s := range scale {
 		h = mix(h, math.Float64bits(s))
+	}
+	return h
+}
+
+// stringHash is FNV-1a of s: card types and unit names are a few bytes, and
+// a fixed hash keeps StateKey the same wherever it is computed.
+func stringHash(s string) uint64 {
+	h := uint64(keyBasis)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 0x100000001b3
 	}
 	return h
 }

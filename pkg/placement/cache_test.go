@@ -46,12 +46,11 @@ func TestAutoCacheMatchesEvaluate(t *testing.T) {
 // Keys of inputs that differ in their first fields stay apart: small counts
 // XORed into a small version must not cancel out.
 func TestCacheKeysKeepSmallFieldsApart(t *testing.T) {
-	c := newEvalCache()
 	reqKeys := map[uint64]string{}
 	for version := uint64(0); version < 64; version++ {
 		for cards := 1; cards <= 8; cards++ {
 			r := Whole(cards)
-			k := c.reqKey(&r, &Workload{version: version}, nil)
+			k := reqKey(&r, &Workload{version: version}, nil)
 			what := fmt.Sprintf("version %d, %d cards", version, cards)
 			if prev, ok := reqKeys[k]; ok {
 				t.Fatalf("request keys of %s and %s are equal", prev, what)
@@ -63,7 +62,7 @@ func TestCacheKeysKeepSmallFieldsApart(t *testing.T) {
 	for cards := 0; cards <= 16; cards++ {
 		for cpu := int64(0); cpu < 64; cpu++ {
 			n := Node{Cards: make([]Card, cards), CPUMilli: cpu}
-			k := c.nodeKey(&n)
+			k := StateKey(&n)
 			what := fmt.Sprintf("%d cards, %d milli-CPU", cards, cpu)
 			if prev, ok := nodeKeys[k]; ok {
 				t.Fatalf("node keys of %s and %s are equal", prev, what)

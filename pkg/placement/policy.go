@@ -48,6 +48,16 @@ type FreePreparer interface {
 	PrepareFree(free *TypeFree, r *Request) Policy
 }
 
+// StateKeyed is a policy that takes a node's StateKey from its caller:
+// EvaluateKeyed(n, StateKey(n), r) is Evaluate(n, r). A caller that scores
+// an unchanging node for many requests (the extender's snapshots) hashes
+// it once instead of once per request; a key that is not StateKey(n) gets
+// another node's result.
+type StateKeyed interface {
+	Policy
+	EvaluateKeyed(n *Node, key uint64, r *Request) Placement
+}
+
 // Learner is a policy that learns the workload mix from the requests it is
 // shown. Show it each request once, when it arrives, never one still to come.
 type Learner interface {

@@ -173,15 +173,14 @@ func TestAutoCacheSeesSlotsAndUnits(t *testing.T) {
 	if pu.Cards != CardSetOf(1) {
 		t.Fatalf("on a node whose card 0 has no slot left auto took %v (the free node's choice: %v)", pu.Cards, pf.Cards)
 	}
-	c := newEvalCache()
 	m1 := migNode("m", Units{Name: "mig-3g.40gb", Total: 2})
 	m2 := migNode("m", Units{Name: "mig-3g.40gb", Total: 2, Used: 1})
-	if c.nodeKey(m1) == c.nodeKey(m2) {
+	if StateKey(m1) == StateKey(m2) {
 		t.Fatal("nodes with different units used share a cache key")
 	}
 	u1, u2 := UnitsOf(1, "mig-3g.40gb", SharingMIG), UnitsOf(1, "mig-1g.10gb", SharingMIG)
 	w := NewWorkload(nil)
-	if c.reqKey(&u1, w, nil) == c.reqKey(&u2, w, nil) || c.reqKey(&r, w, nil) == c.reqKey(&Request{Cards: 1, Milli: 100, CardMemoryMiB: 1024}, w, nil) {
+	if reqKey(&u1, w, nil) == reqKey(&u2, w, nil) || reqKey(&r, w, nil) == reqKey(&Request{Cards: 1, Milli: 100, CardMemoryMiB: 1024}, w, nil) {
 		t.Fatal("requests of different units or backends share a cache key")
 	}
 }

@@ -3,6 +3,7 @@ package cache
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,9 @@ func used(t *testing.T, s *State, node string) []int64 {
 	snap := s.Snapshot(node)
 	if snap == nil {
 		t.Fatalf("node %s unknown", node)
+	}
+	if got, want := snap.StateKey(), placement.StateKey(snap.Node()); got != want {
+		t.Fatalf("node %s: the snapshot's state key is %x, its node's %x", node, got, want)
 	}
 	out := make([]int64, len(snap.node.Cards))
 	for i, c := range snap.node.Cards {
@@ -147,6 +151,21 @@ func TestPodEventsBookCards(t *testing.T) {
 	}
 	if got := s.Sizes(); got != (Sizes{Nodes: 2, Cards: 6, BoundPods: 1}) {
 		t.Fatalf("sizes %+v", got)
+	}
+}
+
+// A snapshot showing another node (its cards' load) keys that node: the
+// key is what the policy's cache finds results by.
+func TestWithNodeKeysTheNodeShown(t *testing.T) {
+	s, _ := newTestState(t)
+	s.SetNode(extendertest.MakeNode("v").VGPUCards(2, "A100").Obj())
+	snap := s.Snapshot("v")
+	n := *snap.Node()
+	n.Cards = slices.Clone(n.Cards)
+	n.Cards[1].UsedMilli = 500
+	shown := snap.WithNode(n)
+	if got, want := shown.StateKey(), placement.StateKey(shown.Node()); got != want || got == snap.StateKey() {
+		t.Fatalf("WithNode's key %x, its node's %x, the original's %x", got, want, snap.StateKey())
 	}
 }
 

@@ -121,9 +121,15 @@ func AppendOutcome(dst []byte, o FilterOutcome) ([]byte, error) {
 // appendRefusals appends the resolvable or the other refusals as a JSON
 // object from node name to reason. A name given twice is written twice;
 // a reader keeps one, as the map would have.
+//
+// The rest of a reason is, node after node, mostly the same string (the
+// verbs word alike nodes' refusals once): it is escaped the first time and
+// its escaped bytes copied while it stays the same.
 func appendRefusals(dst []byte, o FilterOutcome, names []string, resolvable bool) []byte {
 	dst = append(dst, '{')
 	first := true
+	var last string         // the rest last escaped on its own
+	lastAt, lastEnd := 0, 0 // where in dst its escaped bytes are
 	for i, name := range names {
 		node, rest, r, refused := o.Refusal(i)
 		if !refused || r != resolvable {
@@ -135,9 +141,35 @@ func appendRefusals(dst []byte, o FilterOutcome, names []string, resolvable bool
 		first = false
 		dst = appendJSONString(dst, name)
 		dst = append(dst, ':')
-		dst = appendJSONString2(dst, node, rest)
+		if !separable(node) {
+			dst = appendJSONString2(dst, node, rest)
+			continue
+		}
+		dst = append(dst, '"')
+		dst = appendJSONStringBody(dst, node)
+		if rest == last && lastEnd > lastAt {
+			dst = append(dst, dst[lastAt:lastEnd]...)
+		} else {
+			at := len(dst)
+			dst = appendJSONStringBody(dst, rest)
+			last, lastAt, lastEnd = rest, at, len(dst)
+		}
+		dst = append(dst, '"')
 	}
 	return append(dst, '}')
+}
+
+// separable says whether a string followed by another can be escaped apart
+// from it: escaping works rune by rune, and a rune is at most 4 bytes, so
+// unless a's last 3 bytes may begin a rune that the next string's first
+// bytes would complete.
+func separable(a string) bool {
+	for i := max(0, len(a)-(utf8.UTFMax-1)); i < len(a); i++ {
+		if a[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func (a PriorityAnswer) AppendJSON(dst []byte) ([]byte, error) {
@@ -219,14 +251,10 @@ func jsonSafe8(s string) bool {
 }
 
 // appendJSONString2 appends a+b as one JSON string without joining them
-// first. Escaping works rune by rune, and a rune is at most 4 bytes: the
-// two can be escaped apart unless a's last 3 bytes may begin a rune that
-// b's first bytes would complete.
+// first, unless they cannot be escaped apart (separable).
 func appendJSONString2(dst []byte, a, b string) []byte {
-	for i := max(0, len(a)-(utf8.UTFMax-1)); i < len(a); i++ {
-		if a[i] >= utf8.RuneSelf {
-			return appendJSONString(dst, a+b)
-		}
+	if !separable(a) {
+		return appendJSONString(dst, a+b)
 	}
 	dst = append(dst, '"')
 	dst = appendJSONStringBody(dst, a)

@@ -22,7 +22,27 @@ import (
 //
 // Every error wraps ErrBadRequest.
 func DecodeExtenderArgs(data []byte, args *extenderv1.ExtenderArgs) error {
-	s := wireScanner{data: data}
+	return DecodeExtenderArgsWith(data, args, Reuse{})
+}
+
+// Reuse is what a server decoding call after call lends
+// DecodeExtenderArgsWith so that a call allocates next to nothing for its
+// thousands of node names. Either may be nil.
+type Reuse struct {
+	// Names, when args has no NodeNames yet, is the array the names are
+	// decoded into (grown as needed, and left in *Names) instead of a new
+	// one. args.NodeNames then points to Names, so it serves one call at a
+	// time (NamesPool).
+	Names *[]string
+	// Known interns the names: a name the table has is its string, not a
+	// new one.
+	Known *NameTable
+}
+
+// DecodeExtenderArgsWith is DecodeExtenderArgs reusing what r lends; the
+// arguments decoded are the same.
+func DecodeExtenderArgsWith(data []byte, args *extenderv1.ExtenderArgs, r Reuse) error {
+	s := wireScanner{data: data, reuse: r}
 	s.skipSpace()
 	switch s.peek() {
 	case '{':
@@ -174,13 +194,26 @@ func (s *wireScanner) decodeNodeNames(dst **[]string, body *string) error {
 	}
 	s.pos++
 	if *dst == nil {
-		*dst = new([]string)
+		if lent := s.reuse.Names; lent != nil {
+			// As new: a null element leaves the empty name, not an
+			// earlier call's.
+			clear((*lent)[:cap(*lent)])
+			*lent = (*lent)[:0]
+			*dst = lent
+		} else {
+			*dst = new([]string)
+		}
 	}
 	names := **dst
 	// Room for as many names as there are commas before the first ']',
 	// give or take: more than one allocation per thousand names is waste.
 	if end := bytes.IndexByte(s.data[s.pos:], ']'); end > 0 {
 		names = slices.Grow(names, max(0, bytes.Count(s.data[s.pos:s.pos+end], []byte{','})+1-len(names)))
+	}
+	var known map[string]string
+	missed := false
+	if s.reuse.Known != nil {
+		known = s.reuse.Known.snapshot()
 	}
 	i := 0
 	s.skipSpace()
@@ -207,6 +240,14 @@ func (s *wireScanner) decodeNodeNames(dst **[]string, body *string) error {
 					if err := json.Unmarshal(s.data[start:s.pos], &names[i]); err != nil {
 						return err
 					}
+					break
+				}
+				if s.reuse.Known != nil {
+					name, ok := known[string(raw)]
+					if !ok {
+						name, missed = string(raw), true
+					}
+					names[i] = name
 					break
 				}
 				if *body == "" {
@@ -239,5 +280,8 @@ func (s *wireScanner) decodeNodeNames(dst **[]string, body *string) error {
 		names = []string{}
 	}
 	**dst = names
+	if missed {
+		s.reuse.Known.learn(names)
+	}
 	return nil
 }

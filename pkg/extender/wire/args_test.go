@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,19 +14,27 @@ import (
 )
 
 // checkArgsLikeUnmarshal decodes each body in turn into one ExtenderArgs
-// with DecodeExtenderArgs and into another with json.Unmarshal, and fails
-// unless both take or refuse each body and hold equal arguments after each
-// taken one. It stops at the first refused body (what a refused decode
-// leaves behind is nobody's business). It returns the decoded arguments
-// and the first refusal.
+// with DecodeExtenderArgs, into a second with DecodeExtenderArgsWith
+// lending an array that holds an earlier call's names and a name table that
+// knows some names, and into a third with json.Unmarshal, and fails unless all take or refuse each body and
+// hold equal arguments after each taken one. It stops at the first refused
+// body (what a refused decode leaves behind is nobody's business). It
+// returns the decoded arguments and the first refusal.
 func checkArgsLikeUnmarshal(t *testing.T, bodies ...[]byte) (extenderv1.ExtenderArgs, error) {
 	t.Helper()
-	var got, want extenderv1.ExtenderArgs
+	var got, into, want extenderv1.ExtenderArgs
+	lent := []string{"earlier-1", "earlier-2", "earlier-3"}
+	var known NameTable
+	known.learn([]string{"a", "b", "node-00001", "earlier-1"})
 	for _, body := range bodies {
 		err := DecodeExtenderArgs(body, &got)
+		intoErr := DecodeExtenderArgsWith(body, &into, Reuse{Names: &lent, Known: &known})
 		wantErr := json.Unmarshal(body, &want)
-		if (err == nil) != (wantErr == nil) {
-			t.Fatalf("decode(%q) = %v, json.Unmarshal = %v", body, err, wantErr)
+		if (err == nil) != (wantErr == nil) || (intoErr == nil) != (wantErr == nil) {
+			t.Fatalf("decode(%q) = %v, into a lent array %v, json.Unmarshal = %v", body, err, intoErr, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(into, want) {
+			t.Fatalf("decode(%q) into a lent array:\n got %s\nwant %s", body, extendertest.MustMarshal(t, into), extendertest.MustMarshal(t, want))
 		}
 		if err != nil {
 			if !errors.Is(err, ErrBadRequest) {
@@ -169,5 +178,50 @@ func TestDecodeExtenderArgsMessages(t *testing.T) {
 				t.Fatalf("decode(%q) = %v, want a bad request saying %q", tc.body, err, tc.want)
 			}
 		})
+	}
+}
+
+// Call after call with the same names, a decode lent an array and a name
+// table allocates nothing: the names are the table's strings.
+func TestDecodeReusingAllocatesNothing(t *testing.T) {
+	names := make([]string, 1000)
+	for i := range names {
+		names[i] = fmt.Sprintf("node-%05d", i)
+	}
+	// The names alone: the pod is encoding/json's to decode.
+	body := []byte(`{"NodeNames":` + string(extendertest.MustMarshal(t, names)) + `}`)
+	var (
+		lent  []string
+		known NameTable
+		args  extenderv1.ExtenderArgs
+	)
+	decode := func() {
+		args = extenderv1.ExtenderArgs{}
+		if err := DecodeExtenderArgsWith(body, &args, Reuse{Names: &lent, Known: &known}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	decode() // meets the names
+	if allocs := testing.AllocsPerRun(20, decode); allocs > 0 {
+		t.Fatalf("a decode of names met before allocates %.0f times", allocs)
+	}
+	if !reflect.DeepEqual(*args.NodeNames, names) {
+		t.Fatalf("decoded %d names, not the %d sent", len(*args.NodeNames), len(names))
+	}
+}
+
+// A table that has grown far beyond the names calls send starts again
+// from the latest call's names, so that departed nodes do not stay forever.
+func TestNameTableForgetsDepartedNames(t *testing.T) {
+	var known NameTable
+	for round := range 10 {
+		batch := make([]string, 500)
+		for i := range batch {
+			batch[i] = fmt.Sprintf("round-%d-node-%d", round, i)
+		}
+		known.learn(batch)
+		if n := len(known.snapshot()); n > 2*len(batch)+1000+len(batch) {
+			t.Fatalf("round %d: the table holds %d names for calls of %d", round, n, len(batch))
+		}
 	}
 }

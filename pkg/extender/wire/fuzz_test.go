@@ -3,6 +3,8 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/gpuplane/gpuplane/internal/extendertest"
@@ -103,4 +105,77 @@ func distinctInJSON(t *testing.T, ss ...string) bool {
 		seen[string(raw)] = s
 	}
 	return true
+}
+
+// fakeOutcome is a FilterOutcome of fixed verdicts.
+type fakeOutcome struct {
+	names      []string
+	fit        []bool
+	node, rest []string
+	resolvable []bool
+}
+
+func (o *fakeOutcome) Candidates() ([]string, bool) { return o.names, true }
+func (o *fakeOutcome) Fits(i int) bool              { return o.fit[i] }
+func (o *fakeOutcome) Refusal(i int) (node, rest string, resolvable, refused bool) {
+	if o.fit[i] {
+		return "", "", false, false
+	}
+	return o.node[i], o.rest[i], o.resolvable[i], true
+}
+
+func (o *fakeOutcome) Result() *extenderv1.ExtenderFilterResult {
+	res := &extenderv1.ExtenderFilterResult{NodeNames: &[]string{}, FailedNodes: extenderv1.FailedNodesMap{}, FailedAndUnresolvableNodes: extenderv1.FailedNodesMap{}}
+	for i, name := range o.names {
+		switch {
+		case o.fit[i]:
+			*res.NodeNames = append(*res.NodeNames, name)
+		case o.resolvable[i]:
+			res.FailedNodes[name] = o.node[i] + o.rest[i]
+		default:
+			res.FailedAndUnresolvableNodes[name] = o.node[i] + o.rest[i]
+		}
+	}
+	return res
+}
+
+// FuzzOutcomeAnswer holds filter's answer written from its outcome to
+// encoding/json's encoding of the outcome's result, for reasons whose rests
+// repeat (the writer copies a repeated rest's escaped bytes) and whose node
+// parts may end in the middle of a rune.
+func FuzzOutcomeAnswer(f *testing.F) {
+	f.Add(": card 3 has 20% left", ": no T4 card", "\xe2\x80", uint32(0x5a5a5a5a))
+	f.Add("<&>\"\\\x00", "\xa8 rest", "é", uint32(0xffff0000))
+	f.Add(": no T4 card", ": no V1 card", "", uint32(0x01010101)) // rests alike but for one byte, in turn
+	f.Fuzz(func(t *testing.T, a, b, c string, shape uint32) {
+		rests := []string{a, b, c, a}
+		o := &fakeOutcome{}
+		for i := range 8 {
+			bits := shape >> (4 * i)
+			name := fmt.Sprintf("n%d", i)
+			node := name
+			if bits&8 != 0 {
+				node += c // may end in part of a rune that the rest completes
+			}
+			o.names = append(o.names, name)
+			o.fit = append(o.fit, bits&3 == 3)
+			o.node = append(o.node, node)
+			o.rest = append(o.rest, rests[bits&3])
+			o.resolvable = append(o.resolvable, bits&4 != 0)
+		}
+		got, err := AppendOutcome(nil, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotRes, wantRes extenderv1.ExtenderFilterResult
+		if err := json.Unmarshal(got, &gotRes); err != nil {
+			t.Fatalf("answer %q: %v", got, err)
+		}
+		if err := json.Unmarshal(extendertest.MustMarshal(t, o.Result()), &wantRes); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(gotRes, wantRes) {
+			t.Fatalf("answer %s decodes to\n%#v\nwant\n%#v", got, gotRes, wantRes)
+		}
+	})
 }

@@ -16,6 +16,8 @@ const maxJSONDepth = 10000
 type wireScanner struct {
 	data []byte
 	pos  int
+	// reuse is what DecodeExtenderArgsWith was lent.
+	reuse Reuse
 }
 
 func (s *wireScanner) skipSpace() {
