@@ -115,11 +115,12 @@ func checkVendor(s *cache.NodeSnapshot, req *request.Pod) (verdict, bool) {
 	return verdict{reason: fmt.Sprintf("%s: hands out %s, pod needs %s", s.Node().Name, s.WholeResource(), req.WholeResource)}, false
 }
 
-// score rates the node for req under policy; the node must fit req. typ is
-// the card type the pod's first GPU part would take there, for honouring
-// the order of preferred types. key, when not 0, is placement.StateKey(n),
-// which a placement.StateKeyed policy takes instead of hashing n again.
-func score(n *placement.Node, key uint64, req *request.Pod, policy placement.Policy) (raw float64, typ string) {
+// score rates the node for req under policy; the node must fit req. typ,
+// when wantType, is the card type the pod's first GPU part would take
+// there, for honouring the order of preferred types. key, when not 0, is
+// placement.StateKey(n), which a placement.StateKeyed policy takes instead
+// of hashing n again.
+func score(n *placement.Node, key uint64, req *request.Pod, policy placement.Policy, wantType bool) (raw float64, typ string) {
 	if len(req.Parts) == 1 {
 		var p placement.Placement
 		if kp, ok := policy.(placement.StateKeyed); ok && key != 0 {
@@ -127,7 +128,10 @@ func score(n *placement.Node, key uint64, req *request.Pod, policy placement.Pol
 		} else {
 			p = policy.Evaluate(n, &req.Parts[0].Req)
 		}
-		return p.Score, typeOf(n, p.Cards)
+		if wantType {
+			typ = typeOf(n, p.Cards)
+		}
+		return p.Score, typ
 	}
 	scratch := cloneNode(n)
 	for i := range req.Parts {

@@ -91,7 +91,7 @@ func (e *Extender) score(req *request.Pod, snaps []*cache.NodeSnapshot, free *pl
 				}
 			}
 			var typ string
-			raw[i], typ = score(n, key, req, policy)
+			raw[i], typ = score(n, key, req, policy, ranks != nil)
 			if ranks != nil {
 				ranks[i] = slices.Index(types, typ)
 			}

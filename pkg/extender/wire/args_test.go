@@ -210,6 +210,22 @@ func TestDecodeReusingAllocatesNothing(t *testing.T) {
 	}
 }
 
+// Each name learnt is its own, whatever repeats among the names of a call.
+func TestNameTableLearnsEachName(t *testing.T) {
+	var known NameTable
+	known.learn([]string{"a", "a", "b", "", "cc", "b", "d"})
+	known.learn([]string{"e", "a", "ee"})
+	m := known.snapshot()
+	for _, n := range []string{"a", "b", "", "cc", "d", "e", "ee"} {
+		if got, ok := m[n]; !ok || got != n {
+			t.Errorf("the table has %q for %q (known: %v)", got, n, ok)
+		}
+	}
+	if len(m) != 7 {
+		t.Errorf("the table holds %d names, want 7: %q", len(m), m)
+	}
+}
+
 // A table that has grown far beyond the names calls send starts again
 // from the latest call's names, so that departed nodes do not stay forever.
 func TestNameTableForgetsDepartedNames(t *testing.T) {

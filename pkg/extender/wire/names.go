@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -69,8 +70,30 @@ func (t *NameTable) learn(names []string) {
 			next[k] = v
 		}
 	}
+	// The new names side by side in one string: a lookup compares the
+	// name with its key's bytes, and thousands of keys in a few pages
+	// stay in the processor's cache where thousands of small strings
+	// across the heap do not.
+	var fresh []string
+	size := 0
 	for _, n := range names {
-		next[n] = n
+		if _, ok := next[n]; !ok {
+			next[n] = ""
+			fresh = append(fresh, n)
+			size += len(n)
+		}
+	}
+	var all strings.Builder
+	all.Grow(size)
+	for _, n := range fresh {
+		all.WriteString(n)
+	}
+	joined, at := all.String(), 0
+	for _, n := range fresh {
+		s := joined[at : at+len(n)]
+		at += len(n)
+		delete(next, n)
+		next[s] = s
 	}
 	t.known.Store(&next)
 }
