@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,42 +65,6 @@ func benchExtender(b testing.TB, nodes, podsPerNode int, policy string) (*Extend
 	return ext, names
 }
 
-// processCPU is the CPU time the process has used: on a shared, busy
-// machine the wall-clock percentiles include waiting for a core, and this
-// says what the work itself costs.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportPercentiles adds p50 and p99 of the iterations' durations.
-// timePerPod runs one pod's scheduling as the benchmark's loop and reports,
-// besides ns/op and allocations, the process's CPU per pod and the
-// percentiles of the wall time.
-func timePerPod(b *testing.B, one func()) {
-	durations := make([]time.Duration, 0, b.N)
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu := processCPU()
-	for b.Loop() {
-		start := time.Now()
-		one()
-		durations = append(durations, time.Since(start))
-	}
-	b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/1e6/float64(len(durations)), "cpu-ms/op")
-	reportPercentiles(b, durations)
-}
-
-func reportPercentiles(b *testing.B, d []time.Duration) {
-	slices.Sort(d)
-	at := func(q float64) float64 { return float64(d[int(q*float64(len(d)-1))].Nanoseconds()) / 1e6 }
-	b.ReportMetric(at(0.50), "p50-ms")
-	b.ReportMetric(at(0.99), "p99-ms")
-}
-
 // BenchmarkFilterPrioritize is one pod's filter and prioritize calls over
 // every node (node names only, as with nodeCacheCapable), in-process: what
 // the extender does per scheduling cycle, without the HTTP transport.
@@ -119,7 +81,7 @@ func BenchmarkFilterPrioritize(b *testing.B) {
 					ext, names := benchExtender(b, nodes, 8, policy)
 					ctx := context.Background()
 					pod := pods[kind]
-					timePerPod(b, func() {
+					extendertest.TimePerPod(b, func() {
 						args := &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names}
 						res := ext.Filter(ctx, args)
 						scores := ext.Prioritize(ctx, &extenderv1.ExtenderArgs{Pod: pod, NodeNames: res.NodeNames})
@@ -166,6 +128,41 @@ func BenchmarkFilterBestHTTP(b *testing.B) {
 	})
 }
 
+// BenchmarkFilterBestLoopback is BenchmarkFilterBestHTTP through a real
+// server and client on 127.0.0.1: the connection, the server's request
+// parsing and buffered writes, and the client reading the whole answer,
+// as kube-scheduler's call pays them on the same machine.
+func BenchmarkFilterBestLoopback(b *testing.B) {
+	for _, nodes := range []int{1000, 5000, 10000} {
+		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
+			ext, names := benchExtender(b, nodes, 8, placement.PolicyAuto)
+			srv := httptest.NewServer(ext.Handler(HandlerOptions{}))
+			defer srv.Close()
+			client := srv.Client()
+			args, err := json.Marshal(extenderv1.ExtenderArgs{Pod: benchPod(), NodeNames: &names})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var answer bytes.Buffer
+			extendertest.TimePerPod(b, func() {
+				resp, err := client.Post(srv.URL+"/filter-best", "application/json", bytes.NewReader(args))
+				if err != nil {
+					b.Fatal(err)
+				}
+				answer.Reset()
+				_, err = answer.ReadFrom(resp.Body)
+				_ = resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK {
+					b.Fatalf("filter-best: %v %d %s", err, resp.StatusCode, answer.Bytes())
+				}
+			})
+		})
+	}
+}
+
+// benchPod is the pod of the HTTP benchmarks: a vGPU T4 share.
+func benchPod() *corev1.Pod { return extendertest.MakePod("p").VGPU(0, 50, 32).Types("T4").Obj() }
+
 // poster posts a body to a path of the handler and returns the answer,
 // failing the benchmark on anything but a 200.
 type poster func(path string, body []byte) []byte
@@ -178,53 +175,20 @@ func benchHTTP(b *testing.B, schedule func(b *testing.B, post poster, args []byt
 		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
 			ext, names := benchExtender(b, nodes, 8, placement.PolicyAuto)
 			h := ext.Handler(HandlerOptions{})
-			pod := extendertest.MakePod("p").VGPU(0, 50, 32).Types("T4").Obj()
-			args, err := json.Marshal(extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
+			args, err := json.Marshal(extenderv1.ExtenderArgs{Pod: benchPod(), NodeNames: &names})
 			if err != nil {
 				b.Fatal(err)
 			}
-			var w answerSink
+			var w extendertest.AnswerSink
 			post := func(path string, body []byte) []byte {
-				w.reset()
+				w.Reset()
 				h.ServeHTTP(&w, httptest.NewRequest("POST", path, bytes.NewReader(body)))
-				if w.code != 200 {
-					b.Fatalf("%s: %d %s", path, w.code, w.body)
+				if w.Code != 200 {
+					b.Fatalf("%s: %d %s", path, w.Code, w.Body)
 				}
-				return w.body
+				return w.Body
 			}
-			timePerPod(b, schedule(b, post, args))
+			extendertest.TimePerPod(b, schedule(b, post, args))
 		})
 	}
-}
-
-// answerSink is a ResponseWriter that keeps the last answer in a buffer it
-// reuses, as a server's connection writes each answer into the same
-// buffers: httptest's recorder grows a new body per call, garbage that is
-// the benchmark's, not the extender's.
-type answerSink struct {
-	header http.Header
-	code   int
-	body   []byte
-}
-
-func (w *answerSink) reset() {
-	if w.header == nil {
-		w.header = http.Header{}
-	}
-	clear(w.header)
-	w.code, w.body = 0, w.body[:0]
-}
-
-func (w *answerSink) Header() http.Header { return w.header }
-
-func (w *answerSink) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-}
-
-func (w *answerSink) Write(b []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	w.body = append(w.body, b...)
-	return len(b), nil
 }

@@ -47,13 +47,13 @@ func checkWith(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy,
 	}
 	if len(req.Parts) == 1 {
 		r := &req.Parts[0].Req
-		v := placement.Check(s.Node(), r)
+		v := placement.CheckSummarized(s.Node(), s.Summary(), r)
 		if v.OK() {
 			return verdict{ok: true}
 		}
 		// A shortfall preemption could cure, on a node that could hold
 		// the pod at all.
-		cure := resolvable(v.Short) && placement.Resolvable(s.Node(), r)
+		cure := resolvable(v.Short) && placement.ResolvableSummarized(s.Node(), s.Summary(), r)
 		if memo == nil {
 			return verdict{reason: v.Reason(), resolvable: cure}
 		}
@@ -83,7 +83,7 @@ func fits(s *cache.NodeSnapshot, req *request.Pod, policy placement.Policy) bool
 		return false
 	}
 	if len(req.Parts) == 1 {
-		return placement.Check(s.Node(), &req.Parts[0].Req).OK()
+		return placement.CheckSummarized(s.Node(), s.Summary(), &req.Parts[0].Req).OK()
 	}
 	return check(s, req, policy).ok
 }

@@ -99,6 +99,49 @@ func Fit(n *Node, r *Request) (bool, string) {
 // allowed type with the free cores and card memory), then CPU and memory.
 // It does not allocate. The request is assumed valid (Request.Validate).
 func Check(n *Node, r *Request) Verdict {
+	return check(n, nil, r)
+}
+
+// Summary is what Check reads of a node's cards for whole cards, summed
+// up once for a node that is checked against many requests without
+// changing (the extender's snapshots): with it a request for whole cards
+// is decided without reading the cards, which at thousands of nodes per
+// request are most of the memory a check touches. Summarize makes it.
+type Summary struct {
+	// Type is the type of every card; "" when the node has no cards or
+	// cards of more than one type, and the cards are read.
+	Type string
+	// Idle counts the idle cards.
+	Idle int
+}
+
+// Summarize sums up n's cards for CheckSummarized.
+func Summarize(n *Node) Summary {
+	if len(n.Cards) == 0 {
+		return Summary{}
+	}
+	s := Summary{Type: n.Cards[0].Type}
+	for i := range n.Cards {
+		c := &n.Cards[i]
+		if c.Type != s.Type {
+			return Summary{}
+		}
+		if c.Idle() {
+			s.Idle++
+		}
+	}
+	return s
+}
+
+// CheckSummarized is Check for a node whose cards sum is Summarize(n):
+// the same verdict, read from the summary where it can be. A sum of other
+// cards gives another node's verdict.
+func CheckSummarized(n *Node, sum *Summary, r *Request) Verdict {
+	return check(n, sum, r)
+}
+
+// check is Check with, when not nil, n's summary.
+func check(n *Node, sum *Summary, r *Request) Verdict {
 	v := Verdict{node: n.Name, req: r}
 	if r.IsUnits() {
 		if checkUnits(n, r, &v); v.Short != Fits {
@@ -113,9 +156,12 @@ func Check(n *Node, r *Request) Verdict {
 			v.Short = ShortNoGPU
 			return v
 		}
-		if r.IsShare() {
+		switch {
+		case r.IsShare():
 			checkShare(n, r, &v)
-		} else {
+		case sum != nil && sum.Type != "":
+			checkUniform(sum.Type, sum.Idle, r, &v)
+		default:
 			checkWhole(n, r, &v)
 		}
 		if v.Short != Fits {
@@ -182,12 +228,7 @@ func checkWhole(n *Node, r *Request, v *Verdict) {
 		}
 	}
 	if uniform {
-		switch {
-		case !r.allows(first):
-			v.Short, v.typ = ShortType, first
-		case idle < r.Cards:
-			v.Short, v.typ, v.have = ShortCards, first, int64(idle)
-		}
+		checkUniform(first, idle, r, v)
 		return
 	}
 	best, bestType, allowed := -1, "", false
@@ -206,6 +247,17 @@ func checkWhole(n *Node, r *Request, v *Verdict) {
 		v.Short, v.typ = ShortType, cardTypes(n)
 	case best < r.Cards:
 		v.Short, v.typ, v.have = ShortCards, bestType, int64(best)
+	}
+}
+
+// checkUniform is checkWhole on a node whose cards are all of type typ,
+// idle of them idle.
+func checkUniform(typ string, idle int, r *Request, v *Verdict) {
+	switch {
+	case !r.allows(typ):
+		v.Short, v.typ = ShortType, typ
+	case idle < r.Cards:
+		v.Short, v.typ, v.have = ShortCards, typ, int64(idle)
 	}
 }
 

@@ -111,3 +111,52 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// FuzzCheckSummarized holds CheckSummarized to Check and
+// ResolvableSummarized to Resolvable: on any node, for any request, the
+// summary gives the very answers the cards give.
+func FuzzCheckSummarized(f *testing.F) {
+	f.Add(uint64(1), uint8(2), uint16(0), uint8(0))
+	f.Add(uint64(7), uint8(8), uint16(500), uint8(3))
+	f.Add(uint64(42), uint8(1), uint16(1000), uint8(0xff))
+	f.Fuzz(checkSummarizedAgrees)
+}
+
+// TestCheckSummarized is FuzzCheckSummarized's property on a few thousand
+// drawn cases, so that every test run holds it.
+func TestCheckSummarized(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		checkSummarizedAgrees(t, r.Uint64(), uint8(r.Uint32()), uint16(r.Uint32()), uint8(r.Uint32()))
+	}
+}
+
+// checkSummarizedAgrees draws a node and a request from its arguments and
+// fails unless CheckSummarized and Check agree on them.
+func checkSummarizedAgrees(t *testing.T, seed uint64, cards uint8, milli uint16, flags uint8) {
+	r := rand.New(rand.NewPCG(seed, uint64(flags)))
+	n := randomNode(r)
+	if flags&1 != 0 {
+		n.Cards = nil
+	}
+	n.WholeCards, n.VGPU = flags&2 == 0, flags&4 == 0
+	for i := range n.Cards {
+		if r.IntN(4) == 0 {
+			n.Cards[i].UsedMemoryMiB = 1024 // memory taken with no cores: not idle
+		}
+	}
+	types := [][]string{nil, {"V100"}, {"T4", "V100"}, {"P100"}, {"A100"}}[int(flags>>4)%5]
+	q := Whole(int(cards%9)+1, types...)
+	if m := int64(milli % 1001); flags&8 != 0 && m > 0 && m < MilliPerCard {
+		q = Share(m, 0, types...)
+	}
+	q.CPUMilli, q.MemoryMiB = int64(r.IntN(70))*1000, int64(r.IntN(300))*1024
+	sum := Summarize(&n)
+	got, want := CheckSummarized(&n, &sum, &q), Check(&n, &q)
+	if got != want || got.Reason() != want.Reason() {
+		t.Fatalf("%s on %+v: summarised %q, from the cards %q", q.String(), n, got.Reason(), want.Reason())
+	}
+	if got, want := ResolvableSummarized(&n, &sum, &q), Resolvable(&n, &q); got != want {
+		t.Fatalf("%s on %+v: resolvable summarised %v, from the cards %v", q.String(), n, got, want)
+	}
+}

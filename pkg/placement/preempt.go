@@ -305,6 +305,18 @@ func cmpBool(a, b bool) int {
 // memory of r's share, or with less host CPU or memory than r asks. It does
 // not allocate: filter asks it of every refused node.
 func Resolvable(n *Node, r *Request) bool {
+	return resolvable(n, nil, r)
+}
+
+// ResolvableSummarized is Resolvable for a node whose cards sum is
+// Summarize(n), reading the summary instead of the cards where it can
+// (CheckSummarized).
+func ResolvableSummarized(n *Node, sum *Summary, r *Request) bool {
+	return resolvable(n, sum, r)
+}
+
+// resolvable is Resolvable with, when not nil, n's summary.
+func resolvable(n *Node, sum *Summary, r *Request) bool {
 	if r.IsUnits() {
 		var v Verdict
 		if u := n.unitsOf(r.Unit); u == nil || u.Total < int64(r.Cards) {
@@ -318,31 +330,47 @@ func Resolvable(n *Node, r *Request) bool {
 			return false
 		}
 		best := 0
-		for i := range n.Cards {
-			c := &n.Cards[i]
-			if !r.allows(c.Type) {
-				continue
+		switch {
+		case sum != nil && sum.Type != "" && !r.IsShare():
+			// every card of one type: all of them, or none
+			if r.allows(sum.Type) {
+				best = len(n.Cards)
 			}
-			if r.IsShare() {
-				if r.CardMemoryMiB == 0 || c.MemoryMiB == 0 || c.MemoryMiB >= r.CardMemoryMiB {
-					best = 1
-					break
-				}
-				continue
-			}
-			k := 0
-			for j := range n.Cards {
-				if n.Cards[j].Type == c.Type {
-					k++
-				}
-			}
-			best = max(best, k)
+		default:
+			best = mostAllowed(n, r)
 		}
 		if best < r.Cards {
 			return false
 		}
 	}
 	return (n.CPUMilli == 0 || r.CPUMilli <= n.CPUMilli) && (n.MemoryMiB == 0 || r.MemoryMiB <= n.MemoryMiB)
+}
+
+// mostAllowed is, for a share, 1 when a card of an allowed type has the
+// share's card memory, else 0; for whole cards, the most cards of one
+// allowed type.
+func mostAllowed(n *Node, r *Request) int {
+	best := 0
+	for i := range n.Cards {
+		c := &n.Cards[i]
+		if !r.allows(c.Type) {
+			continue
+		}
+		if r.IsShare() {
+			if r.CardMemoryMiB == 0 || c.MemoryMiB == 0 || c.MemoryMiB >= r.CardMemoryMiB {
+				return 1
+			}
+			continue
+		}
+		k := 0
+		for j := range n.Cards {
+			if n.Cards[j].Type == c.Type {
+				k++
+			}
+		}
+		best = max(best, k)
+	}
+	return best
 }
 
 // validateHolders refuses holdings that do not name a card of n or hold a

@@ -246,7 +246,8 @@ func (o *ExtenderScaleOptions) measureOnce(ctx context.Context, apiAddr string, 
 }
 
 // takeProfiles records a CPU profile of the extender while it schedules
-// pods against every node, then a heap profile.
+// pods against every node with the shipped configuration's single call
+// (filter-best), then a heap profile.
 func (o *ExtenderScaleOptions) takeProfiles(ctx context.Context, cl *extenderClient, queries []*corev1.Pod, names []string, n int) ([]string, error) {
 	cpuPath := filepath.Join(o.WorkDir, fmt.Sprintf("extender-%d.cpu.prof", n))
 	errs := make(chan error, 1)
@@ -255,7 +256,7 @@ func (o *ExtenderScaleOptions) takeProfiles(ctx context.Context, cl *extenderCli
 	}()
 	deadline := time.Now().Add(time.Duration(o.ProfileSeconds) * time.Second)
 	for time.Now().Before(deadline) {
-		if _, _, _, _, err := cl.schedule(ctx, queries, func(int) []string { return names }); err != nil {
+		if _, err := cl.scheduleBest(ctx, queries, func(int) []string { return names }); err != nil {
 			return nil, err
 		}
 	}

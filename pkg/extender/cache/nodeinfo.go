@@ -81,7 +81,7 @@ func nodeInfoFrom(node *corev1.Node, v *request.Vocabulary) *nodeInfo {
 		}
 		info.cards = make([]placement.Card, len(devices))
 		for i, d := range devices {
-			info.cards[i] = placement.Card{Index: d.Index, UUID: d.UUID, Type: d.Type, MemoryMiB: d.MemoryMiB}
+			info.cards[i] = placement.Card{Index: d.Index, UUID: d.UUID, Type: v.InternType(d.Type), MemoryMiB: d.MemoryMiB}
 		}
 		return info
 	}
@@ -95,7 +95,7 @@ func nodeInfoFrom(node *corev1.Node, v *request.Vocabulary) *nodeInfo {
 	if count == 0 {
 		return info
 	}
-	typ := node.Labels[v.LabelGPUType]
+	typ := v.InternType(node.Labels[v.LabelGPUType])
 	if typ == "" {
 		info.err = fmt.Errorf("%s: advertises %d cards but has neither the %s annotation nor a %s label to tell their type",
 			node.Name, count, api.AnnotationDevices, v.LabelGPUType)

@@ -16,22 +16,29 @@ import (
 // with everything allocated on them at one instant. It is immutable once
 // published, so readers share it without locks; they read it through its
 // methods.
+//
+// What checking a node reads comes first (the node, err, wholeResource,
+// summary, key), so that at thousands of nodes per request a check touches
+// the fewest cache lines of each.
 type NodeSnapshot struct {
 	node placement.Node
-	info *nodeInfo
-	// wholeResource is info's, kept here so that checking a node reads
-	// one allocation.
-	wholeResource corev1.ResourceName
 	// err says why nothing may be placed on the node: unknown to the
 	// extender, or its devices annotation is corrupt.
 	err error
+	// wholeResource is info's, kept here so that checking a node reads
+	// one allocation.
+	wholeResource corev1.ResourceName
+	// summary is placement.Summarize of node: a request for whole cards is
+	// checked without reading the cards.
+	summary placement.Summary
+	// key is placement.StateKey of node, hashed once for every request
+	// scored on the snapshot.
+	key  uint64
+	info *nodeInfo
 	// pods is how many pods (bound and assumed) hold something here.
 	pods int
 	// shape summarises the cards for reusing work across alike nodes.
 	shape Shape
-	// key is placement.StateKey of node, hashed once for every request
-	// scored on the snapshot.
-	key uint64
 	// inline holds the cards of a node of up to inlineCards cards in the
 	// snapshot's own allocation: filter walks thousands of snapshots per
 	// request, and one allocation per node is one cache miss fewer.
@@ -61,6 +68,15 @@ func (s *NodeSnapshot) WholeResource() corev1.ResourceName { return s.wholeResou
 // Shape summarises the cards, for reusing work across alike nodes.
 func (s *NodeSnapshot) Shape() *Shape { return &s.shape }
 
+// Warm reads a word of each cache line a check reads first, and returns
+// their sum: a caller about to check many snapshots reads them ahead.
+func (s *NodeSnapshot) Warm() int {
+	return len(s.node.Cards) + int(s.node.UsedMemoryMiB) + s.summary.Idle
+}
+
+// Summary is placement.Summarize(s.Node()), computed when s was built.
+func (s *NodeSnapshot) Summary() *placement.Summary { return &s.summary }
+
 // StateKey is placement.StateKey(s.Node()), computed when s was built.
 func (s *NodeSnapshot) StateKey() uint64 { return s.key }
 
@@ -75,7 +91,7 @@ func (s *NodeSnapshot) Overbooked() []string { return s.overbooked }
 func (s *NodeSnapshot) WithNode(n placement.Node) *NodeSnapshot {
 	c := *s
 	c.node = n
-	c.key = placement.StateKey(&c.node)
+	c.key, c.summary = placement.StateKey(&c.node), placement.Summarize(&c.node)
 	return &c
 }
 
@@ -164,7 +180,7 @@ func buildSnapshotTold(name string, info *nodeInfo, pods map[types.UID]*podRecor
 		}
 	}
 	s.shape = ShapeOf(n)
-	s.key = placement.StateKey(n)
+	s.key, s.summary = placement.StateKey(n), placement.Summarize(n)
 	return s
 }
 

@@ -30,6 +30,9 @@ func used(t *testing.T, s *State, node string) []int64 {
 	if got, want := snap.StateKey(), placement.StateKey(snap.Node()); got != want {
 		t.Fatalf("node %s: the snapshot's state key is %x, its node's %x", node, got, want)
 	}
+	if got, want := *snap.Summary(), placement.Summarize(snap.Node()); got != want {
+		t.Fatalf("node %s: the snapshot's summary is %+v, its node's %+v", node, got, want)
+	}
 	out := make([]int64, len(snap.node.Cards))
 	for i, c := range snap.node.Cards {
 		out[i] = c.UsedMilli
@@ -166,6 +169,9 @@ func TestWithNodeKeysTheNodeShown(t *testing.T) {
 	shown := snap.WithNode(n)
 	if got, want := shown.StateKey(), placement.StateKey(shown.Node()); got != want || got == snap.StateKey() {
 		t.Fatalf("WithNode's key %x, its node's %x, the original's %x", got, want, snap.StateKey())
+	}
+	if got, want := *shown.Summary(), placement.Summarize(shown.Node()); got != want || got == *snap.Summary() {
+		t.Fatalf("WithNode's summary %+v, its node's %+v, the original's %+v", got, want, *snap.Summary())
 	}
 }
 

@@ -100,6 +100,9 @@ func (p *Pod) String() string {
 func Of(pod *corev1.Pod, v *Vocabulary) (Pod, error) {
 	var out Pod
 	types := requiredTypes(pod, v.LabelGPUType)
+	for i, t := range types {
+		types[i] = v.InternType(t)
+	}
 	whole := placement.Request{Milli: placement.MilliPerCard, Types: types}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]

@@ -56,6 +56,22 @@ type Vocabulary struct {
 	// LabelSharing is the node label the node agent writes with the
 	// node's sharing backend.
 	LabelSharing string
+
+	// types maps each catalog type's name to the catalog's own string of
+	// it (InternType); nil interns nothing.
+	types map[string]string
+}
+
+// InternType returns the catalog's own string for a type the catalog
+// names, and t itself for any other: with every node's cards and every
+// request holding the one string of a type, comparing a request's types
+// with thousands of nodes' cards compares pointers first and reads one
+// string that stays in the processor's cache, not a string per node.
+func (v *Vocabulary) InternType(t string) string {
+	if s, ok := v.types[t]; ok {
+		return s
+	}
+	return t
 }
 
 // The sharing backends' names as their device plugins publish them by
@@ -150,6 +166,10 @@ func VocabularyFrom(c *catalog.Catalog) *Vocabulary {
 			}
 			return t.Name, true
 		},
+	}
+	v.types = make(map[string]string, len(c.Types))
+	for _, t := range c.Types {
+		v.types[t.Name] = t.Name
 	}
 	for _, p := range c.Pools {
 		if p.Sharing != catalog.SharingHAMi {

@@ -3,6 +3,7 @@ package request
 import (
 	"strings"
 	"testing"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -113,5 +114,21 @@ func podWith(amounts []catalog.Amount) *corev1.Pod {
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main",
 			Resources: corev1.ResourceRequirements{Limits: l, Requests: l.DeepCopy()}}}},
+	}
+}
+
+// A catalog type read from two places (a node's annotation, a pod's
+// affinity) comes back as one string; a name the catalog lacks as itself.
+func TestInternType(t *testing.T) {
+	v := VocabularyFrom(catalog.Default())
+	a, b := v.InternType(string([]byte("V100"))), v.InternType(string([]byte("V100")))
+	if a != "V100" || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Fatalf("V100 interned as %q at %p and %q at %p", a, unsafe.StringData(a), b, unsafe.StringData(b))
+	}
+	if got := v.InternType("X9000"); got != "X9000" {
+		t.Fatalf("an unknown type interned as %q", got)
+	}
+	if got := (&Vocabulary{}).InternType("V100"); got != "V100" {
+		t.Fatalf("a vocabulary without a catalog interned V100 as %q", got)
 	}
 }
