@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/gpuplane/gpuplane/pkg/extender/wire"
 )
 
 // FilterBest answers a filter call with the decision already taken: of the
@@ -24,16 +26,17 @@ import (
 // kube-scheduler reports reasons only for a pod that fits nowhere, and then
 // every node has one.
 func (e *Extender) FilterBest(ctx context.Context, args *extenderv1.ExtenderArgs) *extenderv1.ExtenderFilterResult {
-	o := e.filterBest(ctx, args)
+	o := e.filterBest(ctx, args, nil)
 	defer o.release()
 	return o.Result()
 }
 
 // filterBest is FilterBest before the answer is shaped: filter's outcome
 // with the fitting nodes that rank lower taken out of it. They are scored
-// as Prioritize scores them, on the snapshots filter checked.
-func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs) *filterOutcome {
-	o := e.filterCounting(ctx, args, countFree)
+// as Prioritize scores them, on the snapshots filter checked. pending are
+// the names the decoder left to read (nil: none).
+func (e *Extender) filterBest(ctx context.Context, args *extenderv1.ExtenderArgs, pending *wire.Pending) *filterOutcome {
+	o := e.filterCounting(ctx, args, pending, countFree)
 	if o.snaps == nil || o.fitting < 2 {
 		// Nothing to choose between: no candidate checked (the pod's
 		// request is unusable), or at most one fits.

@@ -32,7 +32,7 @@ func TestFilterBestCountedFreeScoresAlike(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := &extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names}
-			o := ext.filterCounting(ctx, args, countFree)
+			o := ext.filterCounting(ctx, args, nil, countFree)
 			if o.fitting < 2 {
 				t.Fatalf("%d nodes fit: the test needs a choice", o.fitting)
 			}
@@ -40,7 +40,7 @@ func TestFilterBestCountedFreeScoresAlike(t *testing.T) {
 				t.Fatal("filter-best counted no free cards under auto")
 			}
 			counted := ext.scoreFitting(&o.req, fittingOf(o), o.free, nil)
-			p := other.filterCounting(ctx, args, skipFree)
+			p := other.filterCounting(ctx, args, nil, skipFree)
 			walked := other.scoreFitting(&p.req, fittingOf(p), nil, nil)
 			if !slices.Equal(counted, walked) {
 				t.Errorf("scores prepared from counted free cards differ from those prepared from the nodes")

@@ -24,11 +24,13 @@ func (e *Extender) requestOf(pod *corev1.Pod) (req request.Pod, draPod bool, err
 }
 
 // snapshots fills out with the nodes' pictures: of the DRA view for a pod in
-// the DRA form, else of the state.
-func (e *Extender) snapshots(draPod bool, names []string, out []*cache.NodeSnapshot) {
+// the DRA form, else of the state. pending, when not nil, gives the bytes
+// of the names still to read into names (cache.State.Resolve).
+func (e *Extender) snapshots(draPod bool, names []string, pending func(int) []byte, out []*cache.NodeSnapshot) {
 	if draPod {
+		e.state.Resolve(names, pending, nil)
 		e.dra.Snapshots(names, out)
 		return
 	}
-	e.state.Snapshots(names, out)
+	e.state.Resolve(names, pending, out)
 }

@@ -3,6 +3,7 @@ package extender
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
 	"github.com/gpuplane/gpuplane/pkg/extender/refusals"
@@ -54,9 +55,12 @@ type filterOutcome struct {
 	// slices it lends to the call.
 	pool *outcomePool
 	bufs outcomeBuffers
+	// answerBufs, when set, lends the buffers the answer is written in,
+	// in parts.
+	answerBufs *wire.BufferPool
 	// warm is the sum warm returned: kept, so that the compiler keeps
 	// the reads that make it.
-	warm int
+	warm atomic.Int64
 }
 
 // freeCount says whether a filter pass also counts what the fitting
@@ -74,16 +78,18 @@ const (
 
 // filter is Filter before the answer is shaped.
 func (e *Extender) filter(ctx context.Context, args *extenderv1.ExtenderArgs) *filterOutcome {
-	return e.filterCounting(ctx, args, skipFree)
+	return e.filterCounting(ctx, args, nil, skipFree)
 }
 
 // filterCounting is filter that also counts free cards when count is
-// countFree.
-func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.ExtenderArgs, count freeCount) *filterOutcome {
+// countFree, with the node names the decoder left pending (nil: none) read
+// as the nodes are looked up.
+func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.ExtenderArgs, pending *wire.Pending, count freeCount) *filterOutcome {
 	if args.Pod == nil {
 		return &filterOutcome{args: args, err: "filter: the arguments name no pod"}
 	}
 	names := candidateNames(args)
+	raw := pendingNames(args, pending)
 	o := e.outcomes.get(len(names))
 	o.args, o.names = args, names
 	req, draPod, err := e.requestOf(args.Pod)
@@ -92,6 +98,7 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 	}
 	switch {
 	case err != nil:
+		e.state.Resolve(names, raw, nil)
 		klog.FromContext(ctx).V(2).Info("Pod's GPU request is unusable", "pod", klog.KObj(args.Pod), "err", err)
 		o.unusable = ": " + err.Error()
 		o.unresolvable = len(names)
@@ -104,13 +111,16 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 			frees = make([]placement.TypeFree, workerCount(len(names)))
 		}
 		parallelize(len(names), func(w, lo, hi int) {
-			// Each chunk finds its own snapshots: the lookups by name are
-			// a fifth of the call at thousands of nodes.
-			e.snapshots(draPod, names[lo:hi], snaps[lo:hi])
+			// Each chunk reads its names and finds their snapshots: the
+			// lookups by name are a fifth of the call at thousands of
+			// nodes.
+			e.snapshots(draPod, names[lo:hi], offset(raw, lo), snaps[lo:hi])
 			var memo reasonMemo
+			warmed := 0
+			defer func() { o.warm.Add(int64(warmed)) }()
 			for i := lo; i < hi; i++ {
 				if (i-lo)%warmBlock == 0 {
-					o.warm += warm(snaps[i:min(i+warmBlock, hi)])
+					warmed += warm(snaps[i:min(i+warmBlock, hi)])
 				}
 				if snaps[i] == nil {
 					o.verdicts[i] = verdict{node: names[i], reason: ": no such node known to the extender (yet)"}
@@ -294,4 +304,22 @@ func warm(snaps []*cache.NodeSnapshot) int {
 		}
 	}
 	return n
+}
+
+// pendingNames is how filter and prioritize read the names the decoder
+// left pending: nil when none are (the arguments came decoded, or with
+// whole Node objects).
+func pendingNames(args *extenderv1.ExtenderArgs, pending *wire.Pending) func(int) []byte {
+	if pending == nil || args.NodeNames == nil || len(pending.Spans) == 0 {
+		return nil
+	}
+	return pending.Name
+}
+
+// offset is raw for the names from lo on.
+func offset(raw func(int) []byte, lo int) func(int) []byte {
+	if raw == nil {
+		return nil
+	}
+	return func(i int) []byte { return raw(lo + i) }
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gpuplane/gpuplane/pkg/extender/wire"
@@ -47,30 +48,30 @@ func (e *Extender) Handler(o HandlerOptions) http.Handler {
 		o.Logger = klog.Background()
 	}
 	bufs := &wire.BufferPool{}
-	names := &wire.NamesPool{}
-	known := &wire.NameTable{}
+	lent := &argsPool{}
 	mux := http.NewServeMux()
 	// The verbs that take ExtenderArgs answer with their own JSON, written
-	// into a pooled buffer.
-	for verb, answer := range map[string]func(context.Context, *extenderv1.ExtenderArgs) wire.Answer{
-		"filter": func(ctx context.Context, a *extenderv1.ExtenderArgs) wire.Answer {
-			return outcomeAnswer{e.filter(ctx, a)}
+	// into a pooled buffer. Their node names are read where the verb
+	// looks the nodes up (wire.Pending).
+	for verb, answer := range map[string]func(context.Context, *extenderv1.ExtenderArgs, *wire.Pending) wire.Answer{
+		"filter": func(ctx context.Context, a *extenderv1.ExtenderArgs, p *wire.Pending) wire.Answer {
+			return answerOf(e.filterCounting(ctx, a, p, skipFree), bufs)
 		},
-		"filter-best": func(ctx context.Context, a *extenderv1.ExtenderArgs) wire.Answer {
-			return outcomeAnswer{e.filterBest(ctx, a)}
+		"filter-best": func(ctx context.Context, a *extenderv1.ExtenderArgs, p *wire.Pending) wire.Answer {
+			return answerOf(e.filterBest(ctx, a, p), bufs)
 		},
-		"prioritize": func(ctx context.Context, a *extenderv1.ExtenderArgs) wire.Answer {
-			return wire.PriorityAnswer(e.Prioritize(ctx, a))
+		"prioritize": func(ctx context.Context, a *extenderv1.ExtenderArgs, p *wire.Pending) wire.Answer {
+			return wire.PriorityAnswer(e.prioritize(ctx, a, p))
 		},
 	} {
 		mux.Handle("POST /"+verb, e.verb(verb, o, o.Ready, func(ctx context.Context, r *http.Request) (any, error) {
 			var args extenderv1.ExtenderArgs
-			lent := names.Get()
-			if err := decodeArgs(r, bufs, &args, wire.Reuse{Names: lent, Known: known}); err != nil {
-				names.Put(lent)
+			b := lent.get()
+			if err := b.decode(r, &args); err != nil {
+				lent.put(b)
 				return nil, err
 			}
-			return pooledAnswer{answer(ctx, &args), bufs, lent, names}, nil
+			return pooledAnswer{answer(ctx, &args, &b.pending), bufs, b, lent}, nil
 		}))
 	}
 	mux.Handle("POST /bind", e.verb("bind", o, o.Ready, func(ctx context.Context, r *http.Request) (any, error) {
@@ -135,18 +136,52 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-// decodeArgs reads filter's or prioritize's arguments with the wire
-// decoder, the body in a pooled buffer (nothing decoded points into it),
-// reusing what reuse lends for the node names.
-func decodeArgs(r *http.Request, bufs *wire.BufferPool, args *extenderv1.ExtenderArgs, reuse wire.Reuse) error {
-	buf := bufs.Get()
-	defer bufs.Put(buf)
-	body, err := wire.ReadAll(r.Body, *buf)
-	*buf = body
+// argsBuffers are what one call of filter, filter-best or prioritize
+// decodes its arguments into, lent from call to call: at 5,000 candidates
+// the body is about 70 KiB, the names' array 80 KiB and their spans 40 KiB,
+// and the body stays lent until the answer is written, since the names are
+// read from it (wire.Pending).
+type argsBuffers struct {
+	body    []byte
+	names   []string
+	pending wire.Pending
+}
+
+// decode reads r's body into b and decodes it into args.
+func (b *argsBuffers) decode(r *http.Request, args *extenderv1.ExtenderArgs) error {
+	body, err := wire.ReadAll(r.Body, b.body)
+	b.body = body
 	if err != nil {
 		return bodyError(err)
 	}
-	return wire.DecodeExtenderArgsWith(body, args, reuse)
+	return wire.DecodeExtenderArgsWith(body, args, wire.Reuse{Names: &b.names, Pending: &b.pending})
+}
+
+// argsPool lends argsBuffers. The zero value is ready.
+type argsPool struct{ p sync.Pool }
+
+// maxPooledArgs bounds the buffers kept: a call with whole Node objects
+// can be tens of MiB and is better given back to the garbage collector.
+const maxPooledArgs = 4 << 20
+
+func (p *argsPool) get() *argsBuffers {
+	if b, ok := p.p.Get().(*argsBuffers); ok {
+		return b
+	}
+	return &argsBuffers{}
+}
+
+// put takes b back; nothing may use it, nor anything decoded into it,
+// afterwards.
+func (p *argsPool) put(b *argsBuffers) {
+	if cap(b.body) > maxPooledArgs || cap(b.names) > maxPooledArgs/16 {
+		return
+	}
+	// What the call decoded must not outlive it.
+	clear(b.names[:cap(b.names)])
+	b.body, b.names = b.body[:0], b.names[:0]
+	b.pending.Reset()
+	p.p.Put(b)
 }
 
 // outcomeAnswer is filter's answer written from its outcome by
@@ -154,7 +189,16 @@ func decodeArgs(r *http.Request, bufs *wire.BufferPool, args *extenderv1.Extende
 // allocates nothing (wire.OutcomeAnswer, holding an interface, would).
 type outcomeAnswer struct{ o *filterOutcome }
 
-func (a outcomeAnswer) AppendJSON(dst []byte) ([]byte, error) { return wire.AppendOutcome(dst, a.o) }
+// answerOf is o's answer, its refusals written in parts in buffers lent
+// by bufs (wire.AppendOutcomeWith).
+func answerOf(o *filterOutcome, bufs *wire.BufferPool) outcomeAnswer {
+	o.answerBufs = bufs
+	return outcomeAnswer{o}
+}
+
+func (a outcomeAnswer) AppendJSON(dst []byte) ([]byte, error) {
+	return wire.AppendOutcomeWith(dst, a.o, a.o.answerBufs)
+}
 
 // Release implements releaser: the outcome goes back to its pool once its
 // JSON is written.
@@ -165,13 +209,13 @@ func (a outcomeAnswer) Release() { a.o.release() }
 type releaser interface{ Release() }
 
 // pooledAnswer is an answer that writes its own JSON, into a buffer
-// borrowed from bufs. names, when set, is the array its call's node names
-// were decoded into, given back to namesPool once the answer is written.
+// borrowed from bufs. args, when set, is what its call's arguments were
+// decoded into, given back to argsPool once the answer is written.
 type pooledAnswer struct {
 	wire.Answer
-	bufs      *wire.BufferPool
-	names     *[]string
-	namesPool *wire.NamesPool
+	bufs     *wire.BufferPool
+	args     *argsBuffers
+	argsPool *argsPool
 }
 
 // bodyError is a body that could not be read or decoded, as a bad request.
@@ -231,8 +275,8 @@ func (e *Extender) verb(name string, o HandlerOptions, ready func() bool, f func
 			if r, ok := a.Answer.(releaser); ok {
 				r.Release()
 			}
-			if a.names != nil {
-				a.namesPool.Put(a.names)
+			if a.args != nil {
+				a.argsPool.put(a.args)
 			}
 			if err != nil {
 				code = http.StatusInternalServerError

@@ -4,12 +4,14 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
 	"github.com/gpuplane/gpuplane/pkg/extender/cache"
 	"github.com/gpuplane/gpuplane/pkg/extender/request"
+	"github.com/gpuplane/gpuplane/pkg/extender/wire"
 	"github.com/gpuplane/gpuplane/pkg/load"
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -20,7 +22,14 @@ import (
 // missing the node is scored without it. A node the pod no longer fits
 // scores 0.
 func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs) extenderv1.HostPriorityList {
+	return e.prioritize(ctx, args, nil)
+}
+
+// prioritize is Prioritize with the node names the decoder left pending
+// (nil: none), read first.
+func (e *Extender) prioritize(ctx context.Context, args *extenderv1.ExtenderArgs, pending *wire.Pending) extenderv1.HostPriorityList {
 	names := candidateNames(args)
+	e.state.Resolve(names, pendingNames(args, pending), nil)
 	out := make(extenderv1.HostPriorityList, len(names))
 	for i, name := range names {
 		out[i].Host = name
@@ -34,7 +43,7 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 		return out
 	}
 	snaps := make([]*cache.NodeSnapshot, len(names))
-	e.snapshots(draPod, names, snaps)
+	e.snapshots(draPod, names, nil, snaps)
 	for i, score := range e.scoreNodes(&req, snaps) {
 		out[i].Score = score
 	}
@@ -74,9 +83,24 @@ func (e *Extender) score(req *request.Pod, snaps []*cache.NodeSnapshot, free *pl
 		ranks = grown(&bufs.ranks, len(snaps))
 	}
 	missing := make([]int, workerCount(len(snaps)))
+	warmer, _ := policy.(placement.Warmer)
+	var warmed atomic.Int64
 	parallelize(len(snaps), func(w, lo, hi int) {
 		var scratch placement.Node
+		var keys [warmBlock]uint64
+		sum := 0
+		defer func() { warmed.Add(int64(sum)) }()
 		for i := lo; i < hi; i++ {
+			if warmer != nil && !fresh && len(req.Parts) == 1 && (i-lo)%warmBlock == 0 {
+				// The policy's reads for a block of nodes, ahead (warm).
+				k := keys[:0]
+				for _, s := range snaps[i:min(i+warmBlock, hi)] {
+					if s != nil {
+						k = append(k, s.StateKey())
+					}
+				}
+				sum += warmer.Warm(k)
+			}
 			s := snaps[i]
 			if !usable(s) {
 				raw[i] = math.NaN()

@@ -89,6 +89,7 @@ var (
 	_ Learner      = (*Auto)(nil)
 	_ StateKeyed   = (*Auto)(nil)
 	_ StateKeyed   = autoView{}
+	_ Warmer       = autoView{}
 )
 
 // NewAuto returns an auto policy that has observed nothing yet.
@@ -153,6 +154,12 @@ func (v autoView) Name() string { return PolicyAuto }
 
 func (v autoView) Evaluate(n *Node, r *Request) Placement {
 	return v.EvaluateKeyed(n, StateKey(n), r)
+}
+
+// Warm implements Warmer: the cache entries' tags of the keys, for the
+// request the view was prepared for.
+func (v autoView) Warm(keys []uint64) int {
+	return v.a.cache.warm(keys, v.key)
 }
 
 // EvaluateKeyed implements StateKeyed.

@@ -92,3 +92,37 @@ func TestAutoCacheAcrossMixVersions(t *testing.T) {
 		}
 	}
 }
+
+// The cache answers what it was given for a key, nothing for another key,
+// and keeps four keys of one set.
+func TestEvalCacheKeepsWhatItWasGiven(t *testing.T) {
+	c := newEvalCache()
+	// Five keys of one set: node keys that differ above the set bits.
+	var nodes []uint64
+	for k := uint64(0); len(nodes) < 5; k++ {
+		if n := k << 20; set(n, 7) == set(0, 7) {
+			nodes = append(nodes, n)
+		}
+	}
+	for i, n := range nodes[:4] {
+		c.put(n, 7, Placement{Score: float64(i), Cards: CardSetOf(i)})
+	}
+	for i, n := range nodes[:4] {
+		if pl, ok := c.get(n, 7); !ok || pl.Score != float64(i) || pl.Cards != CardSetOf(i) {
+			t.Fatalf("key %d of the set: got %+v, %v", i, pl, ok)
+		}
+		if _, ok := c.get(n, 8); ok {
+			t.Fatalf("key %d with another request found an entry", i)
+		}
+	}
+	c.put(nodes[4], 7, Placement{Score: 4})
+	kept := 0
+	for _, n := range nodes {
+		if _, ok := c.get(n, 7); ok {
+			kept++
+		}
+	}
+	if kept != 4 {
+		t.Fatalf("a full set holds %d of 5 keys, want 4", kept)
+	}
+}

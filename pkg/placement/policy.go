@@ -58,6 +58,17 @@ type StateKeyed interface {
 	EvaluateKeyed(n *Node, key uint64, r *Request) Placement
 }
 
+// Warmer is a StateKeyed policy that can read ahead what EvaluateKeyed
+// will read for the request it was prepared for, on nodes of the given
+// state keys: a caller about to score many nodes warms a block of them,
+// and the processor fetches what each needs together instead of one
+// after the other. It returns a sum of what it read, for the caller to
+// keep so that the reads are kept.
+type Warmer interface {
+	StateKeyed
+	Warm(keys []uint64) int
+}
+
 // Learner is a policy that learns the workload mix from the requests it is
 // shown. Show it each request once, when it arrives, never one still to come.
 type Learner interface {

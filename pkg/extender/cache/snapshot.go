@@ -17,9 +17,9 @@ import (
 // published, so readers share it without locks; they read it through its
 // methods.
 //
-// What checking a node reads comes first (the node, err, wholeResource,
-// summary, key), so that at thousands of nodes per request a check touches
-// the fewest cache lines of each.
+// What filtering a node reads comes first (the node, err, wholeResource,
+// summary, key, shape), so that at thousands of nodes per request a check
+// touches the fewest cache lines of each.
 type NodeSnapshot struct {
 	node placement.Node
 	// err says why nothing may be placed on the node: unknown to the
@@ -33,12 +33,12 @@ type NodeSnapshot struct {
 	summary placement.Summary
 	// key is placement.StateKey of node, hashed once for every request
 	// scored on the snapshot.
-	key  uint64
-	info *nodeInfo
-	// pods is how many pods (bound and assumed) hold something here.
-	pods int
+	key uint64
 	// shape summarises the cards for reusing work across alike nodes.
 	shape Shape
+	info  *nodeInfo
+	// pods is how many pods (bound and assumed) hold something here.
+	pods int
 	// inline holds the cards of a node of up to inlineCards cards in the
 	// snapshot's own allocation: filter walks thousands of snapshots per
 	// request, and one allocation per node is one cache miss fewer.
@@ -68,10 +68,11 @@ func (s *NodeSnapshot) WholeResource() corev1.ResourceName { return s.wholeResou
 // Shape summarises the cards, for reusing work across alike nodes.
 func (s *NodeSnapshot) Shape() *Shape { return &s.shape }
 
-// Warm reads a word of each cache line a check reads first, and returns
-// their sum: a caller about to check many snapshots reads them ahead.
+// Warm reads a word of each cache line that filtering the node reads
+// first, and returns their sum: a caller about to check many snapshots
+// reads them ahead.
 func (s *NodeSnapshot) Warm() int {
-	return len(s.node.Cards) + int(s.node.UsedMemoryMiB) + s.summary.Idle
+	return len(s.node.Cards) + int(s.node.UsedMemoryMiB) + s.summary.Idle + int(s.shape.FreeMilli)
 }
 
 // Summary is placement.Summarize(s.Node()), computed when s was built.

@@ -38,6 +38,16 @@ type State struct {
 	nodesMu sync.RWMutex
 	nodes   map[string]*nodeState
 
+	// byName indexes the nodes by name for Resolve, copy on write and read
+	// without a lock, the names written side by side in one string:
+	// looking up thousands of names per call then reads a few pages of
+	// memory, where the map's own keys are strings scattered over the
+	// heap, one cache miss each. byNameStale, set when a node comes or
+	// goes, has the next Resolve rebuild it (byNameMu serialises that).
+	byName      atomic.Pointer[map[string]nodeRef]
+	byNameStale atomic.Bool
+	byNameMu    sync.Mutex
+
 	// assumedMu guards assumed: which node holds each assumed pod, so that
 	// the informer's first sight of the pod, a deletion or the TTL can find
 	// it. Taken after a node's lock, never before.
@@ -113,6 +123,7 @@ func (s *State) lockOrAddNode(name string) *nodeState {
 				ns = &nodeState{name: name, pods: make(map[types.UID]*podRecord)}
 				ns.snap.Store(buildSnapshot(name, nil, nil, s.clock.Now()))
 				s.nodes[name] = ns
+				s.byNameStale.Store(true)
 			}
 			s.nodesMu.Unlock()
 		}
@@ -171,6 +182,7 @@ func (s *State) release(ns *nodeState) {
 	if ns.empty() && s.nodes[ns.name] == ns {
 		delete(s.nodes, ns.name)
 		ns.removed = true
+		s.byNameStale.Store(true)
 	}
 }
 
@@ -504,15 +516,108 @@ func (s *State) Snapshot(name string) *NodeSnapshot {
 // Snapshots fills out with the snapshots of names (nil for unknown nodes)
 // under one read lock of the map.
 func (s *State) Snapshots(names []string, out []*NodeSnapshot) {
-	s.nodesMu.RLock()
-	for i, name := range names {
-		if ns := s.nodes[name]; ns != nil {
-			out[i] = ns.snap.Load()
-		} else {
+	s.Resolve(names, nil, out)
+}
+
+// Resolve is Snapshots for names some of which are still bytes: where
+// pending gives the bytes of name i (not nil), names[i] is set from them
+// first, to the state's own string of the name for a node it knows, so
+// that a call over thousands of names allocates no string for them and
+// looks each up once. A nil pending is Snapshots; a nil out only reads
+// the names.
+//
+// It reads the index of names (byName) as the nodes stood when it was
+// last rebuilt: a node that a concurrent event has just taken out may
+// still be found, with its last snapshot, as it would have been a moment
+// earlier.
+func (s *State) Resolve(names []string, pending func(i int) []byte, out []*NodeSnapshot) {
+	index := s.nameIndex()
+	// A block of names is looked up first, then their snapshots read one
+	// after the other: each node's state is a cache miss, and loads that
+	// do not wait on each other are fetched together.
+	var found [resolveBlock]*nodeState
+	for lo := 0; lo < len(names); lo += resolveBlock {
+		hi := min(lo+resolveBlock, len(names))
+		for i := lo; i < hi; i++ {
+			var ref nodeRef
+			if b := bytesOf(pending, i); b != nil {
+				var known bool
+				if ref, known = index[string(b)]; known {
+					names[i] = ref.name
+				} else {
+					names[i] = string(b)
+				}
+			} else {
+				ref = index[names[i]]
+			}
+			found[i-lo] = ref.ns
+		}
+		if out == nil {
+			continue
+		}
+		for i := lo; i < hi; i++ {
 			out[i] = nil
+			if ns := found[i-lo]; ns != nil {
+				out[i] = ns.snap.Load()
+			}
 		}
 	}
+}
+
+// resolveBlock is how many names Resolve looks up before it reads their
+// snapshots.
+const resolveBlock = 64
+
+// nodeRef is a node as byName finds it: its name, from the index's one
+// string of names, and its state.
+type nodeRef struct {
+	name string
+	ns   *nodeState
+}
+
+// nameIndex returns byName, rebuilt first when a node came or went since.
+func (s *State) nameIndex() map[string]nodeRef {
+	if p := s.byName.Load(); p != nil && !s.byNameStale.Load() {
+		return *p
+	}
+	s.byNameMu.Lock()
+	defer s.byNameMu.Unlock()
+	if p := s.byName.Load(); p != nil && !s.byNameStale.Load() {
+		return *p // rebuilt while this call waited
+	}
+	// Cleared before the map is read: a node that comes meanwhile sets it
+	// again, and the next call rebuilds.
+	s.byNameStale.Store(false)
+	s.nodesMu.RLock()
+	size := 0
+	for name := range s.nodes {
+		size += len(name)
+	}
+	var all strings.Builder
+	all.Grow(size)
+	states := make([]*nodeState, 0, len(s.nodes))
+	for name, ns := range s.nodes {
+		all.WriteString(name)
+		states = append(states, ns)
+	}
 	s.nodesMu.RUnlock()
+	joined, at := all.String(), 0
+	index := make(map[string]nodeRef, len(states))
+	for _, ns := range states {
+		name := joined[at : at+len(ns.name)]
+		at += len(ns.name)
+		index[name] = nodeRef{name: name, ns: ns}
+	}
+	s.byName.Store(&index)
+	return index
+}
+
+// bytesOf is pending(i), or nil without pending.
+func bytesOf(pending func(int) []byte, i int) []byte {
+	if pending == nil {
+		return nil
+	}
+	return pending(i)
 }
 
 // Sizes are the state's counts, for metrics.

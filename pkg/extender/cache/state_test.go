@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -303,4 +304,46 @@ var testVoc = request.VocabularyFrom(catalog.Default())
 func newTestState(t testing.TB) (*State, *clocktesting.FakeClock) {
 	clk := extendertest.Clock()
 	return NewState(testVoc, clk, time.Minute, extendertest.Logger(t)), clk
+}
+
+// Resolve reads pending names into the state's own strings and finds
+// their snapshots, following nodes as they come and go.
+func TestResolveFollowsNodesComingAndGoing(t *testing.T) {
+	s, _ := newTestState(t)
+	body := []byte(`"a","b","ghost"`)
+	spans := [][2]int{{1, 2}, {5, 6}, {9, 14}}
+	pending := func(i int) []byte { return body[spans[i][0]:spans[i][1]] }
+	resolve := func() ([]string, []*NodeSnapshot) {
+		names, out := make([]string, 3), make([]*NodeSnapshot, 3)
+		s.Resolve(names, pending, out)
+		return names, out
+	}
+	s.SetNode(extendertest.MakeNode("a").Whole(2, "V100").Obj())
+	names, out := resolve()
+	if !reflect.DeepEqual(names, []string{"a", "b", "ghost"}) || out[0] == nil || out[1] != nil || out[2] != nil {
+		t.Fatalf("with node a: names %q, snapshots %v", names, out)
+	}
+	again, _ := resolve()
+	if unsafe.StringData(again[0]) != unsafe.StringData(names[0]) {
+		t.Fatal("a known node's name is a new string in each call, not the state's own")
+	}
+	s.SetNode(extendertest.MakeNode("b").Whole(1, "T4").Obj())
+	if _, out := resolve(); out[1] == nil || out[1].Node().Cards[0].Type != "T4" {
+		t.Fatalf("node b came and is not found: %v", out)
+	}
+	s.DeleteNode("a")
+	if _, out := resolve(); out[0] != nil {
+		t.Fatalf("node a went and is still found: %v", out[0].Node())
+	}
+	s.SetNode(extendertest.MakeNode("a").Whole(4, "A100").Obj())
+	if _, out := resolve(); out[0] == nil || len(out[0].Node().Cards) != 4 {
+		t.Fatalf("node a came back and is not found as it is now: %v", out[0])
+	}
+	// Names given as strings are looked up as they are.
+	names = []string{"b", "nobody"}
+	out = make([]*NodeSnapshot, 2)
+	s.Resolve(names, nil, out)
+	if out[0] == nil || out[1] != nil {
+		t.Fatalf("Snapshots of b and nobody: %v", out)
+	}
 }

@@ -34,14 +34,20 @@ type Reuse struct {
 	// one. args.NodeNames then points to Names, so it serves one call at a
 	// time (NamesPool).
 	Names *[]string
-	// Known interns the names: a name the table has is its string, not a
-	// new one.
-	Known *NameTable
+	// Pending, when set, takes the names: each name that decodes to its
+	// own bytes (no escapes, valid UTF-8, not empty) is left empty in
+	// NodeNames and its place in data recorded in Pending, for the caller
+	// to read before it uses NodeNames. Its spans' array is reused.
+	Pending *Pending
 }
 
 // DecodeExtenderArgsWith is DecodeExtenderArgs reusing what r lends; the
-// arguments decoded are the same.
+// arguments decoded are the same, once the names r.Pending holds are read
+// into NodeNames.
 func DecodeExtenderArgsWith(data []byte, args *extenderv1.ExtenderArgs, r Reuse) error {
+	if r.Pending != nil {
+		r.Pending.Reset()
+	}
 	s := wireScanner{data: data, reuse: r}
 	s.skipSpace()
 	switch s.peek() {
@@ -183,6 +189,9 @@ func (s *wireScanner) decodeNodeNames(dst **[]string, body *string) error {
 			return err
 		}
 		*dst = nil
+		if p := s.reuse.Pending; p != nil {
+			p.Reset()
+		}
 		return nil
 	case '[':
 	default:
@@ -193,6 +202,15 @@ func (s *wireScanner) decodeNodeNames(dst **[]string, body *string) error {
 		return fmt.Errorf("a JSON %s; want an array of node names or null", kind)
 	}
 	s.pos++
+	pending := s.reuse.Pending
+	if pending != nil {
+		if *dst == nil {
+			// As new, as the names below.
+			clear(pending.Spans[:cap(pending.Spans)])
+			pending.Spans = pending.Spans[:0]
+		}
+		pending.Data = s.data
+	}
 	if *dst == nil {
 		if lent := s.reuse.Names; lent != nil {
 			// As new: a null element leaves the empty name, not an
@@ -210,11 +228,6 @@ func (s *wireScanner) decodeNodeNames(dst **[]string, body *string) error {
 	if end := bytes.IndexByte(s.data[s.pos:], ']'); end > 0 {
 		names = slices.Grow(names, max(0, bytes.Count(s.data[s.pos:s.pos+end], []byte{','})+1-len(names)))
 	}
-	var known map[string]string
-	missed := false
-	if s.reuse.Known != nil {
-		known = s.reuse.Known.snapshot()
-	}
 	i := 0
 	s.skipSpace()
 	if s.peek() == ']' {
@@ -228,6 +241,9 @@ func (s *wireScanner) decodeNodeNames(dst **[]string, body *string) error {
 			if i >= len(names) {
 				names = names[:i+1]
 			}
+			if pending != nil && i >= len(pending.Spans) {
+				pending.Spans = append(pending.Spans, Span{})
+			}
 			switch s.peek() {
 			case '"':
 				start := s.pos
@@ -240,14 +256,13 @@ func (s *wireScanner) decodeNodeNames(dst **[]string, body *string) error {
 					if err := json.Unmarshal(s.data[start:s.pos], &names[i]); err != nil {
 						return err
 					}
+					if pending != nil {
+						pending.Spans[i] = Span{}
+					}
 					break
 				}
-				if s.reuse.Known != nil {
-					name, ok := known[string(raw)]
-					if !ok {
-						name, missed = string(raw), true
-					}
-					names[i] = name
+				if pending != nil {
+					names[i], pending.Spans[i] = "", Span{Start: int32(start + 1), End: int32(s.pos - 1)}
 					break
 				}
 				if *body == "" {
@@ -274,14 +289,23 @@ func (s *wireScanner) decodeNodeNames(dst **[]string, body *string) error {
 		}
 	}
 	if i < len(names) {
+		if pending != nil {
+			// The names cut off stay in the array, where a later member's
+			// null elements show them again, as encoding/json's would:
+			// they become strings of their own.
+			for j := i; j < len(names) && j < len(pending.Spans); j++ {
+				if b := pending.Name(j); b != nil {
+					names[j] = string(b)
+				}
+				pending.Spans[j] = Span{}
+			}
+			pending.Spans = pending.Spans[:min(i, len(pending.Spans))]
+		}
 		names = names[:i]
 	}
 	if i == 0 {
 		names = []string{}
 	}
 	**dst = names
-	if missed {
-		s.reuse.Known.learn(names)
-	}
 	return nil
 }

@@ -15,8 +15,9 @@ import (
 
 // checkArgsLikeUnmarshal decodes each body in turn into one ExtenderArgs
 // with DecodeExtenderArgs, into a second with DecodeExtenderArgsWith
-// lending an array that holds an earlier call's names and a name table that
-// knows some names, and into a third with json.Unmarshal, and fails unless all take or refuse each body and
+// lending an array that holds an earlier call's names and taking the names
+// as Pending (read into NodeNames as a server would), and into a third
+// with json.Unmarshal, and fails unless all take or refuse each body and
 // hold equal arguments after each taken one. It stops at the first refused
 // body (what a refused decode leaves behind is nobody's business). It
 // returns the decoded arguments and the first refusal.
@@ -24,14 +25,20 @@ func checkArgsLikeUnmarshal(t *testing.T, bodies ...[]byte) (extenderv1.Extender
 	t.Helper()
 	var got, into, want extenderv1.ExtenderArgs
 	lent := []string{"earlier-1", "earlier-2", "earlier-3"}
-	var known NameTable
-	known.learn([]string{"a", "b", "node-00001", "earlier-1"})
+	pending := Pending{Spans: []Span{{0, 1}, {1, 2}, {2, 3}}}
 	for _, body := range bodies {
 		err := DecodeExtenderArgs(body, &got)
-		intoErr := DecodeExtenderArgsWith(body, &into, Reuse{Names: &lent, Known: &known})
+		intoErr := DecodeExtenderArgsWith(body, &into, Reuse{Names: &lent, Pending: &pending})
 		wantErr := json.Unmarshal(body, &want)
 		if (err == nil) != (wantErr == nil) || (intoErr == nil) != (wantErr == nil) {
 			t.Fatalf("decode(%q) = %v, into a lent array %v, json.Unmarshal = %v", body, err, intoErr, wantErr)
+		}
+		if err == nil && into.NodeNames != nil {
+			for i := range *into.NodeNames {
+				if b := pending.Name(i); b != nil {
+					(*into.NodeNames)[i] = string(b)
+				}
+			}
 		}
 		if err == nil && !reflect.DeepEqual(into, want) {
 			t.Fatalf("decode(%q) into a lent array:\n got %s\nwant %s", body, extendertest.MustMarshal(t, into), extendertest.MustMarshal(t, want))
@@ -181,63 +188,47 @@ func TestDecodeExtenderArgsMessages(t *testing.T) {
 	}
 }
 
-// Call after call with the same names, a decode lent an array and a name
-// table allocates nothing: the names are the table's strings.
-func TestDecodeReusingAllocatesNothing(t *testing.T) {
+// A decode lent an array and taking the names as pending allocates
+// nothing for plain names, and leaves every name's bytes where Pending
+// says; an escaped name is decoded, not pending.
+func TestDecodePendingAllocatesNothing(t *testing.T) {
 	names := make([]string, 1000)
 	for i := range names {
 		names[i] = fmt.Sprintf("node-%05d", i)
 	}
 	// The names alone: the pod is encoding/json's to decode.
-	body := []byte(`{"NodeNames":` + string(extendertest.MustMarshal(t, names)) + `}`)
+	body := func() []byte { return []byte(`{"NodeNames":` + string(extendertest.MustMarshal(t, names)) + `}`) }
+	plain := body()
 	var (
-		lent  []string
-		known NameTable
-		args  extenderv1.ExtenderArgs
+		lent    []string
+		pending Pending
+		args    extenderv1.ExtenderArgs
 	)
-	decode := func() {
+	decode := func(b []byte) {
 		args = extenderv1.ExtenderArgs{}
-		if err := DecodeExtenderArgsWith(body, &args, Reuse{Names: &lent, Known: &known}); err != nil {
+		if err := DecodeExtenderArgsWith(b, &args, Reuse{Names: &lent, Pending: &pending}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	decode() // meets the names
-	if allocs := testing.AllocsPerRun(20, decode); allocs > 0 {
-		t.Fatalf("a decode of names met before allocates %.0f times", allocs)
+	decode(plain) // grows the arrays
+	if allocs := testing.AllocsPerRun(20, func() { decode(plain) }); allocs > 0 {
+		t.Fatalf("a decode of pending names allocates %.0f times", allocs)
 	}
-	if !reflect.DeepEqual(*args.NodeNames, names) {
-		t.Fatalf("decoded %d names, not the %d sent", len(*args.NodeNames), len(names))
-	}
-}
-
-// Each name learnt is its own, whatever repeats among the names of a call.
-func TestNameTableLearnsEachName(t *testing.T) {
-	var known NameTable
-	known.learn([]string{"a", "a", "b", "", "cc", "b", "d"})
-	known.learn([]string{"e", "a", "ee"})
-	m := known.snapshot()
-	for _, n := range []string{"a", "b", "", "cc", "d", "e", "ee"} {
-		if got, ok := m[n]; !ok || got != n {
-			t.Errorf("the table has %q for %q (known: %v)", got, n, ok)
+	names[7] = "node<7>" // written escaped
+	decode(body())
+	for i, want := range names {
+		got := (*args.NodeNames)[i]
+		if b := pending.Name(i); b != nil {
+			if got != "" {
+				t.Fatalf("name %d is pending and decoded as %q", i, got)
+			}
+			got = string(b)
+		}
+		if got != want {
+			t.Fatalf("name %d is %q, want %q", i, got, want)
 		}
 	}
-	if len(m) != 7 {
-		t.Errorf("the table holds %d names, want 7: %q", len(m), m)
-	}
-}
-
-// A table that has grown far beyond the names calls send starts again
-// from the latest call's names, so that departed nodes do not stay forever.
-func TestNameTableForgetsDepartedNames(t *testing.T) {
-	var known NameTable
-	for round := range 10 {
-		batch := make([]string, 500)
-		for i := range batch {
-			batch[i] = fmt.Sprintf("round-%d-node-%d", round, i)
-		}
-		known.learn(batch)
-		if n := len(known.snapshot()); n > 2*len(batch)+1000+len(batch) {
-			t.Fatalf("round %d: the table holds %d names for calls of %d", round, n, len(batch))
-		}
+	if pending.Name(7) != nil {
+		t.Fatal("an escaped name is pending")
 	}
 }

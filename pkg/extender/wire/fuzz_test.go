@@ -177,5 +177,29 @@ func FuzzOutcomeAnswer(f *testing.F) {
 		if !reflect.DeepEqual(gotRes, wantRes) {
 			t.Fatalf("answer %s decodes to\n%#v\nwant\n%#v", got, gotRes, wantRes)
 		}
+		// The same candidates many times over, written in parts: the same
+		// bytes as written on one goroutine.
+		many := &fakeOutcome{}
+		for k := range 3 * minPartNames / 8 {
+			for i := range o.names {
+				many.names = append(many.names, fmt.Sprintf("%s-%d", o.names[i], k))
+				many.fit = append(many.fit, o.fit[i])
+				many.node = append(many.node, o.node[i])
+				many.rest = append(many.rest, o.rest[i])
+				many.resolvable = append(many.resolvable, o.resolvable[i])
+			}
+		}
+		one, err := AppendOutcome(nil, many)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bufs BufferPool
+		parts, err := AppendOutcomeWith(nil, many, &bufs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(one, parts) {
+			t.Fatalf("%d candidates written in parts differ from one goroutine's:\n%.300s\n%.300s", len(many.names), parts, one)
+		}
 	})
 }
