@@ -108,7 +108,7 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 		o.verdicts = grown(&o.bufs.verdicts, len(names))
 		var frees []placement.TypeFree
 		if _, ok := e.policy.(placement.FreePreparer); ok && count == countFree {
-			frees = make([]placement.TypeFree, workerCount(len(names)))
+			frees = make([]placement.TypeFree, chunkCount(len(names)))
 		}
 		parallelize(len(names), func(w, lo, hi int) {
 			// Each chunk reads its names and finds their snapshots: the

@@ -82,7 +82,7 @@ func (e *Extender) score(req *request.Pod, snaps []*cache.NodeSnapshot, free *pl
 	if len(types) > 1 {
 		ranks = grown(&bufs.ranks, len(snaps))
 	}
-	missing := make([]int, workerCount(len(snaps)))
+	missing := make([]int, chunkCount(len(snaps)))
 	warmer, _ := policy.(placement.Warmer)
 	var warmed atomic.Int64
 	parallelize(len(snaps), func(w, lo, hi int) {

@@ -6,7 +6,8 @@
 // binds book pods on it before the informer shows them bound (Reserve,
 // Forget, and an expiry for binds never confirmed); every node publishes an
 // immutable snapshot after each change (NodeSnapshot), which the verbs read
-// without locks. View is what /state serves.
+// without locks, thousands per call found by name through a copy-on-write
+// index of the names (Resolve). View is what /state serves.
 //
 // It is a package of its own because it is a job of its own: what a node
 // holds and how that stays right while informer events and binds race on
@@ -14,7 +15,7 @@
 // from the wire format (package wire). Its one lock discipline — the map's
 // lock before a node's, a node's before the assumed pods' — holds across
 // state.go, the transforms and the expiry, which is why the informer's
-// handlers and summaries live here too, and why the package is about 2,200
+// handlers and summaries live here too, and why the package is about 2,350
 // lines, above the 1,500 we aim for: splitting them off would export the
 // pod records and the state's locking to another package. If it grows, the
 // seam is what a node offers as read from its Node object (nodeinfo.go,

@@ -4,7 +4,9 @@
 // (DecodeExtenderArgs) and writes their answers (Answer), taking and
 // writing exactly what encoding/json would, without reflection. Request
 // bodies and answers are read and written into pooled buffers
-// (BufferPool).
+// (BufferPool); a server may take the node names as places in the body
+// (Pending) and read them where it looks the nodes up, and have a long
+// answer written in parts (AppendOutcomeWith).
 //
 // It is a package of its own, as kube-scheduler keeps its extender's
 // client apart from its cache and its framework, because it is a
