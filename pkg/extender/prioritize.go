@@ -29,21 +29,28 @@ func (e *Extender) Prioritize(ctx context.Context, args *extenderv1.ExtenderArgs
 // (nil: none), read first.
 func (e *Extender) prioritize(ctx context.Context, args *extenderv1.ExtenderArgs, pending *wire.Pending) extenderv1.HostPriorityList {
 	names := candidateNames(args)
-	e.state.Resolve(names, pendingNames(args, pending), nil)
+	raw := pendingNames(args, pending)
 	out := make(extenderv1.HostPriorityList, len(names))
-	for i, name := range names {
-		out[i].Host = name
+	hosts := func() extenderv1.HostPriorityList {
+		for i, name := range names {
+			out[i].Host = name
+		}
+		return out
 	}
 	if args.Pod == nil {
-		return out
+		e.state.Resolve(names, raw, nil)
+		return hosts()
 	}
 	req, draPod, err := e.requestOf(args.Pod)
 	if err != nil {
+		e.state.Resolve(names, raw, nil)
 		klog.FromContext(ctx).V(2).Info("Pod's GPU request is unusable", "pod", klog.KObj(args.Pod), "err", err)
-		return out
+		return hosts()
 	}
+	// The names are read as their snapshots are found.
 	snaps := make([]*cache.NodeSnapshot, len(names))
-	e.snapshots(draPod, names, nil, snaps)
+	e.snapshots(draPod, names, raw, snaps)
+	hosts()
 	for i, score := range e.scoreNodes(&req, snaps) {
 		out[i].Score = score
 	}

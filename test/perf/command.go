@@ -415,7 +415,7 @@ func runGoBench(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		flags: func(fs *flag.FlagSet) {
 			count = fs.Int("count", 3, "runs of every benchmark (go test -count)")
 			benchtime = fs.String("benchtime", "1s", "go test -benchtime")
-			pkgs = fs.String("packages", "./pkg/...", "packages, space-separated")
+			pkgs = fs.String("packages", "./pkg/... ./test/perf", "packages, space-separated")
 			goCmd = fs.String("go", "go", "the go command")
 		},
 		measure: func(ctx context.Context, _ RunEnv, s *Section) (string, error) {
@@ -424,7 +424,8 @@ func runGoBench(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			s.Command = *goCmd + " " + strings.Join(goArgs, " ")
 			s.Repeats = *count
 			s.Setup = "Each benchmark of the packages with GOMAXPROCS as the machine has; the figures are over the -count runs. " +
-				"They include the grammar (pkg/gpuspec), the catalog, the webhook's handler (decode, mutate, patch), placement and the extender's handlers where those packages have benchmarks."
+				"They include the grammar (pkg/gpuspec), the catalog, the webhook's handler (decode, mutate, patch), placement and the extender's handlers where those packages have benchmarks, " +
+				"and the scale run's fleet through the extender's handler in one process (test/perf, BenchmarkFilterBestFleet)."
 			out, runErr := runGo(ctx, *goCmd, goArgs, stdout)
 			results, failed, err := ParseBenchOutput(strings.NewReader(out))
 			if err != nil {

@@ -531,6 +531,9 @@ func (s *State) Snapshots(names []string, out []*NodeSnapshot) {
 // still be found, with its last snapshot, as it would have been a moment
 // earlier.
 func (s *State) Resolve(names []string, pending func(i int) []byte, out []*NodeSnapshot) {
+	if pending == nil && out == nil {
+		return // nothing to read, nothing to find
+	}
 	index := s.nameIndex()
 	// A block of names is looked up first, then their snapshots read one
 	// after the other: each node's state is a cache miss, and loads that
@@ -547,7 +550,7 @@ func (s *State) Resolve(names []string, pending func(i int) []byte, out []*NodeS
 				} else {
 					names[i] = string(b)
 				}
-			} else {
+			} else if out != nil {
 				ref = index[names[i]]
 			}
 			found[i-lo] = ref.ns
