@@ -3,6 +3,7 @@ package extendertest
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/gpuplane/gpuplane/pkg/api"
@@ -208,6 +210,23 @@ func MustMarshal(tb testing.TB, v any) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// SameFilterResult fails unless answer, a filter answer's JSON, decodes to
+// what encoding/json's writing of want decodes to: the wire codec's answers
+// are held to encoding/json's this way, map order aside.
+func SameFilterResult(tb testing.TB, answer []byte, want *extenderv1.ExtenderFilterResult) {
+	tb.Helper()
+	var got, wantRes extenderv1.ExtenderFilterResult
+	if err := json.Unmarshal(answer, &got); err != nil {
+		tb.Fatalf("answer %q: %v", answer, err)
+	}
+	if err := json.Unmarshal(MustMarshal(tb, want), &wantRes); err != nil {
+		tb.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, wantRes) {
+		tb.Fatalf("answer %.300s decodes to\n%#v\nwant\n%#v", answer, got, wantRes)
+	}
 }
 
 // HAMi asks, in a container, for cards cards through HAMi with cores

@@ -2,8 +2,6 @@ package extender
 
 import (
 	"context"
-	"encoding/json"
-	"reflect"
 	"slices"
 	"testing"
 
@@ -48,16 +46,7 @@ func TestOutcomeAnswer(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var gotRes, wantRes extenderv1.ExtenderFilterResult
-				if err := json.Unmarshal(got, &gotRes); err != nil {
-					t.Fatalf("answer %q: %v", got, err)
-				}
-				if err := json.Unmarshal(extendertest.MustMarshal(t, o.Result()), &wantRes); err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(gotRes, wantRes) {
-					t.Fatalf("decoded:\n got %#v\nwant %#v", gotRes, wantRes)
-				}
+				extendertest.SameFilterResult(t, got, o.Result())
 			})
 		}
 	}

@@ -295,7 +295,7 @@ const warmBlock = 32
 // scattered over the heap as the informers built them, the first read of
 // each was the largest single cost of filter (a quarter of the extender's
 // CPU profile in the scale run, docs/performance.md); read ahead, it is
-// about a twentieth.
+// under a tenth.
 func warm(snaps []*cache.NodeSnapshot) int {
 	n := 0
 	for _, s := range snaps {

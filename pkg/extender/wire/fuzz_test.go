@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"testing"
 
 	"github.com/gpuplane/gpuplane/internal/extendertest"
@@ -167,16 +166,7 @@ func FuzzOutcomeAnswer(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var gotRes, wantRes extenderv1.ExtenderFilterResult
-		if err := json.Unmarshal(got, &gotRes); err != nil {
-			t.Fatalf("answer %q: %v", got, err)
-		}
-		if err := json.Unmarshal(extendertest.MustMarshal(t, o.Result()), &wantRes); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(gotRes, wantRes) {
-			t.Fatalf("answer %s decodes to\n%#v\nwant\n%#v", got, gotRes, wantRes)
-		}
+		extendertest.SameFilterResult(t, got, o.Result())
 		// The same candidates many times over, written in parts: the same
 		// bytes as written on one goroutine.
 		many := &fakeOutcome{}
