@@ -1,6 +1,9 @@
 package placement
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // typePressure weighs the typed shapes of w by how much their card types are
 // in demand relative to what the candidate nodes have free of them: a shape
@@ -102,7 +105,7 @@ func (w *Workload) typePressureOf(free *TypeFree, gamma, limit float64) []float6
 		// every shape with exactly this type set adds to its demand
 		var d, f float64
 		for j := range w.shapes {
-			if sameTypes(w.shapes[j].types, s.types) {
+			if slices.Equal(w.shapes[j].types, s.types) {
 				d += w.shapes[j].weight * float64(int64(w.shapes[j].cards)*w.shapes[j].milli)
 			}
 		}
@@ -141,16 +144,4 @@ func stickyScale(last *scaleMemo, version uint64, next []float64) ([]float64, bo
 		}
 	}
 	return last.scale, true
-}
-
-func sameTypes(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

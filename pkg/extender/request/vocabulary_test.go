@@ -1,6 +1,7 @@
 package request
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -56,7 +57,7 @@ func TestVocabularyFromPools(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("HAMi's names %+v, want %+v", got, tc.want)
 			}
-			if !equalNames(v.WholeResources, tc.whole) {
+			if !slices.Equal(v.WholeResources, tc.whole) {
 				t.Errorf("whole resources %v, want %v", v.WholeResources, tc.whole)
 			}
 			if v.MIGResourcePrefix != catalog.MIGResourcePrefix || v.TimesliceResource != catalog.TimesliceSharedResource {
@@ -89,18 +90,6 @@ func TestVocabularyFromPools(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalNames(a, b []corev1.ResourceName) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // podWith is a pod of one container whose limits and requests are the

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,25 +132,13 @@ func TestViewJSON(t *testing.T) {
 		}
 	}
 	want := map[string][]int64{"w": {1000, 0, 1000, 0, 0, 0, 0, 0}, "v": {0, 0, 0, 500}}
-	if len(used) != 2 || !equal(used["w"], want["w"]) || !equal(used["v"], want["v"]) {
+	if len(used) != 2 || !slices.Equal(used["w"], want["w"]) || !slices.Equal(used["v"], want["v"]) {
 		t.Errorf("whole and shared milli per card %v, want %v", used, want)
 	}
 	if len(v.Pending) != 1 || v.Pending[0].Pod != "default/waits" || v.Pending[0].Verdict == nil ||
 		v.Pending[0].Verdict.Groups[0].Reason != "4 free V100, pod needs 8" || !v.Synced || !v.At.Equal(extendertest.Epoch) {
 		t.Errorf("view %+v", v)
 	}
-}
-
-func equal(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPageURLsAreRelative: every URL of the page is relative, so that it
