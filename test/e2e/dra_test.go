@@ -145,14 +145,7 @@ func draSetUp(t *testing.T) (*cluster.Cluster, kubernetes.Interface, string) {
 	// deploy/overlays/dra grants it: its template keeper must manage with those.
 	root := repoRoot(t)
 	secApplyRBAC(ctx, t, c, deployRender(t, deployKustomize(t), root, "deploy/overlays/dra"))
-	cfg, err := c.ServiceAccountConfig(ctx, whNamespace, "gpuplane-webhook")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := c.WriteKubeconfig("gpuplane-webhook", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, kubeconfig := secWebhookAccount(ctx, t, c)
 	ns := createNamespace(ctx, t, client, "e2e-dra")
 	whRegister(ctx, t, client, root, whNowhere(t))
 	// This kube-scheduler is the default one, without gpuplane's configuration

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/gpuplane/gpuplane/test/cluster"
 )
@@ -142,6 +143,22 @@ func TestSecurityPodHardening(t *testing.T) {
 
 // secApplyRBAC applies the ServiceAccounts, roles and bindings of a
 // rendered kustomization, and nothing else.
+// secWebhookAccount returns the webhook ServiceAccount's client
+// configuration and a kubeconfig file with its token: a webhook started with
+// it holds exactly the rights the applied RBAC grants.
+func secWebhookAccount(ctx context.Context, t *testing.T, c *cluster.Cluster) (*rest.Config, string) {
+	t.Helper()
+	cfg, err := c.ServiceAccountConfig(ctx, whNamespace, "gpuplane-webhook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := c.WriteKubeconfig("gpuplane-webhook", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, kubeconfig
+}
+
 func secApplyRBAC(ctx context.Context, t *testing.T, c *cluster.Cluster, objs []*unstructured.Unstructured) {
 	t.Helper()
 	dyn, err := dynamic.NewForConfig(c.Config())
@@ -175,14 +192,7 @@ func TestSecurityWebhookLeastPrivilege(t *testing.T) {
 	secApplyRBAC(ctx, t, c, objs)
 	ns := createNamespace(ctx, t, admin, "e2e-security-webhook")
 
-	cfg, err := c.ServiceAccountConfig(ctx, whNamespace, "gpuplane-webhook")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := c.WriteKubeconfig("gpuplane-webhook", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, kubeconfig := secWebhookAccount(ctx, t, c)
 	own, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
