@@ -17,7 +17,7 @@ import (
 // kube-scheduler's filter call about it.
 func TestSightings(t *testing.T) {
 	var observed []string
-	seen := cache.NewSightings(func(r *placement.Request) { observed = append(observed, r.String()) })
+	seen := cache.NewSightings(func(r *placement.Request) { observed = append(observed, r.String()) }, extendertest.Clock())
 	h := newHarness(t, harnessOptions{sightings: seen}, extendertest.MakeNode("n").Whole(4, "V100").Obj())
 	informer := func(p *extendertest.PodBuilder) { seen.ObservePod(p.Obj(), testVoc) }
 	filter := func(p *extendertest.PodBuilder) {
@@ -46,7 +46,7 @@ func TestSightings(t *testing.T) {
 			t.Fatalf("%s: observed %v, want %v", st.name, observed, st.want)
 		}
 	}
-	if cache.NewSightings(nil) != nil {
+	if cache.NewSightings(nil, extendertest.Clock()) != nil {
 		t.Error("sightings without a learner are not nil")
 	}
 }

@@ -80,8 +80,9 @@ func fleetExtender(b *testing.B, n int) (http.Handler, []string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sightings := cache.NewSightings(learner.Observe)
-	state := cache.NewState(voc, clocktesting.NewFakeClock(time.Now()), time.Minute, klog.Background())
+	clk := clocktesting.NewFakeClock(time.Now())
+	sightings := cache.NewSightings(learner.Observe, clk)
+	state := cache.NewState(voc, clk, time.Minute, klog.Background())
 	names := make([]string, len(f.Nodes))
 	for i, node := range f.Nodes {
 		state.SetNode(node)

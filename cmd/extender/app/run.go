@@ -84,7 +84,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	if learner != nil {
 		observe = learner.Observe
 	}
-	sightings := cache.NewSightings(observe)
+	sightings := cache.NewSightings(observe, d.Clock)
 	informers, err := cache.NewInformers(d.Client, state, sightings)
 	if err != nil {
 		return err

@@ -38,7 +38,7 @@ func BenchmarkStateMemory(b *testing.B) {
 		}
 		ns, ps = nil, nil
 		cacheBytes := heapInUse() - base
-		nodeH, podH := nodeHandlers(state), podHandlers(state, NewSightings(func(*placement.Request) {}))
+		nodeH, podH := nodeHandlers(state), podHandlers(state, NewSightings(func(*placement.Request) {}, extendertest.Clock()))
 		for _, obj := range cache {
 			if _, ok := obj.(*cachedNode); ok {
 				nodeH.OnAdd(obj, true)

@@ -155,7 +155,7 @@ func TestPodHandlers(t *testing.T) {
 	s.SetNode(extendertest.MakeNode("w").Whole(4, "V100").Obj())
 	s.SetNode(extendertest.MakeNode("v").VGPUCards(2, "T4").Obj())
 	var observed []string
-	h := podHandlers(s, NewSightings(func(r *placement.Request) { observed = append(observed, r.String()) }))
+	h := podHandlers(s, NewSightings(func(r *placement.Request) { observed = append(observed, r.String()) }, extendertest.Clock()))
 	transform := podTransform(s, true)
 	cached := func(p *corev1.Pod) any {
 		out, err := transform(full(p))

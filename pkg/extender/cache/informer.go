@@ -73,10 +73,12 @@ func podHandlers(state *State, sightings *Sightings) toolscache.ResourceEventHan
 	set := func(obj any, first bool) {
 		switch o := obj.(type) {
 		case *cachedPod:
-			if first && len(o.observed) > 0 && sightings.first(o.uid) {
-				for _, r := range o.observed {
-					sightings.observe(&r) // a copy: the summary is shared
-				}
+			if first && len(o.observed) > 0 {
+				sightings.sight(o.uid, func() {
+					for _, r := range o.observed {
+						sightings.observe(&r) // a copy: the summary is shared
+					}
+				})
 			}
 			state.setRecord(o.uid, o.nodeName, o.record)
 		case *corev1.Pod:

@@ -25,9 +25,9 @@ func TestInformersFeedTheState(t *testing.T) {
 		extendertest.MakeNode("v").VGPUCards(2, "T4").Obj(),
 		extendertest.MakePod("a").GPUs(2).On("w").Obj(),
 	)
-	state, _ := newTestState(t)
+	state, clk := newTestState(t)
 	var observed []string
-	inf, err := NewInformers(client, state, NewSightings(func(r *placement.Request) { observed = append(observed, r.String()) }))
+	inf, err := NewInformers(client, state, NewSightings(func(r *placement.Request) { observed = append(observed, r.String()) }, clk))
 	if err != nil {
 		t.Fatal(err)
 	}
