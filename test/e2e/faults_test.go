@@ -284,9 +284,13 @@ func TestFaultExtenderKilledDuringBurst(t *testing.T) {
 	go func() { created <- extCreate(ctx, client, ns, pods) }()
 
 	// Kill while binds are in flight: at 25 bound pods (the burst still being
-	// created) and again 80 binds after the first restart.
+	// created) and again 40 binds after the first restart. The cluster holds
+	// some 170 pods of the burst, and the new process has bound 40 to 100 by
+	// the time the count after its restart is taken: 80 more (as here
+	// once) sometimes asked for more than the cards hold, and the test
+	// waited for binds that could not come.
 	restarts := 0
-	for _, after := range []int{25, 80} {
+	for _, after := range []int{25, 40} {
 		target := after
 		if restarts > 0 {
 			target += faultCountBound(ctx, t, client, ns)
