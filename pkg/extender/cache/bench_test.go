@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"math/rand/v2"
 	"runtime"
 	"testing"
 	"time"
@@ -64,4 +65,35 @@ func heapInUse() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
+}
+
+// BenchmarkResolve reads and looks up every node's name of 5,000 nodes of
+// 8 cards with 40,000 bound pods, in an order of their own (kube-scheduler
+// sends the candidates in the order its parallel filters finish), as
+// filter does for each call: ns/op is one call's lookups.
+func BenchmarkResolve(b *testing.B) {
+	const nodes, podsPerNode = 5000, 8
+	ns, ps := extendertest.Cluster(nodes, podsPerNode)
+	state := NewState(testVoc, extendertest.Clock(), time.Minute, klog.Background())
+	for _, n := range ns {
+		state.SetNode(n)
+	}
+	for _, p := range ps {
+		state.SetPod(p)
+	}
+	raw := make([][]byte, nodes)
+	for i, j := range rand.New(rand.NewPCG(1, 2)).Perm(nodes) {
+		raw[i] = []byte(ns[j].Name)
+	}
+	pending := func(i int) []byte { return raw[i] }
+	names := make([]string, nodes)
+	out := make([]*NodeSnapshot, nodes)
+	for b.Loop() {
+		state.Resolve(names, pending, out)
+	}
+	for i, s := range out {
+		if s == nil || s.Node().Name != string(raw[i]) {
+			b.Fatalf("name %q resolved to %v", raw[i], s)
+		}
+	}
 }

@@ -132,10 +132,15 @@ func AppendOutcomeWith(dst []byte, o FilterOutcome, bufs *BufferPool) ([]byte, e
 		parts = max(1, min(runtime.GOMAXPROCS(0), maxParts, len(names)/minPartNames))
 	}
 	if parts == 1 {
+		// The unresolvable refusals are written apart, then copied after the
+		// resolvable ones: one pass over the candidates.
+		other := bufs.Get()
+		defer bufs.Put(other)
 		dst = append(dst, `],"FailedNodes":{`...)
-		dst = appendRefusals(dst, o, names, 0, true)
+		var w refusalWriter
+		dst, *other = w.append(dst, *other, o, names, 0)
 		dst = append(dst, `},"FailedAndUnresolvableNodes":{`...)
-		dst = appendRefusals(dst, o, names, 0, false)
+		dst = append(dst, *other...)
 		return append(dst, `},"Error":""}`+"\n"...), nil
 	}
 	// Each part's resolvable and other refusals, in buffers of their own.
@@ -151,8 +156,8 @@ func AppendOutcomeWith(dst []byte, o FilterOutcome, bufs *BufferPool) ([]byte, e
 		lo, hi := p*size, min((p+1)*size, len(names))
 		lent[2*p], lent[2*p+1] = bufs.Get(), bufs.Get()
 		wg.Go(func() {
-			*lent[2*p] = appendRefusals(*lent[2*p], o, names[lo:hi], lo, true)
-			*lent[2*p+1] = appendRefusals(*lent[2*p+1], o, names[lo:hi], lo, false)
+			var w refusalWriter
+			*lent[2*p], *lent[2*p+1] = w.append(*lent[2*p], *lent[2*p+1], o, names[lo:hi], lo)
 		})
 	}
 	wg.Wait()
@@ -179,45 +184,65 @@ func AppendOutcomeWith(dst []byte, o FilterOutcome, bufs *BufferPool) ([]byte, e
 // maxParts bounds the goroutines that write one answer.
 const maxParts = 8
 
-// appendRefusals appends the resolvable or the other refusals of names,
-// candidates from index base on, as JSON object members from node name to
-// reason, comma-separated, without the braces. A name given twice is
-// written twice; a reader keeps one, as the map would have.
+// refusalWriter writes refusals as JSON object members from node name to
+// reason, comma-separated, without the braces: the resolvable ones to one
+// buffer, the others to another. A name given twice is written twice; a
+// reader keeps one, as the map would have.
 //
-// The rest of a reason is, node after node, mostly the same string (the
-// verbs word alike nodes' refusals once): it is escaped the first time and
-// its escaped bytes copied while it stays the same.
-func appendRefusals(dst []byte, o FilterOutcome, names []string, base int, resolvable bool) []byte {
-	first := true
-	var last string         // the rest last escaped on its own
-	lastAt, lastEnd := 0, 0 // where in dst its escaped bytes are
+// Node after node, a reason is mostly the node's name and then the same
+// rest (the verbs word alike nodes' refusals once): the name is escaped
+// once for the key and its escaped bytes copied into the reason when the
+// reason begins with it, and the rest is escaped the first time and its
+// escaped bytes copied while it stays the same.
+type refusalWriter struct {
+	written       [2]bool   // per buffer, whether a refusal is in it
+	last          [2]string // per buffer, the rest last escaped on its own
+	lastAt, lastN [2]int    // where in that buffer its escaped bytes are
+}
+
+// append appends the refusals of names, candidates from index base on, to
+// resolvable and other.
+func (w *refusalWriter) append(resolvable, other []byte, o FilterOutcome, names []string, base int) ([]byte, []byte) {
+	bufs := [2][]byte{resolvable, other}
 	for i, name := range names {
 		node, rest, r, refused := o.Refusal(base + i)
-		if !refused || r != resolvable {
+		if !refused {
 			continue
 		}
-		if !first {
+		k := 1
+		if r {
+			k = 0
+		}
+		dst := bufs[k]
+		if w.written[k] {
 			dst = append(dst, ',')
 		}
-		first = false
+		w.written[k] = true
+		keyAt := len(dst) + 1
 		dst = appendJSONString(dst, name)
+		keyEnd := len(dst) - 1
 		dst = append(dst, ':')
-		if !separable(node) {
+		switch {
+		case !separable(node):
 			dst = appendJSONString2(dst, node, rest)
+			bufs[k] = dst
 			continue
+		case node == name:
+			dst = append(dst, dst[keyAt-1:keyEnd]...) // the quote and the name
+		default:
+			dst = append(dst, '"')
+			dst = appendJSONStringBody(dst, node)
 		}
-		dst = append(dst, '"')
-		dst = appendJSONStringBody(dst, node)
-		if rest == last && lastEnd > lastAt {
-			dst = append(dst, dst[lastAt:lastEnd]...)
+		if rest == w.last[k] && w.lastN[k] > 0 {
+			dst = append(dst, dst[w.lastAt[k]:w.lastAt[k]+w.lastN[k]]...)
 		} else {
 			at := len(dst)
 			dst = appendJSONStringBody(dst, rest)
-			last, lastAt, lastEnd = rest, at, len(dst)
+			w.last[k], w.lastAt[k], w.lastN[k] = rest, at, len(dst)-at
 		}
-		dst = append(dst, '"')
+		bufs[k] = append(dst, '"')
 	}
-	return dst
+	return bufs[0], bufs[1]
 }
 
 // separable says whether a string followed by another can be escaped apart

@@ -15,8 +15,12 @@ const maxPooledBuffer = 4 << 20
 // collector a few hundred KiB per call.
 type BufferPool struct{ p sync.Pool }
 
-// Get lends a buffer, empty.
+// Get lends a buffer, empty; a nil pool makes a small one.
 func (bp *BufferPool) Get() *[]byte {
+	if bp == nil {
+		b := make([]byte, 0, 256)
+		return &b
+	}
 	if b, ok := bp.p.Get().(*[]byte); ok {
 		return b
 	}
@@ -24,10 +28,10 @@ func (bp *BufferPool) Get() *[]byte {
 	return &b
 }
 
-// Put gives a buffer back; one grown beyond maxPooledBuffer is left to
-// the garbage collector.
+// Put gives a buffer back; one grown beyond maxPooledBuffer, or given to
+// a nil pool, is left to the garbage collector.
 func (bp *BufferPool) Put(b *[]byte) {
-	if cap(*b) > maxPooledBuffer {
+	if bp == nil || cap(*b) > maxPooledBuffer {
 		return
 	}
 	*b = (*b)[:0]
