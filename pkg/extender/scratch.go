@@ -40,11 +40,13 @@ func (o *filterOutcome) release() {
 	if p == nil || cap(o.bufs.fit) > maxPooledCandidates {
 		return
 	}
-	// Drop what the slices point at: the snapshots and reasons of this
-	// call must not outlive it.
+	// Drop the snapshots this call read: replaced ones must not stay alive
+	// in the pool. The verdicts are left as they are (clearing them took about
+	// 4% of a call's CPU at 5,000 candidates): they hold only strings,
+	// the names the state holds anyway and reasons mostly shared by alike nodes,
+	// and the next call that borrows them writes every one it reads.
 	clear(o.bufs.snaps[:cap(o.bufs.snaps)])
 	clear(o.bufs.fitting[:cap(o.bufs.fitting)])
-	clear(o.bufs.verdicts[:cap(o.bufs.verdicts)])
 	bufs := o.bufs
 	*o = filterOutcome{bufs: bufs}
 	p.p.Put(o)
