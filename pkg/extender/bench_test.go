@@ -133,13 +133,26 @@ func BenchmarkFilterBestHTTP(b *testing.B) {
 // parsing and buffered writes, and the client reading the whole answer,
 // as kube-scheduler's call pays them on the same machine.
 func BenchmarkFilterBestLoopback(b *testing.B) {
+	benchLoopback(b, benchPod())
+}
+
+// BenchmarkFilterBestNowhereLoopback is BenchmarkFilterBestLoopback for a
+// pod that fits no node (9 cards on nodes of 8): filter-best then answers
+// every node's reason, the largest answer it writes.
+func BenchmarkFilterBestNowhereLoopback(b *testing.B) {
+	benchLoopback(b, extendertest.MakePod("p").GPUs(9).Obj())
+}
+
+// benchLoopback runs pod's /filter-best over every node through a server
+// and client on 127.0.0.1 at each cluster size.
+func benchLoopback(b *testing.B, pod *corev1.Pod) {
 	for _, nodes := range []int{1000, 5000, 10000} {
 		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
 			ext, names := benchExtender(b, nodes, 8, placement.PolicyAuto)
 			srv := httptest.NewServer(ext.Handler(HandlerOptions{}))
 			defer srv.Close()
 			client := srv.Client()
-			args, err := json.Marshal(extenderv1.ExtenderArgs{Pod: benchPod(), NodeNames: &names})
+			args, err := json.Marshal(extenderv1.ExtenderArgs{Pod: pod, NodeNames: &names})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -160,7 +173,6 @@ func BenchmarkFilterBestLoopback(b *testing.B) {
 	}
 }
 
-// benchPod is the pod of the HTTP benchmarks: a vGPU T4 share.
 func benchPod() *corev1.Pod { return extendertest.MakePod("p").VGPU(0, 50, 32).Types("T4").Obj() }
 
 // poster posts a body to a path of the handler and returns the answer,

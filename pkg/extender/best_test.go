@@ -35,8 +35,8 @@ func bestCluster() []runtime.Object {
 
 // TestFilterBest checks FilterBest against Filter and Prioritize: it keeps
 // exactly one node, the one whose name sorts first among the fitting nodes
-// Prioritize scores highest (the simulator's tie-break), and the refused
-// nodes carry Filter's reasons.
+// Prioritize scores highest (the simulator's tie-break), and gives no
+// reasons then; when it keeps none, every node carries Filter's reason.
 func TestFilterBest(t *testing.T) {
 	names := []string{"empty", "empty-2", "half", "half-2", "full", "t4", "a100-vgpu", "a100-vgpu-empty", "ghost"}
 	pods := map[string]*corev1.Pod{
@@ -71,10 +71,15 @@ func TestFilterBest(t *testing.T) {
 				if !slices.Equal(*got.NodeNames, wantKept) && !(len(*got.NodeNames) == 0 && len(wantKept) == 0) {
 					t.Errorf("kept %v, want %v", *got.NodeNames, wantKept)
 				}
-				if !reflect.DeepEqual(got.FailedNodes, filter.FailedNodes) ||
-					!reflect.DeepEqual(got.FailedAndUnresolvableNodes, filter.FailedAndUnresolvableNodes) {
-					t.Errorf("reasons differ from Filter's:\n got %v %v\nwant %v %v", got.FailedNodes, got.FailedAndUnresolvableNodes,
-						filter.FailedNodes, filter.FailedAndUnresolvableNodes)
+				wantFailed, wantUnresolvable := filter.FailedNodes, filter.FailedAndUnresolvableNodes
+				if len(wantKept) > 0 {
+					// A node kept: kube-scheduler reads no reason.
+					wantFailed, wantUnresolvable = extenderv1.FailedNodesMap{}, extenderv1.FailedNodesMap{}
+				}
+				if !reflect.DeepEqual(got.FailedNodes, wantFailed) ||
+					!reflect.DeepEqual(got.FailedAndUnresolvableNodes, wantUnresolvable) {
+					t.Errorf("reasons:\n got %v %v\nwant %v %v", got.FailedNodes, got.FailedAndUnresolvableNodes,
+						wantFailed, wantUnresolvable)
 				}
 				fitting := *filter.NodeNames
 				if len(fitting) == 0 {
@@ -120,7 +125,12 @@ func TestFilterBestNodeObjects(t *testing.T) {
 	if want := []string{"half"}; !slices.Equal(kept, want) {
 		t.Errorf("kept %v, want %v", kept, want)
 	}
-	if _, ok := got.FailedNodes["full"]; !ok {
-		t.Errorf("full node has no reason: %v", got.FailedNodes)
+	if len(got.FailedNodes) > 0 || len(got.FailedAndUnresolvableNodes) > 0 {
+		t.Errorf("reasons beside a kept node: %v %v", got.FailedNodes, got.FailedAndUnresolvableNodes)
+	}
+	// Where none fits, every node has its reason.
+	none := h.ext.FilterBest(h.ctx, &extenderv1.ExtenderArgs{Pod: extendertest.MakePod("p").GPUs(9).Obj(), Nodes: nodes})
+	if len(none.Nodes.Items) != 0 || len(none.FailedNodes)+len(none.FailedAndUnresolvableNodes) != len(nodes.Items) {
+		t.Errorf("a pod that fits nowhere: kept %d nodes, reasons %v %v", len(none.Nodes.Items), none.FailedNodes, none.FailedAndUnresolvableNodes)
 	}
 }

@@ -42,6 +42,10 @@ type filterOutcome struct {
 	unusable string
 	// fitting, resolvable and unresolvable count the candidates each way.
 	fitting, resolvable, unresolvable int
+	// quiet leaves the refusals out of the answer: filter-best sets it when
+	// it keeps a node, since kube-scheduler reads the reasons only for a
+	// pod that fits nowhere.
+	quiet bool
 	// req and snaps are the GPU request and the snapshots it was checked
 	// against (snaps nil when no candidate was checked), for filter-best to
 	// score the same picture.
@@ -216,9 +220,11 @@ func (o *filterOutcome) Fits(i int) bool { return o.fit[i] }
 
 // Refusal implements wire.FilterOutcome: why candidate i does not fit, as
 // its node's name and the rest of the reason; refused is false when it
-// fits.
+// fits, or when the answer leaves the refusals out (quiet).
 func (o *filterOutcome) Refusal(i int) (node, rest string, resolvable, refused bool) {
 	switch {
+	case o.quiet:
+		return "", "", false, false
 	case o.unusable != "":
 		return o.names[i], o.unusable, false, true
 	case o.verdicts == nil || o.verdicts[i].ok:

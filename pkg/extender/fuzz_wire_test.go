@@ -28,8 +28,8 @@ var fuzzVerbs = []string{"/filter", "/prioritize", "/bind", "/filter-best"}
 // bind, as kube-scheduler (or anything else reaching the port) could.
 // Whatever the bytes: no 5xx; a 400 says "bad request"; a filter answer puts
 // every candidate in exactly one place and names the node in each reason;
-// filter-best refuses what filter refuses, for the same reasons, and keeps
-// some of filter's fitting nodes whenever there are any; scores stay 0..10
+// filter-best keeps one of filter's fitting nodes whenever there are any,
+// and otherwise refuses what filter refuses, for the same reasons; scores stay 0..10
 // and name only candidates; and after a bind, no card, node or memory is
 // booked beyond what it holds.
 func FuzzHandler(f *testing.F) {
@@ -110,10 +110,6 @@ func fuzzCheckFilterBest(t *testing.T, filterAnswer, answer []byte) {
 	if err := json.Unmarshal(answer, &best); err != nil {
 		t.Fatalf("filter-best answer is not a filter result: %v: %s", err, answer)
 	}
-	if best.Error != all.Error || !reflect.DeepEqual(best.FailedNodes, all.FailedNodes) ||
-		!reflect.DeepEqual(best.FailedAndUnresolvableNodes, all.FailedAndUnresolvableNodes) {
-		t.Fatalf("filter-best refuses otherwise than filter:\n%s\n%s", answer, filterAnswer)
-	}
 	fit := func(r *extenderv1.ExtenderFilterResult) []string {
 		if r.NodeNames != nil {
 			return *r.NodeNames
@@ -127,8 +123,17 @@ func fuzzCheckFilterBest(t *testing.T, filterAnswer, answer []byte) {
 		return names
 	}
 	kept, fitting := fit(&best), fit(&all)
-	if len(fitting) > 0 && len(kept) == 0 {
-		t.Fatalf("filter-best kept none of %v", fitting)
+	if len(fitting) > 0 && len(kept) != 1 {
+		t.Fatalf("filter-best kept %v of %v, want one", kept, fitting)
+	}
+	wantFailed, wantUnresolvable := all.FailedNodes, all.FailedAndUnresolvableNodes
+	if len(kept) > 0 {
+		// A node kept: kube-scheduler reads no reason.
+		wantFailed, wantUnresolvable = extenderv1.FailedNodesMap{}, extenderv1.FailedNodesMap{}
+	}
+	if best.Error != all.Error || !reflect.DeepEqual(best.FailedNodes, wantFailed) ||
+		!reflect.DeepEqual(best.FailedAndUnresolvableNodes, wantUnresolvable) {
+		t.Fatalf("filter-best refuses otherwise than filter:\n%s\n%s", answer, filterAnswer)
 	}
 	for _, name := range kept {
 		if !slices.Contains(fitting, name) {
