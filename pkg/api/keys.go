@@ -20,6 +20,10 @@ const (
 	// AnnotationAssigned is the extender's card choice for a vGPU pod
 	// (JSON, see Assignment).
 	AnnotationAssigned = "gpuplane.io/assigned"
+	// AnnotationRequeued is when the extender last asked kube-scheduler to
+	// try a pending pod again (RFC 3339): after a change that may have made
+	// room for a pod it had just found no node for (docs/extender.md).
+	AnnotationRequeued = "gpuplane.io/requeued"
 )
 
 // ResourcePlacement is the extended resource the shipped webhook gives a pod

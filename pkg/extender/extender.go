@@ -62,6 +62,10 @@ type Config struct {
 	// DRA, when not nil, is the picture of the nodes of DRA pools: pods in
 	// gpuplane's DRA form are filtered and scored on it (dra.go).
 	DRA *dra.View
+	// Requeuer, when not nil, learns of each pod filter finds no node for,
+	// to have kube-scheduler try it again after a change that may make
+	// room (requeue.go).
+	Requeuer *Requeuer
 }
 
 // Extender answers kube-scheduler's filter, prioritize and bind calls.
@@ -77,6 +81,7 @@ type Extender struct {
 	seen    *cache.Sightings
 	refused *refusals.Record
 	dra     *dra.View
+	requeue *Requeuer
 	// outcomes lends filter and filter-best their working memory.
 	outcomes outcomePool
 }
@@ -95,7 +100,7 @@ func New(cfg Config) (*Extender, error) {
 	return &Extender{
 		state: cfg.State, voc: cfg.Vocabulary, policy: cfg.Policy, load: cfg.Load,
 		client: cfg.Client, pods: cfg.Pods, metrics: cfg.Metrics, clock: cfg.Clock, seen: cfg.Sightings,
-		refused: cfg.Refusals, dra: cfg.DRA,
+		refused: cfg.Refusals, dra: cfg.DRA, requeue: cfg.Requeuer,
 	}, nil
 }
 

@@ -92,6 +92,9 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 	if args.Pod == nil {
 		return &filterOutcome{args: args, err: "filter: the arguments name no pod"}
 	}
+	// Read before any verdict: a change counted after it may have made
+	// room the verdicts did not see (Requeuer).
+	freed := e.state.Freed()
 	names := candidateNames(args)
 	raw := pendingNames(args, pending)
 	o := e.outcomes.get(len(names))
@@ -170,6 +173,9 @@ func (e *Extender) filterCounting(ctx context.Context, args *extenderv1.Extender
 	e.metrics.nodes.WithLabelValues("unfit").Add(float64(len(names) - o.fitting))
 	if e.refused != nil && (o.unusable != "" || (o.verdicts != nil && o.req.GPU())) {
 		e.refused.Put(o.refusal())
+	}
+	if o.fitting == 0 && o.unusable == "" && len(names) > 0 {
+		e.requeue.Refused(args.Pod, freed)
 	}
 	return o
 }

@@ -62,6 +62,8 @@ type harness struct {
 	clock  *clocktesting.FakeClock
 	reg    *prometheus.Registry
 	ctx    context.Context
+	// requeue is the extender's Requeuer, nil unless asked for.
+	requeue *Requeuer
 }
 
 type harnessOptions struct {
@@ -70,6 +72,9 @@ type harnessOptions struct {
 	sightings *cache.Sightings
 	refusals  *refusals.Record
 	dra       *dra.View
+	// requeue gives the extender a Requeuer (h.requeue) of the default
+	// window.
+	requeue bool
 }
 
 func newHarness(t testing.TB, o harnessOptions, objs ...runtime.Object) *harness {
@@ -98,12 +103,17 @@ func newHarness(t testing.TB, o harnessOptions, objs ...runtime.Object) *harness
 	if err != nil {
 		t.Fatal(err)
 	}
+	var requeuer *Requeuer
+	if o.requeue {
+		requeuer = NewRequeuer(client, state, clk, DefaultRequeueWindow, extendertest.Logger(t), m.Requeued)
+	}
 	ext, err := New(Config{State: state, Vocabulary: testVoc, Policy: policy, Load: o.load, Client: client,
-		Pods: clientPods{client}, Metrics: m, Clock: clk, Sightings: o.sightings, Refusals: o.refusals, DRA: o.dra})
+		Pods: clientPods{client}, Metrics: m, Clock: clk, Sightings: o.sightings, Refusals: o.refusals, DRA: o.dra,
+		Requeuer: requeuer})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, ext: ext, state: state, client: client, clock: clk, reg: reg, ctx: ctx}
+	return &harness{t: t, ext: ext, state: state, client: client, clock: clk, reg: reg, ctx: ctx, requeue: requeuer}
 }
 
 // clientPods gets pods straight from the API server.

@@ -12,6 +12,7 @@ type Metrics struct {
 	binds    *prometheus.CounterVec
 	nodes    *prometheus.CounterVec
 	expired  prometheus.Counter
+	requeued prometheus.Counter
 	// preempt* are the preempt verb's: see preempt.go.
 	preemptNodes   *prometheus.CounterVec
 	preemptVictims prometheus.Counter
@@ -29,6 +30,9 @@ const (
 // Expired counts n binds dropped because the informer never showed them
 // bound: what the state's expiry reports (cache.State.RunExpiry).
 func (m *Metrics) Expired(n int) { m.expired.Add(float64(n)) }
+
+// Requeued counts a pod the Requeuer had kube-scheduler try again.
+func (m *Metrics) Requeued() { m.requeued.Inc() }
 
 // NewMetrics registers the extender's metrics on reg, with gauges reading
 // the sizes of state.
@@ -55,6 +59,10 @@ func NewMetrics(reg prometheus.Registerer, state *cache.State) (*Metrics, error)
 			Name: "gpuplane_extender_assumed_expired_total",
 			Help: "Binds dropped from the state because the informer never showed the pod bound within the TTL.",
 		}),
+		requeued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gpuplane_extender_requeued_pods_total",
+			Help: "Pending pods the extender had kube-scheduler try again, because a change that may make room for them came just after a filter call found no node for them.",
+		}),
 		preemptNodes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gpuplane_extender_preemption_nodes_total",
 			Help: "Candidate nodes of preempt calls, by result: victims (the extender named pods to preempt), fits (none needed), no_victims (pods of equal or higher priority hold what the pod needs), unresolvable (the node could not hold the pod even empty), unknown (a node or request the extender cannot judge).",
@@ -67,7 +75,7 @@ func NewMetrics(reg prometheus.Registerer, state *cache.State) (*Metrics, error)
 	gauge := func(name, help string, f func(cache.Sizes) int64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f(state.Sizes())) })
 	}
-	collectors := []prometheus.Collector{m.requests, m.latency, m.binds, m.nodes, m.expired, m.preemptNodes, m.preemptVictims,
+	collectors := []prometheus.Collector{m.requests, m.latency, m.binds, m.nodes, m.expired, m.requeued, m.preemptNodes, m.preemptVictims,
 		gauge("gpuplane_extender_nodes", "Nodes known from the informer.", func(s cache.Sizes) int64 { return s.Nodes }),
 		gauge("gpuplane_extender_cards", "Cards of the known nodes.", func(s cache.Sizes) int64 { return s.Cards }),
 		gauge("gpuplane_extender_bound_pods", "Bound pods holding cards or host resources, as the informer shows them.", func(s cache.Sizes) int64 { return s.BoundPods }),

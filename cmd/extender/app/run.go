@@ -121,8 +121,10 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	if uiOn {
 		refused = refusals.New(d.Clock, refusals.DefaultMaxPods)
 	}
+	requeuer := extender.NewRequeuer(d.Client, state, d.Clock, extender.DefaultRequeueWindow, logger.WithName("requeue"), metrics.Requeued)
 	ext, err := extender.New(extender.Config{State: state, Vocabulary: voc, Policy: policy, Load: loads, Client: d.Client,
-		Pods: informers, Metrics: metrics, Clock: d.Clock, Sightings: sightings, Refusals: refused, DRA: draView})
+		Pods: informers, Metrics: metrics, Clock: d.Clock, Sightings: sightings, Refusals: refused, DRA: draView,
+		Requeuer: requeuer})
 	if err != nil {
 		return err
 	}
@@ -167,6 +169,7 @@ func Run(ctx context.Context, o Options, d Deps) error {
 		state.RunExpiry(ctx, ticker.C(), metrics.Expired)
 		return nil
 	})
+	g.Go(func() error { requeuer.Run(ctx); return nil })
 	if loads != nil {
 		g.Go(func() error { return loads.Run(ctx) })
 	}

@@ -63,6 +63,11 @@ type State struct {
 	// by its names joined with NULs; see internTypeList.
 	typeLists map[string][]string
 
+	// freed counts the changes that may have made room on a node, and
+	// freedCh is signalled after each (see Freed).
+	freed   atomic.Uint64
+	freedCh chan struct{}
+
 	knownNodes  atomic.Int64
 	cards       atomic.Int64
 	boundPods   atomic.Int64
@@ -91,6 +96,28 @@ func NewState(v *request.Vocabulary, clk clock.PassiveClock, ttl time.Duration, 
 		assumed:   make(map[types.UID]string),
 		types:     make(map[string]string),
 		typeLists: make(map[string][]string),
+		freedCh:   make(chan struct{}, 1),
+	}
+}
+
+// Freed counts the changes so far that may have made room for a pod: a
+// node's facts changed as the informer showed them, a pod holding
+// something on a node went or changed, an assumed bind was dropped. A
+// verdict taken while Freed was n may be stale once Freed is larger. The
+// extender's own binds (Reserve) take room and are not counted.
+func (s *State) Freed() uint64 { return s.freed.Load() }
+
+// FreedSignal receives after a change Freed counts; one signal may stand
+// for several changes.
+func (s *State) FreedSignal() <-chan struct{} { return s.freedCh }
+
+// markFreed counts a change that may have made room, after its snapshot
+// is published.
+func (s *State) markFreed() {
+	s.freed.Add(1)
+	select {
+	case s.freedCh <- struct{}{}:
+	default:
 	}
 }
 
@@ -215,6 +242,7 @@ func (s *State) setNodeInfo(name string, info *nodeInfo) {
 	}
 	snap := s.publish(ns)
 	ns.mu.Unlock()
+	s.markFreed()
 	s.reportOverbooking(snap)
 }
 
@@ -327,6 +355,9 @@ func (s *State) setRecord(uid types.UID, node string, rec *podRecord) {
 	} else {
 		snap := s.publish(ns)
 		ns.mu.Unlock()
+		if old != nil {
+			s.markFreed() // what the pod holds changed
+		}
 		s.reportOverbooking(snap)
 	}
 	s.confirm(uid, node)
@@ -373,6 +404,7 @@ func (s *State) removePod(uid types.UID, node string) {
 		}
 		s.publish(ns)
 		s.release(ns)
+		s.markFreed()
 	} else {
 		ns.mu.Unlock()
 	}
@@ -459,6 +491,7 @@ func (s *State) dropAssumed(uid types.UID, node string) {
 		s.assumedPods.Add(-1)
 		s.publish(ns)
 		s.release(ns)
+		s.markFreed()
 		return
 	}
 	ns.mu.Unlock()
@@ -490,6 +523,7 @@ func (s *State) Expire() int {
 		s.assumedPods.Add(-1)
 		s.publish(ns)
 		s.release(ns)
+		s.markFreed()
 		s.assumedMu.Lock()
 		if s.assumed[uid] == nodes[i] {
 			delete(s.assumed, uid)
