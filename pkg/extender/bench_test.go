@@ -173,6 +173,7 @@ func benchLoopback(b *testing.B, pod *corev1.Pod) {
 	}
 }
 
+// benchPod is the pod of the HTTP benchmarks: a vGPU T4 share.
 func benchPod() *corev1.Pod { return extendertest.MakePod("p").VGPU(0, 50, 32).Types("T4").Obj() }
 
 // poster posts a body to a path of the handler and returns the answer,

@@ -65,6 +65,7 @@ type Requeuer struct {
 
 // refusedPod is a pod a filter call found no node for.
 type refusedPod struct {
+	uid             types.UID
 	namespace, name string
 	// at is when the call ended; freed is the state's Freed when it began.
 	at    time.Time
@@ -91,7 +92,7 @@ func (r *Requeuer) Refused(pod *corev1.Pod, freed uint64) {
 	if len(r.refused) >= maxRefused {
 		r.sweep(now)
 	}
-	r.refused[pod.UID] = refusedPod{namespace: pod.Namespace, name: pod.Name, at: now, freed: freed}
+	r.refused[pod.UID] = refusedPod{uid: pod.UID, namespace: pod.Namespace, name: pod.Name, at: now, freed: freed}
 	if r.state.Freed() != freed {
 		select {
 		case r.wake <- struct{}{}:
@@ -128,23 +129,25 @@ func (r *Requeuer) Run(ctx context.Context) {
 // refused before the window; it returns how many it patched.
 func (r *Requeuer) Requeue(ctx context.Context) int {
 	now, freed := r.clock.Now(), r.state.Freed()
-	var due []types.UID
-	var pods []refusedPod
+	var due []refusedPod
 	r.mu.Lock()
 	for uid, p := range r.refused {
 		switch {
 		case now.Sub(p.at) > r.window:
 			delete(r.refused, uid)
 		case p.freed < freed:
-			due, pods = append(due, uid), append(pods, p)
+			due = append(due, p)
 			delete(r.refused, uid)
 		}
 	}
 	r.mu.Unlock()
 	patched := 0
-	for i, p := range pods {
-		if err := r.patch(ctx, due[i], p, now); err != nil {
+	for _, p := range due {
+		ok, err := r.patch(ctx, p, now)
+		if err != nil {
 			r.logger.Info("Could not have kube-scheduler try a pending pod again", "pod", klog.KRef(p.namespace, p.name), "err", err)
+		}
+		if !ok {
 			continue
 		}
 		r.logger.V(2).Info("Had kube-scheduler try a pending pod again after a change", "pod", klog.KRef(p.namespace, p.name))
@@ -156,20 +159,26 @@ func (r *Requeuer) Requeue(ctx context.Context) int {
 	return patched
 }
 
-// patch writes now on the pod's gpuplane.io/requeued annotation. The
-// patch carries the pod's UID, so a pod recreated under the same name is
-// not touched; a pod gone meanwhile is no error.
-func (r *Requeuer) patch(ctx context.Context, uid types.UID, p refusedPod, now time.Time) error {
+// patch writes now on the pod's gpuplane.io/requeued annotation and tells
+// whether it did. The patch carries the pod's UID, so a pod recreated under
+// the same name is not touched (the API server refuses to change a UID:
+// Invalid); a pod gone meanwhile (NotFound, or Conflict when it went during
+// the patch) is no error.
+func (r *Requeuer) patch(ctx context.Context, p refusedPod, now time.Time) (bool, error) {
 	body, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"uid":         uid,
+		"uid":         p.uid,
 		"annotations": map[string]string{api.AnnotationRequeued: now.UTC().Format(time.RFC3339Nano)},
 	}})
 	if err != nil {
-		return fmt.Errorf("encoding the patch: %w", err)
+		return false, fmt.Errorf("encoding the patch: %w", err)
 	}
 	_, err = r.client.CoreV1().Pods(p.namespace).Patch(ctx, p.name, types.MergePatchType, body, metav1.PatchOptions{})
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		return nil // gone, or another pod under the name
+	switch {
+	case err == nil:
+		return true, nil
+	case apierrors.IsNotFound(err) || apierrors.IsConflict(err) || apierrors.IsInvalid(err):
+		return false, nil // gone, or another pod under the name
+	default:
+		return false, err
 	}
-	return err
 }

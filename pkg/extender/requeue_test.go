@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
 	"github.com/gpuplane/gpuplane/internal/extendertest"
@@ -123,5 +124,25 @@ func TestRequeuerRun(t *testing.T) {
 	}
 	if !requeued() {
 		t.Fatal("a pod refused before a change it was recorded after was not requeued")
+	}
+}
+
+// A pod deleted before it could be requeued is neither patched nor counted.
+func TestRequeueGonePod(t *testing.T) {
+	h := newHarness(t, harnessOptions{requeue: true},
+		extendertest.MakeNode("small").Whole(1, "V100").Obj())
+	waiting := extendertest.MakePod("waiting").GPUs(2).Obj()
+	h.create(waiting)
+	names := []string{"small"}
+	h.ext.FilterBest(h.ctx, &extenderv1.ExtenderArgs{Pod: waiting, NodeNames: &names})
+	if err := h.client.CoreV1().Pods("default").Delete(h.ctx, "waiting", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.state.SetNode(extendertest.MakeNode("small").Whole(2, "V100").Obj())
+	if n := h.requeue.Requeue(h.ctx); n != 0 {
+		t.Errorf("requeued %d pods, want 0: the pod is gone", n)
+	}
+	if v := counterValue(t, h.ext.metrics.requeued); v != 0 {
+		t.Errorf("requeued counter %v, want 0", v)
 	}
 }
