@@ -37,7 +37,7 @@ type Options struct {
 	// Auto tunes the auto policy (ablations); the zero value is its defaults.
 	Auto placement.AutoOptions
 	// Ties is how equal best scores are broken; default TiesFirstName, the
-	// paper simulator's.
+	// extender's (TiesShuffled is the paper simulator's).
 	Ties Ties
 	// Parallel is how many replays run at once; default the CPU count.
 	Parallel int
@@ -120,7 +120,7 @@ func ParseFlags(args []string, policies []string, out io.Writer) (Options, error
 	seeds := fs.String("seeds", "", "replay every seed of a range such as 42-51 (or a list 1,2,3) and report mean and standard deviation; overrides --seed")
 	fs.Float64Var(&o.Inflate, "inflate", 1.3, "resample the arrivals until the requested GPU reaches this multiple of the cluster's GPUs")
 	fs.Float64Var(&o.FGDCoverage, "fgd-coverage", 0.95, "share of the trace's pods, most frequent classes first, in the mix fgd measures against")
-	ties := fs.String("ties", "name", "equal best scores go to the node whose name sorts first (name: the paper's simulator) or to one at random (random: kube-scheduler)")
+	ties := fs.String("ties", "name", "equal best scores go to the node whose name sorts first (name: the extender's /filter-best), to one at random (random: kube-scheduler's own scores) or to the node first in an order of the nodes shuffled once per seed (shuffled: the paper's simulator)")
 	fs.IntVar(&o.Parallel, "parallel", runtime.NumCPU(), "replays run at once")
 	fs.Float64Var(&o.Auto.Coverage, "auto-coverage", 0.99, "auto: share of the observed pods, most frequent classes first, its learned mix keeps")
 	fs.Float64Var(&o.Auto.ShareFill, "auto-share-fill", 0.5, "auto: weight, 0..1, of what a share class could consume of a node against the paper's count (0 = the paper's measure)")

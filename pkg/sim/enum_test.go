@@ -25,7 +25,7 @@ func TestEnumNames(t *testing.T) {
 			name:  "Ties",
 			parse: func(s string) (uint8, error) { v, err := ParseTies(s); return uint8(v), err },
 			str:   func(v uint8) string { return Ties(v).String() },
-			names: []string{"name", "random"},
+			names: []string{"name", "random", "shuffled"},
 		},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/gpuplane/gpuplane/pkg/placement"
 )
@@ -45,25 +46,55 @@ type Result struct {
 type Ties uint8
 
 const (
-	// TiesFirstName takes the node whose name sorts first, as the ATC '23
-	// paper's simulator does (its kube-scheduler is patched to pick the
-	// lexicographically smallest name among equal scores, for
-	// reproducibility). The published figures are measured this way.
+	// TiesFirstName takes the node whose name sorts first, as the
+	// extender's /filter-best does.
 	TiesFirstName Ties = iota
 	// TiesRandom takes one of the best uniformly at random (seeded), as an
 	// unpatched kube-scheduler does.
 	TiesRandom
+	// TiesShuffled takes the node first in an order of the nodes shuffled
+	// once per seed: the ATC '23 paper's simulator, which sorts the nodes by
+	// name, prefixes each name with its place in a random permutation
+	// ("0042-node") before creating it, and then breaks ties by the prefixed
+	// name. Ties go to the same node all run long, as with TiesFirstName,
+	// but that node is drawn at random rather than the first of the list.
+	TiesShuffled
 )
 
 // tiesNames are the names of the Ties values.
-func tiesNames() enumNames[Ties] { return enumNames[Ties]{"name", "random"} }
+func tiesNames() enumNames[Ties] { return enumNames[Ties]{"name", "random", "shuffled"} }
 
-// ParseTies reads "name" or "random".
+// ParseTies reads "name", "random" or "shuffled".
 func ParseTies(s string) (Ties, error) {
 	if t, ok := tiesNames().parse(s); ok {
 		return t, nil
 	}
-	return 0, fmt.Errorf("%w: --ties %q, want name (the paper's simulator) or random (kube-scheduler)", ErrUsage, s)
+	return 0, fmt.Errorf("%w: --ties %q, want name (the extender's filter-best), random (kube-scheduler's own scores) or shuffled (the paper's simulator)", ErrUsage, s)
+}
+
+// tieRanks returns, per node, its rank in ties (the lowest rank wins), or
+// nil when ties are broken at random.
+func tieRanks(nodes []placement.Node, ties Ties, seed int64) []int {
+	if ties == TiesRandom {
+		return nil
+	}
+	byName := make([]int, len(nodes))
+	for i := range byName {
+		byName[i] = i
+	}
+	slices.SortStableFunc(byName, func(a, b int) int { return strings.Compare(nodes[a].Name, nodes[b].Name) })
+	place := make([]int, len(nodes))
+	for i := range place {
+		place[i] = i
+	}
+	if ties == TiesShuffled {
+		newRNG(seed, streamNodeOrder).shuffle(place)
+	}
+	rank := make([]int, len(nodes))
+	for k, i := range byName {
+		rank[i] = place[k]
+	}
+	return rank
 }
 
 func (t Ties) String() string { return tiesNames().name(t) }
@@ -72,7 +103,8 @@ func (t Ties) String() string { return tiesNames().name(t) }
 // policy p, the way the extender does for one pod: every node that fits
 // (placement.Check) is scored (Policy.Evaluate) and the best one takes the
 // pod on the cards the policy chose; ties go to the node whose name sorts
-// first, or one of the best at random (ties). A pod that fits nowhere is
+// first, the node first in an order shuffled once per seed, or one of the
+// best at random (ties). A pod that fits nowhere is
 // dropped; nothing departs. A learning policy observes each pod when it
 // arrives, before it is placed, never one still to come.
 //
@@ -136,7 +168,7 @@ func ReplayWith(nodes []placement.Node, pods []Pod, order []int, p placement.Pol
 	rec := NewRecorder(p.Name(), seed, cluster, o.Record)
 	learner, _ := p.(placement.Learner)
 	pk := newPicker(cluster, seed)
-	pk.byName = o.Ties == TiesFirstName
+	pk.rank = tieRanks(cluster, o.Ties, seed)
 	pk.cpuPods = o.CPUPods
 	if o.Sampling != nil {
 		pk.sample = o.Sampling.NodesToFind(len(cluster))
@@ -337,9 +369,9 @@ type picker struct {
 	memo    []memo // open-addressing table, valid where gen matches
 	gen     uint32
 	ties    rng
-	byName  bool // ties to the first name, else at random
-	sample  int  // > 0: kube-scheduler's sampling keeps this many nodes
-	start   int  // where kube-scheduler's next walk starts
+	rank    []int // per node, its rank in ties (lowest wins); nil: at random
+	sample  int   // > 0: kube-scheduler's sampling keeps this many nodes
+	start   int   // where kube-scheduler's next walk starts
 	fits    []*placement.Node
 	fitIdx  []int
 	// cpuPods is who places pods without GPU.
@@ -512,10 +544,9 @@ func (p *picker) evaluate(i int, r *placement.Request, pol placement.Policy) pla
 }
 
 // pick returns the node that policy pol ranks best for r and the cards it
-// takes there; equal best scores go to the first name, or are broken
-// uniformly at random. As in the
-// extender, only the nodes that fit are scored, and a Preparer sees them all
-// first.
+// takes there; equal best scores go to the node of the lowest rank
+// (tieRanks), or are broken uniformly at random. As in the extender, only
+// the nodes that fit are scored, and a Preparer sees them all first.
 func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placement.CardSet, bool) {
 	p.gen++
 	if p.gen == 0 { // wrapped: old entries would look current
@@ -560,8 +591,8 @@ func (p *picker) pick(r *placement.Request, pol placement.Policy) (int, placemen
 		switch {
 		case best < 0 || pl.Score > bestScore:
 			best, bestScore, bestSet, n = i, pl.Score, pl.Cards, 1
-		case pl.Score == bestScore && p.byName:
-			if p.cluster[i].Name < p.cluster[best].Name {
+		case pl.Score == bestScore && p.rank != nil:
+			if p.rank[i] < p.rank[best] {
 				best, bestSet = i, pl.Cards
 			}
 		case pl.Score == bestScore:

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -159,13 +160,63 @@ func TestTiesFirstName(t *testing.T) {
 	}
 	for seed := int64(1); seed <= 20; seed++ {
 		pk := newPicker(cloneNodes(nodes), seed)
-		pk.byName = true
+		pk.rank = tieRanks(pk.cluster, TiesFirstName, seed)
 		if best, _, ok := pk.pick(&pods[0].Request, placement.Binpack()); !ok || nodes[best].Name != "node-a" {
 			t.Fatalf("seed %d: pod on node %d, want node-a", seed, best)
 		}
 	}
 	if _, err := ParseTies("first"); err == nil {
 		t.Error("ParseTies accepted first")
+	}
+}
+
+// With TiesShuffled, as in the paper's simulator, every node gets a place in
+// an order drawn once per seed; equal best scores go to the node first in
+// it. The order is one of the names, not of the list: the same nodes listed
+// otherwise get the same places.
+func TestTiesShuffled(t *testing.T) {
+	const csv = "sn,cpu_milli,memory_mib,gpu,model\n"
+	rows := []string{"n3,8000,32768,2,T4", "n1,8000,32768,2,T4", "n5,8000,32768,2,T4", "n0,8000,32768,2,T4", "n4,8000,32768,2,T4", "n2,8000,32768,2,T4"}
+	nodes, err := ReadNodes(strings.NewReader(csv + strings.Join(rows, "\n") + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(rows)
+	reversed, err := ReadNodes(strings.NewReader(csv + strings.Join(rows, "\n") + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rankOf := func(nodes []placement.Node, rank []int) map[string]int {
+		m := map[string]int{}
+		for i := range nodes {
+			m[nodes[i].Name] = rank[i]
+		}
+		return m
+	}
+	pods := []Pod{{Name: "p", Request: placement.Whole(1)}}
+	firsts := map[string]bool{}
+	for seed := int64(0); seed < 20; seed++ {
+		rank := tieRanks(nodes, TiesShuffled, seed)
+		if got := slices.Sorted(slices.Values(rank)); !slices.Equal(got, []int{0, 1, 2, 3, 4, 5}) {
+			t.Fatalf("seed %d: ranks %v, want a permutation of 0..5", seed, rank)
+		}
+		if a, b := rankOf(nodes, rank), rankOf(reversed, tieRanks(reversed, TiesShuffled, seed)); !maps.Equal(a, b) {
+			t.Fatalf("seed %d: ranks by name %v, with the list reversed %v", seed, a, b)
+		}
+		res, err := ReplayWith(nodes, pods, []int{0}, placement.Binpack(), seed, ReplayOptions{Ties: TiesShuffled, Record: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Nodes[0]; rank[got] != 0 {
+			t.Fatalf("seed %d: pod on %s of rank %d, want the node of rank 0 (ranks %v)", seed, nodes[got].Name, rank[got], rankOf(nodes, rank))
+		}
+		firsts[nodes[res.Nodes[0]].Name] = true
+	}
+	if len(firsts) < 3 {
+		t.Errorf("20 seeds put the pod on %v only: the order is not drawn", firsts)
+	}
+	if got, err := ParseTies("shuffled"); err != nil || got != TiesShuffled {
+		t.Errorf("ParseTies(shuffled) = %v, %v", got, err)
 	}
 }
 
@@ -281,7 +332,7 @@ func TestSamplingRotates(t *testing.T) {
 	nodes[2].Cards[0].UsedMilli = 500 // c is the fullest
 	r := placement.Request{Cards: 1, Milli: 100, CPUMilli: 1000}
 	pk := newPicker(cloneNodes(nodes), 1)
-	pk.byName, pk.sample = true, 2
+	pk.rank, pk.sample = tieRanks(pk.cluster, TiesFirstName, 1), 2
 	for step, want := range []string{"a", "c", "a", "c"} {
 		best, _, ok := pk.pick(&r, placement.Binpack())
 		if !ok || pk.cluster[best].Name != want {

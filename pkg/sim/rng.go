@@ -31,9 +31,11 @@ func (r rng) shuffle(s []int) {
 	}
 }
 
-// The streams of one seed: the arrival order and the tie-breaks are drawn
-// apart, so a policy's ties do not change what arrives.
+// The streams of one seed: the arrival order, the tie-breaks and the order
+// of the nodes for ties are drawn apart, so a policy's ties do not change
+// what arrives.
 const (
-	streamArrivals uint64 = 1
-	streamTies     uint64 = 2
+	streamArrivals  uint64 = 1
+	streamTies      uint64 = 2
+	streamNodeOrder uint64 = 3
 )
