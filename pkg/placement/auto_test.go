@@ -2,6 +2,7 @@ package placement
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -70,15 +71,50 @@ func TestTypePressure(t *testing.T) {
 			untyped = scale[i]
 		}
 	}
-	// demand 1000 over 10000 free overall; T4: 500 over 1000, five times that
-	if math.Abs(typed-5) > 1e-9 || untyped != 1 {
-		t.Fatalf("scales: typed %v, untyped %v; want 5 and 1", typed, untyped)
+	// untyped demand 500 over 10000 free overall; T4: 500 over 1000, ten
+	// times that
+	if math.Abs(typed-10) > 1e-9 || untyped != 1 {
+		t.Fatalf("scales: typed %v, untyped %v; want 10 and 1", typed, untyped)
 	}
 	if got := w.typePressure(nodes, 1, 2); got != nil && got[0]*got[1] > 2 {
 		t.Errorf("limit not applied: %v", got)
 	}
 	if NewWorkload([]Class{{Cards: 1, Milli: 1000, Weight: 1}}).typePressure(nodes, 1, 100) != nil {
 		t.Error("a mix without typed classes needs no scale")
+	}
+}
+
+// A type whose typed demand nearly fills it is pressed even while its share
+// of the free cores still exceeds its share of the demand: untyped work has
+// the rest of the cluster, typed work only that type. Here T4-only requests
+// are 12% of the demand and T4 cards 13.6% of the free cores; the untyped
+// 74% of the demand has all the cores.
+func TestTypePressureAgainstFlexibleDemand(t *testing.T) {
+	w := NewWorkload([]Class{
+		{Cards: 1, Milli: 1000, Weight: 74},
+		{Cards: 1, Milli: 1000, Types: []string{"T4"}, Weight: 12},
+		{Cards: 1, Milli: 1000, Types: []string{"P100"}, Weight: 14},
+	})
+	var free TypeFree
+	free.AddType("T4", 136_000)
+	free.AddType("P100", 140_000)
+	free.AddType("G2", 724_000)
+	scale := w.typePressureOf(&free, 1, 100)
+	for i, s := range w.shapes {
+		want := 1.0
+		switch {
+		case slices.Equal(s.types, []string{"T4"}):
+			want = (12.0 / 136_000) / (74.0 / 1_000_000) // 1.19
+		case slices.Equal(s.types, []string{"P100"}):
+			want = (14.0 / 140_000) / (74.0 / 1_000_000) // 1.35
+		}
+		if math.Abs(scale[i]-want) > 1e-9 {
+			t.Errorf("shape %v: scale %v, want %v", s.types, scale[i], want)
+		}
+	}
+	allTyped := NewWorkload([]Class{{Cards: 1, Milli: 1000, Types: []string{"T4"}, Weight: 1}, {Cards: 1, Milli: 1000, Types: []string{"G2"}, Weight: 1}})
+	if got := allTyped.typePressureOf(&free, 1, 100); got == nil {
+		t.Error("a mix of typed shapes only got no pressure; want it measured against the whole demand")
 	}
 }
 

@@ -14,8 +14,11 @@ import (
 //
 // The demand of a type set is the weight of its shapes times their GPU; the
 // pressure is demand over the free cores of those types, relative to the
-// whole mix's demand over all free cores, raised to gamma and clamped to
-// [1/limit, limit].
+// untyped shapes' demand over all free cores (the whole mix's when no shape
+// is untyped), raised to gamma and clamped to [1/limit, limit]. Untyped
+// requests can go anywhere and typed ones only to their types, so a type
+// is pressed as soon as its own demand fills it faster than the flexible
+// demand fills the cluster — not only once it is shorter than the average.
 func (w *Workload) typePressure(nodes []*Node, gamma, limit float64) []float64 {
 	if !w.typed() || len(nodes) == 0 {
 		return nil
@@ -86,10 +89,17 @@ func (w *Workload) typePressureOf(free *TypeFree, gamma, limit float64) []float6
 	if !w.typed() {
 		return nil
 	}
-	total, demand := float64(free.total), 0.0
+	total, demand, untyped := float64(free.total), 0.0, 0.0
 	for i := range w.shapes {
 		s := &w.shapes[i]
-		demand += s.weight * float64(int64(s.cards)*s.milli)
+		d := s.weight * float64(int64(s.cards)*s.milli)
+		demand += d
+		if len(s.types) == 0 {
+			untyped += d
+		}
+	}
+	if untyped > 0 {
+		demand = untyped
 	}
 	if total <= 0 || demand <= 0 {
 		return nil
