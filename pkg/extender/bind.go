@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
@@ -129,17 +130,25 @@ func (e *Extender) writeAssignment(ctx context.Context, pod *corev1.Pod, a api.A
 	if err != nil {
 		return err
 	}
-	patch, err := json.Marshal(map[string]any{
-		"metadata": map[string]any{"uid": pod.UID, "annotations": annotations},
-	})
-	if err != nil {
-		return fmt.Errorf("encoding the assignment patch: %w", err)
-	}
-	_, err = e.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{})
-	if err != nil {
+	if err := patchPodAnnotations(ctx, e.client, pod.Namespace, pod.Name, pod.UID, annotations); err != nil {
 		return fmt.Errorf("writing the cards on pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
+}
+
+// patchPodAnnotations merge-patches annotations onto the pod
+// namespace/name whose UID is uid. The patch names the UID, so a pod
+// deleted and recreated under the same name is not patched: the API server
+// refuses to change a UID (Invalid).
+func patchPodAnnotations(ctx context.Context, client kubernetes.Interface, namespace, name string, uid types.UID, annotations map[string]string) error {
+	patch, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"uid": uid, "annotations": annotations},
+	})
+	if err != nil {
+		return fmt.Errorf("encoding the patch: %w", err)
+	}
+	_, err = client.CoreV1().Pods(namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
 }
 
 // assignmentAnnotations are the annotations that carry an assignment:

@@ -112,13 +112,7 @@ func (e *Extender) writeHAMi(ctx context.Context, pod *corev1.Pod, node string, 
 	if err != nil {
 		return err
 	}
-	patch, err := json.Marshal(map[string]any{
-		"metadata": map[string]any{"uid": pod.UID, "annotations": annotations},
-	})
-	if err != nil {
-		return fmt.Errorf("encoding the HAMi patch: %w", err)
-	}
-	if _, err := e.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+	if err := patchPodAnnotations(ctx, e.client, pod.Namespace, pod.Name, pod.UID, annotations); err != nil {
 		return fmt.Errorf("writing HAMi's cards on pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil

@@ -2,14 +2,11 @@ package extender
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
@@ -160,19 +157,12 @@ func (r *Requeuer) Requeue(ctx context.Context) int {
 }
 
 // patch writes now on the pod's gpuplane.io/requeued annotation and tells
-// whether it did. The patch carries the pod's UID, so a pod recreated under
-// the same name is not touched (the API server refuses to change a UID:
-// Invalid); a pod gone meanwhile (NotFound, or Conflict when it went during
-// the patch) is no error.
+// whether it did. A pod recreated under the same name is not touched
+// (patchPodAnnotations: Invalid); a pod gone meanwhile (NotFound, or
+// Conflict when it went during the patch) is no error.
 func (r *Requeuer) patch(ctx context.Context, p refusedPod, now time.Time) (bool, error) {
-	body, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"uid":         p.uid,
-		"annotations": map[string]string{api.AnnotationRequeued: now.UTC().Format(time.RFC3339Nano)},
-	}})
-	if err != nil {
-		return false, fmt.Errorf("encoding the patch: %w", err)
-	}
-	_, err = r.client.CoreV1().Pods(p.namespace).Patch(ctx, p.name, types.MergePatchType, body, metav1.PatchOptions{})
+	err := patchPodAnnotations(ctx, r.client, p.namespace, p.name, p.uid,
+		map[string]string{api.AnnotationRequeued: now.UTC().Format(time.RFC3339Nano)})
 	switch {
 	case err == nil:
 		return true, nil
