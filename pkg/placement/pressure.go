@@ -89,17 +89,19 @@ func (w *Workload) typePressureOf(free *TypeFree, gamma, limit float64) []float6
 	if !w.typed() {
 		return nil
 	}
-	total, demand, untyped := float64(free.total), 0.0, 0.0
+	total, all, untyped := float64(free.total), 0.0, 0.0
 	for i := range w.shapes {
 		s := &w.shapes[i]
 		d := s.weight * float64(int64(s.cards)*s.milli)
-		demand += d
+		all += d
 		if len(s.types) == 0 {
 			untyped += d
 		}
 	}
-	if untyped > 0 {
-		demand = untyped
+	// the demand the types are pressed against: the flexible one
+	demand := untyped
+	if demand <= 0 {
+		demand = all
 	}
 	if total <= 0 || demand <= 0 {
 		return nil

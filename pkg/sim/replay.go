@@ -78,15 +78,11 @@ func tieRanks(nodes []placement.Node, ties Ties, seed int64) []int {
 	if ties == TiesRandom {
 		return nil
 	}
-	byName := make([]int, len(nodes))
-	for i := range byName {
-		byName[i] = i
+	byName, place := make([]int, len(nodes)), make([]int, len(nodes))
+	for i := range nodes {
+		byName[i], place[i] = i, i
 	}
 	slices.SortStableFunc(byName, func(a, b int) int { return strings.Compare(nodes[a].Name, nodes[b].Name) })
-	place := make([]int, len(nodes))
-	for i := range place {
-		place[i] = i
-	}
 	if ties == TiesShuffled {
 		newRNG(seed, streamNodeOrder).shuffle(place)
 	}
@@ -104,9 +100,9 @@ func (t Ties) String() string { return tiesNames().name(t) }
 // (placement.Check) is scored (Policy.Evaluate) and the best one takes the
 // pod on the cards the policy chose; ties go to the node whose name sorts
 // first, the node first in an order shuffled once per seed, or one of the
-// best at random (ties). A pod that fits nowhere is
-// dropped; nothing departs. A learning policy observes each pod when it
-// arrives, before it is placed, never one still to come.
+// best at random (ties). A pod that fits nowhere is dropped; nothing
+// departs. A learning policy observes each pod when it arrives, before it
+// is placed, never one still to come.
 //
 // After each pod, arrived % = GPU milli requested so far (placed or not) /
 // capacity and allocation % = GPU milli placed so far / capacity; Result.At
